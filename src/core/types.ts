@@ -1,0 +1,50 @@
+/**
+ * The shared vocabulary of the tool. Every module speaks in these terms:
+ * a record read from the input, a row outcome in the report.
+ */
+
+export type InputFormat = 'csv' | 'json' | 'ndjson';
+export type ReportFormat = 'csv' | 'json' | 'ndjson';
+
+/** Type hints a CSV header may carry: `port_count:int`. */
+export type TypeHint = 'string' | 'int' | 'number' | 'float' | 'bool' | 'json' | 'date';
+export const TYPE_HINTS: readonly TypeHint[] = ['string', 'int', 'number', 'float', 'bool', 'json', 'date'];
+
+/** One record as read from the input, before validation. */
+export interface InputRecord {
+  /** 1-based position of the record in the input (CSV header not counted). */
+  row: number;
+  /** 1-based line of the file where the record starts, for messages. */
+  line: number;
+  /**
+   * CSV: cell text keyed by column name (type hint stripped from the name).
+   * JSON / NDJSON: the parsed object as is. Always a null-prototype object.
+   */
+  values: Record<string, unknown>;
+  /** Set when the record could not be read (ragged CSV row, bad NDJSON line); values is then empty. */
+  error?: string;
+}
+
+export type RowStatus = 'ok' | 'failed' | 'invalid' | 'unsent';
+export const ROW_STATUSES: readonly RowStatus[] = ['ok', 'failed', 'invalid', 'unsent'];
+
+/** The outcome of one input row: one line of the report. */
+export interface RowOutcome {
+  row: number;
+  status: RowStatus;
+  /** Created instance / association / record id, or the id the row addressed. */
+  id?: string | number;
+  error_code?: string | number;
+  error?: string;
+  /** Extra detail, e.g. "already exists", "found after ambiguous create", "resolved bk_asset_id=A1 -> 42". */
+  detail?: string;
+  /** The input record's own values, so the report keeps the source row. */
+  values?: Record<string, unknown>;
+}
+
+export interface StatusCounts {
+  ok: number;
+  failed: number;
+  invalid: number;
+  unsent: number;
+}
