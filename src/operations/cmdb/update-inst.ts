@@ -1,0 +1,88 @@
+/**
+ * update-inst → batch_update_inst: all or nothing, and the error does not say which item failed.
+ * Rows name their instance by bk_inst_id, or by a unique field with --key (resolved before any write).
+ */
+import { UsageError } from '../../core/errors.js';
+import type { InputRecord } from '../../core/types.js';
+import { compileField } from '../../schema/fields.js';
+import { BUILTIN_MODELS, attributeToField, uniqueFields, type CmdbAttribute } from '../../schema/model.js';
+import { buildShape, shapeRow, unknownColumns, type FieldError } from '../../schema/rows.js';
+import type { CheckedRow, Operation, Session } from '../types.js';
+import { envelopeError, fetchAttributes, keyText, KeyResolver, requireCmdb, resolveKeyColumn, WHOLE_REQUEST_CODES } from './common.js';
+import { requireObj } from './create-inst.js';
+
+const checkId = compileField({ name: 'bk_inst_id', type: 'id' });
+
+export const updateInst: Operation = {
+  command: 'update-inst',
+  api: 'batch_update_inst',
+  service: 'cmdb',
+  maxBatch: null,
+  defaultBatch: 100,
+  atomic: true,
+  idempotent: true,
+  async setup(ctx) {
+    const obj = requireObj(ctx);
+    if (BUILTIN_MODELS.has(obj) && obj !== 'host') {
+      throw new UsageError(`batch_update_inst cannot update "${obj}" instances: it is a built-in model (the server answers 1199084)`);
+    }
+    const attrs: CmdbAttribute[] = ctx.options.noSchema ? [] : await fetchAttributes(ctx, obj);
+    const key = ctx.options.key;
+    if (key && !ctx.options.noSchema && !uniqueFields(attrs).includes(key)) {
+      throw new UsageError(`--key ${key} is not a unique field of ${obj}`, `unique fields: ${uniqueFields(attrs).join(', ') || 'none'}`);
+    }
+    const idColumn = key ?? 'bk_inst_id';
+    const specs = attrs.map(attributeToField).filter((f) => f.name !== idColumn);
+    const shape = buildShape(specs, {
+      control: [idColumn],
+      allowUnknown: ctx.options.noSchema,
+      checkRequired: false,
+      empty: ctx.options.empty,
+      hints: ctx.source.hints,
+      what: `model ${obj}`,
+    });
+    const readOnly = new Set(specs.filter((f) => f.editable === false).map((f) => f.name));
+    const isText = ctx.source.format === 'csv';
+    const resolver = key ? new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal) : undefined;
+
+    const session: Session = {
+      checkColumns(columns) {
+        const errs = unknownColumns(shape, columns);
+        if (!columns.includes(idColumn)) errs.push({ field: idColumn, message: `column "${idColumn}" is missing: every row must say which instance to update${key ? '' : ' (or name instances by a unique field with --key)'}` });
+        for (const c of columns) if (readOnly.has(c)) errs.push({ field: c, message: `field "${c}" of ${obj} is not editable; the server would ignore it` });
+        return errs;
+      },
+      check(rec: InputRecord): CheckedRow {
+        if (rec.error) return { row: rec.row, values: rec.values, payload: {}, group: '', errors: [{ message: rec.error }] };
+        const { payload: datas, errors } = shapeRow(shape, rec.values, isText, isText);
+        let id: unknown;
+        const raw = rec.values[idColumn];
+        if (key) {
+          id = keyText(raw);
+          if (id === undefined) errors.unshift({ field: key, message: `${key} is empty: it names the instance to update` });
+        } else if (raw === undefined || raw === '' || raw === null) {
+          errors.unshift({ field: 'bk_inst_id', message: 'bk_inst_id is required: it names the instance to update' });
+        } else {
+          const r = checkId(raw, isText);
+          if (r.error !== undefined) errors.unshift({ field: 'bk_inst_id', value: raw, message: `bk_inst_id: ${r.error}` });
+          else id = r.value;
+        }
+        if (!isText) for (const f of readOnly) if (f in datas) errors.push({ field: f, message: `field "${f}" is not editable; the server would ignore it` });
+        if (errors.length === 0 && Object.keys(datas).length === 0) errors.push({ message: 'nothing to update: the row has no field besides ' + idColumn } as FieldError);
+        return { row: rec.row, values: rec.values, payload: { inst_id: id, datas }, group: '', errors };
+      },
+      async send(rows, signal) {
+        const env = await requireCmdb(ctx).call('batch_update_inst', { bk_obj_id: obj, update: rows.map((r) => r.payload) }, { idempotent: true, signal });
+        if (env.result) return { kind: 'rows', results: rows.map((r) => ({ ok: true as const, id: r.payload.inst_id as number })) };
+        return { kind: 'rejected', code: env.code, message: envelopeError(env), splittable: !WHOLE_REQUEST_CODES.has(env.code) };
+      },
+      describe: () => [
+        `model ${obj}: ${ctx.options.noSchema ? 'not checked (--no-schema)' : `${attrs.length} fields checked`}`,
+        key ? `instances named by ${key}, resolved with search_object_instances` : 'instances named by bk_inst_id',
+        'batches are all-or-nothing on the server: a refused batch is split to isolate the rows at fault',
+      ],
+    };
+    if (resolver) session.resolve = (rows) => resolveKeyColumn(rows, resolver, key!, 'inst_id');
+    return session;
+  },
+};

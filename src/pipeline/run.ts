@@ -1,0 +1,571 @@
+/**
+ * The pipeline: read → check → batch → send → report, for any operation.
+ *
+ * Pass 1 reads the whole input and checks every row (nothing is sent): a file with invalid rows stops here with
+ * exit 2 unless --skip-invalid. Pass 2 reads the input again, checks each row again (cheap, and it keeps memory
+ * flat: nothing per row survives pass 1), batches the good rows and sends them with at most `concurrency` batches
+ * in flight; each outcome goes to the report as its batch finishes.
+ */
+import { AuthError, CliError, EXIT, UnreachableError, UsageError, type ExitCode } from '../core/errors.js';
+import type { InputRecord, ReportFormat, RowOutcome, RowStatus } from '../core/types.js';
+import { openInput, type InputSource, type OpenInputOptions } from '../input/index.js';
+import type { CmdbApi } from '../http/cmdb.js';
+import type { FeishuApi } from '../http/feishu.js';
+import { AmbiguousWriteError, RetriesExhaustedError } from '../http/sender.js';
+import type { CheckedRow, Operation, OperationOptions, RowResult, Session } from '../operations/types.js';
+import { FailedRowsWriter } from '../report/failed-file.js';
+import { readPriorReport, type PriorReport } from '../report/prior.js';
+import { ErrorGroups, type RunSummary } from '../report/summary.js';
+import { defaultReportPath, ReportWriter } from '../report/writer.js';
+import { joinErrors } from '../schema/rows.js';
+import type { Progress } from '../ui/progress.js';
+import { InflightLog, inflightPath } from './inflight.js';
+import { Slots } from './pool.js';
+
+export interface Connection {
+  cmdb?: CmdbApi;
+  feishu?: FeishuApi;
+  stats(): { requests: number; retries: number; rateLimited: number; rateLimitWaitMs: number };
+  close(): Promise<void>;
+}
+
+export interface RunOptions {
+  operation: Operation;
+  input: OpenInputOptions;
+  opOptions: OperationOptions;
+  /** null: no report file (never used by the CLI; for library callers). */
+  report: { path?: string; format: ReportFormat } | null;
+  failedPath?: string;
+  dryRun: boolean;
+  skipInvalid: boolean;
+  batchSize?: number;
+  concurrency: number;
+  resume?: string;
+  retryFailed?: string;
+  /** Opens the server connection; not called for a dry run with --no-schema. */
+  connect(): Promise<Connection>;
+  info(line: string): void;
+  warn(line: string): void;
+  progress: Progress;
+  /** Aborted on the first Ctrl-C: no new batches. */
+  stop: AbortSignal;
+  /** Aborted on the second Ctrl-C: in-flight requests are abandoned. */
+  kill: AbortSignal;
+  now?: () => number;
+}
+
+export interface RunResult {
+  summary: RunSummary;
+  exitCode: ExitCode;
+}
+
+const MAX_LISTED_PROBLEMS = 20;
+const RESOLVE_CHUNK = 500;
+const OUTCOME_UNKNOWN = 'outcome_unknown';
+
+export async function runOperation(o: RunOptions): Promise<RunResult> {
+  const now = o.now ?? Date.now;
+  const started = now();
+  const op = o.operation;
+  const source = await openInput(o.input);
+  let conn: Connection | undefined;
+  try {
+    const batchSize = o.batchSize ?? op.defaultBatch;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a positive whole number, got ${o.batchSize}`);
+    if (op.maxBatch !== null && batchSize > op.maxBatch) {
+      throw new UsageError(`--batch-size ${batchSize} is over the limit of ${op.api} (${op.maxBatch} rows a request)`, `use --batch-size ${op.maxBatch} or less`);
+    }
+    if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 64) throw new UsageError(`--concurrency must be a whole number from 1 to 64, got ${o.concurrency}`);
+    if (o.resume && o.retryFailed) throw new UsageError('--resume and --retry-failed cannot be used together');
+
+    const needServer = !(o.dryRun && o.opOptions.noSchema);
+    conn = needServer ? await o.connect() : undefined;
+    const session = await op.setup({
+      cmdb: conn?.cmdb,
+      feishu: conn?.feishu,
+      options: o.opOptions,
+      source,
+      info: o.info,
+      signal: o.kill,
+    });
+    if (source.columns) {
+      const problems = session.checkColumns(source.columns);
+      if (problems.length) {
+        throw new UsageError(
+          `${source.file}: the header has problems:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`,
+          'fix the header (or use --no-schema to send columns unchecked)',
+        );
+      }
+    }
+
+    const priorPath = o.resume ?? o.retryFailed;
+    const prior = priorPath ? await readPriorReport(priorPath) : undefined;
+    const priorInflight = priorPath ? InflightLog.read(inflightPath(priorPath)) : new Set<number>();
+
+    // ---- pass 1: check everything, send nothing
+    const plan = await checkAll(source, session, prior, o);
+    if (plan.total === 0) throw new UsageError(`${source.file}: no rows to send`, 'the file has a header but no data rows');
+
+    const reportPath = o.report ? (o.report.path ?? priorPath ?? defaultReportPath(o.input.file, op.command, o.report.format)) : null;
+    const blockedByInvalid = plan.invalid > 0 && !o.skipInvalid;
+    if (blockedByInvalid) {
+      o.warn(invalidMessage(source, plan));
+    }
+    if (o.dryRun) {
+      for (const line of describePlan(op, session, plan, batchSize, o.concurrency)) o.info(line);
+    }
+
+    // ---- pass 2: send (or, for a dry run or a blocked file, write the report without sending)
+    const send = !o.dryRun && !blockedByInvalid;
+    const state = await sendAll({ o, op, session, source, prior, priorInflight, batchSize, reportPath, send, columns: plan.columns, total: plan.total });
+
+    const c = state.counts;
+    let exitCode: ExitCode =
+      state.fatal?.exitCode ?? (state.interrupted ? EXIT.INTERRUPTED : blockedByInvalid ? EXIT.USAGE : c.failed + c.invalid + c.unsent > 0 && send ? EXIT.PARTIAL : EXIT.OK);
+    if (o.dryRun && !blockedByInvalid) exitCode = EXIT.OK;
+    const stats = conn?.stats() ?? { requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0 };
+    const summary: RunSummary = {
+      command: op.command,
+      total: plan.total,
+      ok: c.ok,
+      failed: c.failed,
+      invalid: c.invalid,
+      unsent: c.unsent,
+      requests: stats.requests,
+      retries: stats.retries,
+      duration_ms: now() - started,
+      report: reportPath,
+      exit_code: exitCode,
+      dry_run: o.dryRun || undefined,
+      batches: state.batches,
+      splits: state.splits,
+      rate_limited: stats.rateLimited,
+      rate_limit_wait_ms: Math.round(stats.rateLimitWaitMs),
+      already_existed: state.alreadyExisted,
+      outcome_unknown: state.outcomeUnknown,
+      resumed_ok: state.carried || undefined,
+      failed_file: o.failedPath ?? null,
+      error: state.fatal
+        ? state.fatal.message
+        : state.interrupted
+          ? 'interrupted: rows not finished are reported unsent; run again with --resume <report> to finish'
+          : blockedByInvalid
+            ? `${plan.invalid} invalid row(s): nothing was sent (fix them, or use --skip-invalid to send the valid rows)`
+            : null,
+      groups: state.groups.list(10),
+    };
+    return { summary, exitCode };
+  } finally {
+    await source.close();
+    await conn?.close();
+  }
+}
+
+interface Plan {
+  total: number;
+  invalid: number;
+  valid: number;
+  skipped: number;
+  problems: Array<{ row: number; message: string }>;
+  groups: Map<string, number>;
+  columns: string[];
+}
+
+async function checkAll(source: InputSource, session: Session, prior: PriorReport | undefined, o: RunOptions): Promise<Plan> {
+  const plan: Plan = { total: 0, invalid: 0, valid: 0, skipped: 0, problems: [], groups: new Map(), columns: source.columns ?? [] };
+  const seen = source.columns ? null : new Set<string>();
+  let chunk: CheckedRow[] = [];
+  const tally = async () => {
+    if (session.resolve && chunk.length) await session.resolve(chunk);
+    for (const r of chunk) {
+      if (r.errors.length) {
+        plan.invalid++;
+        if (plan.problems.length < MAX_LISTED_PROBLEMS) plan.problems.push({ row: r.row, message: joinErrors(r.errors) });
+      } else {
+        plan.valid++;
+        plan.groups.set(r.group, (plan.groups.get(r.group) ?? 0) + 1);
+      }
+    }
+    chunk = [];
+  };
+  for await (const rec of source.records()) {
+    if (o.stop.aborted) break;
+    plan.total++;
+    if (seen && seen.size < 1000) for (const k in rec.values) seen.add(k);
+    if (skipByPrior(prior, rec.row, o)) {
+      plan.skipped++;
+      continue;
+    }
+    chunk.push(session.check(rec));
+    if (chunk.length >= RESOLVE_CHUNK) await tally();
+  }
+  await tally();
+  if (seen) plan.columns = [...seen];
+  return plan;
+}
+
+/** --resume skips the rows the earlier report has as ok; --retry-failed also skips its invalid rows. */
+function skipByPrior(prior: PriorReport | undefined, row: number, o: RunOptions): boolean {
+  if (!prior) return false;
+  const s = prior.statusOf(row);
+  if (s === 'ok') return true;
+  return !!o.retryFailed && s !== 'failed' && s !== 'unsent';
+}
+
+function invalidMessage(source: InputSource, plan: Plan): string {
+  const lines = plan.problems.map((p) => `  row ${p.row}: ${p.message}`);
+  const more = plan.invalid - plan.problems.length;
+  return [
+    `${source.file}: ${plan.invalid} of ${plan.total} rows are invalid; nothing was sent.`,
+    ...lines,
+    ...(more > 0 ? [`  … and ${more} more (every problem is in the report)`] : []),
+    'Fix the rows, or use --skip-invalid to send the valid rows and report the others.',
+  ].join('\n');
+}
+
+function describePlan(op: Operation, session: Session, plan: Plan, batchSize: number, concurrency: number): string[] {
+  const batches = [...plan.groups.values()].reduce((n, rows) => n + Math.ceil(rows / batchSize), 0);
+  const lines = [
+    `dry run: ${op.command} (${op.api}), nothing sent`,
+    `  rows: ${plan.total} read, ${plan.valid} valid, ${plan.invalid} invalid${plan.skipped ? `, ${plan.skipped} skipped (already done in the earlier report)` : ''}`,
+    `  batches: ${batches} of up to ${batchSize} rows, ${concurrency} at a time${op.atomic ? ' (all-or-nothing on the server)' : ''}`,
+  ];
+  if (plan.groups.size > 1 || [...plan.groups.keys()][0]) {
+    for (const [g, n] of plan.groups) lines.push(`    ${g || '(default)'}: ${n} rows in ${Math.ceil(n / batchSize)} batch(es)`);
+  }
+  for (const l of session.describe?.() ?? []) lines.push(`  ${l}`);
+  return lines;
+}
+
+// ---------------------------------------------------------------- pass 2
+
+interface SendContext {
+  o: RunOptions;
+  op: Operation;
+  session: Session;
+  source: InputSource;
+  prior: PriorReport | undefined;
+  priorInflight: Set<number>;
+  batchSize: number;
+  reportPath: string | null;
+  send: boolean;
+  columns: string[];
+  total: number;
+}
+
+interface SendState {
+  counts: Record<RowStatus, number>;
+  groups: ErrorGroups;
+  batches: number;
+  splits: number;
+  alreadyExisted: number;
+  outcomeUnknown: number;
+  carried: number;
+  fatal?: CliError;
+  interrupted: boolean;
+}
+
+/** A row waiting in a batch, and whether it must be checked on the server before it is sent (resume). */
+type Pending = CheckedRow & { verify?: boolean };
+
+async function sendAll(x: SendContext): Promise<SendState> {
+  const { o, op, session, source } = x;
+  const st: SendState = {
+    counts: { ok: 0, failed: 0, invalid: 0, unsent: 0 },
+    groups: new ErrorGroups(),
+    batches: 0,
+    splits: 0,
+    alreadyExisted: 0,
+    outcomeUnknown: 0,
+    carried: 0,
+    interrupted: false,
+  };
+  const writer = x.reportPath
+    ? await ReportWriter.open({ path: x.reportPath, format: o.report!.format, inputColumns: x.columns })
+    : undefined;
+  const failedFile = o.failedPath
+    ? await FailedRowsWriter.open({ path: o.failedPath, format: source.format, columns: failedColumns(source, x.columns), delimiter: o.input.delimiter })
+    : undefined;
+  const inflight = x.send && !op.idempotent && x.reportPath ? InflightLog.open(inflightPath(x.reportPath)) : undefined;
+  const slots = new Slots(o.concurrency);
+  const total = { done: 0 };
+  let stopping = false;
+  let finished = false;
+  const window = Math.max(20_000, o.concurrency * x.batchSize * 8);
+  const drained: Array<() => void> = [];
+
+  const progress = () => {
+    o.progress.update({ done: total.done, total: x.total, ok: st.counts.ok, failed: st.counts.failed + st.counts.invalid });
+  };
+
+  const record = (outs: RowOutcome[]) => {
+    for (const out of outs) {
+      st.counts[out.status]++;
+      if (out.status !== 'ok' && out.error) st.groups.add(out);
+    }
+    total.done += outs.length;
+    writer?.add(outs);
+    if (failedFile) pendingFailed.push(...outs.filter((x) => x.status !== 'ok'));
+    progress();
+    if (writer && writer.buffered < window) for (const d of drained.splice(0)) d();
+  };
+  // The --failed file is written in input order: keep failed outcomes until the report has written past them.
+  const pendingFailed: RowOutcome[] = [];
+  const flushFailed = (all: boolean) => {
+    if (!failedFile) return;
+    const upTo = all ? Infinity : (writer?.written ?? 0);
+    pendingFailed.sort((a, b) => a.row - b.row);
+    let i = 0;
+    while (i < pendingFailed.length && pendingFailed[i]!.row <= upTo) {
+      const f = pendingFailed[i++]!;
+      failedFile.add(f.values ?? {}, f.error ?? f.status);
+    }
+    pendingFailed.splice(0, i);
+  };
+
+  const abort = (err: CliError | 'interrupt') => {
+    if (err === 'interrupt') st.interrupted = true;
+    else if (!st.fatal) st.fatal = err;
+    stopping = true;
+    for (const d of drained.splice(0)) d();
+  };
+  const onStop = () => abort('interrupt');
+  o.stop.addEventListener('abort', onStop);
+  if (o.stop.aborted) onStop();
+
+  const outcome = (r: CheckedRow, status: RowStatus, extra: Partial<RowOutcome> = {}): RowOutcome => ({
+    row: r.row,
+    status,
+    values: r.values,
+    ...(r.detail && !extra.detail ? { detail: r.detail } : {}),
+    ...extra,
+  });
+
+  /** Sends one batch and records an outcome for every row of it, whatever happens. */
+  async function runBatch(rows: Pending[], depth = 0): Promise<void> {
+    if (rows.length === 0) return;
+    if (o.kill.aborted || (stopping && depth === 0)) {
+      record(rows.map((r) => outcome(r, 'unsent', { error: stopReason() })));
+      return;
+    }
+    // Rows an earlier run may have created: look first, send only what is not there.
+    const toVerify = rows.filter((r) => r.verify);
+    if (toVerify.length && !op.idempotent) {
+      const rest = await settleUnclear(toVerify, 'sent by an earlier run that ended before the answer');
+      rows = rows.filter((r) => !r.verify).concat(rest);
+      if (rows.length === 0) return;
+    }
+    st.batches++;
+    inflight?.mark(rows.map((r) => r.row));
+    let verdict;
+    try {
+      verdict = await session.send(rows, o.kill);
+    } catch (e) {
+      return handleSendError(rows, e, depth);
+    }
+    if (verdict.kind === 'rows') {
+      record(rows.map((r, i) => fromResult(r, verdict.results[i])));
+      return;
+    }
+    // The whole batch was refused.
+    if (verdict.named?.length) {
+      const named = new Set(verdict.named);
+      record(rows.filter((_, i) => named.has(i)).map((r) => outcome(r, 'failed', { error_code: verdict.code, error: verdict.message })));
+      st.splits++;
+      return runBatch(rows.filter((_, i) => !named.has(i)), depth + 1);
+    }
+    if (verdict.splittable && rows.length > 1) {
+      // Bisect: each half goes again on its own; a good half lands in one request, a bad half splits further.
+      const mid = Math.ceil(rows.length / 2);
+      st.splits += 2;
+      await runBatch(rows.slice(0, mid), depth + 1);
+      await runBatch(rows.slice(mid), depth + 1);
+      return;
+    }
+    record(rows.map((r) => outcome(r, 'failed', { error_code: verdict.code, error: verdict.message })));
+  }
+
+  function fromResult(r: CheckedRow, res: RowResult | undefined): RowOutcome {
+    if (!res) return outcome(r, 'failed', { error_code: 'protocol', error: 'the server answered fewer results than rows sent; outcome unknown' });
+    if (res.ok) {
+      if (res.detail === 'already exists') st.alreadyExisted++;
+      return outcome(r, 'ok', { id: res.id, detail: [r.detail, res.detail].filter(Boolean).join('; ') || undefined });
+    }
+    return outcome(r, 'failed', { error_code: res.code, error: res.error, detail: res.detail });
+  }
+
+  /**
+   * For rows whose create may or may not have happened: ask the server which exist. Existing rows are recorded
+   * ok; rows that cannot be checked are recorded failed "outcome unknown"; the rows certainly not there are
+   * returned, to be sent.
+   */
+  async function settleUnclear(rows: Pending[], why: string): Promise<Pending[]> {
+    if (!session.findExisting) {
+      unknown(rows, `${why}; ${op.command} has no unique field to check by, so they were not sent again`);
+      return [];
+    }
+    let found: (string | number | null | undefined)[];
+    try {
+      found = await session.findExisting(rows, o.kill);
+    } catch (e) {
+      unknown(rows, `${why}; checking which exist failed too (${(e as Error).message})`);
+      if (e instanceof CliError) abort(e);
+      return [];
+    }
+    const again: Pending[] = [];
+    const outs: RowOutcome[] = [];
+    rows.forEach((r, i) => {
+      const f = found[i];
+      if (f === null) again.push({ ...r, verify: false });
+      else if (f === undefined) {
+        st.outcomeUnknown++;
+        outs.push(outcome(r, 'failed', { error_code: OUTCOME_UNKNOWN, error: `${why}; this row has no ${session.uniqueKey ?? 'unique'} value to check it by: check it by hand before sending it again` }));
+      } else outs.push(outcome(r, 'ok', { id: f, detail: `found on the server after an unclear answer (${why})` }));
+    });
+    if (outs.length) record(outs);
+    return again;
+  }
+
+  function unknown(rows: CheckedRow[], why: string) {
+    st.outcomeUnknown += rows.length;
+    record(rows.map((r) => outcome(r, 'failed', { error_code: OUTCOME_UNKNOWN, error: why })));
+  }
+
+  async function handleSendError(rows: Pending[], e: unknown, depth: number): Promise<void> {
+    if (e instanceof AmbiguousWriteError) {
+      const rest = await settleUnclear(rows, `no clear answer (${e.message})`);
+      if (rest.length && depth < 8) return runBatch(rest, depth + 1);
+      if (rest.length) unknown(rest, `no clear answer after ${depth} attempts (${e.message})`);
+      return;
+    }
+    if (e instanceof RetriesExhaustedError) {
+      const msg = e.reachedServer ? `the server kept failing: ${e.lastError}` : `the server is unreachable: ${e.lastError}`;
+      record(rows.map((r) => outcome(r, e.reachedServer ? 'failed' : 'unsent', { error_code: e.status ?? 'unreachable', error: msg })));
+      abort(new UnreachableError(`${msg} (after the retries allowed by --retries)`, 'check the URL and the server, then run again with --resume <report>'));
+      return;
+    }
+    if (e instanceof CliError) {
+      record(rows.map((r) => outcome(r, 'unsent', { error_code: e instanceof AuthError ? 'auth' : 'stopped', error: e.message })));
+      abort(e);
+      return;
+    }
+    if (isAbort(e)) {
+      // Second Ctrl-C while the request was out: we do not know what the server did.
+      if (op.idempotent) record(rows.map((r) => outcome(r, 'unsent', { error: 'interrupted while the request was in flight; safe to send again' })));
+      else unknown(rows, 'interrupted while the request was in flight; --resume checks these rows before sending them again');
+      abort('interrupt');
+      return;
+    }
+    throw e;
+  }
+
+  function stopReason(): string {
+    if (st.fatal) return `not sent: the run stopped (${st.fatal.message.split('\n')[0]})`;
+    if (st.interrupted) return 'not sent: the run was interrupted';
+    return 'not sent';
+  }
+
+  // -------- the read loop
+  const inFlight = new Set<Promise<void>>();
+  const buffers = new Map<string, Pending[]>();
+  let failure: unknown;
+
+  const dispatch = async (rows: Pending[]) => {
+    await slots.acquire();
+    while (!stopping && writer && writer.buffered >= window) await new Promise<void>((r) => drained.push(r));
+    const p = runBatch(rows)
+      .catch((e) => {
+        failure ??= e;
+        abort(new CliError(`internal error: ${(e as Error).message}`, EXIT.INTERNAL));
+      })
+      .finally(() => {
+        slots.release();
+        inFlight.delete(p);
+        flushFailed(false);
+      });
+    inFlight.add(p);
+  };
+
+  const take = async (r: Pending) => {
+    if (r.errors.length) {
+      record([outcome(r, 'invalid', { error: joinErrors(r.errors) })]);
+      return;
+    }
+    if (!x.send || stopping) {
+      record([outcome(r, 'unsent', { detail: o.dryRun ? 'dry run' : undefined, error: o.dryRun ? undefined : x.send ? stopReason() : 'not sent: the file has invalid rows' })]);
+      return;
+    }
+    let buf = buffers.get(r.group);
+    if (!buf) buffers.set(r.group, (buf = []));
+    buf.push(r);
+    if (buf.length >= x.batchSize) {
+      buffers.delete(r.group);
+      await dispatch(buf);
+    }
+  };
+
+  try {
+    let chunk: Pending[] = [];
+    const flushChunk = async () => {
+      if (session.resolve && chunk.length) {
+        const todo = chunk.filter((r) => r.errors.length === 0);
+        if (todo.length && !stopping) await session.resolve(todo);
+      }
+      for (const r of chunk) await take(r);
+      chunk = [];
+    };
+    for await (const rec of source.records()) {
+      const carried = carryPrior(x, rec);
+      if (carried) {
+        st.carried++;
+        record([carried]);
+        continue;
+      }
+      const checked: Pending = session.check(rec);
+      const priorStatus = x.prior?.statusOf(rec.row);
+      const priorOutcome = x.prior?.outcome(rec.row);
+      if (x.priorInflight.has(rec.row) || (priorStatus === 'failed' && priorOutcome?.error_code === OUTCOME_UNKNOWN)) checked.verify = true;
+      if (session.resolve) {
+        chunk.push(checked);
+        if (chunk.length >= RESOLVE_CHUNK) await flushChunk();
+      } else await take(checked);
+    }
+    await flushChunk();
+    for (const [g, rows] of buffers) {
+      buffers.delete(g);
+      if (stopping) record(rows.map((r) => outcome(r, 'unsent', { error: stopReason() })));
+      else await dispatch(rows);
+    }
+    while (inFlight.size) await Promise.all([...inFlight]);
+    if (failure) throw failure;
+    flushFailed(true);
+    finished = true;
+  } finally {
+    o.stop.removeEventListener('abort', onStop);
+    inflight?.close(finished);
+    if (finished) {
+      await writer?.finish();
+      await failedFile?.finish();
+    } else {
+      await writer?.close();
+    }
+  }
+  return st;
+}
+
+/** --resume / --retry-failed: rows already settled by the earlier report go into the new one unchanged. */
+function carryPrior(x: SendContext, rec: InputRecord): RowOutcome | undefined {
+  if (!x.prior || !skipByPrior(x.prior, rec.row, x.o)) return undefined;
+  const before = x.prior.outcome(rec.row);
+  const status = x.prior.statusOf(rec.row)!;
+  return { ...(before ?? {}), row: rec.row, status, values: rec.values, detail: before?.detail ?? 'from the earlier report' };
+}
+
+function failedColumns(source: InputSource, columns: string[]): string[] {
+  // Keep the original header text, type hints included, so the file can be fed back as it is.
+  return columns.map((c) => (source.hints[c] ? `${c}:${source.hints[c]}` : c));
+}
+
+function isAbort(e: unknown): boolean {
+  return !!e && typeof e === 'object' && ((e as Error).name === 'AbortError' || (e as { code?: string }).code === 'ABORT_ERR');
+}
