@@ -1,0 +1,248 @@
+/**
+ * BlueKing CMDB through either front door (api-notes §1):
+ * - ESB:   POST {base}/api/c/compapi/v2/cc/{op}/ with credentials and every parameter in the JSON body;
+ * - apigw: method + path per operation, bk_obj_id in the path, credentials in X-Bkapi-Authorization.
+ * The service adds credentials and sorts answers (rate limit, transient, auth); CmdbApi builds requests and
+ * normalises the envelope. Business errors (result:false) are returned, not thrown: the operation reads them.
+ */
+import { AuthError, CliError, EXIT } from '../core/errors.js';
+import { maskSecrets, type HttpMethod, type HttpRequest, type HttpResponse } from './client.js';
+import type { Sender, Service, Verdict } from './sender.js';
+
+export type Gateway = 'esb' | 'apigw';
+
+export interface CmdbCredentials {
+  appCode: string;
+  appSecret: string;
+  username?: string;
+  token?: string;
+}
+
+export interface CmdbEnvelope {
+  result: boolean;
+  code: number;
+  message: string;
+  permission: unknown;
+  requestId?: string;
+  data: any;
+  /** HTTP status */
+  status: number;
+}
+
+export type CmdbOp =
+  | 'batch_create_inst'
+  | 'batch_update_inst'
+  | 'update_process_instance'
+  | 'batch_create_instance_association'
+  | 'batch_delete_inst'
+  | 'search_object_attribute'
+  | 'search_object_instances'
+  | 'find_object_association'
+  | 'find_instance_association';
+
+/** apigw method + path per operation; `{bk_obj_id}` is taken out of the params into the path. */
+export const APIGW_ROUTES: Record<CmdbOp, { method: HttpMethod; path: string }> = {
+  batch_create_inst: { method: 'POST', path: '/api/v3/createmany/instance/object/{bk_obj_id}' },
+  batch_update_inst: { method: 'PUT', path: '/api/v3/updatemany/instance/object/{bk_obj_id}' },
+  update_process_instance: { method: 'PUT', path: '/api/v3/update/proc/process_instance' },
+  batch_create_instance_association: { method: 'POST', path: '/api/v3/createmany/instassociation' },
+  batch_delete_inst: { method: 'DELETE', path: '/api/v3/deletemany/instance/object/{bk_obj_id}' },
+  search_object_attribute: { method: 'POST', path: '/api/v3/find/objectattr' },
+  search_object_instances: { method: 'POST', path: '/api/v3/search/instances/object/{bk_obj_id}' },
+  find_object_association: { method: 'POST', path: '/api/v3/find/objectassociation' },
+  find_instance_association: { method: 'POST', path: '/api/v3/find/instassociation' },
+};
+
+export const CMDB_OPS = Object.keys(APIGW_ROUTES) as CmdbOp[];
+
+/** 'apigw' when the URL path contains /api/bk-cmdb/, else 'esb'. */
+export function defaultGateway(url: string): Gateway {
+  let path = url;
+  try {
+    path = new URL(url).pathname;
+  } catch {
+    // not a full URL: look at the text as given
+  }
+  return /\/api\/bk-cmdb(\/|$)/.test(path) ? 'apigw' : 'esb';
+}
+
+const RATE_LIMIT_CODES = new Set([1642901, 1642902, 1642903, 1642904, 1306429, 1199997]);
+const APP_AUTH_CODES = new Set([1640101, 1306401]);
+const USER_AUTH_CODES = new Set([1640102, 1306402]);
+const GATEWAY_TIMEOUT_CODE = 1650401;
+const PERMISSION_CODE = 9900403;
+
+function num(v: unknown): number | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return v;
+  if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v);
+  return undefined;
+}
+
+function isObject(v: unknown): v is Record<string, any> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Normalises a CMDB answer: bk_error_code / bk_error_msg → code / message; request id from body or header. */
+export function toEnvelope(res: HttpResponse): CmdbEnvelope {
+  const b = res.body;
+  if (!isObject(b)) {
+    return {
+      result: false,
+      code: -1,
+      message: `HTTP ${res.status}: ${res.text.slice(0, 200) || 'empty answer'}`,
+      permission: null,
+      requestId: res.headers['x-bkapi-request-id'] ?? res.headers['x-request-id'],
+      data: null,
+      status: res.status,
+    };
+  }
+  const code = num(b.code) ?? num(b.bk_error_code) ?? (b.result === true ? 0 : res.status >= 400 ? res.status : 0);
+  const result = typeof b.result === 'boolean' ? b.result : code === 0 && res.status < 400;
+  return {
+    result,
+    code,
+    message: String(b.message ?? b.bk_error_msg ?? b.msg ?? ''),
+    permission: b.permission ?? null,
+    requestId: (b.request_id as string | undefined) ?? res.headers['x-bkapi-request-id'] ?? res.headers['x-request-id'],
+    data: b.data ?? null,
+    status: res.status,
+  };
+}
+
+/** Seconds (may be fractional) from a reset header → ms. */
+export function resetHeaderMs(v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const s = Number(v.trim());
+  return Number.isFinite(s) && s >= 0 ? Math.ceil(s * 1000) : undefined;
+}
+
+/** "action (resource types)" list from CMDB's `permission` field, whichever of its two shapes it has. */
+export function describePermission(permission: unknown): string[] {
+  const out: string[] = [];
+  const typesOf = (a: any): string[] => {
+    const list = [...(Array.isArray(a?.related_resource_types) ? a.related_resource_types : []), ...(Array.isArray(a?.resources) ? a.resources.flat(2) : [])];
+    const names = list.map((r: any) => r?.type_name ?? r?.type ?? r?.resource_type_name ?? r?.resource_type).filter((x: unknown) => typeof x === 'string' && x);
+    if (a?.resource_type_name || a?.resource_type) names.push(a.resource_type_name ?? a.resource_type);
+    return [...new Set(names as string[])];
+  };
+  const actions: any[] = Array.isArray(permission)
+    ? permission
+    : isObject(permission) && Array.isArray(permission.actions)
+      ? permission.actions
+      : [];
+  for (const a of actions) {
+    const name = a?.name ?? a?.action_name;
+    const id = a?.id ?? a?.action_id;
+    const label = name && id && name !== id ? `${name} (${id})` : String(name ?? id ?? 'unknown action');
+    const types = typesOf(a);
+    out.push(types.length ? `${label} on ${types.join(', ')}` : label);
+  }
+  return out;
+}
+
+/** Which settings an authentication failure points at. */
+function authSettings(code: number | undefined, message: string): string {
+  if (code !== undefined && APP_AUTH_CODES.has(code)) return 'BK_APP_CODE / BK_APP_SECRET';
+  if (code !== undefined && USER_AUTH_CODES.has(code)) return 'BK_USERNAME / BK_TOKEN';
+  if (/user|token|login/i.test(message) && !/app/i.test(message)) return 'BK_USERNAME / BK_TOKEN';
+  if (/app/i.test(message) && !/user|token|login/i.test(message)) return 'BK_APP_CODE / BK_APP_SECRET';
+  return 'BK_APP_CODE / BK_APP_SECRET and BK_USERNAME / BK_TOKEN';
+}
+
+export function cmdbService(opts: { gateway: Gateway; credentials: CmdbCredentials; language?: string }): Service {
+  const { gateway, credentials: c } = opts;
+  const language = opts.language ?? 'en';
+  const secrets = () => [c.appSecret, c.token ?? ''].filter(Boolean);
+  const auth: Record<string, string> = { bk_app_code: c.appCode, bk_app_secret: c.appSecret };
+  if (c.username) auth.bk_username = c.username;
+  if (c.token) auth.bk_token = c.token;
+  const who = c.username ? `user "${c.username}"` : 'the user of BK_TOKEN';
+
+  return {
+    name: 'cmdb',
+    secrets,
+    async authorize(req: HttpRequest): Promise<HttpRequest> {
+      const headers: Record<string, string> = {
+        'Content-Type': 'application/json',
+        'X-Bkcmdb-Language': language,
+        'Blueking-Language': language,
+        ...req.headers,
+      };
+      if (gateway === 'apigw') {
+        headers['X-Bkapi-Authorization'] = JSON.stringify(auth);
+        return { ...req, headers };
+      }
+      const body = isObject(req.body) ? { ...auth, ...req.body } : { ...auth };
+      return { ...req, headers, body };
+    },
+    classify(res: HttpResponse, req: HttpRequest): Verdict {
+      const b = isObject(res.body) ? res.body : undefined;
+      const code = b ? (num(b.code) ?? num(b.bk_error_code)) : undefined;
+      const message = maskSecrets(String(b?.message ?? b?.bk_error_msg ?? ''), secrets());
+      const what = `${req.method} ${req.path}`;
+      const said = `HTTP ${res.status}${code !== undefined ? `, code ${code}` : ''}${message ? `: ${message}` : ''}`;
+
+      if (res.status === 429 || (code !== undefined && RATE_LIMIT_CODES.has(code))) {
+        return { kind: 'rate-limited', waitMs: resetHeaderMs(res.headers['x-bkapi-ratelimit-reset']), reason: `rate limited (${said})` };
+      }
+      if (res.status >= 500 || code === GATEWAY_TIMEOUT_CODE) return { kind: 'transient', reason: said };
+      if (res.status === 401 || res.status === 403 || (code !== undefined && (APP_AUTH_CODES.has(code) || USER_AUTH_CODES.has(code)))) {
+        return {
+          kind: 'fatal',
+          error: new AuthError(`CMDB rejected the credentials (${said}); check ${authSettings(code, message)}`),
+        };
+      }
+      if (code === PERMISSION_CODE) {
+        const missing = describePermission(b?.permission);
+        return {
+          kind: 'fatal',
+          error: new AuthError(
+            `CMDB permission denied for ${who} (${req.op})${missing.length ? `; missing: ${missing.join('; ')}` : message ? `: ${message}` : ''}`,
+            'ask the CMDB administrator to grant these permissions (BlueKing IAM), or use another BK_USERNAME',
+          ),
+        };
+      }
+      if (!b && res.status === 404) {
+        return {
+          kind: 'fatal',
+          error: new CliError(`CMDB answered HTTP 404 for ${what}: check CMDB_URL (--url) and CMDB_GATEWAY (--gateway esb|apigw)`, EXIT.AUTH),
+        };
+      }
+      if (!b && res.status >= 200 && res.status < 300) {
+        return { kind: 'transient', reason: `HTTP ${res.status} with a non-JSON answer: ${maskSecrets(res.text.slice(0, 200), secrets())}` };
+      }
+      return { kind: 'ok' };
+    },
+  };
+}
+
+export class CmdbApi {
+  private readonly sender: Sender;
+  readonly gateway: Gateway;
+
+  constructor(opts: { sender: Sender; gateway: Gateway }) {
+    this.sender = opts.sender;
+    this.gateway = opts.gateway;
+  }
+
+  /** The request for an operation on this front door (credentials are added by the service). */
+  request(op: CmdbOp, params: Record<string, unknown>): HttpRequest {
+    if (this.gateway === 'esb') return { op, method: 'POST', path: `/api/c/compapi/v2/cc/${op}/`, body: { ...params } };
+    const route = APIGW_ROUTES[op];
+    if (!route) throw new Error(`unknown CMDB operation ${op}`);
+    const body: Record<string, unknown> = { ...params };
+    const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => {
+      const v = body[name];
+      if (v === undefined || v === null || v === '') throw new Error(`CMDB ${op}: parameter ${name} is required`);
+      delete body[name];
+      return encodeURIComponent(String(v));
+    });
+    return { op, method: route.method, path, body };
+  }
+
+  /** Builds the request for `op`, sends it, returns the normalised envelope (result:false is returned, not thrown). */
+  async call(op: CmdbOp, params: Record<string, unknown>, opts: { idempotent: boolean; signal?: AbortSignal }): Promise<CmdbEnvelope> {
+    const res = await this.sender.send(this.request(op, params), opts);
+    return toEnvelope(res);
+  }
+}

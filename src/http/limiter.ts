@@ -1,0 +1,224 @@
+/**
+ * Client-side rate limiting: a FIFO queue in front of the transport.
+ *
+ * The servers count requests per app in fixed or sliding windows whose alignment we cannot see
+ * (Feishu: 50/s and 1000/min per operation; apigw: 100/s). We keep a sliding log of our own grants per window:
+ * the next request may go only when the `limit`-th most recent grant is at least `windowMs + margin` old.
+ * Then no interval of length windowMs, however aligned, ever holds more than `limit` of our requests, and the
+ * margin absorbs network jitter between our send time and the server's arrival time.
+ */
+import { UsageError } from '../core/errors.js';
+import { abortError, realClock, type Clock } from './clock.js';
+
+export interface RateWindow {
+  limit: number;
+  windowMs: number;
+}
+
+const UNITS: Record<string, number> = {
+  ms: 1,
+  s: 1_000, sec: 1_000, secs: 1_000, second: 1_000, seconds: 1_000,
+  m: 60_000, min: 60_000, mins: 60_000, minute: 60_000, minutes: 60_000,
+  h: 3_600_000, hr: 3_600_000, hour: 3_600_000, hours: 3_600_000,
+};
+
+const RATE_EXAMPLE = 'e.g. --rate 50/s,1000/min (also 100/s, 20/2s, 600/m, 10/h, or off)';
+
+/** "50/s,1000/min", "100/s", "20/2s", "600/m", "10/h"; "off" / "none" → [] (no limit). */
+export function parseRate(text: string): RateWindow[] {
+  const src = String(text ?? '').trim().toLowerCase();
+  if (src === 'off' || src === 'none') return [];
+  if (!src) throw new UsageError(`empty rate; ${RATE_EXAMPLE}`);
+  return src.split(',').map((part) => {
+    const m = /^(\d+)\s*\/\s*(\d+(?:\.\d+)?)?\s*([a-z]+)$/.exec(part.trim());
+    const unit = m ? UNITS[m[3]!] : undefined;
+    if (!m || unit === undefined) throw new UsageError(`bad rate "${part.trim()}"; ${RATE_EXAMPLE}`);
+    const limit = Number(m[1]);
+    const windowMs = Math.round((m[2] === undefined ? 1 : Number(m[2])) * unit);
+    if (!(limit > 0) || !Number.isSafeInteger(limit)) throw new UsageError(`bad rate "${part.trim()}": the count must be a positive whole number; ${RATE_EXAMPLE}`);
+    if (!(windowMs > 0)) throw new UsageError(`bad rate "${part.trim()}": the window must be longer than 0; ${RATE_EXAMPLE}`);
+    return { limit, windowMs };
+  });
+}
+
+export function formatRate(w: RateWindow[]): string {
+  if (!w.length) return 'off';
+  return w
+    .map(({ limit, windowMs }) => {
+      for (const [unit, size] of [['h', 3_600_000], ['min', 60_000], ['s', 1_000]] as const) {
+        if (windowMs % size === 0) {
+          const n = windowMs / size;
+          return `${limit}/${n === 1 ? '' : n}${unit}`;
+        }
+      }
+      return `${limit}/${windowMs}ms`;
+    })
+    .join(',');
+}
+
+/** Default safety margin: 2% of the window, at least 20 ms. */
+export function defaultMarginMs(w: RateWindow): number {
+  return Math.max(20, Math.ceil(w.windowMs * 0.02));
+}
+
+/** Grants of one window: a ring of the last `limit` grant times. */
+class SlidingLog {
+  private readonly times: number[] = [];
+  private next = 0; // ring position of the oldest entry once full
+  constructor(
+    readonly limit: number,
+    readonly spanMs: number, // windowMs + margin
+  ) {}
+  /** Earliest time the next grant may happen. */
+  earliest(): number {
+    if (this.times.length < this.limit) return -Infinity;
+    return this.times[this.next]! + this.spanMs;
+  }
+  record(t: number): void {
+    if (this.times.length < this.limit) this.times.push(t);
+    else {
+      this.times[this.next] = t;
+      this.next = (this.next + 1) % this.limit;
+    }
+  }
+}
+
+interface Waiter {
+  resolve: () => void;
+  reject: (e: unknown) => void;
+  done: boolean;
+}
+
+/**
+ * Enforces several windows at once, FIFO: callers get slots in call order.
+ * `gate` (optional) is the earliest time anything may go at all (the Throttle's shared 429 pause).
+ */
+export class RateLimiter {
+  private readonly logs: SlidingLog[];
+  private readonly clock: Clock;
+  private readonly gate: () => number;
+  private readonly queue: Waiter[] = [];
+  private pumping = false;
+  private pumpSleep?: AbortController;
+
+  constructor(
+    readonly windows: RateWindow[],
+    opts: { clock?: Clock; marginMs?: (w: RateWindow) => number; gate?: () => number } = {},
+  ) {
+    const margin = opts.marginMs ?? defaultMarginMs;
+    this.logs = windows.map((w) => new SlidingLog(w.limit, w.windowMs + Math.max(0, margin(w))));
+    this.clock = opts.clock ?? realClock;
+    this.gate = opts.gate ?? (() => -Infinity);
+  }
+
+  /** Resolves when one request may be sent now (and records it). */
+  acquire(signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    return new Promise<void>((resolve, reject) => {
+      const w: Waiter = { resolve, reject, done: false };
+      if (signal) {
+        const onAbort = () => {
+          if (w.done) return;
+          w.done = true;
+          const i = this.queue.indexOf(w);
+          if (i >= 0) this.queue.splice(i, 1);
+          // Nobody left: stop the pump's timer so an aborted run does not hold the process open.
+          if (!this.queue.length) this.pumpSleep?.abort();
+          reject(abortError(signal));
+        };
+        signal.addEventListener('abort', onAbort, { once: true });
+        w.resolve = () => {
+          signal.removeEventListener('abort', onAbort);
+          resolve();
+        };
+      }
+      this.queue.push(w);
+      void this.pump();
+    });
+  }
+
+  /** Milliseconds until the next request may go (0 = now). */
+  waitMs(now = this.clock.now()): number {
+    let at = this.gate();
+    for (const log of this.logs) at = Math.max(at, log.earliest());
+    return Math.max(0, at - now);
+  }
+
+  private async pump(): Promise<void> {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.queue.length) {
+        const now = this.clock.now();
+        const wait = this.waitMs(now);
+        if (wait > 0) {
+          this.pumpSleep = new AbortController();
+          try {
+            await this.clock.sleep(wait, this.pumpSleep.signal);
+          } catch {
+            // woken early because every waiter left; the loop re-checks the queue
+          }
+          continue;
+        }
+        const w = this.queue.shift()!;
+        if (w.done) continue;
+        w.done = true;
+        for (const log of this.logs) log.record(now);
+        w.resolve();
+      }
+    } finally {
+      this.pumping = false;
+      this.pumpSleep = undefined;
+    }
+  }
+}
+
+/** One per server (CMDB, Feishu): a limiter per operation + one shared pause that a 429 sets for everyone. */
+export class Throttle {
+  private readonly limiters = new Map<string, RateLimiter>();
+  private readonly windowsFor: (op: string) => RateWindow[];
+  private readonly clock: Clock;
+  private readonly onWait?: (ms: number, reason: string) => void;
+  private readonly marginMs?: (w: RateWindow) => number;
+  private until = -Infinity;
+
+  constructor(opts: {
+    windowsFor: (op: string) => RateWindow[];
+    clock?: Clock;
+    /** Called when the shared pause begins or is extended, with how long everyone now waits and why. */
+    onWait?: (ms: number, reason: string) => void;
+    marginMs?: (w: RateWindow) => number;
+  }) {
+    this.windowsFor = opts.windowsFor;
+    this.clock = opts.clock ?? realClock;
+    this.onWait = opts.onWait;
+    this.marginMs = opts.marginMs;
+  }
+
+  get pausedUntil(): number {
+    return this.until;
+  }
+
+  /** Waits for the shared pause, then for the op's limiter. The limiter itself honours the pause (gate), so
+   *  requests queued before a 429 are not released in a burst when it ends. */
+  acquire(op: string, signal?: AbortSignal): Promise<void> {
+    return this.limiter(op).acquire(signal);
+  }
+
+  /** Extends the shared pause to now+ms (never shortens it). */
+  pauseAll(ms: number, reason: string): void {
+    const until = this.clock.now() + Math.max(0, ms);
+    if (until <= this.until) return;
+    this.until = until;
+    this.onWait?.(Math.max(0, ms), reason);
+  }
+
+  limiter(op: string): RateLimiter {
+    let l = this.limiters.get(op);
+    if (!l) {
+      l = new RateLimiter(this.windowsFor(op), { clock: this.clock, marginMs: this.marginMs, gate: () => this.until });
+      this.limiters.set(op, l);
+    }
+    return l;
+  }
+}
