@@ -1,0 +1,228 @@
+/**
+ * The run's summary: the numbers (RunSummary, also the `--json` output, schema in docs/summary.schema.json),
+ * the human text for stderr, the Markdown for $GITHUB_STEP_SUMMARY, and failures grouped by cause.
+ */
+import * as fs from 'node:fs';
+import type { RowOutcome } from '../core/types.js';
+import { painter } from '../ui/color.js';
+
+export interface ErrorGroup {
+  error_code?: string | number;
+  /** The first message seen for this cause (an example; the others differ only in values). */
+  error: string;
+  count: number;
+  /** The first 5 rows with this cause. */
+  rows: number[];
+}
+
+/** Distinct causes kept; more than this (messages that do not normalise well) are counted as one "other" group. */
+const MAX_GROUPS = 1000;
+const ROWS_KEPT = 5;
+const OTHER = '(other errors)';
+
+/**
+ * The shape of a message without its values, so rows failing for the same reason group together:
+ * `[bk_asset_id: SW-1] duplicated` and `[bk_asset_id: SW-2] duplicated` → `[bk_asset_id: …] duplicated`.
+ */
+export function normaliseMessage(msg: string): string {
+  return msg
+    .replace(/\[([\w.$-]+)\s*:[^\]]*\]/g, '[$1: …]') // CMDB's "[field: value]"
+    .replace(/'[^']*'|"[^"]*"|`[^`]*`|“[^”]*”|‘[^’]*’/g, '"…"') // quoted values
+    .replace(/\b([\w.-]+)=(?:"[^"]*"|[^\s,;)]+)/g, '$1=…') // key=value
+    .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '#') // uuids
+    .replace(/\d+(?:\.\d+)?/g, '#') // numbers, ids, row and line numbers
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+export class ErrorGroups {
+  private readonly groups = new Map<string, ErrorGroup>();
+
+  /** Counts a failed / invalid row, or an unsent row that carries an error; ignores the rest. */
+  add(o: RowOutcome): void {
+    if (o.status === 'ok') return;
+    if (o.status === 'unsent' && !o.error) return;
+    const error = o.error ?? '(no message)';
+    const key = `${o.error_code ?? ''}\u0000${normaliseMessage(error)}`;
+    let g = this.groups.get(key);
+    if (!g) {
+      if (this.groups.size >= MAX_GROUPS) {
+        g = this.groups.get(OTHER);
+        if (!g) this.groups.set(OTHER, (g = { error: OTHER, count: 0, rows: [] }));
+      } else {
+        g = o.error_code !== undefined ? { error_code: o.error_code, error, count: 0, rows: [] } : { error, count: 0, rows: [] };
+        this.groups.set(key, g);
+      }
+    }
+    g.count++;
+    if (g.rows.length < ROWS_KEPT) g.rows.push(o.row);
+  }
+
+  /** Largest groups first (ties: the group whose first row comes first). */
+  list(limit?: number): ErrorGroup[] {
+    const all = [...this.groups.values()].sort((a, b) => b.count - a.count || (a.rows[0] ?? 0) - (b.rows[0] ?? 0));
+    return (limit === undefined ? all : all.slice(0, limit)).map((g) => ({ ...g, rows: [...g.rows] }));
+  }
+}
+
+export interface RunSummary {
+  command: string;
+  total: number;
+  ok: number;
+  failed: number;
+  invalid: number;
+  unsent: number;
+  requests: number;
+  retries: number;
+  duration_ms: number;
+  report: string | null;
+  exit_code: number;
+  dry_run?: boolean;
+  splits?: number;
+  rate_limited?: number;
+  rate_limit_wait_ms?: number;
+  already_existed?: number;
+  outcome_unknown?: number;
+  batches?: number;
+  failed_file?: string | null;
+  /** Set for usage errors / fatal errors / interruption. */
+  error?: string | null;
+  groups?: ErrorGroup[];
+}
+
+/** 1234567 → "1,234,567". */
+export function fmtInt(n: number): string {
+  return String(Math.round(n)).replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+}
+
+/** 850 → "850 ms", 12345 → "12.3 s", 245000 → "4 min 5 s", 3720000 → "1 h 2 min". */
+export function fmtDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  const s = Math.round(ms / 1000);
+  if (s < 3600) return `${Math.floor(s / 60)} min ${s % 60} s`;
+  return `${Math.floor(s / 3600)} h ${Math.floor((s % 3600) / 60)} min`;
+}
+
+function plural(n: number, word: string, many = `${word}s`): string {
+  return `${fmtInt(n)} ${n === 1 ? word : many}`;
+}
+
+function oneLine(s: string, max = 160): string {
+  const t = s.replace(/\s+/g, ' ').trim();
+  return t.length > max ? `${t.slice(0, max - 1)}…` : t;
+}
+
+function rowsText(g: ErrorGroup): string {
+  const more = g.count > g.rows.length ? ', …' : '';
+  return `(${g.rows.length === 1 && g.count === 1 ? 'row' : 'rows'} ${g.rows.join(', ')}${more})`;
+}
+
+/** Human summary for stderr. */
+export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
+  const p = painter(opts.color);
+  const lines: string[] = [];
+  const head = s.dry_run ? `${s.command} (dry run, nothing sent)` : s.command;
+  lines.push(`${p.bold(head)}: ${plural(s.total, 'row')} in ${fmtDuration(s.duration_ms)}`);
+
+  const counts = [
+    s.ok > 0 ? p.ok(`${fmtInt(s.ok)} ok`) : `${fmtInt(s.ok)} ok`,
+    s.failed > 0 ? p.fail(`${fmtInt(s.failed)} failed`) : `${fmtInt(s.failed)} failed`,
+    s.invalid > 0 ? p.warn(`${fmtInt(s.invalid)} invalid`) : `${fmtInt(s.invalid)} invalid`,
+    s.unsent > 0 ? p.warn(`${fmtInt(s.unsent)} unsent`) : `${fmtInt(s.unsent)} unsent`,
+  ];
+  lines.push(`  ${counts.join(' · ')}`);
+
+  const extra = [plural(s.requests, 'request'), plural(s.retries, 'retry', 'retries')];
+  if (s.batches !== undefined) extra.push(plural(s.batches, 'batch', 'batches'));
+  if (s.splits) extra.push(`${plural(s.splits, 'batch', 'batches')} split to isolate bad rows`);
+  if (s.rate_limited) {
+    const wait = s.rate_limit_wait_ms ? `, waited ${fmtDuration(s.rate_limit_wait_ms)}` : '';
+    extra.push(`${plural(s.rate_limited, 'rate-limit answer')} (429${wait})`);
+  }
+  if (s.already_existed) extra.push(`${plural(s.already_existed, 'row')} already existed`);
+  if (s.outcome_unknown) extra.push(`${plural(s.outcome_unknown, 'row')} checked after an unclear answer`);
+  lines.push(p.dim(`  ${extra.join(', ')}`));
+
+  if (s.report) lines.push(`  report: ${s.report}`);
+  if (s.failed_file) lines.push(`  failed rows: ${s.failed_file}`);
+  if (s.error) lines.push(p.fail(`  error: ${oneLine(s.error, 400)}`));
+
+  const groups = s.groups ?? [];
+  if (groups.length > 0) {
+    lines.push('', 'Failures by cause:');
+    const width = Math.max(...groups.map((g) => plural(g.count, 'row').length));
+    for (const g of groups) {
+      const code = g.error_code !== undefined ? `[${g.error_code}] ` : '';
+      lines.push(`  ${plural(g.count, 'row').padStart(width)}  ${code}${oneLine(g.error)}  ${p.dim(rowsText(g))}`);
+    }
+    const shown = groups.reduce((n, g) => n + g.count, 0);
+    const notOk = s.failed + s.invalid + s.unsent;
+    if (shown < notOk) lines.push(p.dim(`  (${fmtInt(notOk - shown)} more rows: see the report)`));
+  }
+
+  const hint = nextStep(s);
+  if (hint) lines.push('', p.dim(hint));
+  return lines.join('\n') + '\n';
+}
+
+/** What to do next, or '' when every row is ok. */
+function nextStep(s: RunSummary): string {
+  if (s.failed + s.invalid + s.unsent === 0) return '';
+  if (s.dry_run) return 'Fix the invalid rows (see the report), then run again without --dry-run.';
+  const ways: string[] = [];
+  if (s.failed_file) ways.push(`fix the rows in ${s.failed_file} and load that file`);
+  if (s.report) ways.push(`re-run with --retry-failed ${s.report} to send only the rows that are not ok`);
+  if (ways.length === 0) return 'Fix the rows that are not ok and run again.';
+  const text = ways.join(', or ');
+  return `Next: ${text[0]!.toUpperCase()}${text.slice(1)}.`;
+}
+
+function mdCell(v: unknown): string {
+  return oneLine(String(v ?? ''), 300)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/\|/g, '\\|');
+}
+
+/** Markdown for a CI job summary: heading, counts table, failures table. */
+export function markdownSummary(s: RunSummary): string {
+  const out: string[] = [];
+  const dry = s.dry_run ? ' (dry run)' : '';
+  out.push(`### cmdb-bulk ${mdCell(s.command)}${dry}: ${fmtInt(s.ok)} of ${fmtInt(s.total)} rows ok`, '');
+  out.push('| status | rows |', '|---|---:|');
+  out.push(`| ok | ${fmtInt(s.ok)} |`, `| failed | ${fmtInt(s.failed)} |`);
+  out.push(`| invalid | ${fmtInt(s.invalid)} |`, `| unsent | ${fmtInt(s.unsent)} |`, '');
+  const facts = [
+    `${plural(s.requests, 'request')}`,
+    `${plural(s.retries, 'retry', 'retries')}`,
+    fmtDuration(s.duration_ms),
+    `exit code ${s.exit_code}`,
+  ];
+  out.push(facts.join(' · '));
+  if (s.report) out.push('', `Report: \`${s.report.replace(/`/g, "'")}\``);
+  if (s.error) out.push('', `**Error:** ${mdCell(s.error)}`);
+  const groups = s.groups ?? [];
+  if (groups.length > 0) {
+    out.push('', '#### Failures by cause', '', '| rows | code | error | first rows |', '|---:|---|---|---|');
+    for (const g of groups) {
+      out.push(`| ${fmtInt(g.count)} | ${mdCell(g.error_code ?? '')} | ${mdCell(g.error)} | ${g.rows.join(', ')}${g.count > g.rows.length ? ', …' : ''} |`);
+    }
+  }
+  return out.join('\n') + '\n';
+}
+
+/**
+ * Appends the Markdown summary to $GITHUB_STEP_SUMMARY when it is set. A summary that cannot be written
+ * must not change the run's outcome, so a write error is ignored.
+ */
+export function appendStepSummary(s: RunSummary, env: NodeJS.ProcessEnv = process.env): void {
+  const file = env.GITHUB_STEP_SUMMARY;
+  if (!file) return;
+  try {
+    fs.appendFileSync(file, markdownSummary(s) + '\n');
+  } catch {
+    // ignored on purpose, see above
+  }
+}

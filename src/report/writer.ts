@@ -1,0 +1,252 @@
+/**
+ * The per-row report, written as the run goes.
+ *
+ * Batches finish in any order; the report must list rows in input order. Every outcome is therefore
+ * appended at once to a journal (`<report>.journal`, NDJSON) with a synchronous write, and the report
+ * itself gets each row as soon as every earlier row is there (a reorder buffer holds the rest).
+ * A SIGKILL thus loses nothing finished: the report holds the in-order prefix, the journal everything.
+ * finish() removes the journal once the report is complete. See docs/report.md.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ReportFormat, RowOutcome } from '../core/types.js';
+import { ROW_STATUSES } from '../core/types.js';
+import { UsageError } from '../core/errors.js';
+import { csvLine } from './csv.js';
+
+export const REPORT_COLUMNS: readonly string[] = ['row', 'status', 'id', 'error_code', 'error', 'detail'];
+
+export interface ReportWriterOptions {
+  /** File path, or '-' for stdout. */
+  path: string;
+  format: ReportFormat;
+  /** The input's columns, appended after the report's own (CSV) so the report keeps the source row. */
+  inputColumns: string[];
+  /** Default 1: rows are firstRow..N, consecutive. */
+  firstRow?: number;
+  /** Default true for files (never for '-'): also append every outcome at once to `<path>.journal`. */
+  journal?: boolean;
+  /** Where '-' writes; default process.stdout. */
+  stdout?: NodeJS.WritableStream;
+}
+
+/** Names of the CSV report's columns: the report's own, then the input's (prefixed `input.` on a clash). */
+export function reportHeader(inputColumns: string[]): string[] {
+  const used = new Set<string>(REPORT_COLUMNS);
+  const header = [...REPORT_COLUMNS];
+  for (const col of inputColumns) {
+    let name = col;
+    while (used.has(name)) name = `input.${name}`;
+    used.add(name);
+    header.push(name);
+  }
+  return header;
+}
+
+/** The outcome without the input values, key order fixed, undefined keys left out. */
+function outcomeFields(o: RowOutcome): Record<string, unknown> {
+  const r: Record<string, unknown> = { row: o.row, status: o.status };
+  if (o.id !== undefined && o.id !== null) r.id = o.id;
+  if (o.error_code !== undefined && o.error_code !== null) r.error_code = o.error_code;
+  if (o.error !== undefined && o.error !== null) r.error = o.error;
+  if (o.detail !== undefined && o.detail !== null) r.detail = o.detail;
+  return r;
+}
+
+/** One line of the journal (no trailing newline). */
+export function journalLine(o: RowOutcome): string {
+  return JSON.stringify(outcomeFields(o));
+}
+
+const STATUS_SET = new Set<string>(ROW_STATUSES);
+
+export class ReportWriter {
+  private readonly opts: ReportWriterOptions;
+  private readonly fd: number | null;
+  private readonly stream: NodeJS.WritableStream | null;
+  private journalFd: number | null;
+  private readonly journalPath: string | null;
+  private readonly inputColumns: string[];
+  private readonly held = new Map<number, string>();
+  private next: number;
+  private count = 0;
+  private closed = false;
+
+  private constructor(opts: ReportWriterOptions, fd: number | null, journalFd: number | null, journalPath: string | null) {
+    this.opts = opts;
+    this.fd = fd;
+    this.stream = fd === null ? (opts.stdout ?? process.stdout) : null;
+    this.journalFd = journalFd;
+    this.journalPath = journalPath;
+    this.inputColumns = [...opts.inputColumns];
+    this.next = opts.firstRow ?? 1;
+  }
+
+  static async open(opts: ReportWriterOptions): Promise<ReportWriter> {
+    const toStdout = opts.path === '-';
+    let fd: number | null = null;
+    let journalFd: number | null = null;
+    const journalPath = !toStdout && (opts.journal ?? true) ? `${opts.path}.journal` : null;
+    try {
+      if (!toStdout) fd = fs.openSync(opts.path, 'w');
+      if (journalPath) journalFd = fs.openSync(journalPath, 'w');
+    } catch (err) {
+      if (fd !== null) fs.closeSync(fd);
+      const e = err as NodeJS.ErrnoException;
+      throw new UsageError(
+        `cannot write the report ${opts.path}: ${e.code ?? e.message}`,
+        'check that the folder exists and is writable, or choose another path with --report',
+      );
+    }
+    const w = new ReportWriter(opts, fd, journalFd, journalPath);
+    if (opts.format === 'csv') w.out(csvLine(reportHeader(opts.inputColumns), true));
+    else if (opts.format === 'json') w.out('[');
+    return w;
+  }
+
+  /** Rows held back waiting for an earlier row. */
+  get buffered(): number {
+    return this.held.size;
+  }
+
+  /** Rows written to the report so far. */
+  get written(): number {
+    return this.count;
+  }
+
+  add(outcomes: RowOutcome[]): void {
+    if (this.closed) throw new Error('report writer: add() after finish/close');
+    if (outcomes.length === 0) return;
+    this.check(outcomes);
+    if (this.journalFd !== null) {
+      let j = '';
+      for (const o of outcomes) j += journalLine(o) + '\n';
+      fs.writeSync(this.journalFd, j);
+    }
+    let text = '';
+    for (const o of outcomes) {
+      if (o.row === this.next) {
+        text += this.render(o);
+        this.next++;
+        this.count++;
+        // Drain rows that were waiting for this one.
+        while (this.held.size > 0) {
+          const r = this.held.get(this.next);
+          if (r === undefined) break;
+          this.held.delete(this.next);
+          text += r;
+          this.next++;
+          this.count++;
+        }
+      } else {
+        this.held.set(o.row, this.render(o));
+      }
+    }
+    if (text) this.out(text);
+  }
+
+  /** Every row must be present exactly once, at or after the next row to write. Throws before writing anything. */
+  private check(outcomes: RowOutcome[]): void {
+    const seen = outcomes.length > 1 ? new Set<number>() : null;
+    for (const o of outcomes) {
+      const r = o.row;
+      if (!Number.isInteger(r) || r < (this.opts.firstRow ?? 1)) throw new Error(`report writer: bad row number ${String(r)}`);
+      if (!STATUS_SET.has(o.status)) throw new Error(`report writer: row ${r} has unknown status ${String(o.status)}`);
+      if (r < this.next || this.held.has(r) || seen?.has(r)) throw new Error(`report writer: row ${r} added twice`);
+      seen?.add(r);
+    }
+  }
+
+  /** Rendered report record for one row, without the JSON array separator. */
+  private render(o: RowOutcome): string {
+    if (this.opts.format === 'csv') {
+      const cells: unknown[] = [o.row, o.status, o.id, o.error_code, o.error, o.detail];
+      const v = o.values;
+      for (const col of this.inputColumns) cells.push(v ? v[col] : undefined);
+      return csvLine(cells, true);
+    }
+    const rec = outcomeFields(o);
+    if (o.values !== undefined) rec.input = o.values;
+    const line = JSON.stringify(rec);
+    // JSON: "[" then one object per line, the separator put before every object but the first.
+    return this.opts.format === 'json' ? (o.row === (this.opts.firstRow ?? 1) ? '\n' : ',\n') + line : line + '\n';
+  }
+
+  private out(text: string): void {
+    if (this.fd !== null) fs.writeSync(this.fd, text);
+    else this.stream!.write(text);
+  }
+
+  /**
+   * Completes the report: every row firstRow..N must have been added (N = the highest row added, or
+   * firstRow + expectedRows - 1 when given). Otherwise it closes what it has, keeps the journal and throws
+   * naming the first missing row.
+   */
+  async finish(expectedRows?: number): Promise<void> {
+    if (this.closed) throw new Error('report writer: finish() after finish/close');
+    const first = this.opts.firstRow ?? 1;
+    let missing: number | null = null;
+    if (this.held.size > 0) missing = this.next;
+    else if (expectedRows !== undefined && this.next < first + expectedRows) missing = this.next;
+    if (missing !== null) {
+      await this.close();
+      throw new Error(`report incomplete: row ${missing} was never reported (the journal ${this.journalPath ?? ''} keeps what finished)`);
+    }
+    await this.end(true);
+    if (this.journalPath) fs.rmSync(this.journalPath, { force: true });
+  }
+
+  /**
+   * For a crash path: writes the in-order rows, then the held rows in row order (the report stays sorted,
+   * with gaps where rows never finished, so it holds every finished row), closes, keeps the journal.
+   * Safe to call more than once and after finish().
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.held.size > 0) {
+      const rows = [...this.held.keys()].sort((a, b) => a - b);
+      let text = '';
+      for (const r of rows) {
+        let rec = this.held.get(r)!;
+        // The held JSON record was rendered with "," as if its predecessor existed: fix for a first record.
+        if (this.opts.format === 'json' && this.count === 0 && rec.startsWith(',')) rec = rec.slice(1);
+        text += rec;
+        this.count++;
+      }
+      this.held.clear();
+      this.out(text);
+    }
+    await this.end(false);
+  }
+
+  private async end(complete: boolean): Promise<void> {
+    this.closed = true;
+    if (this.opts.format === 'json') this.out('\n]\n');
+    if (this.fd !== null) {
+      if (complete) fs.fsyncSync(this.fd);
+      fs.closeSync(this.fd);
+    } else {
+      // Wait until the stream has taken everything; stdout is the caller's, never ended here.
+      await new Promise<void>((resolve) => this.stream!.write('', () => resolve()));
+    }
+    if (this.journalFd !== null) {
+      fs.closeSync(this.journalFd);
+      this.journalFd = null;
+    }
+  }
+}
+
+const EXT: Record<ReportFormat, string> = { csv: 'csv', json: 'json', ndjson: 'ndjson' };
+
+/**
+ * Default report path: next to the input, `<input name without extension>.<command>.report.<ext>`
+ * (switches.csv → switches.create-inst.report.csv); stdin ('-') → `stdin.<command>.report.<ext>` in the
+ * current folder. The name is predictable on purpose (scripts and --resume find it; a re-run replaces it);
+ * `now` is accepted for callers that pass it but not used.
+ */
+export function defaultReportPath(inputFile: string, command: string, format: ReportFormat, _now?: Date): string {
+  const ext = EXT[format];
+  if (inputFile === '-' || inputFile === '') return path.join(process.cwd(), `stdin.${command}.report.${ext}`);
+  const p = path.parse(inputFile);
+  return path.join(p.dir, `${p.name}.${command}.report.${ext}`);
+}
