@@ -1,0 +1,136 @@
+/**
+ * From settings to a ready connection: HTTP client, throttle, retry policy, authentication, API object.
+ * `--sandbox` starts the simulator in this process and points the connection at it.
+ */
+import { readFileSync } from 'node:fs';
+import { UsageError } from '../core/errors.js';
+import { CmdbApi, cmdbService, defaultGateway, type Gateway } from '../http/cmdb.js';
+import { createHttpClient, type HttpClient } from '../http/client.js';
+import { FeishuApi, feishuService, TenantTokenManager } from '../http/feishu.js';
+import { parseRate, Throttle, type RateWindow } from '../http/limiter.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../http/retry.js';
+import { Sender, type SendStats } from '../http/sender.js';
+import { requireCmdb, requireFeishu, resolveCmdbSettings, resolveFeishuSettings } from '../config/settings.js';
+import type { Connection } from '../pipeline/run.js';
+
+export interface ConnectFlags {
+  url?: string;
+  gateway?: string;
+  profile?: string;
+  config?: string;
+  rate?: string;
+  retries: number;
+  retryDelay: number;
+  timeout: number; // seconds
+  concurrency: number;
+  ca?: string;
+  insecure?: boolean;
+  sandbox?: boolean;
+  verbose?: boolean;
+}
+
+export interface ConnectIo {
+  env: NodeJS.ProcessEnv;
+  warn(line: string): void;
+  trace(line: string): void;
+  onWait(ms: number, reason: string): void;
+}
+
+const APIGW_DEFAULT: RateWindow[] = [{ limit: 100, windowMs: 1000 }];
+const FEISHU_DEFAULT: RateWindow[] = [
+  { limit: 50, windowMs: 1000 },
+  { limit: 1000, windowMs: 60_000 },
+];
+
+function policyOf(f: ConnectFlags): RetryPolicy {
+  return { ...DEFAULT_RETRY_POLICY, retries: f.retries, baseMs: f.retryDelay };
+}
+
+function clientOptions(f: ConnectFlags, io: ConnectIo, baseUrl: string, secrets: string[]) {
+  if (f.insecure) io.warn('warning: --insecure: TLS certificates are NOT verified; anyone on the path can read and change this traffic');
+  let ca: Buffer | undefined;
+  if (f.ca) {
+    try {
+      ca = readFileSync(f.ca);
+    } catch (e) {
+      throw new UsageError(`cannot read --ca ${f.ca}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    }
+  }
+  return {
+    baseUrl,
+    timeoutMs: Math.round(f.timeout * 1000),
+    connections: f.concurrency + 2,
+    ca,
+    insecure: f.insecure,
+    trace: f.verbose ? io.trace : undefined,
+    secrets,
+    userAgent: 'cmdb-bulk',
+  };
+}
+
+function assemble(client: HttpClient, sender: Sender, extra: Partial<Connection>, onClose?: () => Promise<void>): Connection {
+  return {
+    ...extra,
+    stats: () => sender.stats,
+    close: async () => {
+      await client.close();
+      await onClose?.();
+    },
+  };
+}
+
+/** A simulator started for --sandbox; shared by both services of one run. */
+async function sandbox(io: ConnectIo) {
+  const { startSimulator } = await import('../sim/index.js');
+  const sim = await startSimulator({});
+  io.warn(`sandbox: built-in simulator on ${sim.urls.esb} (nothing leaves this machine)`);
+  return sim;
+}
+
+export async function connectCmdb(f: ConnectFlags, io: ConnectIo): Promise<Connection> {
+  let url: string, gateway: Gateway, creds: { appCode: string; appSecret: string; username?: string; token?: string };
+  let stopSim: (() => Promise<void>) | undefined;
+  if (f.sandbox) {
+    const sim = await sandbox(io);
+    gateway = (f.gateway as Gateway) ?? 'esb';
+    url = gateway === 'apigw' ? sim.urls.apigw : sim.urls.esb;
+    creds = { appCode: sim.credentials.bkAppCode, appSecret: sim.credentials.bkAppSecret, username: io.env.BK_USERNAME || 'admin' };
+    stopSim = () => sim.close();
+  } else {
+    const s = requireCmdb(await resolveCmdbSettings({ flags: f, env: io.env, warn: io.warn }));
+    url = s.url;
+    gateway = s.gateway ?? defaultGateway(url);
+    creds = { appCode: s.appCode, appSecret: s.appSecret, username: s.username, token: s.token };
+  }
+  const secrets = [creds.appSecret, creds.token].filter((v): v is string => !!v);
+  const client = createHttpClient(clientOptions(f, io, url, secrets));
+  const windows = f.rate !== undefined ? parseRate(f.rate) : gateway === 'apigw' ? APIGW_DEFAULT : [];
+  const throttle = new Throttle({ windowsFor: () => windows, onWait: io.onWait });
+  const service = cmdbService({ gateway, credentials: creds, language: 'en' });
+  const sender = new Sender({ client, service, throttle, policy: policyOf(f) });
+  return assemble(client, sender, { cmdb: new CmdbApi({ sender, gateway }) }, stopSim);
+}
+
+export async function connectFeishu(f: ConnectFlags, io: ConnectIo): Promise<Connection> {
+  let url: string, appId: string, appSecret: string;
+  let stopSim: (() => Promise<void>) | undefined;
+  if (f.sandbox) {
+    const sim = await sandbox(io);
+    url = sim.urls.feishu;
+    appId = sim.credentials.feishuAppId;
+    appSecret = sim.credentials.feishuAppSecret;
+    stopSim = () => sim.close();
+  } else {
+    const s = requireFeishu(await resolveFeishuSettings({ flags: f, env: io.env, warn: io.warn }));
+    ({ url, appId, appSecret } = s);
+  }
+  const client = createHttpClient(clientOptions(f, io, url, [appSecret]));
+  const tokens = new TenantTokenManager({ client, credentials: { appId, appSecret } });
+  const windows = f.rate !== undefined ? parseRate(f.rate) : FEISHU_DEFAULT;
+  const throttle = new Throttle({ windowsFor: () => windows, onWait: io.onWait });
+  const service = feishuService({ tokens });
+  const sender = new Sender({ client, service, throttle, policy: policyOf(f) });
+  return assemble(client, sender, { feishu: new FeishuApi({ sender }) }, stopSim);
+}
+
+export type { SendStats };

@@ -1,0 +1,172 @@
+/**
+ * The data commands: turn parsed options into a pipeline run, draw progress, print the summary, pick the exit code.
+ */
+import type { Command } from 'commander';
+import { extname } from 'node:path';
+import { CliError, EXIT, UsageError } from '../core/errors.js';
+import type { InputFormat, ReportFormat } from '../core/types.js';
+import { operations } from '../operations/index.js';
+import type { OperationOptions } from '../operations/types.js';
+import { runOperation, type RunResult } from '../pipeline/run.js';
+import { appendStepSummary, formatSummary, type RunSummary } from '../report/summary.js';
+import { colorEnabled, painter } from '../ui/color.js';
+import { createProgress, progressMode } from '../ui/progress.js';
+import { connectCmdb, connectFeishu, type ConnectFlags } from './connect.js';
+import { emptySummary } from './errors.js';
+
+interface Opts extends ConnectFlags {
+  _args: string[];
+  format?: InputFormat;
+  encoding: string;
+  delimiter: string;
+  report?: string;
+  reportFormat?: ReportFormat;
+  failed?: string;
+  json?: boolean;
+  dryRun?: boolean;
+  skipInvalid?: boolean;
+  schema: boolean;
+  empty: 'omit' | 'null';
+  batchSize?: number;
+  resume?: string;
+  retryFailed?: string;
+  quiet?: boolean;
+  progress: boolean;
+  color: boolean;
+  obj?: string;
+  asstObj?: string;
+  asstId?: string;
+  biz?: number;
+  namespace?: string;
+  object?: string;
+  key?: string;
+  asstKey?: string;
+}
+
+/** The report format: the flag, else the report path's extension, else the input's format. */
+function reportFormat(o: Opts, inputFormat: InputFormat | undefined): ReportFormat {
+  if (o.reportFormat) return o.reportFormat;
+  const ext = o.report && o.report !== '-' ? extname(o.report).slice(1).toLowerCase() : '';
+  if (ext === 'csv' || ext === 'json' || ext === 'ndjson') return ext;
+  if (ext === 'jsonl') return 'ndjson';
+  return inputFormat ?? 'csv';
+}
+
+function inputFormatGuess(o: Opts, file: string): InputFormat | undefined {
+  if (o.format) return o.format;
+  const ext = extname(file).toLowerCase();
+  return ext === '.csv' ? 'csv' : ext === '.json' ? 'json' : ext === '.ndjson' || ext === '.jsonl' ? 'ndjson' : undefined;
+}
+
+export function commandAction(name: string) {
+  return async (opts: Record<string, unknown>, _cmd: Command): Promise<number> => {
+    const o = opts as unknown as Opts;
+    const env = process.env;
+    const stderr = process.stderr;
+    const color = colorEnabled({ flag: o.color, stream: stderr, env });
+    const paint = painter(color);
+    const quiet = !!o.quiet;
+    const file = o._args[0]!;
+    const mode = progressMode({ progress: o.progress, quiet, stream: stderr, env });
+    const bar = createProgress({ mode, stream: stderr, label: name, color });
+    // The pipeline reports counts, the throttle reports waits: merge both into the one line the user sees.
+    const state = { done: 0, total: 0, ok: 0, failed: 0, waitingMs: undefined as number | undefined, waitReason: undefined as string | undefined };
+    let waitUntil = 0;
+    const progress = {
+      update(s: Partial<typeof state>) {
+        Object.assign(state, s);
+        if (s.waitingMs === undefined && Date.now() >= waitUntil) state.waitingMs = state.waitReason = undefined;
+        bar.update(state);
+      },
+      log: (line: string) => bar.log(line),
+      stop: () => bar.stop(),
+    };
+    const info = (line: string) => {
+      if (!quiet) progress.log(line);
+    };
+    const warn = (line: string) => progress.log(paint.warn(line));
+    const stop = new AbortController();
+    const kill = new AbortController();
+    let interrupts = 0;
+    const onSignal = (sig: NodeJS.Signals) => {
+      interrupts++;
+      if (interrupts === 1) {
+        warn(`\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing the batches in flight, then writing the report (press Ctrl-C again to stop at once)`);
+        stop.abort();
+      } else kill.abort();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+
+    const op = operations[name];
+    if (!op) throw new CliError(`unknown command ${name}`, EXIT.INTERNAL);
+    let result: RunResult;
+    try {
+      if (o.report === '-' && o.json) throw new UsageError('--report - and --json both want stdout', 'write the report to a file with --report <path>');
+      const fmt = inputFormatGuess(o, file);
+      const opOptions: OperationOptions = {
+        obj: o.obj,
+        asstObj: o.asstObj,
+        asstId: o.asstId,
+        biz: o.biz,
+        namespace: o.namespace,
+        object: o.object,
+        key: o.key,
+        asstKey: o.asstKey,
+        noSchema: !o.schema,
+        empty: o.empty,
+      };
+      const io = {
+        env,
+        warn,
+        trace: (line: string) => progress.log(paint.dim(line)),
+        onWait: (ms: number, reason: string) => {
+          waitUntil = Date.now() + ms;
+          progress.update({ waitingMs: ms, waitReason: reason });
+        },
+      };
+      result = await runOperation({
+        operation: op,
+        input: { file, format: o.format, encoding: o.encoding, delimiter: o.delimiter },
+        opOptions,
+        report: { path: o.report, format: reportFormat(o, fmt) },
+        failedPath: o.failed,
+        dryRun: !!o.dryRun,
+        skipInvalid: !!o.skipInvalid,
+        batchSize: o.batchSize,
+        concurrency: o.concurrency,
+        resume: o.resume,
+        retryFailed: o.retryFailed,
+        connect: () => (op.service === 'cmdb' ? connectCmdb(o, io) : connectFeishu(o, io)),
+        info,
+        warn,
+        progress,
+        stop: stop.signal,
+        kill: kill.signal,
+      });
+    } catch (e) {
+      if (!(e instanceof CliError)) throw e;
+      result = { exitCode: e.exitCode, summary: { ...emptySummary(name), exit_code: e.exitCode, error: e.message + (e.hint ? `\n${e.hint}` : '') } };
+    } finally {
+      progress.stop();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    printSummary(result.summary, { json: !!o.json, quiet, color });
+    return result.exitCode;
+  };
+}
+
+function printSummary(s: RunSummary, o: { json: boolean; quiet: boolean; color: boolean }) {
+  appendStepSummary(s);
+  if (o.json) {
+    process.stdout.write(JSON.stringify(s) + '\n');
+    if (s.error && s.total === 0) process.stderr.write(`cmdb-bulk: ${s.error}\n`);
+    return;
+  }
+  if (s.total === 0 && s.error) {
+    process.stderr.write(`${painter(o.color).fail('error:')} ${s.error}\n`);
+    return;
+  }
+  process.stderr.write(formatSummary(s, { color: o.color }) + '\n');
+}

@@ -1,0 +1,147 @@
+/**
+ * Feishu aPaaS object records: batch_update (rows carry _id), batch_create, batch_delete. At most 500 a request;
+ * `records` travels as a JSON *string*; `items[i]` answers row i of the batch.
+ */
+import { AuthError, UsageError } from '../../core/errors.js';
+import type { InputRecord } from '../../core/types.js';
+import type { FeishuApi, FeishuEnvelope } from '../../http/feishu.js';
+import { buildShape, shapeRow, type FieldError } from '../../schema/rows.js';
+import type { BatchVerdict, CheckedRow, Operation, OperationContext, RowResult, Session } from '../types.js';
+
+type RecordsOp = 'batch_update' | 'batch_create' | 'batch_delete';
+
+interface Item {
+  success?: boolean;
+  id?: string;
+  errors?: Array<{ code?: string; message?: string; sub_code?: string; fields?: string[] }>;
+}
+
+function requireFeishu(ctx: OperationContext): FeishuApi {
+  if (!ctx.feishu) throw new AuthError('no Feishu connection configured', 'set FEISHU_APP_ID and FEISHU_APP_SECRET, or use --sandbox');
+  return ctx.feishu;
+}
+
+function target(ctx: OperationContext): { ns: string; obj: string } {
+  const ns = ctx.options.namespace;
+  const obj = ctx.options.object;
+  if (!ns || !obj) throw new UsageError('--namespace and --object are required', 'for example --namespace package_demo__c --object device');
+  return { ns, obj };
+}
+
+/** A whole-request refusal: 400 / 2320001 "param is invalid" points at some row, so it is worth splitting. */
+function rejected(env: FeishuEnvelope): BatchVerdict {
+  return { kind: 'rejected', code: env.code, message: `${env.msg || 'request refused'} (code ${env.code})`, splittable: env.code === 2320001 || env.status === 400 };
+}
+
+function readItems(env: FeishuEnvelope, n: number): RowResult[] {
+  const items: Item[] = Array.isArray(env.data?.items) ? env.data.items : [];
+  const out: RowResult[] = [];
+  for (let i = 0; i < n; i++) {
+    const it = items[i];
+    if (!it) out.push({ ok: false, code: 'protocol', error: `the server answered ${items.length} items for ${n} records; this one's outcome is unknown` });
+    else if (it.success) out.push({ ok: true, id: it.id });
+    else {
+      const errs = it.errors ?? [];
+      const first = errs[0];
+      out.push({
+        ok: false,
+        code: first?.code ?? 'failed',
+        error: errs.map((e) => `${e.message ?? 'failed'}${e.sub_code ? ` [${e.sub_code}]` : ''}${e.fields?.length ? ` (fields: ${e.fields.join(', ')})` : ''}`).join('; ') || 'the server refused this record',
+      });
+    }
+  }
+  return out;
+}
+
+function idText(v: unknown): string | undefined {
+  if (typeof v === 'number' && Number.isSafeInteger(v)) return String(v);
+  if (typeof v === 'string' && v.trim() !== '') return v.trim();
+  return undefined;
+}
+
+function recordsOperation(command: string, op: RecordsOp): Operation {
+  const withId = op !== 'batch_create';
+  return {
+    command,
+    api: `records ${op}`,
+    service: 'feishu',
+    maxBatch: 500,
+    defaultBatch: 500,
+    atomic: false,
+    idempotent: op !== 'batch_create',
+    async setup(ctx) {
+      const { ns, obj } = target(ctx);
+      const shape = buildShape([], { control: withId ? ['_id'] : [], allowUnknown: true, empty: ctx.options.empty, hints: ctx.source.hints, what: `${ns}/${obj}` });
+      const isText = ctx.source.format === 'csv';
+      const key = ctx.options.key;
+      const session: Session = {
+        uniqueKey: key,
+        checkColumns(columns) {
+          const errs: FieldError[] = [];
+          if (withId && !columns.includes('_id')) errs.push({ field: '_id', message: 'column "_id" is missing: every row must carry the record id' });
+          if (key && !columns.includes(key)) errs.push({ field: key, message: `column "${key}" (--key) is missing` });
+          return errs;
+        },
+        check(rec: InputRecord): CheckedRow {
+          if (rec.error) return { row: rec.row, values: rec.values, payload: {}, group: '', errors: [{ message: rec.error }] };
+          const shaped = op === 'batch_delete' ? { payload: {}, errors: [] as FieldError[] } : shapeRow(shape, rec.values, isText, true);
+          const errors = shaped.errors;
+          let payload = shaped.payload;
+          if (withId) {
+            const id = idText(rec.values._id);
+            if (!id) errors.unshift({ field: '_id', value: rec.values._id, message: '_id is required: the id of the record' });
+            payload = op === 'batch_delete' ? { _id: id } : { _id: id, ...payload };
+          }
+          if (op === 'batch_update' && errors.length === 0 && Object.keys(payload).length <= 1) errors.push({ message: 'nothing to update: the row has no field besides _id' });
+          if (op === 'batch_create' && errors.length === 0 && Object.keys(payload).length === 0) errors.push({ message: 'empty record' });
+          return { row: rec.row, values: rec.values, payload, group: '', errors };
+        },
+        async send(rows, signal) {
+          const body = op === 'batch_delete' ? { ids: rows.map((r) => r.payload._id) } : { records: JSON.stringify(rows.map((r) => r.payload)) };
+          const env = await requireFeishu(ctx).records(op, ns, obj, body, { idempotent: op !== 'batch_create', signal });
+          if (env.code !== 0) return rejected(env);
+          return { kind: 'rows', results: readItems(env, rows.length) };
+        },
+        describe: () => [`object ${ns}/${obj}: ${op}, records sent as a JSON string`],
+      };
+      if (op === 'batch_create' && key) {
+        session.findExisting = async (rows, signal) => {
+          const values = rows.map((r) => r.payload[key]);
+          const wanted = values.filter((v) => v !== undefined && v !== null && v !== '');
+          const filter = {
+            conditions: [
+              {
+                left: { type: 'metadataVariable', settings: JSON.stringify({ fieldPath: [{ fieldApiName: key, objectApiName: obj }] }) },
+                operator: 'isAnyOf',
+                right: { type: 'constant', settings: JSON.stringify({ data: wanted }) },
+              },
+            ],
+            logic_expression: '1',
+          };
+          const found = new Map<string, string[]>();
+          let pageToken: string | undefined;
+          do {
+            const env = await requireFeishu(ctx).records('batch_query', ns, obj, { select: ['_id', key], filter, page_size: 500, ...(pageToken ? { page_token: pageToken } : {}) }, { idempotent: true, signal });
+            if (env.code !== 0) throw new Error(`${env.msg} (code ${env.code})`);
+            const items = typeof env.data?.items === 'string' ? (JSON.parse(env.data.items) as Record<string, unknown>[]) : ((env.data?.items ?? []) as Record<string, unknown>[]);
+            for (const it of items) {
+              const k = JSON.stringify(it[key]);
+              found.set(k, [...(found.get(k) ?? []), String(it._id)]);
+            }
+            pageToken = env.data?.has_more ? env.data?.next_page_token : undefined;
+          } while (pageToken);
+          return values.map((v) => {
+            if (v === undefined || v === null || v === '') return undefined;
+            const ids = found.get(JSON.stringify(v)) ?? [];
+            return ids.length === 1 ? ids[0]! : ids.length === 0 ? null : undefined;
+          });
+        };
+      }
+      return session;
+    },
+  };
+}
+
+export const apaasUpdate = recordsOperation('apaas-update', 'batch_update');
+export const apaasCreate = recordsOperation('apaas-create', 'batch_create');
+export const apaasDelete = recordsOperation('apaas-delete', 'batch_delete');

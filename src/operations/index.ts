@@ -1,0 +1,11 @@
+/** The table of operations: adding an API operation is one module and one line here. */
+import type { Operation } from './types.js';
+import { createInst } from './cmdb/create-inst.js';
+import { updateInst } from './cmdb/update-inst.js';
+import { updateProcess } from './cmdb/update-process.js';
+import { associate } from './cmdb/associate.js';
+import { apaasCreate, apaasDelete, apaasUpdate } from './feishu/records.js';
+
+export const operations: Record<string, Operation> = Object.fromEntries(
+  [createInst, updateInst, updateProcess, associate, apaasUpdate, apaasCreate, apaasDelete].map((op) => [op.command, op]),
+);
