@@ -4,6 +4,7 @@
  * No retries, no rate limiting here: see sender.ts and limiter.ts.
  */
 import { EnvHttpProxyAgent, Pool, type Dispatcher } from 'undici';
+import { abortError } from './clock.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -97,7 +98,8 @@ export interface HttpClientOptions {
 }
 
 export interface HttpClient {
-  send(req: HttpRequest): Promise<HttpResponse>;
+  /** `signal` aborts the request even while it is on the wire (rejects with an AbortError, not a TransportError). */
+  send(req: HttpRequest, opts?: { signal?: AbortSignal }): Promise<HttpResponse>;
   close(): Promise<void>;
 }
 
@@ -134,7 +136,9 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
   };
 
   return {
-    async send(req: HttpRequest): Promise<HttpResponse> {
+    async send(req: HttpRequest, sendOpts?: { signal?: AbortSignal }): Promise<HttpResponse> {
+      const callerSignal = sendOpts?.signal;
+      if (callerSignal?.aborted) throw abortError(callerSignal);
       const path = basePath + (req.path.startsWith('/') ? req.path : `/${req.path}`);
       const headers: Record<string, string> = { 'user-agent': userAgent, accept: 'application/json' };
       for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
@@ -148,7 +152,13 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
 
       // One deadline for headers + body together; undici's own timeouts cover each part separately.
       const ac = new AbortController();
-      const timer = setTimeout(() => ac.abort(), timeoutMs);
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        ac.abort();
+      }, timeoutMs);
+      const onCallerAbort = () => ac.abort();
+      callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
       try {
         const res = await dispatcher.request({
           origin,
@@ -165,13 +175,18 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
         trace?.(`← ${out.status} ${req.method} ${path} [${req.op}] ${Math.round(performance.now() - started)}ms ${clip(text)}`);
         return out;
       } catch (err) {
-        const e = ac.signal.aborted
+        if (callerSignal?.aborted && !timedOut) {
+          trace?.(`✗ ${req.method} ${path} [${req.op}] aborted`);
+          throw abortError(callerSignal);
+        }
+        const e = timedOut
           ? new TransportError(`${req.method} ${path}: no complete answer within ${timeoutMs} ms`, { code: 'ETIMEDOUT', sent: true, timeout: true, cause: err })
           : TransportError.from(err, `${req.method} ${origin}${path}`);
         trace?.(`✗ ${req.method} ${path} [${req.op}] ${Math.round(performance.now() - started)}ms ${maskSecrets(e.message, secrets())}`);
         throw e;
       } finally {
         clearTimeout(timer);
+        callerSignal?.removeEventListener('abort', onCallerAbort);
       }
     },
     async close() {

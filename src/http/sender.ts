@@ -117,8 +117,8 @@ export class Sender {
 
   /**
    * Sends with rate limiting and retries. `idempotent`: updates (safe to re-send) vs creates (not).
-   * The signal stops waits (throttle, backoff, pause) promptly with an AbortError; a request already on the wire
-   * is let finish (bounded by the client's timeout) so its outcome is known.
+   * The signal stops waits (throttle, backoff, pause) promptly and aborts a request on the wire; either way the
+   * promise rejects with an AbortError (for a write already sent, the caller cannot know whether it was applied).
    */
   async send(req: HttpRequest, opts: { idempotent: boolean; signal?: AbortSignal }): Promise<HttpResponse> {
     const signal = opts.signal && this.signal ? AbortSignal.any([opts.signal, this.signal]) : (opts.signal ?? this.signal);
@@ -147,7 +147,16 @@ export class Sender {
     for (;;) {
       if (signal?.aborted) throw abortError(signal);
       // Authorize before taking a rate slot: a slow token fetch must not bunch up already granted slots.
-      const authed = await service.authorize(req);
+      let authed: HttpRequest;
+      try {
+        authed = await service.authorize(req);
+      } catch (e) {
+        // The token endpoint failing is not an answer to this request: it was never sent.
+        if (e instanceof RetriesExhaustedError && e.reachedServer) {
+          throw new RetriesExhaustedError(`${label}: not sent, authentication failed: ${e.message}`, { lastError: e.lastError, reachedServer: false, status: e.status });
+        }
+        throw e;
+      }
       await this.throttle.acquire(req.op, signal);
       if (isRetry) this.stats.retries++;
       isRetry = false;
@@ -155,7 +164,7 @@ export class Sender {
 
       let res: HttpResponse;
       try {
-        res = await this.client.send(authed);
+        res = await this.client.send(authed, { signal });
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;
         lastError = maskSecrets(err.message, service.secrets());
