@@ -275,8 +275,10 @@ export function didYouMean(name: string, known: Iterable<string>): string | unde
   let bestD = Infinity;
   const lower = name.toLowerCase();
   for (const k of known) {
-    if (k.toLowerCase() === lower) return k;
-    const d = editDistance(lower, k.toLowerCase(), 3);
+    const kl = k.toLowerCase();
+    if (kl === lower) return k;
+    // A name cut short or run on ("bk_asset" for "bk_asset_id") is a typo too.
+    const d = kl.startsWith(lower) || lower.startsWith(kl) ? Math.min(2, Math.abs(kl.length - lower.length)) : editDistance(lower, kl, 3);
     if (d < bestD) {
       bestD = d;
       best = k;

@@ -1,0 +1,84 @@
+import { describe, expect, it } from 'vitest';
+import { compileField, didYouMean } from '../../src/schema/fields.js';
+import { attributeToField } from '../../src/schema/model.js';
+import { buildShape, shapeRow, unknownColumns } from '../../src/schema/rows.js';
+
+const attrs = [
+  { bk_property_id: 'bk_inst_name', bk_property_type: 'singlechar', isrequired: true, option: '' },
+  { bk_property_id: 'bk_asset_id', bk_property_type: 'singlechar', isrequired: true, isonly: true },
+  { bk_property_id: 'port_count', bk_property_type: 'int', option: { min: '1', max: '1024' } },
+  { bk_property_id: 'is_managed', bk_property_type: 'bool' },
+  { bk_property_id: 'vendor', bk_property_type: 'enum', option: [{ id: 'cisco', name: 'Cisco' }, { id: 'huawei', name: '华为' }] },
+  { bk_property_id: 'bought_on', bk_property_type: 'date' },
+  { bk_property_id: 'tags', bk_property_type: 'enummulti', option: [{ id: 'core', name: 'Core' }, { id: 'edge', name: 'Edge' }] },
+  { bk_property_id: 'bk_operator', bk_property_type: 'objuser' },
+  { bk_property_id: 'throughput', bk_property_type: 'float' },
+];
+const shape = buildShape(attrs.map(attributeToField), { checkRequired: true, what: 'model bk_switch' });
+
+describe('coercion of CSV text by attribute type', () => {
+  it('turns cells into the JSON types the server accepts', () => {
+    const r = shapeRow(shape, { bk_inst_name: '核心-01', bk_asset_id: 'A1', port_count: '48', is_managed: 'yes', vendor: '华为', bought_on: '2024/3/5', tags: 'core, Edge', bk_operator: 'alice, bob', throughput: '1.5e3' }, true, true);
+    expect(r.errors).toEqual([]);
+    expect({ ...r.payload }).toEqual({ bk_inst_name: '核心-01', bk_asset_id: 'A1', port_count: 48, is_managed: true, vendor: 'huawei', bought_on: '2024-03-05', tags: ['core', 'edge'], bk_operator: 'alice,bob', throughput: 1500 });
+  });
+
+  it('reports every problem of a row with field, value and expectation', () => {
+    const r = shapeRow(shape, { bk_inst_name: '', port_count: '2000', is_managed: 'maybe', vendor: 'juniper', bought_on: '2024-02-30' }, true, true);
+    const msgs = r.errors.map((e) => e.message).join('\n');
+    expect(msgs).toMatch(/port_count: expected at most 1024, got "2000"/);
+    expect(msgs).toMatch(/is_managed: expected true or false.*"maybe"/);
+    expect(msgs).toMatch(/vendor: expected one of cisco, huawei.*"juniper"/);
+    expect(msgs).toMatch(/bought_on: expected a real calendar date/);
+    expect(msgs).toMatch(/bk_inst_name is required/);
+    expect(msgs).toMatch(/bk_asset_id is required/);
+    expect(r.errors).toHaveLength(6);
+  });
+
+  it('keeps JSON types and rejects strings where numbers are needed', () => {
+    const bad = shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: 'A', port_count: '48', is_managed: 'true' }, false, false);
+    expect(bad.errors.map((e) => e.field)).toEqual(['port_count', 'is_managed']);
+    const good = shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: 'A', port_count: 48, is_managed: false, vendor: null }, false, false);
+    expect(good.errors).toEqual([]);
+    expect(good.payload.vendor).toBeNull();
+  });
+
+  it('rejects unknown fields with a suggestion', () => {
+    expect(unknownColumns(shape, ['bk_inst_name', 'port_cuont'])[0]!.message).toMatch(/unknown field "port_cuont".*did you mean "port_count"/);
+    const r = shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: 'A', vendr: 'cisco' }, false, false);
+    expect(r.errors[0]!.message).toMatch(/did you mean "vendor"/);
+  });
+
+  it('empty cells are left out, or sent as null with --empty null', () => {
+    expect('port_count' in shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: 'A', port_count: '' }, true, true).payload).toBe(false);
+    const nul = buildShape(attrs.map(attributeToField), { empty: 'null', what: 'm' });
+    expect(shapeRow(nul, { port_count: '' }, true, true).payload.port_count).toBeNull();
+    expect(shapeRow(nul, { bk_inst_name: '' }, true, true).errors[0]!.message).toMatch(/cannot be cleared/);
+  });
+
+  it('treats __proto__ and constructor as data', () => {
+    const values = JSON.parse('{"__proto__": {"polluted": 1}, "constructor": "x"}');
+    const open = buildShape([], { allowUnknown: true, what: 'm' });
+    const r = shapeRow(open, values, false, false);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(r.payload)).toBeNull();
+  });
+
+  it('ids must be positive whole numbers', () => {
+    const id = compileField({ name: 'bk_inst_id', type: 'id' });
+    expect(id('12', true)).toEqual({ value: 12 });
+    expect(id('0', true).error).toMatch(/positive/);
+    expect(id('1.5', true).error).toBeDefined();
+  });
+
+  it('header type hints work without a model', () => {
+    const hinted = buildShape([], { allowUnknown: true, hints: { port_count: 'int', is_managed: 'bool', bind_info: 'json' }, what: 'm' });
+    const r = shapeRow(hinted, { port_count: '7', is_managed: 'no', bind_info: '[{"port":"80"}]', other: 'text' }, true, true);
+    expect({ ...r.payload }).toEqual({ port_count: 7, is_managed: false, bind_info: [{ port: '80' }], other: 'text' });
+  });
+
+  it('suggests near names only', () => {
+    expect(didYouMean('bk_asset', ['bk_asset_id', 'bk_sn'])).toBe('bk_asset_id');
+    expect(didYouMean('zzzzzz', ['bk_asset_id'])).toBeUndefined();
+  });
+});
