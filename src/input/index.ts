@@ -1,0 +1,161 @@
+/**
+ * Input readers: open a CSV / JSON / NDJSON file (or standard input) and stream its records.
+ * Problems that stop everything throw UsageError; problems of one record come back as a record with `error`.
+ */
+import { open } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { UsageError } from '../core/errors.js';
+import type { InputFormat, InputRecord, TypeHint } from '../core/types.js';
+import { bomEncoding, resolveEncoding, textChunks } from './decode.js';
+import { csvRecords, readCsvHeader } from './csv.js';
+import { jsonRecords, NOT_ARRAY } from './json.js';
+import { ndjsonRecords } from './ndjson.js';
+import { spoolStdin } from './spool.js';
+
+export interface OpenInputOptions {
+  file: string; // path, or '-' for standard input
+  format?: InputFormat; // overrides the extension
+  encoding?: string; // default 'utf-8'; any label TextDecoder knows (gb18030, gbk, utf-16le...)
+  delimiter?: string; // CSV only, default ','; accept '\t' and the word 'tab'
+  stdin?: NodeJS.ReadableStream; // default process.stdin (injectable for tests)
+  tmpDir?: string; // where stdin is spooled (default os.tmpdir())
+}
+
+export interface InputSource {
+  file: string; // display name for messages: the path as given, or '<stdin>'
+  path: string; // the real file read (spool file for stdin)
+  format: InputFormat;
+  columns: string[] | null; // CSV: header names with hints stripped; JSON/NDJSON: null
+  hints: Record<string, TypeHint>; // CSV header type hints, e.g. { port_count: 'int' }
+  /** Streams the records; may be called again to re-read from the start (two-pass pipeline). */
+  records(): AsyncIterable<InputRecord>;
+  /** Removes spool files. Idempotent. */
+  close(): Promise<void>;
+}
+
+const EXTENSIONS: Record<string, InputFormat> = { '.csv': 'csv', '.json': 'json', '.ndjson': 'ndjson', '.jsonl': 'ndjson' };
+const FORMATS: readonly InputFormat[] = ['csv', 'json', 'ndjson'];
+const HEAD_BYTES = 4096;
+
+/** The delimiter for csv-parse: one character; 'tab', '\t' (typed as backslash-t) and a real tab mean tab. */
+export function normalizeDelimiter(d: string | undefined): string {
+  if (d === undefined) return ',';
+  if (d.toLowerCase() === 'tab' || d === '\\t' || d === '\t') return '\t';
+  if (d.length !== 1 || d === '"' || d === '\n' || d === '\r') {
+    throw new UsageError(`invalid delimiter "${d}"`, 'use one character such as , ; | or the word tab');
+  }
+  return d;
+}
+
+/**
+ * The format of `file` from its extension; for standard input ('-') or when `head` (the first bytes) is given
+ * and the extension says nothing, from the content: `[` -> json, `{` -> ndjson; CSV only when the first line
+ * holds the delimiter and no `{` (a guess we only make when the content looks like a table).
+ */
+export function detectFormat(file: string, head?: Buffer, delimiter = ','): InputFormat | null {
+  const byExt = file === '-' ? undefined : EXTENSIONS[extname(file).toLowerCase()];
+  if (byExt) return byExt;
+  if (!head) return null;
+  const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
+  if (text.startsWith('[')) return 'json';
+  if (text.startsWith('{')) return 'ndjson';
+  const firstLine = text.split(/\r?\n/, 1)[0] ?? '';
+  if (firstLine.includes(delimiter) && !firstLine.includes('{')) return 'csv';
+  return null;
+}
+
+async function readHead(path: string, display: string): Promise<Buffer> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+  } catch (e) {
+    throw cannotRead(display, e);
+  }
+  try {
+    const buf = Buffer.alloc(HEAD_BYTES);
+    const { bytesRead } = await fh.read(buf, 0, HEAD_BYTES, 0);
+    return buf.subarray(0, bytesRead);
+  } catch (e) {
+    throw cannotRead(display, e);
+  } finally {
+    await fh.close();
+  }
+}
+
+function cannotRead(display: string, e: unknown): UsageError {
+  const code = (e as NodeJS.ErrnoException).code;
+  const why =
+    code === 'ENOENT' ? 'no such file'
+    : code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+    : code === 'EISDIR' ? 'it is a directory'
+    : (e as Error).message;
+  return new UsageError(`cannot read ${display}: ${why}`);
+}
+
+export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
+  const isStdin = opts.file === '-';
+  const display = isStdin ? '<stdin>' : opts.file;
+  if (opts.format !== undefined && !FORMATS.includes(opts.format)) {
+    throw new UsageError(`unknown format "${opts.format}"`, `use one of ${FORMATS.join(', ')}`);
+  }
+  const delimiter = normalizeDelimiter(opts.delimiter);
+  const explicit = opts.encoding !== undefined;
+  let encoding = explicit ? resolveEncoding(opts.encoding!) : 'utf-8';
+
+  let format = opts.format ?? null;
+
+  let path = opts.file;
+  let close = async () => {};
+  if (isStdin) {
+    const spool = await spoolStdin(opts.stdin ?? process.stdin, opts.tmpDir);
+    path = spool.path;
+    close = spool.remove;
+  }
+  try {
+    const head = await readHead(path, display);
+    // A UTF-16 byte order mark is unambiguous: decode as UTF-16 even without --encoding.
+    if (!explicit) encoding = bomEncoding(head) ?? encoding;
+    if (!format && !isStdin) {
+      format = detectFormat(opts.file);
+      if (!format) {
+        throw new UsageError(
+          `cannot tell the format of ${display} from its extension`,
+          'name it .csv, .json, .ndjson or .jsonl, or pass --format csv|json|ndjson',
+        );
+      }
+    }
+    if (!format) {
+      const text = encoding === 'utf-8' ? head : Buffer.from(new TextDecoder(encoding).decode(head));
+      format = detectFormat('-', text, delimiter);
+      if (!format) {
+        throw new UsageError(
+          'cannot tell the format of standard input from its content',
+          'pass --format csv, --format json or --format ndjson',
+        );
+      }
+    }
+    const chunks = () => textChunks(path, display, encoding, explicit);
+    let columns: string[] | null = null;
+    let hints: Record<string, TypeHint> = Object.create(null);
+    let records: () => AsyncIterable<InputRecord>;
+    if (format === 'csv') {
+      const header = await readCsvHeader(chunks(), display, delimiter);
+      columns = header.columns;
+      hints = header.hints;
+      const cols = columns;
+      records = () => csvRecords(chunks(), display, delimiter, cols);
+    } else if (format === 'json') {
+      // Fail at open, not mid-run, when the file is plainly not an array (the scanner checks again).
+      const text = (encoding === 'utf-8' ? head.toString('utf8') : new TextDecoder(encoding).decode(head)).replace(/^\uFEFF/, '').trimStart();
+      if (head.length < HEAD_BYTES && text === '') throw new UsageError(`${display} is empty: ${NOT_ARRAY}`);
+      if (text !== '' && !text.startsWith('[')) throw new UsageError(`${display}: ${NOT_ARRAY}`);
+      records = () => jsonRecords(chunks(), display);
+    } else {
+      records = () => ndjsonRecords(chunks());
+    }
+    return { file: display, path, format, columns, hints, records, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}

@@ -1,0 +1,171 @@
+/**
+ * JSON array reader. A small scanner cuts the top-level array into its elements (tracking nesting and
+ * strings) and JSON.parses each one, so a 1 GB array streams with only one element in memory.
+ */
+import { UsageError } from '../core/errors.js';
+import type { InputRecord } from '../core/types.js';
+import { chunkToString, type TextChunk } from './decode.js';
+
+export const NOT_ARRAY = 'expected a JSON array of objects; for one object per line use .ndjson (or --format ndjson)';
+
+/** A copy of a parsed object with a null prototype (`__proto__` and friends stay plain data). */
+export function toRecordValues(obj: object): Record<string, unknown> {
+  const out: Record<string, unknown> = Object.create(null);
+  for (const k of Object.keys(obj)) out[k] = (obj as Record<string, unknown>)[k];
+  return out;
+}
+
+/** "a number", "an array", "null"... for messages. */
+export function describe(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  const t = typeof v;
+  return t === 'object' ? 'an object' : t === 'string' ? 'a string' : t === 'number' ? 'a number' : t === 'boolean' ? 'a boolean' : t;
+}
+
+/** Line (1-based) of `pos` in `text`, counting from `startLine`. */
+function lineAt(text: string, pos: number, startLine: number): number {
+  let line = startLine;
+  for (let i = text.indexOf('\n'); i !== -1 && i < pos; i = text.indexOf('\n', i + 1)) line++;
+  return line;
+}
+
+function isSpace(c: number): boolean {
+  return c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
+}
+
+const enum S {
+  Start, // before '['
+  BeforeElem, // after '[' or ','
+  InElem,
+  AfterElem, // expect ',' or ']'
+  End, // after the closing ']'
+}
+
+export async function* jsonRecords(chunks: AsyncIterable<TextChunk>, display: string): AsyncGenerator<InputRecord> {
+  let state: S = S.Start as S;
+  let line = 1;
+  let row = 0;
+  let afterOpen = true; // BeforeElem right after '[' (where ']' is allowed)
+  // The element being cut: its pieces, start line, and scanner state.
+  let parts: string[] = [];
+  let elemLine = 0;
+  let depth = 0; // nesting inside the element; 0 for a scalar
+  let inString = false;
+  let escaped = false;
+  let scalar = false;
+
+  const syntax = (what: string, at: number) =>
+    new UsageError(`${display} line ${at}: invalid JSON: ${what}`, 'fix the file (a JSON validator or `jq . file` shows the spot)');
+
+  const finish = (text: string): InputRecord => {
+    row++;
+    let v: unknown;
+    try {
+      v = JSON.parse(text);
+    } catch (e) {
+      const msg = (e as Error).message;
+      const m = /at position (\d+)/.exec(msg);
+      const at = m ? lineAt(text, Number(m[1]), elemLine) : elemLine;
+      throw syntax(`${msg.replace(/ in JSON at position \d+.*$/, '')} (in element ${row})`, at);
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+      return { row, line: elemLine, values: Object.create(null), error: `row ${row}: expected an object, got ${describe(v)}` };
+    }
+    return { row, line: elemLine, values: toRecordValues(v) };
+  };
+
+  for await (const chunk of chunks) {
+    const s = chunkToString(chunk);
+    const n = s.length;
+    let start = 0; // start of the current element within s
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (state === S.InElem) {
+        if (inString) {
+          if (escaped) escaped = false;
+          else if (c === 0x5c) escaped = true;
+          else if (c === 0x22) {
+            inString = false;
+            if (depth === 0) {
+              // a top-level string element ends here
+              parts.push(s.slice(start, i + 1));
+              yield finish(parts.join(''));
+              parts = [];
+              state = S.AfterElem;
+            }
+          } else if (c === 0x0a) line++;
+          continue;
+        }
+        if (scalar) {
+          if (c === 0x2c || c === 0x5d || isSpace(c)) {
+            parts.push(s.slice(start, i));
+            yield finish(parts.join(''));
+            parts = [];
+            state = S.AfterElem;
+            i--; // let AfterElem look at this character
+          }
+          continue;
+        }
+        if (c === 0x22) inString = true;
+        else if (c === 0x7b || c === 0x5b) depth++;
+        else if (c === 0x7d || c === 0x5d) {
+          if (--depth === 0) {
+            parts.push(s.slice(start, i + 1));
+            yield finish(parts.join(''));
+            parts = [];
+            state = S.AfterElem;
+          }
+        } else if (c === 0x0a) line++;
+        continue;
+      }
+      if (c === 0x0a) {
+        line++;
+        continue;
+      }
+      if (isSpace(c)) continue;
+      switch (state) {
+        case S.Start:
+          if (c !== 0x5b) throw new UsageError(`${display} line ${line}: ${NOT_ARRAY}`);
+          state = S.BeforeElem;
+          afterOpen = true;
+          break;
+        case S.BeforeElem:
+          if (c === 0x5d && afterOpen) {
+            state = S.End;
+            break;
+          }
+          if (c === 0x5d || c === 0x2c) throw syntax(`unexpected "${s[i]}" where an array element should be`, line);
+          state = S.InElem;
+          start = i;
+          elemLine = line;
+          depth = 0;
+          inString = false;
+          escaped = false;
+          scalar = false;
+          if (c === 0x7b || c === 0x5b) depth = 1;
+          else if (c === 0x22) inString = true;
+          else scalar = true;
+          break;
+        case S.AfterElem:
+          if (c === 0x2c) {
+            state = S.BeforeElem;
+            afterOpen = false;
+          } else if (c === 0x5d) state = S.End;
+          else throw syntax(`expected "," or "]" after element ${row}, found "${s[i]}"`, line);
+          break;
+        case S.End:
+          throw syntax(`unexpected "${s[i]}" after the end of the array`, line);
+      }
+    }
+    if (state === S.InElem) {
+      parts.push(s.slice(start));
+    }
+  }
+  if (state === S.InElem && scalar) {
+    yield finish(parts.join(''));
+    state = S.AfterElem;
+  }
+  if (state === S.Start) throw new UsageError(`${display} is empty: ${NOT_ARRAY}`);
+  if (state !== S.End) throw syntax('the file ends before the array is closed with "]"', line);
+}

@@ -1,0 +1,44 @@
+/** NDJSON reader: one JSON object per line; blank lines are skipped and do not count as rows. */
+import type { InputRecord } from '../core/types.js';
+import { chunkToString, type TextChunk } from './decode.js';
+import { describe, toRecordValues } from './json.js';
+
+function parseLine(text: string, row: number, line: number): InputRecord {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    return { row, line, values: Object.create(null), error: `line ${line}: ${(e as Error).message}` };
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    return { row, line, values: Object.create(null), error: `line ${line}: expected an object, got ${describe(v)}` };
+  }
+  return { row, line, values: toRecordValues(v) };
+}
+
+function isBlank(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0d && c !== 0x0a) return false;
+  }
+  return true;
+}
+
+export async function* ndjsonRecords(chunks: AsyncIterable<TextChunk>): AsyncGenerator<InputRecord> {
+  let carry = '';
+  let line = 0;
+  let row = 0;
+  for await (const chunk of chunks) {
+    const s = carry + chunkToString(chunk);
+    let from = 0;
+    for (let nl = s.indexOf('\n'); nl !== -1; nl = s.indexOf('\n', from)) {
+      const text = s.slice(from, nl);
+      from = nl + 1;
+      line++;
+      if (!isBlank(text)) yield parseLine(text, ++row, line);
+    }
+    carry = s.slice(from);
+  }
+  line++;
+  if (!isBlank(carry)) yield parseLine(carry, ++row, line);
+}
