@@ -210,7 +210,7 @@ const batchDeleteInst: CmdbHandler = (ctx, body) => {
 
 // ---- update_process_instance ------------------------------------------------
 
-const PROC_INT = new Set(['proc_num', 'timeout', 'priority', 'auto_time_gap', 'bk_biz_id', 'process_template_id']);
+const PROC_INT = new Set(['bk_process_id', 'proc_num', 'timeout', 'priority', 'auto_time_gap', 'bk_biz_id', 'process_template_id']);
 
 function procTypeError(k: string, v: unknown): string | null {
   if (v === null) return null;
