@@ -1,0 +1,287 @@
+import { MockAgent } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AuthError, CliError, EXIT } from '../../src/core/errors.js';
+import { ManualClock } from '../../src/http/clock.js';
+import { createHttpClient, type HttpRequest, type HttpResponse } from '../../src/http/client.js';
+import { CMDB_OPS, CmdbApi, cmdbService, defaultGateway, toEnvelope, type CmdbOp, type Gateway } from '../../src/http/cmdb.js';
+import { Throttle } from '../../src/http/limiter.js';
+import { DEFAULT_RETRY_POLICY } from '../../src/http/retry.js';
+import { Sender } from '../../src/http/sender.js';
+
+const SECRET = 'Sup3r-Secret-App-Key';
+const TOKEN = 'bk-token-abcdef-987654';
+const creds = { appCode: 'cmdb-bulk-app', appSecret: SECRET, username: 'admin' };
+
+interface Seen {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: any;
+}
+
+const agents: MockAgent[] = [];
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.close()));
+});
+
+function connect(gateway: Gateway, base: string, reply: (s: Seen) => { status?: number; body?: unknown; headers?: Record<string, string> } = () => ({})) {
+  const url = new URL(base);
+  const agent = new MockAgent();
+  agent.disableNetConnect();
+  agents.push(agent);
+  const seen: Seen[] = [];
+  agent
+    .get(url.origin)
+    .intercept({ path: () => true, method: () => true })
+    .reply((o) => {
+      const s: Seen = { method: o.method, path: o.path, headers: o.headers as Record<string, string>, body: o.body ? JSON.parse(String(o.body)) : undefined };
+      seen.push(s);
+      const r = reply(s);
+      return {
+        statusCode: r.status ?? 200,
+        data: typeof r.body === 'string' ? r.body : JSON.stringify(r.body ?? { result: true, code: 0, message: 'success', permission: null, request_id: 'rid-1', data: { ok: 1 } }),
+        responseOptions: { headers: { 'content-type': 'application/json', ...r.headers } },
+      };
+    })
+    .persist();
+  const clock = new ManualClock(0, { auto: true });
+  const sender = new Sender({
+    client: createHttpClient({ baseUrl: base, dispatcher: agent }),
+    service: cmdbService({ gateway, credentials: creds }),
+    throttle: new Throttle({ windowsFor: () => [], clock }),
+    policy: DEFAULT_RETRY_POLICY,
+    clock,
+  });
+  return { api: new CmdbApi({ sender, gateway }), seen, sender };
+}
+
+const PARAMS: Record<CmdbOp, Record<string, unknown>> = {
+  batch_create_inst: { bk_obj_id: 'bk_switch', details: [{ bk_inst_name: 'sw1' }] },
+  batch_update_inst: { bk_obj_id: 'bk_switch', update: [{ inst_id: 1, datas: { bk_sn: 'x' } }] },
+  update_process_instance: { bk_biz_id: 2, processes: [{ bk_process_id: 12, description: 'x' }] },
+  batch_create_instance_association: { bk_obj_asst_id: 'bk_switch_connect_host', details: [{ bk_inst_id: 1, bk_asst_inst_id: 2 }] },
+  batch_delete_inst: { bk_obj_id: 'bk_switch', delete: { inst_ids: [1, 2] } },
+  search_object_attribute: { bk_obj_id: 'bk_switch' },
+  search_object_instances: { bk_obj_id: 'bk_switch', conditions: { condition: 'AND', rules: [] }, page: { start: 0, limit: 10 } },
+  find_object_association: { condition: { bk_obj_asst_id: 'bk_switch_connect_host' } },
+  find_instance_association: { bk_obj_id: 'bk_switch', condition: { bk_obj_asst_id: 'bk_switch_connect_host' } },
+};
+
+const APIGW: Record<CmdbOp, [string, string, string[]]> = {
+  // method, path, keys that must be gone from the body (moved into the path)
+  batch_create_inst: ['POST', '/api/v3/createmany/instance/object/bk_switch', ['bk_obj_id']],
+  batch_update_inst: ['PUT', '/api/v3/updatemany/instance/object/bk_switch', ['bk_obj_id']],
+  update_process_instance: ['PUT', '/api/v3/update/proc/process_instance', []],
+  batch_create_instance_association: ['POST', '/api/v3/createmany/instassociation', []],
+  batch_delete_inst: ['DELETE', '/api/v3/deletemany/instance/object/bk_switch', ['bk_obj_id']],
+  search_object_attribute: ['POST', '/api/v3/find/objectattr', []],
+  search_object_instances: ['POST', '/api/v3/search/instances/object/bk_switch', ['bk_obj_id']],
+  find_object_association: ['POST', '/api/v3/find/objectassociation', []],
+  find_instance_association: ['POST', '/api/v3/find/instassociation', []],
+};
+
+describe('defaultGateway', () => {
+  it.each([
+    ['https://bkapi.example.com/api/bk-cmdb/prod', 'apigw'],
+    ['https://bkapi.example.com/api/bk-cmdb/prod/', 'apigw'],
+    ['https://paas.example.com', 'esb'],
+    ['http://127.0.0.1:8080/esb', 'esb'],
+  ])('%s → %s', (url, gw) => expect(defaultGateway(url)).toBe(gw));
+});
+
+describe('CMDB requests', () => {
+  it.each(CMDB_OPS)('ESB %s: POST /api/c/compapi/v2/cc/<op>/ with credentials and every param in the body', async (op) => {
+    const { api, seen } = connect('esb', 'https://paas.example.com');
+    const env = await api.call(op, PARAMS[op], { idempotent: true });
+    expect(env.result).toBe(true);
+    const s = seen[0]!;
+    expect(s.method).toBe('POST');
+    expect(s.path).toBe(`/api/c/compapi/v2/cc/${op}/`);
+    expect(s.body).toEqual({ bk_app_code: 'cmdb-bulk-app', bk_app_secret: SECRET, bk_username: 'admin', ...PARAMS[op] });
+    expect(s.headers['x-bkcmdb-language']).toBe('en');
+    expect(s.headers['blueking-language']).toBe('en');
+    expect(s.headers['content-type']).toBe('application/json');
+    expect(s.headers['x-bkapi-authorization']).toBeUndefined();
+  });
+
+  it.each(CMDB_OPS)('apigw %s: method + path per operation, credentials only in the header', async (op) => {
+    const { api, seen } = connect('apigw', 'https://bkapi.example.com/api/bk-cmdb/prod');
+    await api.call(op, PARAMS[op], { idempotent: true });
+    const s = seen[0]!;
+    const [method, path, moved] = APIGW[op];
+    expect(s.method).toBe(method);
+    expect(s.path).toBe(`/api/bk-cmdb/prod${path}`);
+    const expected = { ...PARAMS[op] };
+    for (const k of moved) delete expected[k];
+    expect(s.body).toEqual(expected);
+    expect(JSON.stringify(s.body)).not.toContain(SECRET);
+    expect(JSON.parse(s.headers['x-bkapi-authorization']!)).toEqual({ bk_app_code: 'cmdb-bulk-app', bk_app_secret: SECRET, bk_username: 'admin' });
+    expect(s.headers['x-bkcmdb-language']).toBe('en');
+    expect(s.headers['blueking-language']).toBe('en');
+  });
+
+  it('apigw URL-encodes bk_obj_id in the path and requires it', async () => {
+    const { api, seen } = connect('apigw', 'https://bkapi.example.com/api/bk-cmdb/prod');
+    await api.call('batch_create_inst', { bk_obj_id: 'a b/c', details: [] }, { idempotent: false });
+    expect(seen[0]!.path).toBe('/api/bk-cmdb/prod/api/v3/createmany/instance/object/a%20b%2Fc');
+    expect(() => api.request('batch_update_inst', { update: [] })).toThrow(/bk_obj_id/);
+  });
+
+  it('sends bk_token when that is the credential', async () => {
+    const agent = new MockAgent();
+    agent.disableNetConnect();
+    agents.push(agent);
+    const service = cmdbService({ gateway: 'apigw', credentials: { appCode: 'a', appSecret: SECRET, token: TOKEN } });
+    const authed = await service.authorize({ op: 'x', method: 'POST', path: '/', body: {} });
+    expect(JSON.parse(authed.headers!['X-Bkapi-Authorization']!)).toEqual({ bk_app_code: 'a', bk_app_secret: SECRET, bk_token: TOKEN });
+    expect(service.secrets()).toEqual([SECRET, TOKEN]);
+  });
+
+  it('returns business errors (result:false) instead of throwing', async () => {
+    const { api } = connect('esb', 'https://paas.example.com', () => ({
+      body: { result: false, code: 1199014, message: 'duplicated instances exist, fields [bk_asset_id] duplicated', data: null },
+    }));
+    const env = await api.call('batch_update_inst', PARAMS.batch_update_inst, { idempotent: true });
+    expect(env).toMatchObject({ result: false, code: 1199014, status: 200 });
+  });
+});
+
+describe('envelope', () => {
+  const res = (body: unknown, status = 200, headers: Record<string, string> = {}): HttpResponse => ({
+    status,
+    headers,
+    body,
+    text: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+  it('normalises bk_error_code / bk_error_msg and takes the request id from the header', () => {
+    const env = toEnvelope(res({ result: false, bk_error_code: 1199006, bk_error_msg: 'bad id', data: null }, 200, { 'x-bkapi-request-id': 'req-9' }));
+    expect(env).toEqual({ result: false, code: 1199006, message: 'bad id', permission: null, requestId: 'req-9', data: null, status: 200 });
+  });
+
+  it('keeps code / message / request_id / data as given', () => {
+    const env = toEnvelope(res({ result: true, code: 0, message: 'success', request_id: 'r1', data: { success_created: { '0': 7 } } }));
+    expect(env).toMatchObject({ result: true, code: 0, message: 'success', requestId: 'r1', data: { success_created: { '0': 7 } } });
+  });
+
+  it('turns a non-JSON answer into a failed envelope', () => {
+    expect(toEnvelope({ status: 400, headers: {}, body: undefined, text: '<html>bad</html>' })).toMatchObject({ result: false, code: -1, status: 400 });
+  });
+});
+
+describe('cmdbService.classify', () => {
+  const service = cmdbService({ gateway: 'apigw', credentials: creds });
+  const req: HttpRequest = { op: 'batch_update_inst', method: 'PUT', path: '/api/v3/updatemany/instance/object/bk_switch' };
+  const classify = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    service.classify({ status, headers, body: typeof body === 'string' ? undefined : body, text: typeof body === 'string' ? body : JSON.stringify(body) }, req);
+
+  it.each([
+    [429, { result: false, code: 1642903, message: 'rate limited' }, { 'x-bkapi-ratelimit-reset': '0.25' }, 250],
+    [429, 'Too Many Requests', {}, undefined],
+    [200, { result: false, code: 1642901, message: 'x' }, {}, undefined],
+    [200, { result: false, code: 1642904, message: 'x' }, { 'x-bkapi-ratelimit-reset': '3' }, 3000],
+    [200, { result: false, code: 1306429, message: 'Access frequency limit' }, {}, undefined],
+    [200, { result: false, code: 1199997, message: 'too many requests' }, {}, undefined],
+  ])('HTTP %s %j → rate-limited', (status, body, headers, waitMs) => {
+    const v = classify(status, body, headers);
+    expect(v.kind).toBe('rate-limited');
+    expect(v.kind === 'rate-limited' && v.waitMs).toBe(waitMs);
+  });
+
+  it.each([
+    [500, { result: false, code: 1199999, message: 'internal' }],
+    [502, 'Bad Gateway'],
+    [503, 'Service Unavailable'],
+    [504, { result: false, code: 1650401, message: 'backend timeout' }],
+    [200, { result: false, code: 1650401, message: 'backend timeout' }],
+    [200, '<html>proxy error page</html>'],
+  ])('HTTP %s %j → transient', (status, body) => {
+    expect(classify(status, body).kind).toBe('transient');
+  });
+
+  it.each([
+    [200, { result: false, code: 1199014, message: 'duplicated' }],
+    [200, { result: true, code: 0, message: 'success', data: null }],
+    [200, { result: true, code: 0, data: { success_created: {}, error_msg: { '0': 'x' } } }],
+    [400, { result: false, code: 1199006, message: 'bad param' }],
+    [200, { result: false, bk_error_code: 1199019, bk_error_msg: 'no such instance' }],
+  ])('HTTP %s %j → ok (the operation reads it)', (status, body) => {
+    expect(classify(status, body).kind).toBe('ok');
+  });
+
+  it.each([
+    [401, { result: false, code: 1640101, message: `app authentication failed for secret ${SECRET}` }, /BK_APP_CODE \/ BK_APP_SECRET/],
+    [200, { result: false, code: 1306401, message: 'app code or secret invalid' }, /BK_APP_CODE \/ BK_APP_SECRET/],
+    [200, { result: false, code: 1640102, message: 'user authentication failed' }, /BK_USERNAME \/ BK_TOKEN/],
+    [200, { result: false, code: 1306402, message: 'user not login' }, /BK_USERNAME \/ BK_TOKEN/],
+    [403, 'Forbidden', /BK_APP_CODE/],
+  ])('HTTP %s %j → fatal AuthError naming the settings, never the secret', (status, body, settings) => {
+    const v = classify(status, body);
+    expect(v.kind).toBe('fatal');
+    if (v.kind !== 'fatal') return;
+    expect(v.error).toBeInstanceOf(AuthError);
+    expect(v.error.exitCode).toBe(EXIT.AUTH);
+    expect(v.error.message).toMatch(settings);
+    expect(v.error.message).not.toContain(SECRET);
+  });
+
+  it('9900403 → permission denied listing the missing actions, resource types and user', () => {
+    const permission = {
+      system_id: 'bk_cmdb',
+      system_name: '配置平台',
+      actions: [
+        { id: 'edit_model_instance', name: 'Edit instance', related_resource_types: [{ system_id: 'bk_cmdb', type: 'model_instance', type_name: 'Model instance', instances: [] }] },
+        { id: 'create_model_instance', name: 'Create instance', related_resource_types: [{ type: 'sys_model', type_name: 'Model' }] },
+      ],
+    };
+    const v = classify(200, { result: false, code: 9900403, message: 'no permission', permission });
+    expect(v.kind).toBe('fatal');
+    if (v.kind !== 'fatal') return;
+    expect(v.error).toBeInstanceOf(AuthError);
+    expect(v.error.message).toContain('permission denied');
+    expect(v.error.message).toContain('user "admin"');
+    expect(v.error.message).toContain('Edit instance (edit_model_instance) on Model instance');
+    expect(v.error.message).toContain('Create instance (create_model_instance) on Model');
+  });
+
+  it('a non-JSON 404 is a configuration error naming CMDB_URL and the gateway', () => {
+    const v = classify(404, '<html>Not Found</html>');
+    expect(v.kind).toBe('fatal');
+    if (v.kind !== 'fatal') return;
+    expect(v.error).toBeInstanceOf(CliError);
+    expect(v.error.exitCode).toBe(EXIT.AUTH);
+    expect(v.error.message).toMatch(/CMDB_URL/);
+    expect(v.error.message).toMatch(/CMDB_GATEWAY/);
+  });
+
+  it('a transient reason quotes the non-JSON answer with secrets masked', () => {
+    const v = classify(200, `<html>debug: bk_app_secret=${SECRET}</html>`);
+    expect(v.kind).toBe('transient');
+    expect(JSON.stringify(v)).not.toContain(SECRET);
+    expect(JSON.stringify(v)).toContain('debug: bk_app_secret=***');
+  });
+});
+
+describe('CMDB auth errors end to end', () => {
+  it('an ESB auth failure stops the run with exit 4 and no secret in the message', async () => {
+    const { api, seen } = connect('esb', 'https://paas.example.com', () => ({
+      body: { result: false, code: 1306401, message: `bk_app_secret ${SECRET} is wrong`, data: null },
+    }));
+    const err = await api.call('batch_create_inst', PARAMS.batch_create_inst, { idempotent: false }).catch((e) => e);
+    expect(err).toBeInstanceOf(AuthError);
+    expect(err.message).not.toContain(SECRET);
+    expect(err.message).toMatch(/BK_APP_SECRET/);
+    expect(seen.length).toBe(1);
+  });
+
+  it('apigw 429 then success: the create is re-sent (429 is never applied)', async () => {
+    let n = 0;
+    const { api, seen, sender } = connect('apigw', 'https://bkapi.example.com/api/bk-cmdb/prod', () =>
+      n++ === 0 ? { status: 429, body: { result: false, code: 1642903, message: 'rate limit' }, headers: { 'x-bkapi-ratelimit-reset': '1' } } : {},
+    );
+    const env = await api.call('batch_create_inst', PARAMS.batch_create_inst, { idempotent: false });
+    expect(env.result).toBe(true);
+    expect(seen.length).toBe(2);
+    expect(sender.stats.rateLimitWaitMs).toBe(1000);
+  });
+});
