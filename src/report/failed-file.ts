@@ -1,0 +1,111 @@
+/**
+ * `--failed <path>`: the rows that did not end ok (failed / invalid / unsent), in the input's own format and
+ * columns, so a user can fix them and load the file again. Each row carries its error LAST, in a column
+ * (CSV) or key (JSON / NDJSON) named `_error`, which the tool ignores on input.
+ *
+ * Cells are written exactly as read (no formula neutralising: this file is input data, not a report).
+ * Writes are gathered into chunks of about 64 KB; the report, not this file, is the crash-safe record.
+ */
+import * as fs from 'node:fs';
+import { TYPE_HINTS } from '../core/types.js';
+import { UsageError } from '../core/errors.js';
+import { csvLine } from './csv.js';
+
+export const FAILED_ERROR_COLUMN = '_error';
+
+const HINTS = new Set<string>(TYPE_HINTS);
+const FLUSH_AT = 64 * 1024;
+
+/** `port_count:int` → `port_count` (the key the input reader uses); a name without a known hint is kept. */
+export function columnKey(header: string): string {
+  const name = header.trim();
+  const i = name.lastIndexOf(':');
+  return i > 0 && HINTS.has(name.slice(i + 1).trim().toLowerCase()) ? name.slice(0, i).trim() : name;
+}
+
+export interface FailedRowsWriterOptions {
+  path: string;
+  format: 'csv' | 'json' | 'ndjson';
+  /** Input columns in order, with their original header text incl. type hints, e.g. 'port_count:int'. */
+  columns: string[];
+  /** CSV delimiter of the input; default ','. */
+  delimiter?: string;
+}
+
+export class FailedRowsWriter {
+  private readonly fd: number;
+  private readonly opts: FailedRowsWriterOptions;
+  /** [header text, key in values] for CSV; a previous run's `_error` column is not repeated. */
+  private readonly cols: [string, string][];
+  private pending = '';
+  private n = 0;
+  private done = false;
+
+  private constructor(fd: number, opts: FailedRowsWriterOptions) {
+    this.fd = fd;
+    this.opts = opts;
+    this.cols = opts.columns.filter((c) => columnKey(c) !== FAILED_ERROR_COLUMN).map((c) => [c, columnKey(c)]);
+  }
+
+  static async open(opts: FailedRowsWriterOptions): Promise<FailedRowsWriter> {
+    let fd: number;
+    try {
+      fd = fs.openSync(opts.path, 'w');
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new UsageError(`cannot write the failed-rows file ${opts.path}: ${e.code ?? e.message}`, 'choose another path with --failed');
+    }
+    const w = new FailedRowsWriter(fd, opts);
+    if (opts.format === 'csv') {
+      w.pending = csvLine([...w.cols.map(([header]) => header), FAILED_ERROR_COLUMN], false, w.delimiter);
+    } else if (opts.format === 'json') {
+      w.pending = '[';
+    }
+    return w;
+  }
+
+  private get delimiter(): string {
+    return this.opts.delimiter ?? ',';
+  }
+
+  /** Rows written so far. */
+  get count(): number {
+    return this.n;
+  }
+
+  /** One row: its original values (keyed like the input reader keys them) and why it did not land. */
+  add(values: Record<string, unknown>, error: string): void {
+    if (this.done) throw new Error('failed-rows file: add() after finish()');
+    if (this.opts.format === 'csv') {
+      const cells: unknown[] = this.cols.map(([, key]) => values[key]);
+      cells.push(error);
+      this.pending += csvLine(cells, false, this.delimiter);
+    } else {
+      // Null prototype: a "__proto__" key in the data stays data.
+      const rec: Record<string, unknown> = Object.create(null);
+      for (const k of Object.keys(values)) if (k !== FAILED_ERROR_COLUMN) rec[k] = values[k];
+      rec[FAILED_ERROR_COLUMN] = error;
+      const line = JSON.stringify(rec);
+      this.pending += this.opts.format === 'json' ? (this.n === 0 ? '\n' : ',\n') + line : line + '\n';
+    }
+    this.n++;
+    if (this.pending.length >= FLUSH_AT) this.flush();
+  }
+
+  /** Writes what is gathered (the pipeline may call this after each batch). */
+  flush(): void {
+    if (this.pending) {
+      fs.writeSync(this.fd, this.pending);
+      this.pending = '';
+    }
+  }
+
+  async finish(): Promise<void> {
+    if (this.done) return;
+    if (this.opts.format === 'json') this.pending += '\n]\n';
+    this.flush();
+    this.done = true;
+    fs.fsyncSync(this.fd);
+    fs.closeSync(this.fd);
+  }
+}

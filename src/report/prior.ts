@@ -1,0 +1,205 @@
+/**
+ * Reading an earlier report back, for --resume (copy the ok rows, send the rest) and --retry-failed
+ * (send only the rows that are not ok).
+ *
+ * The report may be cut off by a crash (a JSON array without its "]", a last line half written); its
+ * `<report>.journal`, when present, holds every outcome that finished and wins over the report.
+ * Memory stays small for millions of rows: statuses live in a Uint8Array indexed by row, and only ok rows
+ * keep their id (and detail, which is rare).
+ */
+import * as fs from 'node:fs';
+import * as readline from 'node:readline';
+import { parse } from 'csv-parse';
+import type { RowOutcome, RowStatus, StatusCounts } from '../core/types.js';
+import { ROW_STATUSES } from '../core/types.js';
+import { UsageError } from '../core/errors.js';
+import { unneutralise } from './csv.js';
+
+export interface PriorReport {
+  statusOf(row: number): RowStatus | undefined;
+  /** The full outcome of an ok row ({row, status, id?, detail?}); undefined for other rows. */
+  outcome(row: number): RowOutcome | undefined;
+  /** How many distinct rows have a status. */
+  rows: number;
+  /** The highest row number seen (0 when none). */
+  maxRow: number;
+  counts: StatusCounts;
+}
+
+// Status codes in the Uint8Array; 0 = no status for this row.
+const CODE: Record<RowStatus, number> = { ok: 1, failed: 2, invalid: 3, unsent: 4 };
+const STATUS_OF_CODE: (RowStatus | undefined)[] = [undefined, 'ok', 'failed', 'invalid', 'unsent'];
+const STATUS_SET = new Set<string>(ROW_STATUSES);
+
+class Store {
+  status = new Uint8Array(1024);
+  ids: (string | number | undefined)[] = [];
+  details = new Map<number, string>();
+  maxRow = 0;
+
+  set(row: number, status: RowStatus, id: unknown, detail: unknown): void {
+    if (row >= this.status.length) {
+      let n = this.status.length;
+      while (n <= row) n *= 2;
+      const bigger = new Uint8Array(n);
+      bigger.set(this.status);
+      this.status = bigger;
+    }
+    this.status[row] = CODE[status];
+    if (row > this.maxRow) this.maxRow = row;
+    // Later entries win: clear what an earlier entry for this row left.
+    if (status === 'ok' && (typeof id === 'string' || typeof id === 'number') && id !== '') this.ids[row] = id;
+    else if (this.ids[row] !== undefined) this.ids[row] = undefined;
+    if (status === 'ok' && typeof detail === 'string' && detail !== '') this.details.set(row, detail);
+    else this.details.delete(row);
+  }
+}
+
+/** A line number and what was wrong with it, thrown only if a good record follows (else it is a cut-off tail). */
+interface Bad {
+  where: string;
+  why: string;
+}
+
+function badError(file: string, bad: Bad): UsageError {
+  return new UsageError(
+    `${file} is not a readable cmdb-bulk report: ${bad.where}: ${bad.why}`,
+    'pass the report a previous run wrote (csv, json or ndjson, unchanged)',
+  );
+}
+
+function validRow(v: unknown): number | null {
+  const n = typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : v;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n >= 1 ? n : null;
+}
+
+/** Reads a report written as NDJSON, a JSON array with one object per line, or a journal. */
+async function readJsonLines(file: string, store: Store): Promise<void> {
+  const rl = readline.createInterface({ input: fs.createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  let lineNo = 0;
+  let bad: Bad | null = null;
+  for await (const raw of rl) {
+    lineNo++;
+    let t = raw.trim();
+    if (lineNo === 1 && t.charCodeAt(0) === 0xfeff) t = t.slice(1).trim();
+    if (t === '' || t === '[' || t === ']') continue;
+    if (t.startsWith(',')) t = t.slice(1);
+    if (t.endsWith(',')) t = t.slice(0, -1);
+    if (bad) throw badError(file, bad);
+    let rec: Record<string, unknown>;
+    try {
+      rec = JSON.parse(t) as Record<string, unknown>;
+    } catch (err) {
+      bad = { where: `line ${lineNo}`, why: (err as Error).message };
+      continue;
+    }
+    const row = rec && typeof rec === 'object' ? validRow(rec.row) : null;
+    const status = rec && typeof rec === 'object' ? rec.status : undefined;
+    if (row === null || typeof status !== 'string' || !STATUS_SET.has(status)) {
+      bad = { where: `line ${lineNo}`, why: 'expected {"row": <number>, "status": "ok|failed|invalid|unsent", ...}' };
+      continue;
+    }
+    store.set(row, status as RowStatus, rec.id, rec.detail);
+  }
+}
+
+/** Reads a CSV report: the columns row, status, id, detail are found by name in the header. */
+async function readCsv(file: string, store: Store): Promise<void> {
+  const parser = fs.createReadStream(file).pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true }));
+  let cols: { row: number; status: number; id: number; detail: number } | null = null;
+  let recNo = 0;
+  let bad: Bad | null = null;
+  try {
+    for await (const rec of parser as AsyncIterable<string[]>) {
+      recNo++;
+      if (!cols) {
+        cols = { row: rec.indexOf('row'), status: rec.indexOf('status'), id: rec.indexOf('id'), detail: rec.indexOf('detail') };
+        if (cols.row < 0 || cols.status < 0) {
+          throw badError(file, { where: 'header', why: 'no "row" and "status" columns' });
+        }
+        continue;
+      }
+      if (bad) throw badError(file, bad);
+      const row = validRow(rec[cols.row]);
+      const status = rec[cols.status];
+      if (row === null || status === undefined || !STATUS_SET.has(status)) {
+        bad = { where: `record ${recNo - 1}`, why: 'no valid row number and status' };
+        continue;
+      }
+      let id: string | number | undefined = cols.id >= 0 ? unneutralise(rec[cols.id] ?? '') : undefined;
+      // CSV has no types: a whole number that fits is a CMDB id, kept as a number.
+      if (typeof id === 'string' && /^-?\d{1,15}$/.test(id)) id = Number(id);
+      const detail = cols.detail >= 0 ? unneutralise(rec[cols.detail] ?? '') : undefined;
+      store.set(row, status as RowStatus, id, detail);
+    }
+  } catch (err) {
+    // A quote left open at the end of the file is a record cut off by a crash: what came before stands.
+    if ((err as { code?: string }).code === 'CSV_QUOTE_NOT_CLOSED') return;
+    if (err instanceof UsageError) throw err;
+    throw new UsageError(`${file} is not a readable CSV report: ${(err as Error).message}`);
+  }
+}
+
+/** 'json' | 'ndjson' | 'csv' | 'empty', from the first non-blank character. */
+function sniff(file: string): 'json' | 'csv' | 'empty' {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(4096);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    const head = buf.subarray(0, n).toString('utf8').replace(/^\uFEFF/, '').trimStart();
+    if (head === '') return 'empty';
+    return head[0] === '[' || head[0] === '{' ? 'json' : 'csv';
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+export async function readPriorReport(path: string): Promise<PriorReport> {
+  const journal = `${path}.journal`;
+  const hasReport = fs.existsSync(path);
+  const hasJournal = fs.existsSync(journal);
+  if (!hasReport && !hasJournal) {
+    throw new UsageError(`cannot read the report ${path}: no such file`, 'pass the report written by the earlier run');
+  }
+  const store = new Store();
+  try {
+    if (hasReport) {
+      const kind = sniff(path);
+      if (kind === 'json') await readJsonLines(path, store);
+      else if (kind === 'csv') await readCsv(path, store);
+    }
+    if (hasJournal) await readJsonLines(journal, store);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+    const e = err as NodeJS.ErrnoException;
+    throw new UsageError(`cannot read the report ${path}: ${e.code ?? e.message}`);
+  }
+
+  const counts: StatusCounts = { ok: 0, failed: 0, invalid: 0, unsent: 0 };
+  let rows = 0;
+  const st = store.status;
+  for (let r = 1; r <= store.maxRow; r++) {
+    const s = STATUS_OF_CODE[st[r]!];
+    if (s) {
+      counts[s]++;
+      rows++;
+    }
+  }
+  const statusOf = (row: number): RowStatus | undefined =>
+    Number.isInteger(row) && row >= 1 && row < st.length ? STATUS_OF_CODE[st[row]!] : undefined;
+  return {
+    rows,
+    maxRow: store.maxRow,
+    counts,
+    statusOf,
+    outcome(row: number): RowOutcome | undefined {
+      if (statusOf(row) !== 'ok') return undefined;
+      const o: RowOutcome = { row, status: 'ok' };
+      const id = store.ids[row];
+      if (id !== undefined) o.id = id;
+      const detail = store.details.get(row);
+      if (detail !== undefined) o.detail = detail;
+      return o;
+    },
+  };
+}
