@@ -48,7 +48,11 @@ export function describeSimulator(sim: Simulator): string {
   ].join('\n');
 }
 
-export async function runSimCommand(opts: SimCommandOptions, out: NodeJS.WritableStream): Promise<void> {
+/**
+ * Starts the simulator and serves until SIGINT/SIGTERM (or until `until` settles,
+ * which lets a test or an embedding program stop it without a signal).
+ */
+export async function runSimCommand(opts: SimCommandOptions, out: NodeJS.WritableStream, until?: Promise<unknown>): Promise<void> {
   const faults: SimFaults = {};
   if (opts.latency) faults.latencyMs = opts.latency;
   if (opts.errorRate) faults.error5xxRate = opts.errorRate;
@@ -72,6 +76,7 @@ export async function runSimCommand(opts: SimCommandOptions, out: NodeJS.Writabl
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    until?.then(stop, stop);
   });
   await sim.close();
   out.write('simulator stopped\n');
