@@ -1,0 +1,283 @@
+import { MockAgent } from 'undici';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AuthError, CliError, EXIT } from '../../src/core/errors.js';
+import { ManualClock } from '../../src/http/clock.js';
+import { createHttpClient, type HttpRequest } from '../../src/http/client.js';
+import { FeishuApi, feishuService, TenantTokenManager, TOKEN_PATH } from '../../src/http/feishu.js';
+import { Throttle } from '../../src/http/limiter.js';
+import { DEFAULT_RETRY_POLICY } from '../../src/http/retry.js';
+import { RetriesExhaustedError, Sender } from '../../src/http/sender.js';
+
+const ORIGIN = 'https://open.feishu.test';
+const APP_SECRET = 'feishu-app-secret-XYZ-0001';
+const credentials = { appId: 'cli_a1b2c3', appSecret: APP_SECRET };
+
+type TokenStep = { status?: number; body: unknown; headers?: Record<string, string> };
+
+const agents: MockAgent[] = [];
+afterEach(async () => {
+  await Promise.all(agents.splice(0).map((a) => a.close()));
+});
+
+function server() {
+  const agent = new MockAgent();
+  agent.disableNetConnect();
+  agents.push(agent);
+  const pool = agent.get(ORIGIN);
+  const tokenBodies: any[] = [];
+  const token = (steps: TokenStep[]) => {
+    for (const s of steps)
+      pool.intercept({ path: TOKEN_PATH, method: 'POST' }).reply((o) => {
+        tokenBodies.push(JSON.parse(String(o.body)));
+        return {
+          statusCode: s.status ?? 200,
+          data: typeof s.body === 'string' ? s.body : JSON.stringify(s.body),
+          responseOptions: { headers: { 'content-type': typeof s.body === 'string' ? 'text/plain' : 'application/json', ...s.headers } },
+        };
+      });
+  };
+  return { agent, pool, token, tokenBodies };
+}
+
+const ok = (t: string, expire = 7200) => ({ body: { code: 0, msg: 'ok', tenant_access_token: t, expire } });
+
+describe('TenantTokenManager', () => {
+  it('single flight: 10 concurrent get() share one fetch', async () => {
+    const s = server();
+    s.token([ok('t-1')]);
+    let fetched = 0;
+    const tokens = new TenantTokenManager({ client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }), credentials, clock: new ManualClock(0), onFetch: () => fetched++ });
+    const got = await Promise.all(Array.from({ length: 10 }, () => tokens.get()));
+    expect(new Set(got)).toEqual(new Set(['t-1']));
+    expect(tokens.fetches).toBe(1);
+    expect(fetched).toBe(1);
+    expect(s.tokenBodies).toEqual([{ app_id: 'cli_a1b2c3', app_secret: APP_SECRET }]);
+    // cached: more calls, still one fetch
+    for (let i = 0; i < 100; i++) await tokens.get();
+    expect(tokens.fetches).toBe(1);
+  });
+
+  it.each([
+    // expire (s), renewal time (s): 30 minutes left or half the lifetime, whichever comes first
+    [7200, 3600],
+    [2400, 600],
+    [3600, 1800],
+    [60, 30],
+    [2, 1],
+  ])('a token issued for %i s is renewed after %i s', async (expire, renewS) => {
+    const s = server();
+    s.token([ok('t-1', expire), ok('t-2', expire)]);
+    const clock = new ManualClock(0);
+    const tokens = new TenantTokenManager({ client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }), credentials, clock });
+    expect(await tokens.get()).toBe('t-1');
+    await clock.advance(renewS * 1000 - 1);
+    expect(await tokens.get()).toBe('t-1');
+    expect(tokens.fetches).toBe(1);
+    await clock.advance(1);
+    expect(await tokens.get()).toBe('t-2');
+    expect(tokens.fetches).toBe(2);
+  });
+
+  it('invalidate() drops the token; invalidate(old) after a renewal does not drop the new one', async () => {
+    const s = server();
+    s.token([ok('t-1'), ok('t-2')]);
+    const tokens = new TenantTokenManager({ client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }), credentials, clock: new ManualClock(0) });
+    expect(await tokens.get()).toBe('t-1');
+    tokens.invalidate();
+    expect(await tokens.get()).toBe('t-2');
+    tokens.invalidate('t-1');
+    expect(await tokens.get()).toBe('t-2');
+    expect(tokens.fetches).toBe(2);
+  });
+
+  it.each([10003, 10014, 10015, 99991543])('bad credentials (code %i) → AuthError naming the settings, never the secret, not retried', async (code) => {
+    const s = server();
+    s.token([{ body: { code, msg: `invalid app_secret ${APP_SECRET}` } }, ok('never')]);
+    const tokens = new TenantTokenManager({ client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }), credentials, clock: new ManualClock(0, { auto: true }) });
+    const err = await tokens.get().catch((e) => e);
+    expect(err).toBeInstanceOf(AuthError);
+    expect(err.exitCode).toBe(EXIT.AUTH);
+    expect(err.message).toMatch(/FEISHU_APP_ID \/ FEISHU_APP_SECRET/);
+    expect(err.message).not.toContain(APP_SECRET);
+    expect(s.tokenBodies.length).toBe(1);
+  });
+
+  it('retries the token endpoint on 5xx and network errors', async () => {
+    const s = server();
+    s.token([{ status: 503, body: 'unavailable' }, { status: 500, body: { code: 1500, msg: 'internal' } }]);
+    s.pool.intercept({ path: TOKEN_PATH, method: 'POST' }).replyWithError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }));
+    s.token([ok('t-1')]);
+    const tokens = new TenantTokenManager({ client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }), credentials, clock: new ManualClock(0, { auto: true }) });
+    expect(await tokens.get()).toBe('t-1');
+    expect(tokens.fetches).toBe(1);
+  });
+
+  it('gives up after the retries: RetriesExhaustedError', async () => {
+    const s = server();
+    s.token([{ status: 502, body: 'x' }, { status: 502, body: 'x' }, { status: 502, body: 'x' }]);
+    const tokens = new TenantTokenManager({
+      client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }),
+      credentials,
+      clock: new ManualClock(0, { auto: true }),
+      policy: { ...DEFAULT_RETRY_POLICY, retries: 2 },
+    });
+    const err = await tokens.get().catch((e) => e);
+    expect(err).toBeInstanceOf(RetriesExhaustedError);
+    expect(err.reachedServer).toBe(true);
+  });
+
+  it('a failed renewal keeps the old token while it is still valid', async () => {
+    const s = server();
+    s.token([ok('t-1'), { status: 502, body: 'x' }, { status: 502, body: 'x' }]);
+    const clock = new ManualClock(0, { auto: true });
+    const tokens = new TenantTokenManager({
+      client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }),
+      credentials,
+      clock,
+      policy: { ...DEFAULT_RETRY_POLICY, retries: 1 },
+    });
+    expect(await tokens.get()).toBe('t-1');
+    await clock.advance(3600_000);
+    expect(await tokens.get()).toBe('t-1');
+  });
+});
+
+function connect(setup: (s: ReturnType<typeof server>) => void) {
+  const s = server();
+  setup(s);
+  const clock = new ManualClock(0, { auto: true });
+  const client = createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent });
+  const tokens = new TenantTokenManager({ client, credentials, clock });
+  const sender = new Sender({ client, service: feishuService({ tokens }), throttle: new Throttle({ windowsFor: () => [], clock }), policy: DEFAULT_RETRY_POLICY, clock });
+  return { s, tokens, sender, api: new FeishuApi({ sender }) };
+}
+
+describe('FeishuApi.records', () => {
+  it.each([
+    ['batch_update', 'PATCH'],
+    ['batch_create', 'POST'],
+    ['batch_delete', 'DELETE'],
+    ['batch_query', 'POST'],
+  ] as const)('%s: %s on the records path with the bearer token', async (op, method) => {
+    const seen: Array<{ method: string; path: string; headers: Record<string, string>; body: unknown }> = [];
+    const { api } = connect((s) => {
+      s.token([ok('t-1')]);
+      s.pool
+        .intercept({ path: (p) => p.startsWith('/open-apis/apaas/'), method: () => true })
+        .reply((o) => {
+          seen.push({ method: o.method, path: o.path, headers: o.headers as Record<string, string>, body: JSON.parse(String(o.body)) });
+          return { statusCode: 200, data: { code: 0, msg: 'success', data: { items: [{ success: true, id: '1' }] } } };
+        });
+    });
+    const body = op === 'batch_delete' ? { ids: ['1', '2'] } : { records: JSON.stringify([{ _id: '1', name: 'x' }]) };
+    const env = await api.records(op, 'package_ns/1', 'object name', body, { idempotent: op !== 'batch_create' });
+    expect(env).toEqual({ code: 0, msg: 'success', data: { items: [{ success: true, id: '1' }] }, status: 200 });
+    expect(seen[0]).toEqual({
+      method,
+      path: `/open-apis/apaas/v1/applications/package_ns%2F1/objects/object%20name/records/${op}`,
+      headers: expect.objectContaining({ authorization: 'Bearer t-1', 'content-type': 'application/json; charset=utf-8' }),
+      body,
+    });
+  });
+
+  it('99991663 → drop the token, fetch a new one, re-send once', async () => {
+    const auth: string[] = [];
+    const { api, tokens } = connect((s) => {
+      s.token([ok('t-1'), ok('t-2')]);
+      s.pool
+        .intercept({ path: (p) => p.startsWith('/open-apis/apaas/'), method: 'PATCH' })
+        .reply((o) => {
+          const a = (o.headers as Record<string, string>).authorization!;
+          auth.push(a);
+          return { statusCode: 200, data: a === 'Bearer t-1' ? { code: 99991663, msg: 'token invalid' } : { code: 0, msg: 'ok', data: { items: [] } } };
+        })
+        .persist();
+    });
+    const env = await api.records('batch_update', 'ns', 'obj', { records: '[]' }, { idempotent: true });
+    expect(env.code).toBe(0);
+    expect(auth).toEqual(['Bearer t-1', 'Bearer t-2']);
+    expect(tokens.fetches).toBe(2);
+  });
+
+  it('concurrent 99991663 answers cause one renewal, not one per request', async () => {
+    const { api, tokens } = connect((s) => {
+      s.token([ok('t-1'), ok('t-2'), ok('t-3'), ok('t-4')]);
+      s.pool
+        .intercept({ path: (p) => p.startsWith('/open-apis/apaas/'), method: 'PATCH' })
+        .reply((o) => ({
+          statusCode: 200,
+          data: (o.headers as Record<string, string>).authorization === 'Bearer t-1' ? { code: 99991663, msg: 'expired' } : { code: 0, msg: 'ok', data: {} },
+        }))
+        .persist();
+    });
+    const envs = await Promise.all(Array.from({ length: 8 }, () => api.records('batch_update', 'ns', 'obj', { records: '[]' }, { idempotent: true })));
+    expect(envs.every((e) => e.code === 0)).toBe(true);
+    expect(tokens.fetches).toBe(2);
+  });
+
+  it('a fatal code stops with an AuthError that explains', async () => {
+    const { api } = connect((s) => {
+      s.token([ok('t-1')]);
+      s.pool.intercept({ path: (p) => p.startsWith('/open-apis/apaas/'), method: 'PATCH' }).reply(200, { code: 99991672, msg: 'scope not granted' });
+    });
+    const err = await api.records('batch_update', 'ns', 'obj', { records: '[]' }, { idempotent: true }).catch((e) => e);
+    expect(err).toBeInstanceOf(AuthError);
+    expect(err.message).toMatch(/app_engine:object\.record:write/);
+  });
+});
+
+describe('feishuService.classify', () => {
+  const tokens = new TenantTokenManager({ client: { send: () => Promise.reject(new Error('unused')), close: async () => {} }, credentials });
+  const service = feishuService({ tokens });
+  const req: HttpRequest = { op: 'batch_update', method: 'PATCH', path: '/open-apis/apaas/v1/applications/ns/objects/o/records/batch_update' };
+  const classify = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+    service.classify({ status, headers, body: typeof body === 'string' ? undefined : body, text: typeof body === 'string' ? body : JSON.stringify(body) }, req);
+
+  it.each([
+    [429, { code: 99991400, msg: 'too many' }, { 'x-ogw-ratelimit-reset': '0.4' }, 400],
+    [400, { code: 99991400, msg: 'too many' }, { 'x-ogw-ratelimit-reset': '12' }, 12_000],
+    [429, 'Too Many Requests', {}, undefined],
+  ])('HTTP %s %j → rate-limited', (status, body, headers, waitMs) => {
+    const v = classify(status, body, headers);
+    expect(v).toMatchObject({ kind: 'rate-limited' });
+    expect(v.kind === 'rate-limited' && v.waitMs).toBe(waitMs);
+  });
+
+  it.each([
+    [500, { code: 1500, msg: 'internal' }],
+    [200, { code: 1500, msg: 'internal error' }],
+    [200, { code: 1663, msg: 'x' }],
+    [200, { code: 1668, msg: 'x' }],
+    [200, { code: 2200, msg: 'x' }],
+    [200, { code: 5000, msg: 'reduce call frequency' }],
+    [503, 'Service Unavailable'],
+    [200, '<html>gateway</html>'],
+  ])('HTTP %s %j → transient', (status, body) => expect(classify(status, body).kind).toBe('transient'));
+
+  it.each([99991661, 99991663, 99991671])('code %i → renew-auth', (code) => expect(classify(200, { code, msg: 'token' }).kind).toBe('renew-auth'));
+
+  it.each([
+    [99991672, /scope/],
+    [99991676, /permission/],
+    [99991662, /disabled/],
+    [99991673, /disabled/],
+    [99991401, /IP/],
+  ])('code %i → fatal AuthError that explains', (code, why) => {
+    const v = classify(400, { code, msg: 'no' });
+    expect(v.kind).toBe('fatal');
+    if (v.kind !== 'fatal') return;
+    expect(v.error).toBeInstanceOf(AuthError);
+    expect(v.error.message).toMatch(why);
+  });
+
+  it.each([
+    [400, { code: 2320001, msg: 'param is invalid' }],
+    [200, { code: 0, msg: 'success', data: { items: [{ success: false, errors: [{ code: 1, message: 'bad' }] }] } }],
+    [400, { code: 1254001, msg: 'other' }],
+  ])('HTTP %s %j → ok (the operation reads it)', (status, body) => expect(classify(status, body).kind).toBe('ok'));
+
+  it('a non-JSON 404 is a configuration error naming FEISHU_URL', () => {
+    const v = classify(404, 'Not Found');
+    expect(v.kind === 'fatal' && v.error instanceof CliError && v.error.message).toMatch(/FEISHU_URL/);
+  });
+});
