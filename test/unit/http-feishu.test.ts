@@ -81,7 +81,7 @@ describe('TenantTokenManager', () => {
   it('invalidate() drops the token; invalidate(old) after a renewal does not drop the new one', async () => {
     const s = server();
     s.token([ok('t-1'), ok('t-2')]);
-    const tokens = new TenantTokenManager({ client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }), credentials, clock: new ManualClock(0) });
+    const tokens = new TenantTokenManager({ client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }), credentials, clock: new ManualClock(0, { auto: true }) });
     expect(await tokens.get()).toBe('t-1');
     tokens.invalidate();
     expect(await tokens.get()).toBe('t-2');
@@ -213,6 +213,20 @@ describe('FeishuApi.records', () => {
     const envs = await Promise.all(Array.from({ length: 8 }, () => api.records('batch_update', 'ns', 'obj', { records: '[]' }, { idempotent: true })));
     expect(envs.every((e) => e.code === 0)).toBe(true);
     expect(tokens.fetches).toBe(2);
+  });
+
+  it('renewAuth for a request that carried an already replaced token keeps the new token', async () => {
+    const { s, tokens } = connect((x) => x.token([ok('t-1'), ok('t-2')]));
+    const service = feishuService({ tokens });
+    const sentWith = async () => service.authorize({ op: 'batch_update', method: 'PATCH', path: '/x' });
+    const first = await sentWith();
+    expect(first.headers!.Authorization).toBe('Bearer t-1');
+    service.renewAuth!(first); // the first refusal drops t-1
+    expect((await sentWith()).headers!.Authorization).toBe('Bearer t-2');
+    service.renewAuth!(first); // a late refusal of a t-1 request: t-2 stays
+    expect((await sentWith()).headers!.Authorization).toBe('Bearer t-2');
+    expect(tokens.fetches).toBe(2);
+    expect(s.tokenBodies.length).toBe(2);
   });
 
   it('a fatal code stops with an AuthError that explains', async () => {
