@@ -67,6 +67,18 @@ function model(ctx: CmdbCtx, objId: unknown): Model | CmdbResult {
   return ctx.store.models.get(objId) ?? fail(ctx, 1101030, objId);
 }
 
+/** Per unique attribute: value -> instance id, built once per request so big stores stay fast. */
+function uniqueIndex(m: Model, instances: Map<number, Row>): Map<string, Map<unknown, number>> {
+  const idx = new Map<string, Map<unknown, number>>();
+  for (const a of m.attributes) {
+    if (!a.isonly) continue;
+    const values = new Map<unknown, number>();
+    for (const [id, r] of instances) if (!isEmptyValue(r[a.bk_property_id])) values.set(r[a.bk_property_id], id);
+    idx.set(a.bk_property_id, values);
+  }
+  return idx;
+}
+
 const uniqueText = (a: Attribute, v: unknown) => `${a.bk_property_id}: ${typeof v === 'string' ? v : JSON.stringify(v)}`;
 
 // ---- batch_create_inst ------------------------------------------------------
@@ -84,7 +96,7 @@ const batchCreateInst: CmdbHandler = (ctx, body) => {
   const created: Record<string, number> = {};
   const errors: Record<string, string> = {};
   let duplicates = 0;
-  const instances = ctx.store.instanceMap(m.bk_obj_id);
+  const unique = uniqueIndex(m, ctx.store.instanceMap(m.bk_obj_id));
   // Rows are independent and applied in order, so a row that repeats an earlier
   // row's unique value fails against the instance that row just created.
   details.forEach((row: unknown, i) => {
@@ -114,15 +126,15 @@ const batchCreateInst: CmdbHandler = (ctx, body) => {
     for (const a of m.attributes) {
       const v = fields[a.bk_property_id];
       if (!a.isonly || isEmptyValue(v)) continue;
-      for (const inst of instances.values()) {
-        if (inst[a.bk_property_id] === v) {
-          errors[key] = rowError(1199014, cmdbMessage(1199014, ctx.lang, uniqueText(a, v)));
-          duplicates++;
-          return;
-        }
+      if (unique.get(a.bk_property_id)!.has(v)) {
+        errors[key] = rowError(1199014, cmdbMessage(1199014, ctx.lang, uniqueText(a, v)));
+        duplicates++;
+        return;
       }
     }
-    created[key] = ctx.store.insert(m.bk_obj_id, fields);
+    const id = ctx.store.insert(m.bk_obj_id, fields);
+    for (const [p, values] of unique) if (!isEmptyValue(fields[p])) values.set(fields[p], id);
+    created[key] = id;
   });
   return ok({ success_created: created, error_msg: errors }, Object.keys(created).length, duplicates);
 };
@@ -146,6 +158,7 @@ const batchUpdateInst: CmdbHandler = (ctx, body) => {
   // Validate everything against the state the batch would produce; the first
   // problem rejects the whole batch and the answer does not say which item.
   const pending = new Map<number, Row>();
+  const unique = uniqueIndex(m, instances);
   let dup = 0;
   const check = (): CmdbResult | null => {
     for (const it of items as unknown[]) {
@@ -169,14 +182,16 @@ const batchUpdateInst: CmdbHandler = (ctx, body) => {
       for (const a of m.attributes) {
         const v = next[a.bk_property_id];
         if (!a.isonly || isEmptyValue(v)) continue;
-        for (const [id, inst] of instances) {
-          if (id === it.inst_id) continue;
-          const other = pending.get(id) ?? inst;
-          if (other[a.bk_property_id] === v) {
-            dup = 1;
-            return fail(ctx, 1199014, uniqueText(a, v));
-          }
+        const owner = unique.get(a.bk_property_id)!.get(v);
+        if (owner !== undefined && owner !== it.inst_id) {
+          dup = 1;
+          return fail(ctx, 1199014, uniqueText(a, v));
         }
+      }
+      // Later items are checked against the values this one leaves behind.
+      for (const [p, values] of unique) {
+        if (values.get(current[p]) === it.inst_id) values.delete(current[p]);
+        if (!isEmptyValue(next[p])) values.set(next[p], it.inst_id);
       }
       pending.set(it.inst_id, next);
     }

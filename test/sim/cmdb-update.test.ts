@@ -54,6 +54,17 @@ describe('batch_update_inst', () => {
     expect(sim.counters().duplicateKeyAttempts).toBe(2);
   });
 
+  it('checks later items against the values earlier items leave behind', async () => {
+    const r = await update([
+      { inst_id: 1001, datas: { bk_asset_id: 'MOVED' } },
+      { inst_id: 1002, datas: { bk_asset_id: 'SW-EXIST-0001' } }, // freed by the item above
+    ]);
+    expect(r.json.result).toBe(true);
+    expect(sim.store.instance('bk_switch', 1002)!.bk_asset_id).toBe('SW-EXIST-0001');
+    const back = await update([{ inst_id: 1003, datas: { bk_asset_id: 'MOVED' } }]);
+    expect(back.json.code).toBe(1199014);
+  });
+
   it('refuses to empty a required field; drops unknown and non-editable fields silently', async () => {
     expect((await update([{ inst_id: 1001, datas: { bk_inst_name: '' } }])).json.code).toBe(1199010);
     expect((await update([{ inst_id: 1001, datas: { bk_inst_name: null } }])).json.code).toBe(1199010);
