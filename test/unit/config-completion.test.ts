@@ -1,0 +1,110 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { completionScript, type CompletionSpec } from '../../src/config/completion.js';
+
+const spec: CompletionSpec = {
+  commands: [
+    { name: 'create-inst', options: ['--obj', '--format', '--report-format', '--gateway', '--dry-run'] },
+    { name: 'apaas-update', options: ['--namespace', '--object', '--format'] },
+    { name: 'sim', options: ['--port', 'no-rate-limit'] },
+  ],
+  globalOptions: ['--help', '--version'],
+};
+
+const has = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`]).status === 0;
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'cmdb-bulk-completion-'));
+  await writeFile(join(dir, 'switches.csv'), 'a\n');
+  await writeFile(join(dir, 'switches.json'), '[]');
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('bash completion', () => {
+  const script = completionScript('bash', spec);
+
+  it('names every command and option and registers with complete -F', () => {
+    for (const c of spec.commands) expect(script).toContain(c.name);
+    for (const o of ['--obj', '--format', '--report-format', '--gateway', '--dry-run', '--namespace', '--object', '--port', '--no-rate-limit', '--help', '--version']) {
+      expect(script).toContain(o);
+    }
+    expect(script).toContain('complete -F _cmdb_bulk cmdb-bulk');
+  });
+
+  it('passes bash -n', async () => {
+    const file = join(dir, 'completion.bash');
+    await writeFile(file, script);
+    const r = spawnSync('bash', ['-n', file], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  /** Source the script in a real bash, complete the given words (the last is the one being typed). */
+  function complete(...words: string[]): string[] {
+    const quoted = words.map((w) => `'${w}'`).join(' ');
+    const out = execFileSync(
+      'bash',
+      ['-c', `${script}\nCOMP_WORDS=(${quoted}); COMP_CWORD=${words.length - 1}; _cmdb_bulk; printf '%s\\n' "\${COMPREPLY[@]}"`],
+      { cwd: dir, encoding: 'utf8' },
+    );
+    return out.split('\n').filter(Boolean).sort();
+  }
+
+  it('completes commands, then that command\'s options plus the global ones', () => {
+    expect(complete('cmdb-bulk', '')).toEqual(['apaas-update', 'create-inst', 'sim']);
+    expect(complete('cmdb-bulk', 'cr')).toEqual(['create-inst']);
+    expect(complete('cmdb-bulk', 'sim', '--')).toEqual(['--help', '--no-rate-limit', '--port', '--version']);
+    expect(complete('cmdb-bulk', '--url', 'http://x', 'apaas-update', '--n')).toEqual(['--namespace']);
+  });
+
+  it('completes the values of --format, --report-format and --gateway', () => {
+    expect(complete('cmdb-bulk', 'create-inst', '--format', '')).toEqual(['csv', 'json', 'ndjson']);
+    expect(complete('cmdb-bulk', 'create-inst', '--report-format', 'nd')).toEqual(['ndjson']);
+    expect(complete('cmdb-bulk', 'create-inst', '--gateway', '')).toEqual(['apigw', 'esb']);
+  });
+
+  it('completes file names for the input', () => {
+    expect(complete('cmdb-bulk', 'create-inst', 'sw')).toEqual(['switches.csv', 'switches.json']);
+  });
+});
+
+describe('zsh completion', () => {
+  const script = completionScript('zsh', spec);
+
+  it('names every command and option and registers with compdef', () => {
+    expect(script.startsWith('#compdef cmdb-bulk\n')).toBe(true);
+    for (const c of spec.commands) expect(script).toContain(c.name);
+    for (const o of ['--obj', '--report-format', '--gateway', '--namespace', '--no-rate-limit', '--help']) expect(script).toContain(o);
+    expect(script).toContain('compdef _cmdb_bulk cmdb-bulk');
+    expect(script).toContain('compadd -- csv json ndjson');
+    expect(script).toContain('compadd -- esb apigw');
+    expect(script).toContain('_files');
+  });
+
+  it.skipIf(!has('zsh'))('passes zsh -n', async () => {
+    const file = join(dir, '_cmdb-bulk');
+    await writeFile(file, script);
+    const r = spawnSync('zsh', ['-n', file], { encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+});
+
+describe('input checks', () => {
+  it('refuses names that would inject shell code', () => {
+    expect(() => completionScript('bash', { commands: [{ name: 'x; rm -rf ~', options: [] }], globalOptions: [] })).toThrow(/not a command name/);
+    expect(() => completionScript('zsh', { commands: [{ name: 'ok', options: ['--a$(id)'] }], globalOptions: [] })).toThrow(/not an option name/);
+  });
+
+  it('still gives a valid bash script with no commands', async () => {
+    const file = join(dir, 'empty.bash');
+    await writeFile(file, completionScript('bash', { commands: [], globalOptions: ['--help'] }));
+    expect(spawnSync('bash', ['-n', file]).status).toBe(0);
+  });
+});
