@@ -84,6 +84,7 @@ export class RetriesExhaustedError extends UnreachableError {
 
 /** Small random extra wait after a 429, so paused callers do not all come back in the same millisecond. */
 const RATE_LIMIT_JITTER_MS = 50;
+const MIN_RATE_LIMIT_WAIT_MS = 100;
 
 export class Sender {
   readonly stats: SendStats;
@@ -202,7 +203,11 @@ export class Sender {
               lastError, reachedServer, status: lastStatus,
             });
           }
-          const wait = verdict.waitMs ?? policy.defaultRateLimitWaitMs + Math.round(this.random() * RATE_LIMIT_JITTER_MS);
+          // A reset of "0" would retry at once into the same window: wait a little at least.
+          const wait =
+            verdict.waitMs !== undefined
+              ? Math.max(MIN_RATE_LIMIT_WAIT_MS, verdict.waitMs)
+              : policy.defaultRateLimitWaitMs + Math.round(this.random() * RATE_LIMIT_JITTER_MS);
           this.stats.rateLimited++;
           this.stats.rateLimitWaitMs += wait;
           this.throttle.pauseAll(wait, `${label}: ${verdict.reason}`);
