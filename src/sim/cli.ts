@@ -4,6 +4,7 @@
  * only when they are the public demo ones.
  */
 import { startSimulator, DEMO_CREDENTIALS, type SimFaults, type Simulator } from './index.js';
+import { UsageError } from '../core/errors.js';
 
 export interface SimCommandOptions {
   port?: number;
@@ -53,18 +54,32 @@ export function describeSimulator(sim: Simulator): string {
  * which lets a test or an embedding program stop it without a signal).
  */
 export async function runSimCommand(opts: SimCommandOptions, out: NodeJS.WritableStream, until?: Promise<unknown>): Promise<void> {
+  const shares: [string, number | undefined][] = [['--error-rate', opts.errorRate], ['--drop-rate', opts.dropRate], ['--applied-504-rate', opts.applied504Rate]];
+  for (const [flag, v] of shares) {
+    if (v !== undefined && !(v >= 0 && v <= 1)) throw new UsageError(`${flag} must be a share between 0 and 1, got ${v}`);
+  }
+  for (const [flag, v] of [['--latency', opts.latency], ['--token-ttl', opts.tokenTtl]] as const) {
+    if (v !== undefined && !(v >= 0)) throw new UsageError(`${flag} must be a number >= 0, got ${v}`);
+  }
   const faults: SimFaults = {};
   if (opts.latency) faults.latencyMs = opts.latency;
   if (opts.errorRate) faults.error5xxRate = opts.errorRate;
   if (opts.dropRate) faults.dropRate = opts.dropRate;
   if (opts.applied504Rate) faults.appliedThen504Rate = opts.applied504Rate;
-  const sim = await startSimulator({
-    port: opts.port ?? 0,
-    seed: opts.seed,
-    tokenTtlSec: opts.tokenTtl,
-    faults,
-    ...(opts.noRateLimit ? { feishuWindows: false, apigwWindows: false, esbWindows: false } : {}),
-  });
+  let sim: Simulator;
+  try {
+    sim = await startSimulator({
+      port: opts.port ?? 0,
+      seed: opts.seed,
+      tokenTtlSec: opts.tokenTtl || undefined,
+      faults,
+      ...(opts.noRateLimit ? { feishuWindows: false, apigwWindows: false, esbWindows: false } : {}),
+    });
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE' || code === 'EACCES') throw new UsageError(`cannot listen on 127.0.0.1:${opts.port}: ${code}`, 'pick another --port, or 0 for any free port');
+    throw e;
+  }
   out.write(describeSimulator(sim));
   if (Object.keys(faults).length) out.write(`faults: ${JSON.stringify(faults)}\n`);
   out.write('press Ctrl-C to stop\n');

@@ -52,3 +52,16 @@ describe('resolveCredentials', () => {
     expect(c).toEqual({ bkAppCode: 'env-app', bkAppSecret: DEMO_CREDENTIALS.bkAppSecret, feishuAppId: 'cli_opt', feishuAppSecret: DEMO_CREDENTIALS.feishuAppSecret });
   });
 });
+
+describe('sim command input checks', () => {
+  it('refuses a share outside 0..1 and a busy port with a usage error (exit 2)', async () => {
+    const out = new PassThrough();
+    await expect(runSimCommand({ errorRate: 1.5 }, out)).rejects.toMatchObject({ exitCode: 2 });
+    const busy = await startSimulator();
+    try {
+      await expect(runSimCommand({ port: busy.port }, out)).rejects.toMatchObject({ exitCode: 2 });
+    } finally {
+      await busy.close();
+    }
+  });
+});
