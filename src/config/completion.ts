@@ -1,6 +1,6 @@
 /**
  * Shell completion scripts built from the CLI's own command list, so they never drift from the program.
- * Options complete after `-`, known option values after --format / --report-format / --gateway, file names
+ * Options complete after `-`, known option values after --format / --report-format / --gateway / --empty, file names
  * everywhere else (input files, --report, --config ...).
  */
 
@@ -17,6 +17,7 @@ const VALUES: Record<string, string[]> = {
   '--format': ['csv', 'json', 'ndjson'],
   '--report-format': ['csv', 'json', 'ndjson'],
   '--gateway': ['esb', 'apigw'],
+  '--empty': ['omit', 'null'],
 };
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -90,7 +91,7 @@ function zsh(s: ReturnType<typeof normalise>): string {
     .join('\n');
   return `#compdef ${PROGRAM}
 # zsh completion for ${PROGRAM}
-# Load it with:  eval "$(${PROGRAM} completion zsh)"   (after compinit), or save it as _${PROGRAM} in your $fpath
+# Load it with:  eval "$(${PROGRAM} completion zsh)"   (after compinit), or save it as _${PROGRAM} in a folder of your $fpath
 ${FUNC}() {
   local -a commands opts
   local cmd="" w
@@ -113,7 +114,8 @@ ${perCommand}
     _files
   fi
 }
-if [[ "\${funcstack[1]}" == "${FUNC}" ]]; then
+# Autoloaded from $fpath (file _cmdb-bulk or _cmdb_bulk): complete now; eval'd: register.
+if [[ "\${funcstack[1]}" == _cmdb[-_]bulk ]]; then
   ${FUNC} "$@"
 else
   compdef ${FUNC} ${PROGRAM}

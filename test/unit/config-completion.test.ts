@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -93,6 +93,37 @@ describe('zsh completion', () => {
     const r = spawnSync('zsh', ['-n', file], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
+  });
+
+  /** Run the script in zsh with compadd/_files stubbed to print what they would offer (unfiltered by PREFIX). */
+  function zshComplete(load: string, fn: string, ...words: string[]): string[] {
+    const arr = words.map((w) => `'${w}'`).join(' ');
+    const code = `${load}
+compadd() { shift; print -l -- "$@" }
+_files() { print FILES }
+words=(${arr}); CURRENT=${words.length}; PREFIX='${words[words.length - 1]}'; ${fn}`;
+    return execFileSync('zsh', ['-fc', code], { cwd: dir, encoding: 'utf8' }).split('\n').filter(Boolean).sort();
+  }
+
+  it.skipIf(!has('zsh'))('registers with compdef when eval\'d, and completes commands, options, values and files', async () => {
+    const file = join(dir, 'eval.zsh');
+    await writeFile(file, script);
+    // compdef stubbed too: compinit would scan every completion function on the machine (seconds).
+    const load = `compdef() { print -r -- "REG=$1 $2" }; eval "$(cat ${file})"`;
+    expect(zshComplete(load, '_cmdb_bulk', 'cmdb-bulk', '')).toEqual(['REG=_cmdb_bulk cmdb-bulk', 'apaas-update', 'create-inst', 'sim']);
+    expect(zshComplete(load, '_cmdb_bulk', 'cmdb-bulk', 'sim', '--')).toEqual(['--help', '--no-rate-limit', '--port', '--version', 'REG=_cmdb_bulk cmdb-bulk']);
+    expect(zshComplete(load, '_cmdb_bulk', 'cmdb-bulk', 'create-inst', '--gateway', '')).toEqual(['REG=_cmdb_bulk cmdb-bulk', 'apigw', 'esb']);
+    expect(zshComplete(load, '_cmdb_bulk', 'cmdb-bulk', 'create-inst', 'sw')).toEqual(['FILES', 'REG=_cmdb_bulk cmdb-bulk']);
+  });
+
+  it.skipIf(!has('zsh'))('works when autoloaded from $fpath as _cmdb-bulk', async () => {
+    const fdir = join(dir, 'zfunc');
+    await mkdir(fdir, { recursive: true });
+    await writeFile(join(fdir, '_cmdb-bulk'), script);
+    // As compinit does for a #compdef file: autoload it under its file name; it must complete, not register.
+    const load = `compdef() { print -r -- "REG=$1 $2" }; fpath=(${fdir}); autoload -U _cmdb-bulk`;
+    expect(zshComplete(load, '_cmdb-bulk', 'cmdb-bulk', '')).toEqual(['apaas-update', 'create-inst', 'sim']);
+    expect(zshComplete(load, '_cmdb-bulk', 'cmdb-bulk', 'sim', '--p')).toEqual(['--help', '--no-rate-limit', '--port', '--version']);
   });
 });
 
