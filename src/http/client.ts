@@ -144,7 +144,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
       let payload: string | undefined;
       if (req.body !== undefined) {
-        payload = typeof req.body === 'string' ? req.body : JSON.stringify(req.body);
+        payload = JSON.stringify(req.body);
         headers['content-type'] ??= 'application/json';
       }
       const started = performance.now();

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { connect as netConnect, type AddressInfo } from 'node:net';
 import { MockAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../src/http/clock.js';
@@ -189,6 +189,75 @@ describe('createHttpClient', () => {
         await client.close();
       }
     });
+  });
+});
+
+describe('proxy from the environment', () => {
+  let target: Server;
+  let proxy: Server;
+  let targetPort: number;
+  let proxyPort: number;
+  const connects: string[] = [];
+  beforeAll(async () => {
+    target = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"ok":true}');
+    });
+    // A minimal CONNECT proxy that records where it tunnels to.
+    proxy = createServer();
+    proxy.on('connect', (req, socket, head) => {
+      connects.push(String(req.url));
+      const [host, port] = String(req.url).split(':');
+      const upstream = netConnect(Number(port), host!, () => {
+        socket.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(socket);
+        socket.pipe(upstream);
+      });
+      upstream.on('error', () => socket.destroy());
+      socket.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((r) => target.listen(0, '127.0.0.1', r));
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    targetPort = (target.address() as AddressInfo).port;
+    proxyPort = (proxy.address() as AddressInfo).port;
+  });
+  afterAll(async () => {
+    for (const s of [target, proxy]) {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    }
+  });
+  afterEach(() => {
+    delete process.env.HTTP_PROXY;
+    delete process.env.NO_PROXY;
+  });
+
+  it('goes through HTTP_PROXY when it is set', async () => {
+    process.env.HTTP_PROXY = `http://127.0.0.1:${proxyPort}`;
+    connects.length = 0;
+    const client = createHttpClient({ baseUrl: `http://127.0.0.1:${targetPort}` });
+    try {
+      const res = await client.send({ op: 'o', method: 'GET', path: '/' });
+      expect(res.body).toEqual({ ok: true });
+      expect(connects).toEqual([`127.0.0.1:${targetPort}`]);
+    } finally {
+      await client.close();
+    }
+  });
+
+  it('honours NO_PROXY', async () => {
+    process.env.HTTP_PROXY = `http://127.0.0.1:${proxyPort}`;
+    process.env.NO_PROXY = '127.0.0.1';
+    connects.length = 0;
+    const client = createHttpClient({ baseUrl: `http://127.0.0.1:${targetPort}` });
+    try {
+      const res = await client.send({ op: 'o', method: 'GET', path: '/' });
+      expect(res.body).toEqual({ ok: true });
+      expect(connects).toEqual([]);
+    } finally {
+      await client.close();
+    }
   });
 });
 
