@@ -19,6 +19,7 @@ function parser(chunks: AsyncIterable<TextChunk>, delimiter: string): AsyncItera
   const p = parse({
     delimiter,
     relax_column_count: true,
+    // Quotes stay strict (RFC 4180): a stray quote is an error, never a silently changed value.
     // Blank lines are skipped here (not by csv-parse) so that line numbers can be counted without `info`.
     skip_empty_lines: false,
     // Accept \r\n, \n and \r even when a file mixes them.
@@ -56,7 +57,7 @@ function fatal(err: unknown, display: string, line: number): unknown {
     case 'INVALID_OPENING_QUOTE':
       return new UsageError(
         `${display} line ${at ?? line}: misplaced quote (${err.message})`,
-        'quote the whole field ("a ""b"" c") or remove the stray quote',
+        'a cell that contains quotes must be quoted as a whole, with inner quotes doubled: "{""a"": 1}"',
       );
     default:
       return new UsageError(`${display} line ${at ?? line}: ${err.message}`, 'check quoting and the --delimiter');

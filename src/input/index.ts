@@ -6,7 +6,7 @@ import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { InputFormat, InputRecord, TypeHint } from '../core/types.js';
-import { bomEncoding, resolveEncoding, textChunks } from './decode.js';
+import { bomEncoding, chunkToString, resolveEncoding, textChunks, type TextChunk } from './decode.js';
 import { csvRecords, readCsvHeader } from './csv.js';
 import { jsonRecords, NOT_ARRAY } from './json.js';
 import { ndjsonRecords } from './ndjson.js';
@@ -92,6 +92,12 @@ function cannotRead(display: string, e: unknown): UsageError {
   return new UsageError(`cannot read ${display}: ${why}`);
 }
 
+/** The first chunk of text (empty for an empty file); stops the stream after it. */
+async function firstText(chunks: AsyncIterable<TextChunk>): Promise<string> {
+  for await (const c of chunks) return chunkToString(c);
+  return '';
+}
+
 export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
   const isStdin = opts.file === '-';
   const display = isStdin ? '<stdin>' : opts.file;
@@ -144,14 +150,18 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
       hints = header.hints;
       const cols = columns;
       records = () => csvRecords(chunks(), display, delimiter, cols);
-    } else if (format === 'json') {
-      // Fail at open, not mid-run, when the file is plainly not an array (the scanner checks again).
-      const text = (encoding === 'utf-8' ? head.toString('utf8') : new TextDecoder(encoding).decode(head)).replace(/^\uFEFF/, '').trimStart();
-      if (head.length < HEAD_BYTES && text === '') throw new UsageError(`${display} is empty: ${NOT_ARRAY}`);
-      if (text !== '' && !text.startsWith('[')) throw new UsageError(`${display}: ${NOT_ARRAY}`);
-      records = () => jsonRecords(chunks(), display);
     } else {
-      records = () => ndjsonRecords(chunks());
+      // Read the first chunk now, so that a wrong encoding or a file that is plainly not a JSON array
+      // fails at open rather than mid-run (the readers check again as they stream).
+      const text = await firstText(chunks());
+      if (format === 'json') {
+        const start = text.trimStart();
+        if (text === '') throw new UsageError(`${display} is empty: ${NOT_ARRAY}`);
+        if (start !== '' && !start.startsWith('[')) throw new UsageError(`${display}: ${NOT_ARRAY}`);
+        records = () => jsonRecords(chunks(), display);
+      } else {
+        records = () => ndjsonRecords(chunks());
+      }
     }
     return { file: display, path, format, columns, hints, records, close };
   } catch (e) {

@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openInput } from '../../src/input/index.js';
+import { collect, readAll, tempDir, usageError } from './input-helpers.js';
+
+let t: Awaited<ReturnType<typeof tempDir>>;
+beforeAll(async () => {
+  t = await tempDir();
+});
+afterAll(() => t.cleanup());
+
+describe('JSON array input', () => {
+  it('reads an array of objects with native types, row = position, line = where the element starts', async () => {
+    const file = await t.write(
+      'a.json',
+      '[\n  {"name": "交换机-1", "port_count": 48, "is_managed": true, "tags": ["core"], "extra": {"a": "]}"}},\n  {"name": "sw2", "note": "quote \\" and \\\\ backslash", "n": null}\n]\n',
+    );
+    const src = await openInput({ file });
+    expect(src.format).toBe('json');
+    expect(src.columns).toBe(null);
+    const recs = await collect(src.records());
+    expect(recs.map((r) => [r.row, r.line])).toEqual([
+      [1, 2],
+      [2, 3],
+    ]);
+    expect({ ...recs[0]!.values }).toEqual({ name: '交换机-1', port_count: 48, is_managed: true, tags: ['core'], extra: { a: ']}' } });
+    expect({ ...recs[1]!.values }).toEqual({ name: 'sw2', note: 'quote " and \\ backslash', n: null });
+    expect(Object.getPrototypeOf(recs[0]!.values)).toBe(null);
+    expect((await collect(src.records())).length).toBe(2); // re-readable
+    await src.close();
+  });
+
+  it('reads an empty array', async () => {
+    expect(await readAll({ file: await t.write('empty-array.json', ' [ ] ') })).toEqual([]);
+  });
+
+  it('turns non-object elements into error records and keeps going', async () => {
+    const file = await t.write('mixed.json', '[{"a":1}, 2, "s", null, [1], true, {"a":7}]');
+    const recs = await readAll({ file });
+    expect(recs.map((r) => r.error ?? 'ok')).toEqual([
+      'ok',
+      'row 2: expected an object, got a number',
+      'row 3: expected an object, got a string',
+      'row 4: expected an object, got null',
+      'row 5: expected an object, got an array',
+      'row 6: expected an object, got a boolean',
+      'ok',
+    ]);
+    expect(recs[6]).toMatchObject({ row: 7 });
+    expect(Object.keys(recs[1]!.values)).toEqual([]);
+  });
+
+  it('stops on a syntax error with the line where it is', async () => {
+    const file = await t.write('syntax.json', '[\n{"a": 1},\n{"b": 2,\n "c" 3}\n]');
+    const src = await openInput({ file });
+    const err = await usageError(collect(src.records()));
+    expect(err.message).toMatch(/^.*syntax\.json line 4: invalid JSON: /);
+    await src.close();
+    for (const [text, line, what] of [
+      ['[{"a":1},\n\n{"a":2}', 3, 'ends before the array is closed'],
+      ['[{"a":1},]', 1, 'unexpected "]"'],
+      ['[{"a":1}\n{"a":2}]', 2, 'expected "," or "]"'],
+      ['[{"a":1}]\nx', 2, 'after the end of the array'],
+      ['[{"a":1},\n\n{"a":tru}]', 3, 'invalid JSON'],
+    ] as const) {
+      const err2 = await usageError(readAll({ file: await t.write('s.json', text) }));
+      expect(err2.message).toContain(`line ${line}:`);
+      expect(err2.message).toContain(what);
+    }
+  });
+
+  it('rejects a top level that is not an array at open, pointing to NDJSON', async () => {
+    const file = await t.write('object.json', '  {"a": 1}\n');
+    const err = await usageError(openInput({ file }));
+    expect(err.message).toContain('expected a JSON array of objects; for one object per line use .ndjson');
+    expect((await usageError(openInput({ file: await t.write('nothing.json', '') }))).message).toContain('is empty');
+  });
+
+  it('streams a large array across many read chunks', async () => {
+    const n = 20_000;
+    const parts: string[] = [];
+    for (let i = 1; i <= n; i++) parts.push(JSON.stringify({ id: i, name: `交换机-${i}`, s: 'a"]}[{,\\' }));
+    const file = await t.write('big.json', '[\n' + parts.join(',\n') + '\n]\n');
+    const recs = await readAll({ file });
+    expect(recs.length).toBe(n);
+    expect(recs.every((r, i) => r.row === i + 1 && r.line === i + 2 && r.values.id === i + 1 && r.values.s === 'a"]}[{,\\')).toBe(true);
+  });
+
+  it('keeps __proto__, constructor and prototype keys as data', async () => {
+    const file = await t.write('proto.json', '[{"__proto__": {"polluted": 1}, "constructor": "c", "prototype": 1}]');
+    const [rec] = await readAll({ file });
+    expect(Object.getPrototypeOf(rec!.values)).toBe(null);
+    expect(Object.keys(rec!.values)).toEqual(['__proto__', 'constructor', 'prototype']);
+    expect(rec!.values['__proto__']).toEqual({ polluted: 1 });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('NDJSON input', () => {
+  it('reads one object per line, skips blank lines, counts rows over records only', async () => {
+    const file = await t.write('a.ndjson', '{"a":1}\n\n   \n{"a":2,"b":[1,2]}\r\n{"a":3}');
+    const src = await openInput({ file });
+    expect(src.format).toBe('ndjson');
+    const recs = await collect(src.records());
+    expect(recs.map((r) => [r.row, r.line, { ...r.values }])).toEqual([
+      [1, 1, { a: 1 }],
+      [2, 4, { a: 2, b: [1, 2] }],
+      [3, 5, { a: 3 }],
+    ]);
+    await src.close();
+  });
+
+  it('turns a bad line or a non-object into an error record naming the line', async () => {
+    const file = await t.write('bad.jsonl', '{"a":1}\n{"a":\n[1,2]\n\n"x"\n{"a":5}\n');
+    const recs = await readAll({ file });
+    expect(recs.length).toBe(5);
+    expect(recs[1]).toMatchObject({ row: 2, line: 2 });
+    expect(recs[1]!.error).toMatch(/^line 2: /);
+    expect(recs[2]!.error).toBe('line 3: expected an object, got an array');
+    expect(recs[3]!.error).toBe('line 5: expected an object, got a string');
+    expect(recs[4]).toMatchObject({ row: 5, line: 6 });
+    expect(recs[4]!.error).toBeUndefined();
+  });
+
+  it('keeps __proto__ as data', async () => {
+    const [rec] = await readAll({ file: await t.write('proto.ndjson', '{"__proto__":{"polluted":1},"x":1}\n') });
+    expect(Object.getPrototypeOf(rec!.values)).toBe(null);
+    expect(rec!.values['__proto__']).toEqual({ polluted: 1 });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+
+  it('streams lines that cross read chunks', async () => {
+    const n = 20_000;
+    const text = Array.from({ length: n }, (_, i) => JSON.stringify({ id: i + 1, name: `交换机-${i + 1}` })).join('\n');
+    const recs = await readAll({ file: await t.write('big.ndjson', text) });
+    expect(recs.length).toBe(n);
+    expect(recs.every((r, i) => r.row === i + 1 && r.line === i + 1 && r.values.name === `交换机-${i + 1}`)).toBe(true);
+  });
+});

@@ -1,0 +1,85 @@
+import { access, readdir, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { detectFormat, openInput } from '../../src/input/index.js';
+import { collect, readAll, tempDir, usageError } from './input-helpers.js';
+
+let t: Awaited<ReturnType<typeof tempDir>>;
+beforeAll(async () => {
+  t = await tempDir();
+});
+afterAll(() => t.cleanup());
+
+const stdinOf = (...chunks: string[]) => Readable.from(chunks.map((c) => Buffer.from(c)));
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+describe('standard input', () => {
+  it('spools stdin to a private temp file that records() reads twice and close() removes', async () => {
+    const src = await openInput({ file: '-', format: 'csv', stdin: stdinOf('a,b\n1,', '2\n3,4\n'), tmpDir: t.dir });
+    expect(src.file).toBe('<stdin>');
+    expect(src.path.startsWith(t.dir)).toBe(true);
+    expect((await stat(src.path)).mode & 0o777).toBe(0o600);
+    const first = await collect(src.records());
+    const second = await collect(src.records());
+    expect(first.map((r) => ({ ...r.values }))).toEqual([
+      { a: '1', b: '2' },
+      { a: '3', b: '4' },
+    ]);
+    expect(second).toEqual(first);
+    await src.close();
+    expect(await exists(src.path)).toBe(false);
+    expect((await readdir(t.dir)).filter((n) => n.startsWith('cmdb-bulk-stdin-'))).toEqual([]);
+    await src.close(); // idempotent
+  });
+
+  it('sniffs the format of stdin: [ json, { ndjson, a delimited line csv', async () => {
+    const json = await openInput({ file: '-', stdin: stdinOf('\n  [{"a":1}]'), tmpDir: t.dir });
+    expect(json.format).toBe('json');
+    expect((await collect(json.records()))[0]!.values.a).toBe(1);
+    await json.close();
+    const nd = await openInput({ file: '-', stdin: stdinOf('{"a":1}\n{"a":2}\n'), tmpDir: t.dir });
+    expect(nd.format).toBe('ndjson');
+    await nd.close();
+    const csv = await openInput({ file: '-', stdin: stdinOf('a;b\n1;2\n'), delimiter: ';', tmpDir: t.dir });
+    expect(csv.format).toBe('csv');
+    expect(csv.columns).toEqual(['a', 'b']);
+    await csv.close();
+  });
+
+  it('asks for --format when stdin content is not obvious, and leaves no spool behind', async () => {
+    const err = await usageError(openInput({ file: '-', stdin: stdinOf('just some words\n'), tmpDir: t.dir }));
+    expect(err.message).toContain('standard input');
+    expect(err.hint).toContain('--format');
+    expect((await readdir(t.dir)).filter((n) => n.startsWith('cmdb-bulk-stdin-'))).toEqual([]);
+  });
+
+  it('--format overrides the sniffing', async () => {
+    const recs = await readAll({ file: '-', format: 'ndjson', stdin: stdinOf('[1]\n'), tmpDir: t.dir });
+    expect(recs[0]!.error).toBe('line 1: expected an object, got an array');
+  });
+});
+
+describe('files and formats', () => {
+  it('takes the format from the extension (case-insensitive), or from --format', async () => {
+    expect(detectFormat('a.CSV')).toBe('csv');
+    expect(detectFormat('dir.x/a.json')).toBe('json');
+    expect(detectFormat('a.ndjson')).toBe('ndjson');
+    expect(detectFormat('a.JSONL')).toBe('ndjson');
+    expect(detectFormat('a.txt')).toBe(null);
+    expect(detectFormat('-', Buffer.from(' [1]'))).toBe('json');
+    expect(detectFormat('-', Buffer.from('\uFEFF{"a":1}'))).toBe('ndjson');
+    expect(detectFormat('-', Buffer.from('a,b\n1,2'))).toBe('csv');
+    expect(detectFormat('-', Buffer.from('a b c'))).toBe(null);
+    const txt = await t.write('data.txt', 'a,b\n1,2\n');
+    const err = await usageError(openInput({ file: txt }));
+    expect(err.hint).toContain('.csv, .json, .ndjson or .jsonl');
+    expect((await readAll({ file: txt, format: 'csv' }))[0]!.values.b).toBe('2');
+  });
+
+  it('says plainly when a file cannot be read', async () => {
+    const err = await usageError(openInput({ file: 'no-such-dir/switches.csv' }));
+    expect(err.message).toBe('cannot read no-such-dir/switches.csv: no such file');
+    const dir = await usageError(openInput({ file: t.dir, format: 'csv' }));
+    expect(dir.message).toContain('is a directory');
+  });
+});
