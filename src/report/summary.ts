@@ -83,6 +83,7 @@ export interface RunSummary {
   rate_limit_wait_ms?: number;
   already_existed?: number;
   outcome_unknown?: number;
+  resumed_ok?: number;
   batches?: number;
   failed_file?: string | null;
   /** Set for usage errors / fatal errors / interruption. */
