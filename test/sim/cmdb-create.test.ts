@@ -155,3 +155,20 @@ describe('look-ups', () => {
     expect(r.json.data).toEqual([{ id: 1, bk_obj_asst_id: 'bk_switch_connect_host', bk_obj_id: 'bk_switch', bk_asst_obj_id: 'host', bk_asst_id: 'connect', mapping: 'n:n', on_delete: 'none' }]);
   });
 });
+
+describe("world 'empty-extra'", () => {
+  it('has the models, hosts and processes but no custom instances, links or Feishu records', async () => {
+    const empty = await startSimulator({ world: 'empty-extra' });
+    try {
+      expect(empty.store.instances('bk_switch')).toEqual([]);
+      expect(empty.store.associations()).toEqual([]);
+      expect(empty.store.records('package_demo__c', 'device')).toEqual([]);
+      expect(empty.store.hosts()).toHaveLength(200);
+      expect(empty.store.processes()).toHaveLength(510);
+      const r = await apigw(empty, 'POST', '/api/v3/createmany/instance/object/bk_switch', { details: [{ bk_inst_name: 'a', bk_asset_id: 'A' }] });
+      expect(r.json.data.success_created).toEqual({ '0': 1001 });
+    } finally {
+      await empty.close();
+    }
+  });
+});
