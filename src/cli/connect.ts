@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { UsageError } from '../core/errors.js';
-import { CmdbApi, cmdbService, defaultGateway, type Gateway } from '../http/cmdb.js';
+import { CmdbApi, cmdbService, type Gateway } from '../http/cmdb.js';
 import { createHttpClient, type HttpClient } from '../http/client.js';
 import { FeishuApi, feishuService, TenantTokenManager } from '../http/feishu.js';
 import { parseRate, Throttle, type RateWindow } from '../http/limiter.js';
@@ -46,7 +46,7 @@ function policyOf(f: ConnectFlags): RetryPolicy {
   return { ...DEFAULT_RETRY_POLICY, retries: f.retries, baseMs: f.retryDelay };
 }
 
-function clientOptions(f: ConnectFlags, io: ConnectIo, baseUrl: string, secrets: string[]) {
+function clientOptions(f: ConnectFlags, io: ConnectIo, baseUrl: string, secrets: string[] | (() => string[])) {
   if (f.insecure) io.warn('warning: --insecure: TLS certificates are NOT verified; anyone on the path can read and change this traffic');
   let ca: Buffer | undefined;
   if (f.ca) {
@@ -99,7 +99,7 @@ export async function connectCmdb(f: ConnectFlags, io: ConnectIo): Promise<Conne
   } else {
     const s = requireCmdb(await resolveCmdbSettings({ flags: f, env: io.env, warn: io.warn }));
     url = s.url;
-    gateway = s.gateway ?? defaultGateway(url);
+    gateway = s.gateway;
     creds = { appCode: s.appCode, appSecret: s.appSecret, username: s.username, token: s.token };
   }
   const secrets = [creds.appSecret, creds.token].filter((v): v is string => !!v);
@@ -124,8 +124,10 @@ export async function connectFeishu(f: ConnectFlags, io: ConnectIo): Promise<Con
     const s = requireFeishu(await resolveFeishuSettings({ flags: f, env: io.env, warn: io.warn }));
     ({ url, appId, appSecret } = s);
   }
-  const client = createHttpClient(clientOptions(f, io, url, [appSecret]));
-  const tokens = new TenantTokenManager({ client, credentials: { appId, appSecret } });
+  // The tenant token changes during a run: mask whichever is current, and the app secret.
+  let tokens: TenantTokenManager | undefined;
+  const client = createHttpClient(clientOptions(f, io, url, () => [appSecret, ...(tokens?.secrets() ?? [])]));
+  tokens = new TenantTokenManager({ client, credentials: { appId, appSecret } });
   const windows = f.rate !== undefined ? parseRate(f.rate) : FEISHU_DEFAULT;
   const throttle = new Throttle({ windowsFor: () => windows, onWait: io.onWait });
   const service = feishuService({ tokens });
