@@ -21,12 +21,28 @@ export function cellText(value: unknown): string {
  * (used for the report, which people open in Excel; not for the failed-rows file, which is input data).
  */
 export function csvCell(value: unknown, neutralise: boolean, delimiter = ','): string {
-  let s = cellText(value);
+  if (value === undefined || value === null) return '';
+  // A number's text has no delimiter, quote or newline, and a plain number is never neutralised.
+  if (typeof value === 'number') return String(value);
+  let s = typeof value === 'string' ? value : cellText(value);
   if (s === '') return s;
-  if (neutralise && FORMULA_START.test(s) && !PLAIN_NUMBER.test(s)) s = `'${s}`;
-  if (s.includes('"')) return `"${s.replace(/"/g, '""')}"`;
-  if (s.includes(delimiter) || s.includes('\n') || s.includes('\r')) return `"${s}"`;
-  return s;
+  if (neutralise) {
+    const c = s.charCodeAt(0);
+    // = + - @ tab CR
+    if ((c === 61 || c === 43 || c === 45 || c === 64 || c === 9 || c === 13) && !PLAIN_NUMBER.test(s)) s = `'${s}`;
+  }
+  if (!needsQuotes(delimiter).test(s)) return s;
+  return s.includes('"') ? `"${s.replace(/"/g, '""')}"` : `"${s}"`;
+}
+
+const QUOTE_TRIGGERS = new Map<string, RegExp>();
+function needsQuotes(delimiter: string): RegExp {
+  let re = QUOTE_TRIGGERS.get(delimiter);
+  if (!re) {
+    re = new RegExp(`["\r\n${delimiter.replace(/[\\\]^-]/g, '\\$&')}]`);
+    QUOTE_TRIGGERS.set(delimiter, re);
+  }
+  return re;
 }
 
 /** Undoes the neutralising prefix of {@link csvCell} (for reading a report back). */

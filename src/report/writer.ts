@@ -43,19 +43,23 @@ export function reportHeader(inputColumns: string[]): string[] {
   return header;
 }
 
-/** The outcome without the input values, key order fixed, undefined keys left out. */
-function outcomeFields(o: RowOutcome): Record<string, unknown> {
-  const r: Record<string, unknown> = { row: o.row, status: o.status };
-  if (o.id !== undefined && o.id !== null) r.id = o.id;
-  if (o.error_code !== undefined && o.error_code !== null) r.error_code = o.error_code;
-  if (o.error !== undefined && o.error !== null) r.error = o.error;
-  if (o.detail !== undefined && o.detail !== null) r.detail = o.detail;
-  return r;
+/**
+ * `{"row":1,"status":"ok","id":5` — the outcome without its input values and without the closing brace,
+ * key order fixed, absent keys left out. Built by hand: it runs for every row, twice as fast as stringifying
+ * an object, and it is shared by the journal line and the JSON / NDJSON report line.
+ */
+function outcomeHead(o: RowOutcome): string {
+  let s = `{"row":${o.row},"status":"${o.status}"`;
+  if (o.id !== undefined && o.id !== null) s += `,"id":${JSON.stringify(o.id)}`;
+  if (o.error_code !== undefined && o.error_code !== null) s += `,"error_code":${JSON.stringify(o.error_code)}`;
+  if (o.error !== undefined && o.error !== null) s += `,"error":${JSON.stringify(o.error)}`;
+  if (o.detail !== undefined && o.detail !== null) s += `,"detail":${JSON.stringify(o.detail)}`;
+  return s;
 }
 
 /** One line of the journal (no trailing newline). */
 export function journalLine(o: RowOutcome): string {
-  return JSON.stringify(outcomeFields(o));
+  return outcomeHead(o) + '}';
 }
 
 const STATUS_SET = new Set<string>(ROW_STATUSES);
@@ -118,15 +122,15 @@ export class ReportWriter {
     if (this.closed) throw new Error('report writer: add() after finish/close');
     if (outcomes.length === 0) return;
     this.check(outcomes);
-    if (this.journalFd !== null) {
-      let j = '';
-      for (const o of outcomes) j += journalLine(o) + '\n';
-      fs.writeSync(this.journalFd, j);
-    }
-    let text = '';
-    for (const o of outcomes) {
+    const json = this.opts.format !== 'csv';
+    const heads = this.journalFd !== null || json ? outcomes.map(outcomeHead) : null;
+    if (this.journalFd !== null) fs.writeSync(this.journalFd, heads!.join('}\n') + '}\n');
+    const parts: string[] = [];
+    for (let i = 0; i < outcomes.length; i++) {
+      const o = outcomes[i]!;
+      const rendered = json ? this.renderJson(o, heads![i]!) : this.renderCsv(o);
       if (o.row === this.next) {
-        text += this.render(o);
+        parts.push(rendered);
         this.next++;
         this.count++;
         // Drain rows that were waiting for this one.
@@ -134,15 +138,15 @@ export class ReportWriter {
           const r = this.held.get(this.next);
           if (r === undefined) break;
           this.held.delete(this.next);
-          text += r;
+          parts.push(r);
           this.next++;
           this.count++;
         }
       } else {
-        this.held.set(o.row, this.render(o));
+        this.held.set(o.row, rendered);
       }
     }
-    if (text) this.out(text);
+    if (parts.length > 0) this.out(parts.join(''));
   }
 
   /** Every row must be present exactly once, at or after the next row to write. Throws before writing anything. */
@@ -157,19 +161,18 @@ export class ReportWriter {
     }
   }
 
-  /** Rendered report record for one row, without the JSON array separator. */
-  private render(o: RowOutcome): string {
-    if (this.opts.format === 'csv') {
-      const cells: unknown[] = [o.row, o.status, o.id, o.error_code, o.error, o.detail];
-      const v = o.values;
-      for (const col of this.inputColumns) cells.push(v ? v[col] : undefined);
-      return csvLine(cells, true);
-    }
-    const rec = outcomeFields(o);
-    if (o.values !== undefined) rec.input = o.values;
-    const line = JSON.stringify(rec);
-    // JSON: "[" then one object per line, the separator put before every object but the first.
-    return this.opts.format === 'json' ? (o.row === (this.opts.firstRow ?? 1) ? '\n' : ',\n') + line : line + '\n';
+  private renderCsv(o: RowOutcome): string {
+    const cells: unknown[] = [o.row, o.status, o.id, o.error_code, o.error, o.detail];
+    const v = o.values;
+    for (const col of this.inputColumns) cells.push(v ? v[col] : undefined);
+    return csvLine(cells, true);
+  }
+
+  /** NDJSON: the object and a newline. JSON: "[" then one object per line, a separator before all but the first. */
+  private renderJson(o: RowOutcome, head: string): string {
+    const line = head + (o.values !== undefined ? `,"input":${JSON.stringify(o.values)}}` : '}');
+    if (this.opts.format === 'ndjson') return line + '\n';
+    return (o.row === (this.opts.firstRow ?? 1) ? '\n' : ',\n') + line;
   }
 
   private out(text: string): void {

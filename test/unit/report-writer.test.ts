@@ -1,0 +1,277 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
+import { parse } from 'csv-parse/sync';
+import type { ReportFormat, RowOutcome } from '../../src/core/types.js';
+import { ReportWriter, REPORT_COLUMNS, defaultReportPath, reportHeader } from '../../src/report/writer.js';
+import { readPriorReport } from '../../src/report/prior.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-writer-'));
+});
+afterEach(() => {
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function vals(o: Record<string, unknown>): Record<string, unknown> {
+  return Object.assign(Object.create(null), o);
+}
+
+const outcome = (row: number, extra: Partial<RowOutcome> = {}): RowOutcome => ({
+  row,
+  status: 'ok',
+  id: 1000 + row,
+  values: vals({ name: `sw-${row}` }),
+  ...extra,
+});
+
+/** Rows of a finished report as objects, whatever the format. */
+function readReport(file: string, format: ReportFormat): Record<string, unknown>[] {
+  const text = fs.readFileSync(file, 'utf8');
+  if (format === 'csv') return parse(text, { columns: true }) as Record<string, unknown>[];
+  if (format === 'json') return JSON.parse(text) as Record<string, unknown>[];
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('ReportWriter', () => {
+  for (const format of ['csv', 'json', 'ndjson'] as const) {
+    it(`writes out-of-order outcomes in row order (${format})`, async () => {
+      const file = path.join(dir, `r.${format}`);
+      const w = await ReportWriter.open({ path: file, format, inputColumns: ['name'] });
+      w.add([outcome(4), outcome(3, { status: 'failed', id: undefined, error_code: 1199014, error: 'dup' })]);
+      expect(w.buffered).toBe(2);
+      expect(w.written).toBe(0);
+      w.add([outcome(2, { status: 'invalid', id: undefined, error: 'port_count: not an int' })]);
+      expect(w.buffered).toBe(3);
+      w.add([outcome(1)]);
+      expect(w.buffered).toBe(0);
+      expect(w.written).toBe(4);
+      w.add([outcome(6), outcome(5, { status: 'unsent', id: undefined })]);
+      expect(w.written).toBe(6);
+      await w.finish();
+
+      const rows = readReport(file, format);
+      expect(rows.map((r) => Number(r.row))).toEqual([1, 2, 3, 4, 5, 6]);
+      expect(rows.map((r) => r.status)).toEqual(['ok', 'invalid', 'failed', 'ok', 'unsent', 'ok']);
+      if (format === 'csv') {
+        expect(Object.keys(rows[0]!)).toEqual([...REPORT_COLUMNS, 'name']);
+        expect(rows[2]).toMatchObject({ error_code: '1199014', error: 'dup', name: 'sw-3' });
+        expect(rows[0]).toMatchObject({ id: '1001', error: '' });
+      } else {
+        expect(rows[0]).toEqual({ row: 1, status: 'ok', id: 1001, input: { name: 'sw-1' } });
+        expect(rows[2]).toEqual({ row: 3, status: 'failed', error_code: 1199014, error: 'dup', input: { name: 'sw-3' } });
+      }
+    });
+  }
+
+  it('appends every outcome to the journal at once and removes it on finish', async () => {
+    const file = path.join(dir, 'r.csv');
+    const journal = `${file}.journal`;
+    const w = await ReportWriter.open({ path: file, format: 'csv', inputColumns: ['name'] });
+    w.add([outcome(3), outcome(2, { status: 'failed', id: undefined, error: 'boom' })]);
+    // Read while the writer is open: both held rows are already on disk.
+    const lines = fs.readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toEqual([
+      { row: 3, status: 'ok', id: 1003 },
+      { row: 2, status: 'failed', error: 'boom' },
+    ]);
+    expect(fs.readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1); // header only, rows held
+    w.add([outcome(1)]);
+    expect(fs.readFileSync(journal, 'utf8').trim().split('\n')).toHaveLength(3);
+    await w.finish();
+    expect(fs.existsSync(journal)).toBe(false);
+  });
+
+  it('writes no journal for stdout and writes the report to the given stream', async () => {
+    const out = new PassThrough();
+    let text = '';
+    out.on('data', (c: Buffer) => (text += c.toString()));
+    const w = await ReportWriter.open({ path: '-', format: 'ndjson', inputColumns: [], stdout: out });
+    w.add([outcome(2), outcome(1)]);
+    await w.finish();
+    expect(text.trim().split('\n').map((l) => JSON.parse(l).row)).toEqual([1, 2]);
+    expect(fs.readdirSync(dir)).toEqual([]);
+    expect(fs.existsSync('-.journal')).toBe(false);
+  });
+
+  it('finish throws naming the first missing row and keeps the journal', async () => {
+    const file = path.join(dir, 'r.ndjson');
+    const w = await ReportWriter.open({ path: file, format: 'ndjson', inputColumns: [] });
+    w.add([outcome(1), outcome(2), outcome(4), outcome(5)]);
+    await expect(w.finish()).rejects.toThrow(/row 3 /);
+    expect(fs.existsSync(`${file}.journal`)).toBe(true);
+  });
+
+  it('finish with the expected row count catches missing trailing rows', async () => {
+    const file = path.join(dir, 'r.csv');
+    const w = await ReportWriter.open({ path: file, format: 'csv', inputColumns: [] });
+    w.add([outcome(1), outcome(2)]);
+    await expect(w.finish(3)).rejects.toThrow(/row 3 /);
+
+    const w2 = await ReportWriter.open({ path: file, format: 'csv', inputColumns: [] });
+    w2.add([outcome(1), outcome(2), outcome(3)]);
+    await expect(w2.finish(3)).resolves.toBeUndefined();
+  });
+
+  it('rejects a row added twice without writing anything of that add', async () => {
+    const file = path.join(dir, 'r.ndjson');
+    const w = await ReportWriter.open({ path: file, format: 'ndjson', inputColumns: [] });
+    w.add([outcome(1), outcome(3)]);
+    expect(() => w.add([outcome(2), outcome(1)])).toThrow(/row 1 added twice/);
+    expect(() => w.add([outcome(3)])).toThrow(/row 3 added twice/);
+    expect(() => w.add([outcome(2), outcome(2)])).toThrow(/row 2 added twice/);
+    expect(w.written).toBe(1);
+    expect(fs.readFileSync(`${file}.journal`, 'utf8').trim().split('\n')).toHaveLength(2);
+    w.add([outcome(2)]);
+    await w.finish();
+    expect(readReport(file, 'ndjson').map((r) => r.row)).toEqual([1, 2, 3]);
+  });
+
+  it('neutralises formulas in CSV cells but leaves plain numbers alone', async () => {
+    const file = path.join(dir, 'r.csv');
+    const cols = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'];
+    const w = await ReportWriter.open({ path: file, format: 'csv', inputColumns: cols });
+    w.add([
+      {
+        row: 1,
+        status: 'failed',
+        error: '=HYPERLINK("http://evil")',
+        values: vals({ a: '=1+1', b: '+cmd', c: '-5', d: '-1.5', e: '@SUM(A1)', f: '\tx', g: '-x', h: { k: 'v,w' } }),
+      },
+    ]);
+    await w.finish();
+    const [rec] = parse(fs.readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(rec).toMatchObject({
+      row: '1',
+      error: `'=HYPERLINK("http://evil")`,
+      a: `'=1+1`,
+      b: `'+cmd`,
+      c: '-5',
+      d: '-1.5',
+      e: `'@SUM(A1)`,
+      f: `'\tx`,
+      g: `'-x`,
+      h: '{"k":"v,w"}',
+    });
+  });
+
+  it('quotes cells per RFC 4180 so they parse back exactly', async () => {
+    const file = path.join(dir, 'r.csv');
+    const tricky = 'a, "quoted"\nsecond line\r\nthird';
+    const w = await ReportWriter.open({ path: file, format: 'csv', inputColumns: ['note'] });
+    w.add([{ row: 1, status: 'failed', error: tricky, detail: 'x,y', values: vals({ note: tricky }) }]);
+    await w.finish();
+    const [rec] = parse(fs.readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(rec).toMatchObject({ error: tricky, detail: 'x,y', note: tricky });
+    expect(fs.readFileSync(file, 'utf8').charCodeAt(0)).not.toBe(0xfeff); // no BOM
+  });
+
+  it('prefixes input columns that clash with report columns', async () => {
+    expect(reportHeader(['row', 'status', 'name', 'input.row'])).toEqual([
+      ...REPORT_COLUMNS,
+      'input.row',
+      'input.status',
+      'name',
+      'input.input.row',
+    ]);
+    const file = path.join(dir, 'r.csv');
+    const w = await ReportWriter.open({ path: file, format: 'csv', inputColumns: ['id', 'error'] });
+    w.add([{ row: 1, status: 'ok', id: 7, values: vals({ id: 'src-id', error: 'src-error' }) }]);
+    await w.finish();
+    const [rec] = parse(fs.readFileSync(file, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(rec).toMatchObject({ id: '7', 'input.id': 'src-id', 'input.error': 'src-error' });
+  });
+
+  it('close() writes held rows in row order, keeps the journal, and leaves valid JSON', async () => {
+    const file = path.join(dir, 'r.json');
+    const w = await ReportWriter.open({ path: file, format: 'json', inputColumns: [] });
+    w.add([outcome(5), outcome(3)]);
+    await w.close();
+    await w.close(); // idempotent
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).map((r: { row: number }) => r.row)).toEqual([3, 5]);
+    expect(fs.existsSync(`${file}.journal`)).toBe(true);
+    expect(() => w.add([outcome(1)])).toThrow();
+  });
+
+  it('an empty JSON report is an empty array', async () => {
+    const file = path.join(dir, 'r.json');
+    const w = await ReportWriter.open({ path: file, format: 'json', inputColumns: [] });
+    await w.finish();
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual([]);
+  });
+
+  it('honours firstRow', async () => {
+    const file = path.join(dir, 'r.json');
+    const w = await ReportWriter.open({ path: file, format: 'json', inputColumns: [], firstRow: 11 });
+    w.add([outcome(12), outcome(11)]);
+    await w.finish();
+    expect(JSON.parse(fs.readFileSync(file, 'utf8')).map((r: { row: number }) => r.row)).toEqual([11, 12]);
+  });
+
+  it('fails to open an unwritable path with a usage error', async () => {
+    await expect(
+      ReportWriter.open({ path: path.join(dir, 'no-such-dir', 'r.csv'), format: 'csv', inputColumns: [] }),
+    ).rejects.toMatchObject({ exitCode: 2, message: expect.stringContaining('no-such-dir') });
+  });
+
+  it('streams 200k in-order outcomes straight to disk without holding any', async () => {
+    const file = path.join(dir, 'big.csv');
+    const w = await ReportWriter.open({ path: file, format: 'csv', inputColumns: ['name', 'port_count'] });
+    let lastSize = 0;
+    for (let start = 1; start <= 200_000; start += 200) {
+      const batch: RowOutcome[] = [];
+      for (let r = start; r < start + 200; r++) batch.push({ row: r, status: 'ok', id: r, values: vals({ name: `sw-${r}`, port_count: '48' }) });
+      w.add(batch);
+      expect(w.buffered).toBe(0);
+      if (start % 20_000 === 1) {
+        // Every in-order row is on disk as soon as add() returns.
+        const size = fs.statSync(file).size;
+        expect(size).toBeGreaterThan(lastSize);
+        lastSize = size;
+      }
+    }
+    expect(w.written).toBe(200_000);
+    await w.finish();
+    const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
+    expect(lines).toHaveLength(200_001);
+    expect(lines[200_000]).toBe('200000,ok,200000,,,,sw-200000,48');
+  });
+
+  it('a SIGKILLed process leaves every finished row in the report or the journal', () => {
+    const file = path.join(dir, 'killed.json');
+    const script = `
+      import { ReportWriter } from ${JSON.stringify(path.resolve('src/report/writer.ts'))};
+      const w = await ReportWriter.open({ path: ${JSON.stringify(file)}, format: 'json', inputColumns: [] });
+      w.add([{ row: 1, status: 'ok', id: 1 }, { row: 2, status: 'ok', id: 2 }]);
+      w.add([{ row: 5, status: 'failed', error: 'x' }, { row: 4, status: 'ok', id: 4, detail: 'already exists' }]);
+      process.kill(process.pid, 'SIGKILL');
+    `;
+    const scriptFile = path.join(dir, 'kill.mts');
+    fs.writeFileSync(scriptFile, script);
+    const res = spawnSync(process.execPath, ['--import', 'tsx', scriptFile], { encoding: 'utf8' });
+    expect(res.signal).toBe('SIGKILL');
+    return readPriorReport(file).then((prior) => {
+      expect(prior.counts).toEqual({ ok: 3, failed: 1, invalid: 0, unsent: 0 });
+      expect(prior.statusOf(3)).toBeUndefined();
+      expect(prior.outcome(4)).toEqual({ row: 4, status: 'ok', id: 4, detail: 'already exists' });
+    });
+  });
+});
+
+describe('defaultReportPath', () => {
+  it('puts the report next to the input', () => {
+    expect(defaultReportPath('data/switches.csv', 'create-inst', 'csv')).toBe(path.join('data', 'switches.create-inst.report.csv'));
+    expect(defaultReportPath('/x/links.ndjson', 'associate', 'json')).toBe('/x/links.associate.report.json');
+    expect(defaultReportPath('changes.jsonl', 'update-inst', 'ndjson')).toBe('changes.update-inst.report.ndjson');
+  });
+  it('puts a stdin report in the current folder', () => {
+    expect(defaultReportPath('-', 'update-inst', 'ndjson')).toBe(path.join(process.cwd(), 'stdin.update-inst.report.ndjson'));
+  });
+});
