@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
 import { access, readdir, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { detectFormat, openInput } from '../../src/input/index.js';
 import { collect, readAll, tempDir, usageError } from './input-helpers.js';
@@ -30,6 +33,22 @@ describe('standard input', () => {
     expect(await exists(src.path)).toBe(false);
     expect((await readdir(t.dir)).filter((n) => n.startsWith('cmdb-bulk-stdin-'))).toEqual([]);
     await src.close(); // idempotent
+  });
+
+  it('removes the spool on process exit when close() was never called', async () => {
+    const module = fileURLToPath(new URL('../../src/input/index.ts', import.meta.url));
+    const script = await t.write(
+      'no-close.mts',
+      `import { Readable } from 'node:stream';
+const { openInput } = await import(${JSON.stringify(module)});
+const src = await openInput({ file: '-', format: 'csv', stdin: Readable.from([Buffer.from('a\\n1\\n')]), tmpDir: process.argv[2] });
+console.log(src.path);`,
+    );
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', script, t.dir]);
+    const spooled = stdout.trim();
+    expect(spooled.startsWith(t.dir)).toBe(true);
+    expect(await exists(spooled)).toBe(false);
+    expect((await readdir(t.dir)).filter((n) => n.startsWith('cmdb-bulk-stdin-'))).toEqual([]);
   });
 
   it('sniffs the format of stdin: [ json, { ndjson, a delimited line csv', async () => {
