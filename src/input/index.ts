@@ -121,6 +121,10 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
     const head = await readHead(path, display);
     // A UTF-16 byte order mark is unambiguous: decode as UTF-16 even without --encoding.
     if (!explicit) encoding = bomEncoding(head) ?? encoding;
+    else if (encoding !== 'utf-8' && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) {
+      // A UTF-8 byte order mark: decoding as anything else would garble every non-ASCII character.
+      throw new UsageError(`${display} starts with a UTF-8 byte order mark, but --encoding ${opts.encoding} was given`, 'the file is UTF-8: drop --encoding');
+    }
     if (!format && !isStdin) {
       format = detectFormat(opts.file);
       if (!format) {

@@ -86,6 +86,13 @@ describe('input encodings', () => {
     expect((await usageError(openInput({ file: nd }))).message).toContain('not valid UTF-8');
   });
 
+  it('refuses to decode a file with a UTF-8 BOM as something else', async () => {
+    const file = await t.write('bom-utf8.csv', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('name\n交换机\n')]));
+    const err = await usageError(openInput({ file, encoding: 'gb18030' }));
+    expect(err.message).toContain('UTF-8 byte order mark');
+    expect((await readAll({ file, encoding: 'utf8' }))[0]!.values.name).toBe('交换机');
+  });
+
   it('rejects an unknown encoding label with examples', async () => {
     const file = await t.write('plain.csv', 'a\n1\n');
     const err = await usageError(openInput({ file, encoding: 'klingon' }));
