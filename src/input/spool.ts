@@ -34,6 +34,10 @@ export interface Spool {
 }
 
 export async function spoolStdin(stdin: NodeJS.ReadableStream, tmpDir = tmpdir()): Promise<Spool> {
+  // Reading a terminal would just wait for typing: say what '-' means instead.
+  if ((stdin as { isTTY?: boolean }).isTTY) {
+    throw new UsageError("'-' reads the input from standard input, but it is a terminal", 'pipe the data in (cat switches.csv | cmdb-bulk ... -) or give a file path');
+  }
   let dir: string;
   try {
     // mkdtemp: a unique folder only we can enter (0700); the file in it is 0600.

@@ -72,6 +72,12 @@ console.log(src.path);`,
     expect((await readdir(t.dir)).filter((n) => n.startsWith('cmdb-bulk-stdin-'))).toEqual([]);
   });
 
+  it('refuses to wait on a terminal', async () => {
+    const tty = Object.assign(stdinOf('a,b\n'), { isTTY: true });
+    const err = await usageError(openInput({ file: '-', format: 'csv', stdin: tty, tmpDir: t.dir }));
+    expect(err.message).toContain('terminal');
+  });
+
   it('--format overrides the sniffing', async () => {
     const recs = await readAll({ file: '-', format: 'ndjson', stdin: stdinOf('[1]\n'), tmpDir: t.dir });
     expect(recs[0]!.error).toBe('line 1: expected an object, got an array');
