@@ -1,18 +1,19 @@
 /**
  * The per-row report, written as the run goes.
  *
- * Batches finish in any order; the report must list rows in input order. Every outcome is therefore
- * appended at once to a journal (`<report>.journal`, NDJSON) with a synchronous write, and the report
- * itself gets each row as soon as every earlier row is there (a reorder buffer holds the rest).
- * A SIGKILL thus loses nothing finished: the report holds the in-order prefix, the journal everything.
- * finish() removes the journal once the report is complete. See docs/report.md.
+ * Batches finish in any order; the report must list rows in input order. The report gets each row, with a
+ * synchronous write, as soon as every earlier row is there; a row that has to wait for an earlier one is held
+ * in a reorder buffer AND appended at once, with a synchronous write, to a journal (`<report>.journal`,
+ * NDJSON). So when add() returns, every row it was given is on disk in the report or in the journal, and a
+ * SIGKILL loses nothing finished (readPriorReport merges the two). Rows that go straight to the report are
+ * not journaled too: that would double the work for nothing. finish() removes the journal. See docs/report.md.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ReportFormat, RowOutcome } from '../core/types.js';
 import { ROW_STATUSES } from '../core/types.js';
 import { UsageError } from '../core/errors.js';
-import { csvLine } from './csv.js';
+import { csvCell, csvLine } from './csv.js';
 
 export const REPORT_COLUMNS: readonly string[] = ['row', 'status', 'id', 'error_code', 'error', 'detail'];
 
@@ -24,7 +25,7 @@ export interface ReportWriterOptions {
   inputColumns: string[];
   /** Default 1: rows are firstRow..N, consecutive. */
   firstRow?: number;
-  /** Default true for files (never for '-'): also append every outcome at once to `<path>.journal`. */
+  /** Default true for files (never for '-'): append every row that has to wait at once to `<path>.journal`. */
   journal?: boolean;
   /** Where '-' writes; default process.stdout. */
   stdout?: NodeJS.WritableStream;
@@ -50,11 +51,15 @@ export function reportHeader(inputColumns: string[]): string[] {
  */
 function outcomeHead(o: RowOutcome): string {
   let s = `{"row":${o.row},"status":"${o.status}"`;
-  if (o.id !== undefined && o.id !== null) s += `,"id":${JSON.stringify(o.id)}`;
-  if (o.error_code !== undefined && o.error_code !== null) s += `,"error_code":${JSON.stringify(o.error_code)}`;
+  if (o.id !== undefined && o.id !== null) s += `,"id":${jsonValue(o.id)}`;
+  if (o.error_code !== undefined && o.error_code !== null) s += `,"error_code":${jsonValue(o.error_code)}`;
   if (o.error !== undefined && o.error !== null) s += `,"error":${JSON.stringify(o.error)}`;
   if (o.detail !== undefined && o.detail !== null) s += `,"detail":${JSON.stringify(o.detail)}`;
   return s;
+}
+
+function jsonValue(v: unknown): string {
+  return typeof v === 'number' && Number.isFinite(v) ? String(v) : JSON.stringify(v);
 }
 
 /** One line of the journal (no trailing newline). */
@@ -118,17 +123,19 @@ export class ReportWriter {
     return this.count;
   }
 
+  /**
+   * Outcomes in any order (a batch finishes when it finishes). Rows that are next in line go to the report
+   * at once; the others wait in the reorder buffer and go to the journal at once. One write per file.
+   */
   add(outcomes: RowOutcome[]): void {
     if (this.closed) throw new Error('report writer: add() after finish/close');
     if (outcomes.length === 0) return;
     this.check(outcomes);
     const json = this.opts.format !== 'csv';
-    const heads = this.journalFd !== null || json ? outcomes.map(outcomeHead) : null;
-    if (this.journalFd !== null) fs.writeSync(this.journalFd, heads!.join('}\n') + '}\n');
     const parts: string[] = [];
-    for (let i = 0; i < outcomes.length; i++) {
-      const o = outcomes[i]!;
-      const rendered = json ? this.renderJson(o, heads![i]!) : this.renderCsv(o);
+    let heldNow: RowOutcome[] | null = null;
+    for (const o of outcomes) {
+      const rendered = json ? this.renderJson(o, outcomeHead(o)) : this.renderCsv(o);
       if (o.row === this.next) {
         parts.push(rendered);
         this.next++;
@@ -144,28 +151,46 @@ export class ReportWriter {
         }
       } else {
         this.held.set(o.row, rendered);
+        (heldNow ??= []).push(o);
       }
     }
+    // One write per file. A row written to the report is on disk now; a row still held is put in the journal.
     if (parts.length > 0) this.out(parts.join(''));
+    if (this.journalFd !== null && heldNow) {
+      let j = '';
+      for (const o of heldNow) if (this.held.has(o.row)) j += journalLine(o) + '\n';
+      if (j) fs.writeSync(this.journalFd, j);
+    }
   }
 
   /** Every row must be present exactly once, at or after the next row to write. Throws before writing anything. */
   private check(outcomes: RowOutcome[]): void {
-    const seen = outcomes.length > 1 ? new Set<number>() : null;
+    const first = this.opts.firstRow ?? 1;
+    let prev = 0;
+    let increasing = true;
     for (const o of outcomes) {
       const r = o.row;
-      if (!Number.isInteger(r) || r < (this.opts.firstRow ?? 1)) throw new Error(`report writer: bad row number ${String(r)}`);
+      if (!Number.isInteger(r) || r < first) throw new Error(`report writer: bad row number ${String(r)}`);
       if (!STATUS_SET.has(o.status)) throw new Error(`report writer: row ${r} has unknown status ${String(o.status)}`);
-      if (r < this.next || this.held.has(r) || seen?.has(r)) throw new Error(`report writer: row ${r} added twice`);
-      seen?.add(r);
+      if (r < this.next || this.held.has(r)) throw new Error(`report writer: row ${r} added twice`);
+      if (r <= prev) increasing = false;
+      prev = r;
+    }
+    // Batches usually come in row order; only an unordered one needs a set to find a repeat within it.
+    if (!increasing) {
+      const seen = new Set<number>();
+      for (const o of outcomes) {
+        if (seen.has(o.row)) throw new Error(`report writer: row ${o.row} added twice`);
+        seen.add(o.row);
+      }
     }
   }
 
   private renderCsv(o: RowOutcome): string {
-    const cells: unknown[] = [o.row, o.status, o.id, o.error_code, o.error, o.detail];
+    let line = `${o.row},${o.status},${csvCell(o.id, true)},${csvCell(o.error_code, true)},${csvCell(o.error, true)},${csvCell(o.detail, true)}`;
     const v = o.values;
-    for (const col of this.inputColumns) cells.push(v ? v[col] : undefined);
-    return csvLine(cells, true);
+    for (const col of this.inputColumns) line += `,${v ? csvCell(v[col], true) : ''}`;
+    return line + '\n';
   }
 
   /** NDJSON: the object and a newline. JSON: "[" then one object per line, a separator before all but the first. */

@@ -71,22 +71,37 @@ describe('ReportWriter', () => {
     });
   }
 
-  it('appends every outcome to the journal at once and removes it on finish', async () => {
+  it('puts every added row on disk at once: in the report when in order, else in the journal; finish removes the journal', async () => {
     const file = path.join(dir, 'r.csv');
     const journal = `${file}.journal`;
+    const journalRows = () => fs.readFileSync(journal, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l));
+    const reportRows = () => (parse(fs.readFileSync(file, 'utf8'), { columns: true }) as { row: string }[]).map((r) => Number(r.row));
     const w = await ReportWriter.open({ path: file, format: 'csv', inputColumns: ['name'] });
     w.add([outcome(3), outcome(2, { status: 'failed', id: undefined, error: 'boom' })]);
-    // Read while the writer is open: both held rows are already on disk.
-    const lines = fs.readFileSync(journal, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-    expect(lines).toEqual([
+    // Read while the writer is open: both held rows are already on disk, in the journal.
+    expect(journalRows()).toEqual([
       { row: 3, status: 'ok', id: 1003 },
       { row: 2, status: 'failed', error: 'boom' },
     ]);
-    expect(fs.readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(1); // header only, rows held
-    w.add([outcome(1)]);
-    expect(fs.readFileSync(journal, 'utf8').trim().split('\n')).toHaveLength(3);
+    expect(reportRows()).toEqual([]);
+    w.add([outcome(1), outcome(5)]);
+    expect(reportRows()).toEqual([1, 2, 3]);
+    expect(journalRows().map((r) => r.row)).toEqual([3, 2, 5]);
+    w.add([outcome(4), outcome(6)]);
+    expect(reportRows()).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(journalRows()).toHaveLength(3); // rows that went straight to the report are not journaled too
     await w.finish();
     expect(fs.existsSync(journal)).toBe(false);
+  });
+
+  it('journals nothing while rows come in order', async () => {
+    const file = path.join(dir, 'r.ndjson');
+    const w = await ReportWriter.open({ path: file, format: 'ndjson', inputColumns: [] });
+    w.add([outcome(1), outcome(2)]);
+    w.add([outcome(3)]);
+    expect(fs.readFileSync(`${file}.journal`, 'utf8')).toBe('');
+    expect(fs.readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(3);
+    await w.finish();
   });
 
   it('writes no journal for stdout and writes the report to the given stream', async () => {
@@ -128,7 +143,7 @@ describe('ReportWriter', () => {
     expect(() => w.add([outcome(3)])).toThrow(/row 3 added twice/);
     expect(() => w.add([outcome(2), outcome(2)])).toThrow(/row 2 added twice/);
     expect(w.written).toBe(1);
-    expect(fs.readFileSync(`${file}.journal`, 'utf8').trim().split('\n')).toHaveLength(2);
+    expect(fs.readFileSync(`${file}.journal`, 'utf8').trim().split('\n')).toHaveLength(1); // row 3 only
     w.add([outcome(2)]);
     await w.finish();
     expect(readReport(file, 'ndjson').map((r) => r.row)).toEqual([1, 2, 3]);
