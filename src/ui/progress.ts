@@ -37,7 +37,7 @@ export interface ProgressState {
 
 export interface Progress {
   update(s: ProgressState): void;
-  /** Prints a line without breaking the bar. */
+  /** Prints a line (in every mode, 'off' included) without breaking the bar. */
   log(line: string): void;
   /** Idempotent; after it, update() does nothing. */
   stop(): void;
@@ -262,5 +262,13 @@ function barProgress(opts: ProgressOptions): Progress {
 export function createProgress(opts: ProgressOptions): Progress {
   if (opts.mode === 'bar') return barProgress(opts);
   if (opts.mode === 'lines') return linesProgress(opts);
-  return { update() {}, log() {}, stop() {} };
+  // Off: no progress at all, but log() still prints: it carries messages (warnings), not progress, and the
+  // caller decides which of them --quiet silences.
+  return {
+    update() {},
+    log(line) {
+      opts.stream.write(line.endsWith('\n') ? line : `${line}\n`);
+    },
+    stop() {},
+  };
 }

@@ -94,13 +94,15 @@ describe('lines mode', () => {
 });
 
 describe('off mode', () => {
-  it('prints nothing', () => {
+  it('prints no progress, but still prints logged messages', () => {
     const out = sink(true);
     const p = createProgress({ mode: 'off', stream: out, label: 'x', color: true });
     p.update({ done: 1, total: 2, ok: 1, failed: 0 });
-    p.log('hello');
-    p.stop();
     expect(out.text()).toBe('');
+    p.log('warning: something');
+    p.stop();
+    p.stop();
+    expect(out.text()).toBe('warning: something\n');
   });
 });
 
