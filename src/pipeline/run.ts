@@ -8,7 +8,7 @@
  */
 import { AuthError, CliError, EXIT, UnreachableError, UsageError, type ExitCode } from '../core/errors.js';
 import type { InputRecord, ReportFormat, RowOutcome, RowStatus } from '../core/types.js';
-import { openInput, type InputSource, type OpenInputOptions } from '../input/index.js';
+import { normalizeDelimiter, openInput, type InputSource, type OpenInputOptions } from '../input/index.js';
 import type { CmdbApi } from '../http/cmdb.js';
 import type { FeishuApi } from '../http/feishu.js';
 import { AmbiguousWriteError, RetriesExhaustedError } from '../http/sender.js';
@@ -284,7 +284,7 @@ async function sendAll(x: SendContext): Promise<SendState> {
     ? await ReportWriter.open({ path: x.reportPath, format: o.report!.format, inputColumns: x.columns })
     : undefined;
   const failedFile = o.failedPath
-    ? await FailedRowsWriter.open({ path: o.failedPath, format: source.format, columns: failedColumns(source, x.columns), delimiter: o.input.delimiter })
+    ? await FailedRowsWriter.open({ path: o.failedPath, format: source.format, columns: failedColumns(source, x.columns), delimiter: normalizeDelimiter(o.input.delimiter) })
     : undefined;
   const inflight = x.send && !op.idempotent && x.reportPath ? InflightLog.open(inflightPath(x.reportPath)) : undefined;
   const slots = new Slots(o.concurrency);
