@@ -171,9 +171,19 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
 function nextStep(s: RunSummary): string {
   if (s.failed + s.invalid + s.unsent === 0) return '';
   if (s.dry_run) return 'Fix the invalid rows (see the report), then run again without --dry-run.';
+  if (s.exit_code === 2 && s.invalid > 0 && s.ok + s.failed === 0) {
+    return 'Nothing was sent. Fix the invalid rows (see the report), or send the valid ones with --skip-invalid.';
+  }
   const ways: string[] = [];
+  // Interrupted or server gone: the same run can be finished.
+  if (s.report && s.report !== '-' && (s.exit_code === 130 || s.exit_code === 5) && s.unsent > 0) {
+    ways.push(`finish the run with --resume ${s.report}`);
+  }
   if (s.failed_file) ways.push(`fix the rows in ${s.failed_file} and load that file`);
-  if (s.report) ways.push(`re-run with --retry-failed ${s.report} to send only the rows that are not ok`);
+  else if (s.invalid > 0) ways.push('fix the invalid rows (--failed <file> writes the rows to fix, ready to load again)');
+  if (s.report && s.report !== '-' && s.failed + s.unsent > 0 && ways.length < 2) {
+    ways.push(`send the failed and unsent rows again with --retry-failed ${s.report}`);
+  }
   if (ways.length === 0) return 'Fix the rows that are not ok and run again.';
   const text = ways.join(', or ');
   return `Next: ${text[0]!.toUpperCase()}${text.slice(1)}.`;

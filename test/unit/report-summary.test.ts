@@ -101,6 +101,18 @@ describe('formatSummary', () => {
     expect(text).toContain('--retry-failed switches.create-inst.report.csv');
   });
 
+  it('suggests the next step that fits the outcome', () => {
+    const hint = (x: Partial<RunSummary>) => formatSummary({ ...base, ...x }, { color: false }).trimEnd().split('\n').pop();
+    expect(hint({ exit_code: 130, error: 'interrupted' })).toBe(
+      'Next: Finish the run with --resume switches.create-inst.report.csv, or fix the invalid rows (--failed <file> writes the rows to fix, ready to load again).',
+    );
+    expect(hint({ failed_file: 'fix.csv' })).toBe(
+      'Next: Fix the rows in fix.csv and load that file, or send the failed and unsent rows again with --retry-failed switches.create-inst.report.csv.',
+    );
+    expect(hint({ exit_code: 2, ok: 0, failed: 0, unsent: 0, invalid: 7 })).toContain('--skip-invalid');
+    expect(hint({ report: null, invalid: 0 })).toBe('Fix the rows that are not ok and run again.');
+  });
+
   it('colours counts only when asked', () => {
     const text = formatSummary(base, { color: true });
     expect(text).toContain(ESC);
