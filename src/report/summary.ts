@@ -154,7 +154,8 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
     lines.push('', 'Failures by cause:');
     const width = Math.max(...groups.map((g) => plural(g.count, 'row').length));
     for (const g of groups) {
-      const code = g.error_code !== undefined ? `[${g.error_code}] ` : '';
+      // The code in front, unless the message already starts with it (the simulator writes "[1199014] ...").
+      const code = g.error_code !== undefined && !g.error.startsWith(`[${g.error_code}]`) ? `[${g.error_code}] ` : '';
       lines.push(`  ${plural(g.count, 'row').padStart(width)}  ${code}${oneLine(g.error)}  ${p.dim(rowsText(g))}`);
     }
     const shown = groups.reduce((n, g) => n + g.count, 0);

@@ -135,6 +135,14 @@ describe('formatSummary', () => {
     expect(dry).toContain('without --dry-run');
   });
 
+  it('does not repeat a code the message already starts with', () => {
+    const g = new ErrorGroups();
+    g.add({ row: 1, status: 'failed', error_code: 1199014, error: '[1199014] Data uniqueness check failed, [bk_asset_id: A] duplicated' });
+    const text = formatSummary({ ...base, groups: g.list() }, { color: false });
+    expect(text).toContain('1 row  [1199014] Data uniqueness check failed');
+    expect(text).not.toContain('[1199014] [1199014]');
+  });
+
   it('has no next step when every row is ok', () => {
     const text = formatSummary({ ...base, ok: 1000, failed: 0, invalid: 0, unsent: 0, exit_code: 0 }, { color: false });
     expect(text).not.toContain('Next');
