@@ -4,8 +4,9 @@
  *
  * The report may be cut off by a crash (a JSON array without its "]", a last line half written); its
  * `<report>.journal`, when present, holds every outcome that finished and wins over the report.
- * Memory stays small for millions of rows: statuses live in a Uint8Array indexed by row, and only ok rows
- * keep their id (and detail, which is rare).
+ * Memory stays small for millions of rows: statuses live in a Uint8Array indexed by row, ok rows keep their
+ * id (and detail, which is rare), and rows that are not ok keep their error only within a fixed budget
+ * (so --retry-failed can carry an invalid row over with its reason).
  */
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
@@ -17,7 +18,10 @@ import { unneutralise } from './csv.js';
 
 export interface PriorReport {
   statusOf(row: number): RowStatus | undefined;
-  /** The full outcome of an ok row ({row, status, id?, detail?}); undefined for other rows. */
+  /**
+   * The outcome of an ok row ({row, status, id?, detail?}); for a row that is not ok {row, status, error_code?,
+   * error?} while the error budget lasts (the first ERROR_BUDGET_CHARS characters of messages), then undefined.
+   */
   outcome(row: number): RowOutcome | undefined;
   /** How many distinct rows have a status. */
   rows: number;
@@ -30,14 +34,18 @@ export interface PriorReport {
 const CODE: Record<RowStatus, number> = { ok: 1, failed: 2, invalid: 3, unsent: 4 };
 const STATUS_OF_CODE: (RowStatus | undefined)[] = [undefined, 'ok', 'failed', 'invalid', 'unsent'];
 const STATUS_SET = new Set<string>(ROW_STATUSES);
+/** Characters of error messages kept for rows that are not ok (about 16 MB). */
+export const ERROR_BUDGET_CHARS = 8_000_000;
 
 class Store {
   status = new Uint8Array(1024);
   ids: (string | number | undefined)[] = [];
   details = new Map<number, string>();
+  errors = new Map<number, { code?: string | number; error: string }>();
+  errorChars = 0;
   maxRow = 0;
 
-  set(row: number, status: RowStatus, id: unknown, detail: unknown): void {
+  set(row: number, status: RowStatus, id: unknown, detail: unknown, code?: unknown, error?: unknown): void {
     if (row >= this.status.length) {
       let n = this.status.length;
       while (n <= row) n *= 2;
@@ -52,6 +60,12 @@ class Store {
     else if (this.ids[row] !== undefined) this.ids[row] = undefined;
     if (status === 'ok' && typeof detail === 'string' && detail !== '') this.details.set(row, detail);
     else this.details.delete(row);
+    if (status !== 'ok' && typeof error === 'string' && error !== '' && this.errorChars + error.length <= ERROR_BUDGET_CHARS) {
+      const e: { code?: string | number; error: string } = { error };
+      if ((typeof code === 'string' && code !== '') || typeof code === 'number') e.code = code;
+      this.errors.set(row, e);
+      this.errorChars += error.length;
+    } else this.errors.delete(row);
   }
 }
 
@@ -103,21 +117,22 @@ async function readJsonLines(file: string, store: Store): Promise<void> {
       bad = { where: `line ${lineNo}`, why: 'expected {"row": <number>, "status": "ok|failed|invalid|unsent", ...}' };
       continue;
     }
-    store.set(row, status as RowStatus, rec.id, rec.detail);
+    store.set(row, status as RowStatus, rec.id, rec.detail, rec.error_code, rec.error);
   }
 }
 
 /** Reads a CSV report: the columns row, status, id, detail are found by name in the header. */
 async function readCsv(file: string, store: Store): Promise<void> {
   const parser = fs.createReadStream(file).pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true }));
-  let cols: { row: number; status: number; id: number; detail: number } | null = null;
+  let cols: { row: number; status: number; id: number; detail: number; code: number; error: number } | null = null;
   let recNo = 0;
   let bad: Bad | null = null;
   try {
     for await (const rec of parser as AsyncIterable<string[]>) {
       recNo++;
       if (!cols) {
-        cols = { row: rec.indexOf('row'), status: rec.indexOf('status'), id: rec.indexOf('id'), detail: rec.indexOf('detail') };
+        const at = (name: string) => rec.indexOf(name);
+        cols = { row: at('row'), status: at('status'), id: at('id'), detail: at('detail'), code: at('error_code'), error: at('error') };
         if (cols.row < 0 || cols.status < 0) {
           throw badError(file, { where: 'header', why: 'no "row" and "status" columns' });
         }
@@ -134,7 +149,10 @@ async function readCsv(file: string, store: Store): Promise<void> {
       // CSV has no types: a whole number that fits is a CMDB id, kept as a number.
       if (typeof id === 'string' && /^-?\d{1,15}$/.test(id)) id = Number(id);
       const detail = cols.detail >= 0 ? unneutralise(rec[cols.detail] ?? '') : undefined;
-      store.set(row, status as RowStatus, id, detail);
+      let code: string | number | undefined = cols.code >= 0 ? unneutralise(rec[cols.code] ?? '') : undefined;
+      if (typeof code === 'string' && /^-?\d{1,15}$/.test(code)) code = Number(code);
+      const error = cols.error >= 0 ? unneutralise(rec[cols.error] ?? '') : undefined;
+      store.set(row, status as RowStatus, id, detail, code, error);
     }
   } catch (err) {
     // A quote left open at the end of the file is a record cut off by a crash: what came before stands.
@@ -197,8 +215,16 @@ export async function readPriorReport(path: string): Promise<PriorReport> {
     counts,
     statusOf,
     outcome(row: number): RowOutcome | undefined {
-      if (statusOf(row) !== 'ok') return undefined;
-      const o: RowOutcome = { row, status: 'ok' };
+      const status = statusOf(row);
+      if (status === undefined) return undefined;
+      const o: RowOutcome = { row, status };
+      if (status !== 'ok') {
+        const e = store.errors.get(row);
+        if (!e) return undefined;
+        if (e.code !== undefined) o.error_code = e.code;
+        o.error = e.error;
+        return o;
+      }
       const id = store.ids[row];
       if (id !== undefined) o.id = id;
       const detail = store.details.get(row);

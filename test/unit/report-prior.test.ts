@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ReportFormat, RowOutcome } from '../../src/core/types.js';
 import { ReportWriter } from '../../src/report/writer.js';
-import { readPriorReport } from '../../src/report/prior.js';
+import { ERROR_BUDGET_CHARS, readPriorReport } from '../../src/report/prior.js';
 import { UsageError } from '../../src/core/errors.js';
 
 let dir: string;
@@ -44,7 +44,11 @@ describe('readPriorReport', () => {
       expect(prior.outcome(3)).toEqual({ row: 3, status: 'ok', id: 'rec_x3', detail: 'already exists' });
       // The CSV report neutralised this id for spreadsheets; reading it back undoes that.
       expect(prior.outcome(6)).toEqual({ row: 6, status: 'ok', id: '-weird' });
-      expect(prior.outcome(2)).toBeUndefined();
+      // Rows that are not ok keep their reason (within a budget), so --retry-failed can carry them over.
+      expect(prior.outcome(2)).toEqual({ row: 2, status: 'failed', error_code: 1199014, error: sample[1]!.error });
+      expect(prior.outcome(4)).toEqual({ row: 4, status: 'invalid', error: sample[3]!.error });
+      expect(prior.outcome(5)).toBeUndefined(); // unsent without a message
+      expect(prior.outcome(7)).toBeUndefined();
       expect(prior.statusOf(0)).toBeUndefined();
     });
   }
@@ -87,13 +91,31 @@ describe('readPriorReport', () => {
     expect(prior.rows).toBe(3);
   });
 
+  it('keeps error messages only within its budget', async () => {
+    const file = path.join(dir, 'r.ndjson');
+    const huge = 'x'.repeat(ERROR_BUDGET_CHARS - 10);
+    fs.writeFileSync(
+      file,
+      [
+        JSON.stringify({ row: 1, status: 'failed', error: huge }),
+        JSON.stringify({ row: 2, status: 'failed', error_code: 7, error: 'this one does not fit' }),
+        JSON.stringify({ row: 3, status: 'invalid', error: 'short' }),
+      ].join('\n') + '\n',
+    );
+    const prior = await readPriorReport(file);
+    expect(prior.outcome(1)?.error).toHaveLength(huge.length);
+    expect(prior.outcome(2)).toBeUndefined();
+    expect(prior.statusOf(2)).toBe('failed');
+    expect(prior.outcome(3)).toEqual({ row: 3, status: 'invalid', error: 'short' });
+  });
+
   it('a journal entry that turns an ok row into a failure drops its id', async () => {
     const file = path.join(dir, 'r.csv');
     await writeReport(file, 'csv', [{ row: 1, status: 'ok', id: 5, detail: 'd' }]);
     fs.writeFileSync(`${file}.journal`, '{"row":1,"status":"failed","error":"x"}\n');
     const prior = await readPriorReport(file);
     expect(prior.statusOf(1)).toBe('failed');
-    expect(prior.outcome(1)).toBeUndefined();
+    expect(prior.outcome(1)).toEqual({ row: 1, status: 'failed', error: 'x' });
   });
 
   it('reads a journal alone when the report is gone, and a half-written last journal line is ignored', async () => {
