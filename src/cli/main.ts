@@ -3,7 +3,7 @@
  * --version (fast start); the work lives in modules imported when a command runs. This is also the one place that
  * turns errors into exit codes and calls process.exit.
  */
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command, InvalidArgumentError, Option, type CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT } from '../core/errors.js';
 
@@ -177,18 +177,24 @@ Docs: docs/README.md`);
 
 const isMain = process.argv[1] && /cmdb-bulk(\.js)?$|cli[\\/]main\.(js|ts)$/.test(process.argv[1]);
 if (isMain) {
-  buildProgram()
-    .exitOverride((err) => {
-      // commander's own exits: help and version are 0, usage mistakes are 2 (with --json, still one JSON object).
-      if (err.exitCode !== 0 && process.argv.includes('--json')) {
-        const command = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? null;
-        process.stdout.write(JSON.stringify({ command, total: 0, ok: 0, failed: 0, invalid: 0, unsent: 0, requests: 0, retries: 0, duration_ms: 0, report: null, exit_code: EXIT.USAGE, error: err.message.replace(/^error: /, '') }) + '\n');
-      }
-      process.exit(err.exitCode === 0 ? 0 : EXIT.USAGE);
-    })
-    .parseAsync(process.argv)
-    .catch((e: unknown) => {
-      process.stderr.write(`cmdb-bulk: ${(e as Error).message}\n`);
-      process.exit(EXIT.USAGE);
-    });
+  const program = buildProgram();
+  // commander's own exits: help and version are 0, usage mistakes are 2 (with --json, still one JSON object).
+  // Subcommands copy these settings only when created after them, so they are set on every command here.
+  const onExit = (err: CommanderError): never => {
+    if (err.exitCode !== 0 && process.argv.includes('--json')) {
+      const command = process.argv.slice(2).find((a) => !a.startsWith('-')) ?? 'cmdb-bulk';
+      process.stdout.write(JSON.stringify({ command, total: 0, ok: 0, failed: 0, invalid: 0, unsent: 0, requests: 0, retries: 0, duration_ms: 0, report: null, exit_code: EXIT.USAGE, error: err.message.replace(/^error: /, '') }) + '\n');
+    }
+    process.exit(err.exitCode === 0 ? 0 : EXIT.USAGE);
+  };
+  const everyCommand = (c: Command): Command[] => [c, ...c.commands.flatMap(everyCommand)];
+  for (const c of everyCommand(program)) {
+    const names: string[] = [];
+    for (let x: Command | null = c; x && x !== program; x = x.parent) names.unshift(x.name());
+    c.exitOverride(onExit).showHelpAfterError(`(see: ${['cmdb-bulk', ...names].join(' ')} --help)`);
+  }
+  program.parseAsync(process.argv).catch((e: unknown) => {
+    process.stderr.write(`cmdb-bulk: ${(e as Error).message}\n`);
+    process.exit(EXIT.USAGE);
+  });
 }
