@@ -76,7 +76,14 @@ export class ReportWriter {
   private journalFd: number | null;
   private readonly journalPath: string | null;
   private readonly inputColumns: string[];
-  private readonly held = new Map<number, string>();
+  /**
+   * The reorder buffer: held rows as runs of consecutive rows, each rendered into one string keyed by its first
+   * row. A batch that finishes early is usually one run, so the buffer holds a few strings, not thousands of
+   * small ones for the garbage collector to move around.
+   */
+  private readonly runs = new Map<number, { end: number; text: string }>();
+  /** Every held row, to find a row added twice. */
+  private readonly heldRows = new Set<number>();
   private next: number;
   private count = 0;
   private closed = false;
@@ -115,7 +122,7 @@ export class ReportWriter {
 
   /** Rows held back waiting for an earlier row. */
   get buffered(): number {
-    return this.held.size;
+    return this.heldRows.size;
   }
 
   /** Rows written to the report so far. */
@@ -133,33 +140,57 @@ export class ReportWriter {
     this.check(outcomes);
     const json = this.opts.format !== 'csv';
     const parts: string[] = [];
-    let heldNow: RowOutcome[] | null = null;
+    let waiting: { row: number; text: string; o: RowOutcome }[] | null = null;
     for (const o of outcomes) {
-      const rendered = json ? this.renderJson(o, outcomeHead(o)) : this.renderCsv(o);
+      const text = json ? this.renderJson(o, outcomeHead(o)) : this.renderCsv(o);
       if (o.row === this.next) {
-        parts.push(rendered);
+        parts.push(text);
         this.next++;
         this.count++;
-        // Drain rows that were waiting for this one.
-        while (this.held.size > 0) {
-          const r = this.held.get(this.next);
-          if (r === undefined) break;
-          this.held.delete(this.next);
-          parts.push(r);
-          this.next++;
-          this.count++;
-        }
+        if (this.runs.size > 0) this.drain(parts);
       } else {
-        this.held.set(o.row, rendered);
-        (heldNow ??= []).push(o);
+        (waiting ??= []).push({ row: o.row, text, o });
       }
     }
-    // One write per file. A row written to the report is on disk now; a row still held is put in the journal.
+    if (waiting) {
+      this.hold(waiting);
+      this.drain(parts); // a row of this same add() may have been the one they waited for
+    }
+    // One write per file. A row written to the report is on disk now; a row still held goes to the journal.
     if (parts.length > 0) this.out(parts.join(''));
-    if (this.journalFd !== null && heldNow) {
+    if (this.journalFd !== null && waiting) {
       let j = '';
-      for (const o of heldNow) if (this.held.has(o.row)) j += journalLine(o) + '\n';
+      for (const w of waiting) if (w.row >= this.next) j += journalLine(w.o) + '\n';
       if (j) fs.writeSync(this.journalFd, j);
+    }
+  }
+
+  /** Puts rows into the reorder buffer, consecutive rows joined into one run. */
+  private hold(rows: { row: number; text: string }[]): void {
+    rows.sort((a, b) => a.row - b.row);
+    let i = 0;
+    while (i < rows.length) {
+      const start = rows[i]!.row;
+      let j = i + 1;
+      while (j < rows.length && rows[j]!.row === rows[j - 1]!.row + 1) j++;
+      let text = '';
+      for (let k = i; k < j; k++) {
+        text += rows[k]!.text;
+        this.heldRows.add(rows[k]!.row);
+      }
+      this.runs.set(start, { end: rows[j - 1]!.row, text });
+      i = j;
+    }
+  }
+
+  /** Moves the runs that are now next in line from the buffer to `parts`. */
+  private drain(parts: string[]): void {
+    for (let run = this.runs.get(this.next); run; run = this.runs.get(this.next)) {
+      this.runs.delete(this.next);
+      parts.push(run.text);
+      for (let r = this.next; r <= run.end; r++) this.heldRows.delete(r);
+      this.count += run.end - this.next + 1;
+      this.next = run.end + 1;
     }
   }
 
@@ -172,7 +203,7 @@ export class ReportWriter {
       const r = o.row;
       if (!Number.isInteger(r) || r < first) throw new Error(`report writer: bad row number ${String(r)}`);
       if (!STATUS_SET.has(o.status)) throw new Error(`report writer: row ${r} has unknown status ${String(o.status)}`);
-      if (r < this.next || this.held.has(r)) throw new Error(`report writer: row ${r} added twice`);
+      if (r < this.next || this.heldRows.has(r)) throw new Error(`report writer: row ${r} added twice`);
       if (r <= prev) increasing = false;
       prev = r;
     }
@@ -214,7 +245,7 @@ export class ReportWriter {
     if (this.closed) throw new Error('report writer: finish() after finish/close');
     const first = this.opts.firstRow ?? 1;
     let missing: number | null = null;
-    if (this.held.size > 0) missing = this.next;
+    if (this.heldRows.size > 0) missing = this.next;
     else if (expectedRows !== undefined && this.next < first + expectedRows) missing = this.next;
     if (missing !== null) {
       await this.close();
@@ -231,17 +262,19 @@ export class ReportWriter {
    */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.held.size > 0) {
-      const rows = [...this.held.keys()].sort((a, b) => a - b);
+    if (this.runs.size > 0) {
+      const starts = [...this.runs.keys()].sort((a, b) => a - b);
       let text = '';
-      for (const r of rows) {
-        let rec = this.held.get(r)!;
-        // The held JSON record was rendered with "," as if its predecessor existed: fix for a first record.
-        if (this.opts.format === 'json' && this.count === 0 && rec.startsWith(',')) rec = rec.slice(1);
-        text += rec;
-        this.count++;
+      for (const start of starts) {
+        const run = this.runs.get(start)!;
+        let t = run.text;
+        // A held JSON record was rendered with "," as if its predecessor existed: not so for the first one.
+        if (this.opts.format === 'json' && this.count === 0 && t.startsWith(',')) t = t.slice(1);
+        text += t;
+        this.count += run.end - start + 1;
       }
-      this.held.clear();
+      this.runs.clear();
+      this.heldRows.clear();
       this.out(text);
     }
     await this.end(false);
