@@ -1,33 +1,46 @@
 /**
- * CSV reader on csv-parse (stream API). Rows are parsed as arrays and turned into null-prototype objects
- * here, which is faster than csv-parse's `columns` option and lets ragged rows become per-row errors.
+ * CSV reader. Rows are scanned as arrays of cells (csv-scan.ts) and turned into null-prototype objects here,
+ * which lets ragged rows become per-row errors.
  */
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { parse, CsvError } from 'csv-parse';
 import { UsageError } from '../core/errors.js';
 import { TYPE_HINTS, type InputRecord, type TypeHint } from '../core/types.js';
-import type { TextChunk } from './decode.js';
+import { CsvScanner, CsvSyntaxError } from './csv-scan.js';
+import { chunkToString, type TextChunk } from './decode.js';
 
 export interface CsvHeader {
   columns: string[];
   hints: Record<string, TypeHint>;
 }
 
-/** Opens a csv-parse stream fed by `chunks`; errors of the source surface from the iterator. */
-function parser(chunks: AsyncIterable<TextChunk>, delimiter: string): AsyncIterable<string[]> {
-  const p = parse({
-    delimiter,
-    relax_column_count: true,
-    // Quotes stay strict (RFC 4180): a stray quote is an error, never a silently changed value.
-    // Blank lines are skipped here (not by csv-parse) so that line numbers can be counted without `info`.
-    skip_empty_lines: false,
-    // Accept \r\n, \n and \r even when a file mixes them.
-    record_delimiter: ['\r\n', '\n', '\r'],
-  });
-  // Errors reach the iterator: pipeline destroys the parser with the source's error.
-  pipeline(Readable.from(chunks, { objectMode: false }), p).catch(() => {});
-  return p;
+/**
+ * The records of `chunks`, a chunk's worth at a time (one await per chunk, not per row). Quotes are strict
+ * (RFC 4180): a stray quote is an error, never a silently changed value. Blank lines come out as `['']` and
+ * are skipped by the callers, so that line numbers can be counted.
+ */
+async function* parser(chunks: AsyncIterable<TextChunk>, delimiter: string): AsyncGenerator<string[][]> {
+  const scanner = new CsvScanner(delimiter);
+  let out: string[][] = [];
+  let error: unknown;
+  // A syntax error comes after the records before it: hand those on first, so the caller's line count is right.
+  const flush = function* () {
+    if (out.length > 0) yield out;
+    out = [];
+    if (error !== undefined) throw error;
+  };
+  for await (const chunk of chunks) {
+    try {
+      scanner.push(chunkToString(chunk), out);
+    } catch (e) {
+      error = e;
+    }
+    yield* flush();
+  }
+  try {
+    scanner.end(out);
+  } catch (e) {
+    error = e;
+  }
+  yield* flush();
 }
 
 /** A record that is a blank (or whitespace-only) line. */
@@ -45,35 +58,31 @@ function newlinesIn(cells: string[]): number {
 }
 
 function fatal(err: unknown, display: string, line: number): unknown {
-  if (!(err instanceof CsvError)) return err;
-  const at = (err as CsvError & { lines?: number }).lines;
-  switch (err.code) {
-    case 'CSV_QUOTE_NOT_CLOSED':
-      return new UsageError(
-        `${display} line ${line}: a quoted field that starts on or after this line is never closed`,
-        'a field that starts with " must end with "; a quote inside a quoted field is written "" (check the row near that line)',
-      );
-    case 'CSV_INVALID_CLOSING_QUOTE':
-    case 'INVALID_OPENING_QUOTE':
-      return new UsageError(
-        `${display} line ${at ?? line}: misplaced quote (${err.message})`,
-        'a cell that contains quotes must be quoted as a whole, with inner quotes doubled: "{""a"": 1}"',
-      );
-    default:
-      return new UsageError(`${display} line ${at ?? line}: ${err.message}`, 'check quoting and the --delimiter');
+  if (!(err instanceof CsvSyntaxError)) return err;
+  if (err.code === 'QUOTE_NOT_CLOSED') {
+    return new UsageError(
+      `${display} line ${line}: a quoted field that starts on or after this line is never closed`,
+      'a field that starts with " must end with "; a quote inside a quoted field is written "" (check the row near that line)',
+    );
   }
+  return new UsageError(
+    `${display} line ${line + err.lineOffset}: misplaced quote (${err.message})`,
+    'a cell that contains quotes must be quoted as a whole, with inner quotes doubled: "{""a"": 1}"',
+  );
 }
 
 /** Reads the header row (the first non-blank record). */
 export async function readCsvHeader(chunks: AsyncIterable<TextChunk>, display: string, delimiter: string): Promise<CsvHeader> {
   let line = 1;
   try {
-    for await (const cells of parser(chunks, delimiter)) {
-      if (isBlank(cells)) {
-        line++;
-        continue;
+    for await (const batch of parser(chunks, delimiter)) {
+      for (const cells of batch) {
+        if (isBlank(cells)) {
+          line++;
+          continue;
+        }
+        return parseHeader(cells, display, line);
       }
-      return parseHeader(cells, display, line);
     }
   } catch (err) {
     throw fatal(err, display, line);
@@ -130,30 +139,32 @@ export async function* csvRecords(
   let row = 0;
   let header = true;
   try {
-    for await (const cells of parser(chunks, delimiter)) {
-      const line = next;
-      if (isBlank(cells)) {
-        next++;
-        continue;
+    for await (const batch of parser(chunks, delimiter)) {
+      for (const cells of batch) {
+        const line = next;
+        if (isBlank(cells)) {
+          next++;
+          continue;
+        }
+        next = line + 1 + newlinesIn(cells);
+        if (header) {
+          header = false;
+          continue;
+        }
+        row++;
+        const values: Record<string, unknown> = Object.create(null);
+        if (cells.length !== width) {
+          yield {
+            row,
+            line,
+            values,
+            error: `line ${line}: ${cells.length} cell${cells.length === 1 ? '' : 's'}, the header has ${width} (check quoting and delimiters)`,
+          };
+          continue;
+        }
+        for (let i = 0; i < width; i++) values[columns[i]!] = cells[i];
+        yield { row, line, values };
       }
-      next = line + 1 + newlinesIn(cells);
-      if (header) {
-        header = false;
-        continue;
-      }
-      row++;
-      const values: Record<string, unknown> = Object.create(null);
-      if (cells.length !== width) {
-        yield {
-          row,
-          line,
-          values,
-          error: `line ${line}: ${cells.length} cell${cells.length === 1 ? '' : 's'}, the header has ${width} (check quoting and delimiters)`,
-        };
-        continue;
-      }
-      for (let i = 0; i < width; i++) values[columns[i]!] = cells[i];
-      yield { row, line, values };
     }
   } catch (err) {
     throw fatal(err, display, next);
