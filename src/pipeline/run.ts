@@ -126,7 +126,8 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     const stats = conn?.stats() ?? { requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0 };
     const summary: RunSummary = {
       command: op.command,
-      total: plan.total,
+      // Every row is recorded once in pass 2; pass 1 may have stopped early (Ctrl-C while checking).
+      total: c.ok + c.failed + c.invalid + c.unsent,
       ok: c.ok,
       failed: c.failed,
       invalid: c.invalid,
@@ -137,7 +138,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       report: reportPath,
       exit_code: exitCode,
       dry_run: o.dryRun || undefined,
-      batches: state.batches,
+      batches: o.dryRun ? plannedBatches(plan, batchSize) : state.batches,
       splits: state.splits,
       rate_limited: stats.rateLimited,
       rate_limit_wait_ms: Math.round(stats.rateLimitWaitMs),
@@ -223,8 +224,12 @@ function invalidMessage(source: InputSource, plan: Plan): string {
   ].join('\n');
 }
 
+function plannedBatches(plan: Plan, batchSize: number): number {
+  return [...plan.groups.values()].reduce((n, rows) => n + Math.ceil(rows / batchSize), 0);
+}
+
 function describePlan(op: Operation, session: Session, plan: Plan, batchSize: number, concurrency: number): string[] {
-  const batches = [...plan.groups.values()].reduce((n, rows) => n + Math.ceil(rows / batchSize), 0);
+  const batches = plannedBatches(plan, batchSize);
   const lines = [
     `dry run: ${op.command} (${op.api}), nothing sent`,
     `  rows: ${plan.total} read, ${plan.valid} valid, ${plan.invalid} invalid${plan.skipped ? `, ${plan.skipped} skipped (already done in the earlier report)` : ''}`,
