@@ -58,9 +58,25 @@ function inputFormatGuess(o: Opts, file: string): InputFormat | undefined {
   return ext === '.csv' ? 'csv' : ext === '.json' ? 'json' : ext === '.ndjson' || ext === '.jsonl' ? 'ndjson' : undefined;
 }
 
+/**
+ * Seconds between the plain progress lines of CI logs and pipes: 15 s. CMDB_BULK_PROGRESS_INTERVAL_MS changes it
+ * (meant for tests, which cannot wait 15 s; any value from 1 ms).
+ */
+function progressInterval(env: NodeJS.ProcessEnv): number {
+  const v = Number(env.CMDB_BULK_PROGRESS_INTERVAL_MS);
+  return Number.isFinite(v) && v >= 1 ? v : 15_000;
+}
+
+/** The throttle says why the run waits; the user needs only: our own rate limit, or the server asked for a pause. */
+function waitReason(reason: string): string {
+  return reason === 'rate limit' ? 'rate limit' : 'rate limit: the server asked to wait';
+}
+
 export function commandAction(name: string) {
   return async (opts: Record<string, unknown>, _cmd: Command): Promise<number> => {
     const o = opts as unknown as Opts;
+    const op = operations[name];
+    if (!op) throw new CliError(`unknown command ${name}`, EXIT.INTERNAL);
     const env = process.env;
     const stderr = process.stderr;
     const color = colorEnabled({ flag: o.color, stream: stderr, env });
@@ -68,19 +84,7 @@ export function commandAction(name: string) {
     const quiet = !!o.quiet;
     const file = o._args[0]!;
     const mode = progressMode({ progress: o.progress, quiet, stream: stderr, env });
-    const bar = createProgress({ mode, stream: stderr, label: name, color });
-    // The pipeline reports counts, the throttle reports waits: merge both into the one line the user sees.
-    const state = { done: 0, total: 0, ok: 0, failed: 0, waitingMs: undefined as number | undefined, waitReason: undefined as string | undefined };
-    let waitUntil = 0;
-    const progress = {
-      update(s: Partial<typeof state>) {
-        Object.assign(state, s);
-        if (s.waitingMs === undefined && Date.now() >= waitUntil) state.waitingMs = state.waitReason = undefined;
-        bar.update(state);
-      },
-      log: (line: string) => bar.log(line),
-      stop: () => bar.stop(),
-    };
+    const progress = createProgress({ mode, stream: stderr, label: name, color, intervalMs: progressInterval(env) });
     const info = (line: string) => {
       if (!quiet) progress.log(line);
     };
@@ -98,8 +102,6 @@ export function commandAction(name: string) {
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
 
-    const op = operations[name];
-    if (!op) throw new CliError(`unknown command ${name}`, EXIT.INTERNAL);
     let result: RunResult;
     try {
       if (o.report === '-' && o.json) throw new UsageError('--report - and --json both want stdout', 'write the report to a file with --report <path>');
@@ -120,10 +122,7 @@ export function commandAction(name: string) {
         env,
         warn,
         trace: (line: string) => progress.log(paint.dim(line)),
-        onWait: (ms: number, reason: string) => {
-          waitUntil = Date.now() + ms;
-          progress.update({ waitingMs: ms, waitReason: reason });
-        },
+        onWait: (ms: number, reason: string) => progress.wait(ms, waitReason(reason)),
       };
       result = await runOperation({
         operation: op,

@@ -19,6 +19,10 @@ export interface ErrorGroup {
 const MAX_GROUPS = 1000;
 const ROWS_KEPT = 5;
 const OTHER = '(other errors)';
+/** How the pipeline's errors for rows left unsent by a stopped run begin (src/pipeline/run.ts). */
+const RUN_STOPPED = 'not sent';
+/** Groups the pipeline puts in a summary (RunSummary.groups); more are in the report. */
+export const GROUPS_SHOWN = 10;
 
 /**
  * The shape of a message without its values, so rows failing for the same reason group together:
@@ -38,10 +42,15 @@ export function normaliseMessage(msg: string): string {
 export class ErrorGroups {
   private readonly groups = new Map<string, ErrorGroup>();
 
-  /** Counts a failed / invalid row, or an unsent row that carries an error; ignores the rest. */
+  /**
+   * Counts a failed / invalid row, or an unsent row that carries its own error; ignores the rest. Rows the
+   * pipeline never tried because the whole run stopped ("not sent: the run was interrupted", "not sent: the file
+   * has invalid rows") are not a cause of their own: the summary's error says once why the run stopped, and
+   * they would crowd out the causes a person has to fix.
+   */
   add(o: RowOutcome): void {
     if (o.status === 'ok') return;
-    if (o.status === 'unsent' && !o.error) return;
+    if (o.status === 'unsent' && (!o.error || o.error.startsWith(RUN_STOPPED))) return;
     const error = o.error ?? '(no message)';
     const key = `${o.error_code ?? ''}\u0000${normaliseMessage(error)}`;
     let g = this.groups.get(key);
@@ -126,16 +135,24 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
   const head = s.dry_run ? `${s.command} (dry run, nothing sent)` : s.command;
   lines.push(`${p.bold(head)}: ${plural(s.total, 'row')} in ${fmtDuration(s.duration_ms)}`);
 
-  const counts = [
-    s.ok > 0 ? p.ok(`${fmtInt(s.ok)} ok`) : `${fmtInt(s.ok)} ok`,
-    s.failed > 0 ? p.fail(`${fmtInt(s.failed)} failed`) : `${fmtInt(s.failed)} failed`,
-    s.invalid > 0 ? p.warn(`${fmtInt(s.invalid)} invalid`) : `${fmtInt(s.invalid)} invalid`,
-    s.unsent > 0 ? p.warn(`${fmtInt(s.unsent)} unsent`) : `${fmtInt(s.unsent)} unsent`,
-  ];
+  const counts = s.dry_run
+    ? // A dry run sends nothing: its unsent rows are the rows that passed every check.
+      [
+        s.unsent > 0 ? p.ok(`${fmtInt(s.unsent)} ready to send`) : '0 ready to send',
+        s.invalid > 0 ? p.warn(`${fmtInt(s.invalid)} invalid`) : '0 invalid',
+        ...(s.ok > 0 ? [`${fmtInt(s.ok)} already ok in the earlier report`] : []),
+        ...(s.failed > 0 ? [`${fmtInt(s.failed)} failed in the earlier report`] : []),
+      ]
+    : [
+        s.ok > 0 ? p.ok(`${fmtInt(s.ok)} ok`) : `${fmtInt(s.ok)} ok`,
+        s.failed > 0 ? p.fail(`${fmtInt(s.failed)} failed`) : `${fmtInt(s.failed)} failed`,
+        s.invalid > 0 ? p.warn(`${fmtInt(s.invalid)} invalid`) : `${fmtInt(s.invalid)} invalid`,
+        s.unsent > 0 ? p.warn(`${fmtInt(s.unsent)} unsent`) : `${fmtInt(s.unsent)} unsent`,
+      ];
   lines.push(`  ${counts.join(' · ')}`);
 
   const extra = [plural(s.requests, 'request'), plural(s.retries, 'retry', 'retries')];
-  if (s.batches !== undefined) extra.push(plural(s.batches, 'batch', 'batches'));
+  if (s.batches !== undefined) extra.push(s.dry_run ? `${plural(s.batches, 'batch', 'batches')} planned` : plural(s.batches, 'batch', 'batches'));
   if (s.splits) extra.push(`${plural(s.splits, 'batch', 'batches')} split to isolate bad rows`);
   if (s.rate_limited) {
     const wait = s.rate_limit_wait_ms ? `, waited ${fmtDuration(s.rate_limit_wait_ms)}` : '';
@@ -158,9 +175,10 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
       const code = g.error_code !== undefined && !g.error.startsWith(`[${g.error_code}]`) ? `[${g.error_code}] ` : '';
       lines.push(`  ${plural(g.count, 'row').padStart(width)}  ${code}${oneLine(g.error)}  ${p.dim(rowsText(g))}`);
     }
+    // The pipeline keeps the largest GROUPS_SHOWN causes; rows of the others are only in the report.
     const shown = groups.reduce((n, g) => n + g.count, 0);
-    const notOk = s.failed + s.invalid + s.unsent;
-    if (shown < notOk) lines.push(p.dim(`  (${fmtInt(notOk - shown)} more rows: see the report)`));
+    const grouped = s.failed + s.invalid;
+    if (groups.length >= GROUPS_SHOWN && shown < grouped) lines.push(p.dim(`  (${fmtInt(grouped - shown)} more rows with other causes: see the report)`));
   }
 
   const hint = nextStep(s);
@@ -170,8 +188,13 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
 
 /** What to do next, or '' when every row is ok. */
 function nextStep(s: RunSummary): string {
+  if (s.dry_run) {
+    if (s.invalid === 0) return s.unsent > 0 ? 'Every row passed the checks: run again without --dry-run to send them.' : '';
+    return s.exit_code === 0
+      ? 'Fix the invalid rows (see the report), or run again without --dry-run to send the valid ones (--skip-invalid).'
+      : 'Fix the invalid rows (see the report), then run again without --dry-run.';
+  }
   if (s.failed + s.invalid + s.unsent === 0) return '';
-  if (s.dry_run) return 'Fix the invalid rows (see the report), then run again without --dry-run.';
   if (s.exit_code === 2 && s.invalid > 0 && s.ok + s.failed === 0) {
     return 'Nothing was sent. Fix the invalid rows (see the report), or send the valid ones with --skip-invalid.';
   }
@@ -201,11 +224,14 @@ function mdCell(v: unknown): string {
 /** Markdown for a CI job summary: heading, counts table, failures table. */
 export function markdownSummary(s: RunSummary): string {
   const out: string[] = [];
-  const dry = s.dry_run ? ' (dry run)' : '';
-  out.push(`### cmdb-bulk ${mdCell(s.command)}${dry}: ${fmtInt(s.ok)} of ${fmtInt(s.total)} rows ok`, '');
+  if (s.dry_run) {
+    out.push(`### cmdb-bulk ${mdCell(s.command)} (dry run, nothing sent): ${fmtInt(s.unsent)} of ${fmtInt(s.total)} rows ready to send`, '');
+  } else {
+    out.push(`### cmdb-bulk ${mdCell(s.command)}: ${fmtInt(s.ok)} of ${fmtInt(s.total)} rows ok`, '');
+  }
   out.push('| status | rows |', '|---|---:|');
   out.push(`| ok | ${fmtInt(s.ok)} |`, `| failed | ${fmtInt(s.failed)} |`);
-  out.push(`| invalid | ${fmtInt(s.invalid)} |`, `| unsent | ${fmtInt(s.unsent)} |`, '');
+  out.push(`| invalid | ${fmtInt(s.invalid)} |`, `| unsent${s.dry_run ? ' (ready to send)' : ''} | ${fmtInt(s.unsent)} |`, '');
   const facts = [
     `${plural(s.requests, 'request')}`,
     `${plural(s.retries, 'retry', 'retries')}`,

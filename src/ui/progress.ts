@@ -37,6 +37,11 @@ export interface ProgressState {
 
 export interface Progress {
   update(s: ProgressState): void;
+  /**
+   * The run is held for `ms` from now (client rate limiter, or a 429 asking everyone to pause): shown as
+   * "waiting 3.2 s (rate limit)", counting down, until it ends. A wait never shortens one already shown.
+   */
+  wait(ms: number, reason: string): void;
   /** Prints a line (in every mode, 'off' included) without breaking the bar. */
   log(line: string): void;
   /** Idempotent; after it, update() does nothing. */
@@ -48,9 +53,37 @@ export interface ProgressOptions {
   stream: NodeJS.WritableStream;
   label: string;
   color: boolean;
-  /** Lines mode: at most one line per interval; default 15000 (callers keep it within 10–30 s; tests go lower). */
+  /**
+   * Lines mode: one line per interval, also while nothing moves (a timer), so a long wait shows life in a CI log;
+   * default 15000 (callers keep it within 10–30 s; tests go lower).
+   */
   intervalMs?: number;
   clock?: () => number;
+}
+
+/** The wait in effect: set by wait() or by an update carrying waitingMs; over when the clock passes its end. */
+class Wait {
+  private endsAt = -Infinity;
+  private reason: string | undefined;
+  constructor(private readonly clock: () => number) {}
+
+  /** Returns true when this starts a wait (none was running). */
+  set(ms: number, reason: string | undefined): boolean {
+    const now = this.clock();
+    const starts = this.endsAt <= now;
+    const end = now + Math.max(0, ms);
+    if (end > this.endsAt) {
+      this.endsAt = end;
+      this.reason = reason;
+    }
+    return starts;
+  }
+
+  /** The state to show, with the time left of the wait (if any). */
+  apply(s: ProgressState): ProgressState {
+    const left = this.endsAt - this.clock();
+    return left > 0 ? { ...s, waitingMs: left, waitReason: this.reason } : { ...s, waitingMs: undefined, waitReason: undefined };
+  }
 }
 
 /** Rows per second since the first update, and the time left at that pace. */
@@ -106,46 +139,72 @@ function linesProgress(opts: ProgressOptions): Progress {
   const clock = opts.clock ?? Date.now;
   const interval = opts.intervalMs ?? 15_000;
   const pace = new Pace(clock);
-  const start = clock();
-  let lastLine = start;
+  const wait = new Wait(clock);
+  let lastLine = clock();
   let lastWaitLine = -Infinity;
-  let waiting = false;
+  let state: ProgressState | null = null;
+  let rate = 0;
+  let etaMs: number | null = null;
   let stopped = false;
-  const write = (text: string) => opts.stream.write(`[${opts.label}] ${text}\n`);
+  const write = () => {
+    lastLine = clock();
+    opts.stream.write(`[${opts.label}] ${progressText(wait.apply(state!), rate, etaMs)}\n`);
+  };
+  // A wait long enough to matter gets a line at once (at most one such line per interval).
+  const startWait = (ms: number, reason: string | undefined) => {
+    if (wait.set(ms, reason) && ms >= WAIT_WORTH_A_LINE_MS && state && clock() - lastWaitLine >= interval) {
+      lastWaitLine = clock();
+      write();
+    }
+  };
+  // Between updates (a long rate-limit pause, a slow server) the timer keeps the lines coming; unref'd, it never
+  // holds the process open.
+  const timer = setInterval(() => {
+    if (!stopped && state && clock() - lastLine >= interval) write();
+  }, interval);
+  timer.unref();
   return {
     update(s) {
       if (stopped) return;
-      const now = clock();
-      const { rate, etaMs } = pace.measure(s);
-      const nowWaiting = (s.waitingMs ?? 0) > 0;
-      const waitStarts = nowWaiting && !waiting && (s.waitingMs ?? 0) >= WAIT_WORTH_A_LINE_MS;
-      waiting = nowWaiting;
-      if (waitStarts && now - lastWaitLine >= interval) {
-        lastWaitLine = now;
-        lastLine = now;
-        write(progressText(s, rate, etaMs));
-      } else if (now - lastLine >= interval) {
-        lastLine = now;
-        write(progressText(s, rate, etaMs));
-      }
+      state = s;
+      ({ rate, etaMs } = pace.measure(s));
+      if (s.waitingMs !== undefined && s.waitingMs > 0) startWait(s.waitingMs, s.waitReason);
+      if (clock() - lastLine >= interval) write();
+    },
+    wait(ms, reason) {
+      if (!stopped) startWait(ms, reason);
     },
     log(line) {
       opts.stream.write(line.endsWith('\n') ? line : `${line}\n`);
     },
     stop() {
       stopped = true;
+      clearInterval(timer);
     },
   };
 }
 
-const BAR_WIDTH = 20;
+/** The bar's width in characters: as wide as this when the line has room, never narrower than the minimum. */
+const BAR_WIDTH = 24;
+const BAR_MIN = 8;
+/** A wait shorter than this is not worth showing on the bar (it would flicker "waiting 0.0 s"). */
+const WAIT_WORTH_SHOWING_MS = 200;
+
+/** Visible length of a string: SGR colour codes do not take room. */
+function visible(s: string): number {
+  return s.replace(/\x1b\[[0-9;]*m/g, '').length;
+}
 
 /**
  * The terminal cli-progress draws through. Its own one saves and restores the cursor position (which jumps
  * back over lines printed with log()) and cuts lines by raw length (escape codes included); this one only
- * goes to column 0, writes, and clears to the right. The line is fitted to the width by the formatter.
+ * returns to column 0, writes, and blanks what is left of the previous, longer line with spaces, so without
+ * colours the bar writes no escape code at all. The line is fitted to the width by the formatter.
  */
 class LineTerminal {
+  /** Visible length of the line on screen now. */
+  private shown = 0;
+  private current = 0;
   constructor(private readonly stream: NodeJS.WritableStream & { columns?: number }) {}
   isTTY(): boolean {
     return true;
@@ -154,19 +213,27 @@ class LineTerminal {
     return this.stream.columns || 80;
   }
   cursorTo(x: number | null): void {
-    if (x === 0) this.stream.write('\r');
+    if (x === 0) {
+      this.stream.write('\r');
+      this.current = 0;
+    }
   }
   write(s: string): void {
     this.stream.write(s);
+    this.current += visible(s);
   }
   clearRight(): void {
-    this.stream.write('\x1b[K');
+    if (this.shown > this.current) this.stream.write(' '.repeat(this.shown - this.current));
+    this.shown = this.current;
   }
+  /** Blanks the bar's line and returns to column 0 (before a logged line takes its place). */
   clearLine(): void {
-    this.stream.write('\r\x1b[2K');
+    this.stream.write(`\r${' '.repeat(this.shown)}\r`);
+    this.shown = this.current = 0;
   }
   newline(): void {
     this.stream.write('\n');
+    this.shown = this.current = 0;
   }
   cursorSave(): void {}
   cursorRestore(): void {}
@@ -177,6 +244,7 @@ class LineTerminal {
 function barProgress(opts: ProgressOptions): Progress {
   const clock = opts.clock ?? Date.now;
   const pace = new Pace(clock);
+  const wait = new Wait(clock);
   const p = painter(opts.color);
   let state: ProgressState = { done: 0, total: 0, ok: 0, failed: 0 };
   let rate = 0;
@@ -184,17 +252,17 @@ function barProgress(opts: ProgressOptions): Progress {
   let started = false;
   let stopped = false;
 
-  // Builds the whole line and fits it to the terminal's width by dropping the least useful parts.
+  // Builds the whole line and fits it to the terminal's width: the bar narrows first, then the least useful parts go.
   const format = (_o: unknown, params: { maxWidth: number }): string => {
-    const s = state;
-    const frac = s.total > 0 ? Math.min(1, s.done / s.total) : 0;
-    const filled = Math.round(frac * BAR_WIDTH);
-    // `drop`: the order in which parts go when the line is too wide (0 = never).
-    const segs: { plain: string; painted: string; drop: number }[] = [];
+    const s = wait.apply(state);
+    const budget = Math.max(10, (params.maxWidth || 80) - 1);
+    // `drop`: the order in which parts go when the line is too wide (1 first; 0 = never): ETA, rows/s, the bar.
+    // The bar is a placeholder until the room left for it is known.
+    const segs: { plain: string; painted: string; drop: number; bar?: true }[] = [];
     const add = (drop: number, plain: string, painted = plain) => segs.push({ plain, painted, drop });
     add(0, opts.label);
     if (s.total > 0) {
-      add(1, '█'.repeat(filled) + '░'.repeat(BAR_WIDTH - filled), p.ok('█'.repeat(filled)) + '░'.repeat(BAR_WIDTH - filled));
+      segs.push({ plain: '', painted: '', drop: 3, bar: true });
       add(0, `${fmtInt(s.done)}/${fmtInt(s.total)}`);
     } else {
       add(0, `${fmtInt(s.done)} rows`);
@@ -202,29 +270,39 @@ function barProgress(opts: ProgressOptions): Progress {
     add(0, `ok ${fmtInt(s.ok)}`);
     const failed = `failed ${fmtInt(s.failed)}`;
     add(0, failed, s.failed > 0 ? p.fail(failed) : failed);
-    if (rate > 0) add(3, `· ${fmtInt(rate)} rows/s`);
-    if (etaMs !== null && s.done < s.total) add(2, `· ETA ${etaText(etaMs)}`);
-    const wait = waitText(s);
-    if (wait) add(0, `· ${wait}`, p.warn(`· ${wait}`));
-    const budget = Math.max(10, (params.maxWidth || 80) - 1);
-    for (let level = 1; ; level++) {
-      if (segs.map((x) => x.plain).join(' ').length <= budget) return segs.map((x) => x.painted).join(' ');
-      const before = segs.length;
-      for (let i = segs.length - 1; i >= 0; i--) if (segs[i]!.drop === level) segs.splice(i, 1);
-      if (level > 3 && segs.length === before) break;
+    if (rate > 0) add(2, `· ${fmtInt(rate)} rows/s`);
+    if (etaMs !== null && s.done < s.total) add(1, `· ETA ${etaText(etaMs)}`);
+    if ((s.waitingMs ?? 0) >= WAIT_WORTH_SHOWING_MS) {
+      const w = `· ${waitText(s)}`;
+      add(0, w, p.warn(w));
     }
+    // Room taken by the text, and by the text plus the narrowest bar (when the bar is still in).
+    const text = () => segs.reduce((n, x) => n + (x.bar ? 0 : x.plain.length + 1), -1);
+    const need = () => text() + (segs.some((x) => x.bar) ? 1 + BAR_MIN : 0);
+    for (let level = 1; level <= 3 && need() > budget; level++) {
+      for (let i = segs.length - 1; i >= 0; i--) if (segs[i]!.drop === level) segs.splice(i, 1);
+    }
+    const bar = segs.find((x) => x.bar);
+    if (bar) {
+      const n = Math.min(BAR_WIDTH, budget - text() - 1);
+      const filled = Math.round(Math.min(1, s.done / s.total) * n);
+      bar.plain = '█'.repeat(filled) + '░'.repeat(n - filled);
+      bar.painted = p.ok('█'.repeat(filled)) + '░'.repeat(n - filled);
+    }
+    const plain = segs.map((x) => x.plain).join(' ');
     // Still too wide (a very narrow terminal): plain text, cut.
-    return segs.map((x) => x.plain).join(' ').slice(0, budget);
+    return plain.length <= budget ? segs.map((x) => x.painted).join(' ') : plain.slice(0, budget);
   };
 
+  const terminal = new LineTerminal(opts.stream);
   const barOptions: Options & { terminal: unknown } = {
     stream: opts.stream,
     format: format as never,
-    terminal: new LineTerminal(opts.stream), // an option cli-progress has but its types lack
+    terminal, // an option cli-progress has but its types lack
     hideCursor: false, // a killed process must not leave the cursor hidden
     linewrap: true, // no terminal mode switching either; the line is fitted to the width instead
     clearOnComplete: false,
-    forceRedraw: true, // redraw after log() cleared the line
+    forceRedraw: true, // redraw after log() blanked the line, and count a wait down
     gracefulExit: false, // the CLI stops the bar in its finally
     fps: 10,
   };
@@ -235,6 +313,7 @@ function barProgress(opts: ProgressOptions): Progress {
       if (stopped) return;
       state = s;
       ({ rate, etaMs } = pace.measure(s));
+      if (s.waitingMs !== undefined && s.waitingMs > 0) wait.set(s.waitingMs, s.waitReason);
       if (!started) {
         started = true;
         bar.start(Math.max(1, s.total), s.done);
@@ -243,9 +322,13 @@ function barProgress(opts: ProgressOptions): Progress {
         bar.update(s.done);
       }
     },
+    wait(ms, reason) {
+      if (!stopped) wait.set(ms, reason);
+    },
     log(line) {
       if (started && !stopped) {
-        opts.stream.write(`\r\x1b[2K${line}\n`);
+        terminal.clearLine();
+        opts.stream.write(line.endsWith('\n') ? line : `${line}\n`);
         bar.render();
       } else {
         opts.stream.write(line.endsWith('\n') ? line : `${line}\n`);
@@ -266,6 +349,7 @@ export function createProgress(opts: ProgressOptions): Progress {
   // caller decides which of them --quiet silences.
   return {
     update() {},
+    wait() {},
     log(line) {
       opts.stream.write(line.endsWith('\n') ? line : `${line}\n`);
     },
