@@ -69,7 +69,7 @@ function progressInterval(env: NodeJS.ProcessEnv): number {
 
 /** The throttle says why the run waits; the user needs only: our own rate limit, or the server asked for a pause. */
 function waitReason(reason: string): string {
-  return reason === 'rate limit' ? 'rate limit' : 'rate limit: the server asked to wait';
+  return reason === 'rate limit' ? 'rate limit' : 'server rate limit';
 }
 
 export function commandAction(name: string) {
