@@ -70,6 +70,14 @@ describe('normaliseMessage / ErrorGroups', () => {
     expect(groupsOf(3).list(1)).toHaveLength(1);
   });
 
+  it('rows left unsent because the whole run stopped are not a cause of their own', () => {
+    const g = new ErrorGroups();
+    g.add({ row: 1, status: 'unsent', error: 'not sent: the run was interrupted' });
+    g.add({ row: 2, status: 'unsent', error: 'not sent: the file has invalid rows' });
+    g.add({ row: 3, status: 'unsent', error: 'batch abandoned after 5 retries: 503' });
+    expect(g.list()).toEqual([{ error: 'batch abandoned after 5 retries: 503', count: 1, rows: [3] }]);
+  });
+
   it('the same message under different codes is two groups', () => {
     const g = new ErrorGroups();
     g.add({ row: 1, status: 'failed', error_code: 1, error: 'x' });
@@ -141,6 +149,18 @@ describe('formatSummary', () => {
     const text = formatSummary({ ...base, groups: g.list() }, { color: false });
     expect(text).toContain('1 row  [1199014] Data uniqueness check failed');
     expect(text).not.toContain('[1199014] [1199014]');
+  });
+
+  it('a dry run counts rows ready to send and says what to do', () => {
+    const ready = formatSummary({ ...base, dry_run: true, ok: 0, failed: 0, invalid: 0, unsent: 1000, requests: 0, exit_code: 0, batches: 5 }, { color: false });
+    expect(ready).toContain('create-inst (dry run, nothing sent): 1,000 rows');
+    expect(ready).toContain('1,000 ready to send · 0 invalid');
+    expect(ready).toContain('5 batches planned');
+    expect(ready).toContain('run again without --dry-run');
+    const bad = formatSummary({ ...base, dry_run: true, ok: 0, failed: 0, invalid: 3, unsent: 997, exit_code: 2 }, { color: false });
+    expect(bad).toContain('997 ready to send · 3 invalid');
+    expect(bad).toContain('Fix the invalid rows');
+    expect(markdownSummary({ ...base, dry_run: true, unsent: 997 })).toContain('997 of 1,000 rows ready to send');
   });
 
   it('has no next step when every row is ok', () => {

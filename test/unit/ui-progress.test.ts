@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Writable } from 'node:stream';
 import { createProgress, progressMode, progressText, type ProgressMode } from '../../src/ui/progress.js';
 
@@ -93,6 +93,56 @@ describe('lines mode', () => {
   });
 });
 
+describe('lines mode timer and wait()', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('keeps printing every interval while nothing moves, and stops with stop()', () => {
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    let now = 0;
+    const out = sink(false);
+    const p = createProgress({ mode: 'lines', stream: out, label: 'x', color: false, intervalMs: 1000, clock: () => now });
+    const lines = () => out.text().split('\n').filter(Boolean);
+    vi.advanceTimersByTime(1000);
+    expect(lines()).toHaveLength(0); // nothing to say before the first update
+    p.update({ done: 10, total: 100, ok: 10, failed: 0 });
+    now = 1000;
+    vi.advanceTimersByTime(1000);
+    expect(lines()).toHaveLength(1);
+    now = 2000;
+    vi.advanceTimersByTime(1000);
+    expect(lines()).toEqual(['[x] 10/100 rows (10%) ok 10 failed 0', '[x] 10/100 rows (10%) ok 10 failed 0']);
+    p.stop();
+    now = 10_000;
+    vi.advanceTimersByTime(10_000);
+    expect(lines()).toHaveLength(2);
+    expect(vi.getTimerCount()).toBe(0);
+  });
+
+  it('wait() prints a line at once for a wait worth it, once per interval, and counts down', () => {
+    let now = 0;
+    const out = sink(false);
+    const p = createProgress({ mode: 'lines', stream: out, label: 'x', color: false, intervalMs: 15_000, clock: () => now });
+    const lines = () => out.text().split('\n').filter(Boolean);
+    p.update({ done: 10, total: 100, ok: 10, failed: 0 });
+    now = 100;
+    p.wait(300, 'rate limit'); // short: routine pacing
+    expect(lines()).toHaveLength(0);
+    now = 1000;
+    p.wait(3000, 'rate limit: the server asked to wait');
+    expect(lines()).toEqual(['[x] 10/100 rows (10%) ok 10 failed 0 · waiting 3.0 s (rate limit: the server asked to wait)']);
+    now = 5000;
+    p.wait(3000, 'rate limit'); // a new wait, but within the interval: no second line
+    expect(lines()).toHaveLength(1);
+    now = 16_000; // the regular line shows the wait still in effect, counting down
+    p.update({ done: 20, total: 100, ok: 20, failed: 0 });
+    expect(lines()).toHaveLength(2);
+    expect(lines()[1]).not.toContain('waiting'); // the wait ended at 8,000
+    p.stop();
+  });
+});
+
 describe('off mode', () => {
   it('prints no progress, but still prints logged messages', () => {
     const out = sink(true);
@@ -134,6 +184,21 @@ describe('bar mode', () => {
     expect(timers()).toBe(before);
     expect(out.text().length).toBe(len);
     expect(out.text().endsWith('\n')).toBe(true);
+  });
+
+  it('shows a wait from wait() counting down, and drops it when it is over', () => {
+    let now = 0;
+    const out = sink(true, 200);
+    const p = createProgress({ mode: 'bar', stream: out, label: 'x', color: false, clock: () => now });
+    p.update({ done: 1, total: 10, ok: 1, failed: 0 });
+    p.wait(3000, 'rate limit');
+    now = 1000;
+    p.log('redraw');
+    expect(out.text().split('redraw\n')[1]).toContain('waiting 2.0 s (rate limit)');
+    now = 4000;
+    p.log('again');
+    expect(out.text().split('again\n')[1]).not.toContain('waiting');
+    p.stop();
   });
 
   it('stop() before any update is safe and starts nothing', () => {
