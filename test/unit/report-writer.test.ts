@@ -281,6 +281,34 @@ describe('ReportWriter', () => {
     expect(lines[200_000]).toBe('200000,ok,200000,,,,sw-200000,48');
   });
 
+  for (const format of ['csv', 'json', 'ndjson'] as const) {
+    it(`lazy rows (settled without the server) are written in order with the others, never journaled (${format})`, async () => {
+      const file = path.join(dir, `lazy.${format}`);
+      const w = await ReportWriter.open({ path: file, format, inputColumns: ['name'] });
+      w.add([outcome(1, { status: 'invalid', id: undefined, error: 'bad' })], true);
+      w.add([outcome(4, { status: 'unsent', id: undefined })], true); // held: waits for rows 2-3
+      w.add([outcome(3)]); // held, durable: journaled
+      expect(fs.readFileSync(`${file}.journal`, 'utf8').trim().split('\n').map((l) => JSON.parse(l).row)).toEqual([3]);
+      w.add([outcome(2)]); // releases 2, 3, 4, and writes row 1 before them
+      for (let r = 5; r <= 3000; r++) w.add([outcome(r, { status: 'unsent', id: undefined })], true);
+      expect(w.written).toBe(3000);
+      await w.finish();
+      const rows = readReport(file, format);
+      expect(rows.map((r) => Number(r.row))).toEqual(Array.from({ length: 3000 }, (_, i) => i + 1));
+      expect(rows.slice(0, 4).map((r) => r.status)).toEqual(['invalid', 'ok', 'ok', 'unsent']);
+      expect(fs.existsSync(`${file}.journal`)).toBe(false);
+    });
+  }
+
+  it('close() writes the lazy rows not written yet before the held ones', async () => {
+    const file = path.join(dir, 'lazy-close.csv');
+    const w = await ReportWriter.open({ path: file, format: 'csv', inputColumns: [] });
+    w.add([outcome(1, { status: 'unsent', id: undefined }), outcome(2, { status: 'unsent', id: undefined })], true);
+    w.add([outcome(4)]);
+    await w.close();
+    expect(readReport(file, 'csv').map((r) => r.row)).toEqual(['1', '2', '4']);
+  });
+
   it('a SIGKILLed process leaves every finished row in the report or the journal', () => {
     const file = path.join(dir, 'killed.json');
     const script = `
