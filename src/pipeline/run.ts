@@ -303,16 +303,17 @@ async function sendAll(x: SendContext): Promise<SendState> {
     o.progress.update({ done: total.done, total: x.total, ok: st.counts.ok, failed: st.counts.failed + st.counts.invalid });
   };
 
-  const record = (outs: RowOutcome[]) => {
+  /** `lazy`: rows settled without the server (invalid, unsent): the writer may batch their writes. */
+  const record = (outs: RowOutcome[], lazy = false) => {
     for (const out of outs) {
       st.counts[out.status]++;
       if (out.status !== 'ok' && out.error) st.groups.add(out);
     }
     total.done += outs.length;
-    writer?.add(outs);
+    writer?.add(outs, lazy);
     if (failedFile) pendingFailed.push(...outs.filter((x) => x.status !== 'ok'));
     progress();
-    if (writer && writer.buffered < window) for (const d of drained.splice(0)) d();
+    if (drained.length && writer && writer.buffered < window) for (const d of drained.splice(0)) d();
   };
   // The --failed file is written in input order: keep failed outcomes until the report has written past them.
   const pendingFailed: RowOutcome[] = [];
@@ -493,11 +494,11 @@ async function sendAll(x: SendContext): Promise<SendState> {
 
   const take = async (r: Pending) => {
     if (r.errors.length) {
-      record([outcome(r, 'invalid', { error: joinErrors(r.errors) })]);
+      record([outcome(r, 'invalid', { error: joinErrors(r.errors) })], true);
       return;
     }
     if (!x.send || stopping) {
-      record([outcome(r, 'unsent', { detail: o.dryRun ? 'dry run' : undefined, error: o.dryRun ? undefined : x.send ? stopReason() : 'not sent: the file has invalid rows' })]);
+      record([outcome(r, 'unsent', { detail: o.dryRun ? 'dry run' : undefined, error: o.dryRun ? undefined : x.send ? stopReason() : 'not sent: the file has invalid rows' })], true);
       return;
     }
     let buf = buffers.get(r.group);
