@@ -150,9 +150,13 @@ Docs: docs/README.md`);
     .option('--seed <n>', 'seed for the faults', toInt)
     .option('--token-ttl <seconds>', 'Feishu tenant token lifetime', toInt)
     .option('--no-rate-limit', 'do not enforce the rate windows')
+    .addHelpText('after', '\nExample:\n  cmdb-bulk sim --port 8080            # then paste the export lines it prints\n  cmdb-bulk sim --latency 200 --error-rate 0.05 --seed 3')
     .action(lazy(async () => (await import('./other-commands.js')).simAction));
 
-  const config = program.command('config').description('settings: where they come from, and whether they work');
+  const config = program
+    .command('config')
+    .description('settings: where they come from, and whether they work')
+    .addHelpText('after', '\nExample:\n  cmdb-bulk config check');
   config
     .command('check')
     .description('show the settings in effect (secrets masked) and prove the credentials with a read-only call')
@@ -164,12 +168,14 @@ Docs: docs/README.md`);
     .option('--obj <bk_obj_id>', 'model to read for the CMDB check', 'host')
     .option('--sandbox', 'check against the built-in simulator')
     .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExample:\n  cmdb-bulk config check\n  cmdb-bulk config check --service cmdb --profile prod')
     .action(lazy(async () => (await import('./other-commands.js')).configCheckAction));
 
   program
     .command('completion')
     .description('print a shell completion script: eval "$(cmdb-bulk completion bash)"')
     .argument('<shell>', 'bash or zsh')
+    .addHelpText('after', '\nExample:\n  eval "$(cmdb-bulk completion bash)"    # in ~/.bashrc\n  eval "$(cmdb-bulk completion zsh)"     # in ~/.zshrc, after compinit')
     .action(lazy(async () => (await import('./other-commands.js')).completionAction));
 
   return program;
