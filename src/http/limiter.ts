@@ -4,8 +4,13 @@
  * The servers count requests per app in fixed or sliding windows whose alignment we cannot see
  * (Feishu: 50/s and 1000/min per operation; apigw: 100/s). We keep a sliding log of our own grants per window:
  * the next request may go only when the `limit`-th most recent grant is at least `windowMs + margin` old.
- * Then no interval of length windowMs, however aligned, ever holds more than `limit` of our requests, and the
- * margin absorbs network jitter between our send time and the server's arrival time.
+ * Then no interval of length windowMs, however aligned, ever holds more than `limit` of our requests.
+ *
+ * Send time is not arrival time: requests released together reach the server spread out (client and server
+ * serialise them), so two requests `windowMs` apart when sent can arrive closer than that. A *tracked* grant
+ * therefore counts from the moment its request finished (the answer came back, or it failed), which is never
+ * before it arrived; until then it blocks the slot it holds. The next request is sent no earlier than
+ * `windowMs + margin` after that, so it arrives at least `windowMs` after the earlier one whatever the jitter.
  */
 import { UsageError } from '../core/errors.js';
 import { abortError, realClock, type Clock } from './clock.js';
@@ -61,30 +66,47 @@ export function defaultMarginMs(w: RateWindow): number {
   return Math.max(20, Math.ceil(w.windowMs * 0.02));
 }
 
-/** Grants of one window: a ring of the last `limit` grant times. */
+/** One grant, shared by the logs of all windows: its grant time, or (tracked) Infinity until its request
+ *  finished, then the time it finished. */
+interface Grant {
+  t: number;
+}
+
+/** Calls when the request a tracked grant was for has finished (answer or failure); idempotent. */
+export type Release = () => void;
+
+/**
+ * Grants of one window: a ring of the last `limit` grants, in grant order. Tracked requests may finish out of
+ * order; grants are FIFO and never earlier than the one before, so each grant also waited for every request
+ * older than the one it checks.
+ */
 class SlidingLog {
-  private readonly times: number[] = [];
+  private readonly grants: Grant[] = [];
   private next = 0; // ring position of the oldest entry once full
   constructor(
     readonly limit: number,
     readonly spanMs: number, // windowMs + margin
   ) {}
-  /** Earliest time the next grant may happen. */
+  /** Earliest time the next grant may happen (Infinity while the request it depends on is in flight). */
   earliest(): number {
-    if (this.times.length < this.limit) return -Infinity;
-    return this.times[this.next]! + this.spanMs;
+    if (this.grants.length < this.limit) return -Infinity;
+    return this.grants[this.next]!.t + this.spanMs;
   }
-  record(t: number): void {
-    if (this.times.length < this.limit) this.times.push(t);
+  record(g: Grant): void {
+    if (this.grants.length < this.limit) this.grants.push(g);
     else {
-      this.times[this.next] = t;
+      this.grants[this.next] = g;
       this.next = (this.next + 1) % this.limit;
     }
   }
 }
 
+/** Longest single sleep of the pump; it re-checks after that (and whenever a tracked request finishes). */
+const MAX_PUMP_SLEEP_MS = 60_000;
+
 interface Waiter {
-  resolve: () => void;
+  tracked: boolean;
+  resolve: (release: Release) => void;
   reject: (e: unknown) => void;
   done: boolean;
 }
@@ -111,11 +133,15 @@ export class RateLimiter {
     this.gate = opts.gate ?? (() => -Infinity);
   }
 
-  /** Resolves when one request may be sent now (and records it). */
-  acquire(signal?: AbortSignal): Promise<void> {
+  /**
+   * Resolves when one request may be sent now (and records it). With `tracked`, call the returned Release when
+   * the request has finished: until then its slot counts as in use (see the top of this file). Untracked grants
+   * count from the grant time and their Release does nothing.
+   */
+  acquire(signal?: AbortSignal, opts: { tracked?: boolean } = {}): Promise<Release> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
-    return new Promise<void>((resolve, reject) => {
-      const w: Waiter = { resolve, reject, done: false };
+    return new Promise<Release>((resolve, reject) => {
+      const w: Waiter = { tracked: !!opts.tracked, resolve, reject, done: false };
       if (signal) {
         const onAbort = () => {
           if (w.done) return;
@@ -127,9 +153,9 @@ export class RateLimiter {
           reject(abortError(signal));
         };
         signal.addEventListener('abort', onAbort, { once: true });
-        w.resolve = () => {
+        w.resolve = (release) => {
           signal.removeEventListener('abort', onAbort);
-          resolve();
+          resolve(release);
         };
       }
       this.queue.push(w);
@@ -154,22 +180,29 @@ export class RateLimiter {
         if (wait > 0) {
           this.pumpSleep = new AbortController();
           try {
-            await this.clock.sleep(wait, this.pumpSleep.signal);
+            await this.clock.sleep(Math.min(wait, MAX_PUMP_SLEEP_MS), this.pumpSleep.signal);
           } catch {
-            // woken early because every waiter left; the loop re-checks the queue
+            // woken early: every waiter left, or a tracked request finished; the loop re-checks
           }
           continue;
         }
         const w = this.queue.shift()!;
         if (w.done) continue;
         w.done = true;
-        for (const log of this.logs) log.record(now);
-        w.resolve();
+        const grant: Grant = { t: w.tracked ? Infinity : now };
+        for (const log of this.logs) log.record(grant);
+        w.resolve(w.tracked ? () => this.finish(grant) : () => {});
       }
     } finally {
       this.pumping = false;
       this.pumpSleep = undefined;
     }
+  }
+
+  private finish(grant: Grant): void {
+    if (grant.t !== Infinity) return;
+    grant.t = this.clock.now();
+    this.pumpSleep?.abort(); // a waiter may depend on this grant
   }
 }
 
@@ -201,8 +234,8 @@ export class Throttle {
 
   /** Waits for the shared pause, then for the op's limiter. The limiter itself honours the pause (gate), so
    *  requests queued before a 429 are not released in a burst when it ends. */
-  acquire(op: string, signal?: AbortSignal): Promise<void> {
-    return this.limiter(op).acquire(signal);
+  acquire(op: string, signal?: AbortSignal, opts: { tracked?: boolean } = {}): Promise<Release> {
+    return this.limiter(op).acquire(signal, opts);
   }
 
   /** Extends the shared pause to now+ms (never shortens it). */

@@ -158,14 +158,15 @@ export class Sender {
         }
         throw e;
       }
-      await this.throttle.acquire(req.op, signal);
+      // Tracked: the slot counts from when this request finished, so arrival jitter cannot crowd a window.
+      const release = await this.throttle.acquire(req.op, signal, { tracked: true });
       if (isRetry) this.stats.retries++;
       isRetry = false;
       this.stats.requests++;
 
       let res: HttpResponse;
       try {
-        res = await this.client.send(authed, { signal });
+        res = await this.client.send(authed, { signal }).finally(release);
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;
         lastError = maskSecrets(err.message, service.secrets());

@@ -140,6 +140,40 @@ describe('RateLimiter', () => {
     expect(clock.pending.length).toBe(0);
   });
 
+  it('a tracked grant counts from when its request finished, and holds its slot while in flight', async () => {
+    const clock = new ManualClock(0);
+    const limiter = new RateLimiter([{ limit: 2, windowMs: 100 }], { clock, marginMs: () => 0 });
+    const a = await limiter.acquire(undefined, { tracked: true });
+    const b = await limiter.acquire(undefined, { tracked: true });
+    const times: number[] = [];
+    void limiter.acquire(undefined, { tracked: true }).then(() => times.push(clock.now()));
+    void limiter.acquire().then(() => times.push(clock.now()));
+    await clock.advance(150);
+    expect(times).toEqual([]); // a and b are still in flight: they may not even have arrived yet
+    b(); // b finishes first (at 150): the third grant still waits for a, the older one
+    await clock.advance(30);
+    expect(times).toEqual([]);
+    a(); // at 180
+    a(); // a second call changes nothing
+    await clock.advance(99);
+    expect(times).toEqual([]);
+    await clock.advance(1);
+    // 280 = a finished + 100; the fourth waited for b (150 + 100) and for the third's grant (FIFO)
+    expect(times).toEqual([280, 280]);
+  });
+
+  it('an untracked grant counts from its grant time; its release does nothing', async () => {
+    const clock = new ManualClock(0);
+    const limiter = new RateLimiter([{ limit: 1, windowMs: 100 }], { clock, marginMs: () => 0 });
+    const release = await limiter.acquire();
+    await clock.advance(70);
+    release();
+    let at = -1;
+    void limiter.acquire().then(() => (at = clock.now()));
+    await clock.advance(30);
+    expect(at).toBe(100);
+  });
+
   it('with no windows grants at once', async () => {
     const clock = new ManualClock(0);
     const limiter = new RateLimiter([], { clock });
