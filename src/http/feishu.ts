@@ -118,11 +118,11 @@ export class TenantTokenManager {
   private async fetchWithRetries(): Promise<string> {
     const secrets = () => this.secrets();
     let failures = 0;
+    let rateLimits = 0; // waiting out a 429 is not a failure: it has its own budget, as in the Sender
     let reachedServer = false;
     let lastError = '';
     let lastStatus: number | undefined;
     for (;;) {
-      let wait: number | undefined;
       try {
         const res = await this.client.send({
           op: 'tenant_access_token',
@@ -138,7 +138,11 @@ export class TenantTokenManager {
         const msg = maskSecrets(String(b?.msg ?? ''), secrets());
         if (res.status === 429 || c === 99991400) {
           lastError = `rate limited (HTTP ${res.status})`;
-          wait = resetHeaderMs(res.headers['x-ogw-ratelimit-reset']);
+          if (++rateLimits <= this.policy.rateLimitRetries) {
+            const reset = resetHeaderMs(res.headers['x-ogw-ratelimit-reset']);
+            await this.clock.sleep(reset !== undefined ? Math.max(100, reset) : this.policy.defaultRateLimitWaitMs);
+            continue;
+          }
         } else if (res.status >= 500 || !b) {
           if (!b && res.status === 404) {
             throw new CliError(`Feishu answered HTTP 404 for the token endpoint ${TOKEN_PATH}: check FEISHU_URL (--url)`, EXIT.AUTH);
@@ -165,7 +169,7 @@ export class TenantTokenManager {
           { lastError, reachedServer, status: lastStatus },
         );
       }
-      await this.clock.sleep(wait ?? backoffMs(this.policy, failures, this.random));
+      await this.clock.sleep(backoffMs(this.policy, failures, this.random));
     }
   }
 

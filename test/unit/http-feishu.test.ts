@@ -112,6 +112,22 @@ describe('TenantTokenManager', () => {
     expect(tokens.fetches).toBe(1);
   });
 
+  it('waits out 429s from the token endpoint for the reset it names, without using up the retries', async () => {
+    const s = server();
+    const limited = { status: 429, body: { code: 99991400, msg: 'request trigger frequency limit' }, headers: { 'x-ogw-ratelimit-reset': '1.5' } };
+    s.token([limited, limited, limited, limited, ok('t-1')]);
+    const clock = new ManualClock(0, { auto: true });
+    const tokens = new TenantTokenManager({
+      client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }),
+      credentials,
+      clock,
+      policy: { ...DEFAULT_RETRY_POLICY, retries: 1 },
+    });
+    expect(await tokens.get()).toBe('t-1');
+    expect(clock.now()).toBe(4 * 1500);
+    expect(tokens.fetches).toBe(1);
+  });
+
   it('gives up after the retries: RetriesExhaustedError', async () => {
     const s = server();
     s.token([{ status: 502, body: 'x' }, { status: 502, body: 'x' }, { status: 502, body: 'x' }]);
