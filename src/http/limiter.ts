@@ -122,15 +122,23 @@ export class RateLimiter {
   private readonly queue: Waiter[] = [];
   private pumping = false;
   private pumpSleep?: AbortController;
+  private readonly onWait?: (ms: number) => void;
 
   constructor(
     readonly windows: RateWindow[],
-    opts: { clock?: Clock; marginMs?: (w: RateWindow) => number; gate?: () => number } = {},
+    opts: {
+      clock?: Clock;
+      marginMs?: (w: RateWindow) => number;
+      gate?: () => number;
+      /** Called when the next request must wait for this limiter's windows (not for the gate), with how long. */
+      onWait?: (ms: number) => void;
+    } = {},
   ) {
     const margin = opts.marginMs ?? defaultMarginMs;
     this.logs = windows.map((w) => new SlidingLog(w.limit, w.windowMs + Math.max(0, margin(w))));
     this.clock = opts.clock ?? realClock;
     this.gate = opts.gate ?? (() => -Infinity);
+    this.onWait = opts.onWait;
   }
 
   /**
@@ -178,6 +186,10 @@ export class RateLimiter {
         const now = this.clock.now();
         const wait = this.waitMs(now);
         if (wait > 0) {
+          // Our own windows hold the run (the progress bar says so); a wait for an unfinished request is not timed.
+          let own = -Infinity;
+          for (const log of this.logs) own = Math.max(own, log.earliest());
+          if (this.onWait && own - now >= wait && own !== Infinity) this.onWait(wait);
           this.pumpSleep = new AbortController();
           try {
             await this.clock.sleep(Math.min(wait, MAX_PUMP_SLEEP_MS), this.pumpSleep.signal);
@@ -218,7 +230,8 @@ export class Throttle {
   constructor(opts: {
     windowsFor: (op: string) => RateWindow[];
     clock?: Clock;
-    /** Called when the shared pause begins or is extended, with how long everyone now waits and why. */
+    /** Called when the shared pause begins or is extended, with how long everyone now waits and why; and with
+     *  reason 'rate limit' when a request waits for its operation's windows. */
     onWait?: (ms: number, reason: string) => void;
     marginMs?: (w: RateWindow) => number;
   }) {
@@ -249,7 +262,12 @@ export class Throttle {
   limiter(op: string): RateLimiter {
     let l = this.limiters.get(op);
     if (!l) {
-      l = new RateLimiter(this.windowsFor(op), { clock: this.clock, marginMs: this.marginMs, gate: () => this.until });
+      l = new RateLimiter(this.windowsFor(op), {
+        clock: this.clock,
+        marginMs: this.marginMs,
+        gate: () => this.until,
+        onWait: (ms) => this.onWait?.(ms, 'rate limit'),
+      });
       this.limiters.set(op, l);
     }
     return l;
