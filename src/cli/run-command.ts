@@ -43,10 +43,14 @@ interface Opts extends ConnectFlags {
   asstKey?: string;
 }
 
-/** The report format: the flag, else the report path's extension, else the input's format. */
+/**
+ * The report format: the flag, else the report path's extension, else the input's format. Without --report,
+ * --resume / --retry-failed rewrite the earlier report, so its extension decides.
+ */
 function reportFormat(o: Opts, inputFormat: InputFormat | undefined): ReportFormat {
   if (o.reportFormat) return o.reportFormat;
-  const ext = o.report && o.report !== '-' ? extname(o.report).slice(1).toLowerCase() : '';
+  const path = o.report ?? o.resume ?? o.retryFailed;
+  const ext = path && path !== '-' ? extname(path).slice(1).toLowerCase() : '';
   if (ext === 'csv' || ext === 'json' || ext === 'ndjson') return ext;
   if (ext === 'jsonl') return 'ndjson';
   return inputFormat ?? 'csv';
