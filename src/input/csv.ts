@@ -6,6 +6,7 @@ import { UsageError } from '../core/errors.js';
 import { TYPE_HINTS, type InputRecord, type TypeHint } from '../core/types.js';
 import { CsvScanner, CsvSyntaxError } from './csv-scan.js';
 import { chunkToString, type TextChunk } from './decode.js';
+import { nullObject } from '../core/objects.js';
 
 export interface CsvHeader {
   columns: string[];
@@ -152,7 +153,7 @@ export async function* csvRecords(
           continue;
         }
         row++;
-        const values: Record<string, unknown> = Object.create(null);
+        const values = nullObject();
         if (cells.length !== width) {
           yield {
             row,

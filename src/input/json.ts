@@ -2,6 +2,7 @@
  * JSON array reader. A small scanner cuts the top-level array into its elements (tracking nesting and
  * strings) and JSON.parses each one, so a 1 GB array streams with only one element in memory.
  */
+import { nullObject } from '../core/objects.js';
 import { UsageError } from '../core/errors.js';
 import type { InputRecord } from '../core/types.js';
 import { chunkToString, type TextChunk } from './decode.js';
@@ -10,7 +11,7 @@ export const NOT_ARRAY = 'expected a JSON array of objects; for one object per l
 
 /** A copy of a parsed object with a null prototype (`__proto__` and friends stay plain data). */
 export function toRecordValues(obj: object): Record<string, unknown> {
-  const out: Record<string, unknown> = Object.create(null);
+  const out = nullObject();
   for (const k of Object.keys(obj)) out[k] = (obj as Record<string, unknown>)[k];
   return out;
 }

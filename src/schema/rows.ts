@@ -2,6 +2,7 @@
  * Row shapes: the set of fields an operation accepts, compiled once per run, and the one function that turns a
  * record's values into the payload to send plus every problem found (all of them, not just the first).
  */
+import { nullObject } from '../core/objects.js';
 import type { TypeHint } from '../core/types.js';
 import { compileField, didYouMean, hintField, type Checker, type FieldSpec } from './fields.js';
 
@@ -12,9 +13,9 @@ export interface FieldError {
 }
 
 export interface RowShape {
-  fields: Map<string, { spec: FieldSpec; check: Checker }>;
+  readonly fields: ReadonlyMap<string, { spec: FieldSpec; check: Checker }>;
   /** Columns that are not fields but are read by the operation itself (bk_inst_id of update-inst, _id...). */
-  control: Set<string>;
+  readonly control: ReadonlySet<string>;
   /** Unknown columns are passed through untouched (no model: --no-schema, Feishu without hints). */
   allowUnknown: boolean;
   /** Required fields must be present (create); on update a row only carries what changes. */
@@ -23,7 +24,13 @@ export interface RowShape {
   empty: 'omit' | 'null';
   /** Where names come from, for messages: "model bk_switch". */
   what: string;
+  /** Every known name → CONTROL or its field: one look-up per cell in shapeRow (it runs for every cell twice). */
+  readonly index: ReadonlyMap<string, typeof CONTROL | { spec: FieldSpec; check: Checker }>;
+  /** Names of the required fields. */
+  readonly required: readonly string[];
 }
+
+const CONTROL = 0;
 
 export interface ShapeOptions {
   control?: string[];
@@ -47,13 +54,18 @@ export function buildShape(specs: FieldSpec[], o: ShapeOptions): RowShape {
       fields.set(name, { spec, check: compileField(spec) });
     }
   }
+  const control = new Set([...(o.control ?? []), ...IGNORED_COLUMNS]);
+  const index = new Map<string, typeof CONTROL | { spec: FieldSpec; check: Checker }>(fields);
+  for (const c of control) index.set(c, CONTROL);
   return {
     fields,
-    control: new Set([...(o.control ?? []), ...IGNORED_COLUMNS]),
+    control,
     allowUnknown: o.allowUnknown ?? false,
     checkRequired: o.checkRequired ?? false,
     empty: o.empty ?? 'omit',
     what: o.what,
+    index,
+    required: [...fields.values()].filter((f) => f.spec.required).map((f) => f.spec.name),
   };
 }
 
@@ -82,12 +94,13 @@ export interface ShapedRow {
  * `knownColumns`: true when the columns were already checked once for the whole file (CSV header).
  */
 export function shapeRow(shape: RowShape, values: Record<string, unknown>, isText: boolean, knownColumns: boolean): ShapedRow {
-  const payload: Record<string, unknown> = Object.create(null);
+  const payload = nullObject();
   const errors: FieldError[] = [];
+  const index = shape.index;
   for (const key in values) {
-    if (shape.control.has(key)) continue;
+    const f = index.get(key);
+    if (f === CONTROL) continue;
     const raw = values[key];
-    const f = shape.fields.get(key);
     if (!f) {
       if (shape.allowUnknown) {
         if (!(isText && raw === '')) payload[key] = raw;
@@ -114,9 +127,10 @@ export function shapeRow(shape: RowShape, values: Record<string, unknown>, isTex
     else payload[key] = r.value;
   }
   if (shape.checkRequired) {
-    for (const [name, f] of shape.fields) {
-      if (f.spec.required && !(name in payload) && !errors.some((e) => e.field === name)) {
-        errors.push({ field: name, message: `${name} is required${f.spec.label ? ` (${f.spec.label})` : ''} but missing or empty` });
+    for (const name of shape.required) {
+      if (!(name in payload) && !errors.some((e) => e.field === name)) {
+        const label = shape.fields.get(name)!.spec.label;
+        errors.push({ field: name, message: `${name} is required${label ? ` (${label})` : ''} but missing or empty` });
       }
     }
   }
