@@ -25,6 +25,7 @@ export function progressMode(opts: {
 }
 
 export interface ProgressState {
+  /** Rows with an outcome: ok, failed (invalid included) or unsent (done − ok − failed). */
   done: number;
   /** 0 or less when not known yet (stdin still being read). */
   total: number;
@@ -94,12 +95,14 @@ class Pace {
 
   measure(s: ProgressState): { rate: number; etaMs: number | null } {
     const now = this.clock();
+    // The pace of rows that went through; unsent rows (a stopped run) are recorded at once and say nothing of it.
+    const through = s.ok + s.failed;
     if (this.startedAt === null) {
       this.startedAt = now;
-      this.startDone = s.done;
+      this.startDone = through;
     }
     const secs = (now - this.startedAt) / 1000;
-    const rate = secs > 0 ? (s.done - this.startDone) / secs : 0;
+    const rate = secs > 0 ? (through - this.startDone) / secs : 0;
     const etaMs = s.total > 0 && rate > 0 ? ((s.total - s.done) / rate) * 1000 : null;
     return { rate, etaMs };
   }
@@ -125,11 +128,16 @@ export function progressText(s: ProgressState, rate: number, etaMs: number | nul
       ? `${fmtInt(s.done)}/${fmtInt(s.total)} rows (${Math.floor((s.done / s.total) * 100)}%) ok ${fmtInt(s.ok)} failed ${fmtInt(s.failed)}`
       : `${fmtInt(s.done)} rows ok ${fmtInt(s.ok)} failed ${fmtInt(s.failed)}`,
   );
+  if (unsentOf(s) > 0) parts[0] += ` unsent ${fmtInt(unsentOf(s))}`;
   if (rate > 0) parts.push(`${fmtInt(rate)} rows/s`);
   if (etaMs !== null && s.done < s.total) parts.push(`ETA ${etaText(etaMs)}`);
   const wait = waitText(s);
   if (wait) parts.push(wait);
   return parts.join(' · ');
+}
+
+function unsentOf(s: ProgressState): number {
+  return Math.max(0, s.done - s.ok - s.failed);
 }
 
 /** A wait shorter than this is routine pacing, not worth a line of its own in a log. */
@@ -157,11 +165,11 @@ function linesProgress(opts: ProgressOptions): Progress {
       write();
     }
   };
-  // Between updates (a long rate-limit pause, a slow server) the timer keeps the lines coming; unref'd, it never
-  // holds the process open.
+  // Between updates (a long rate-limit pause, a slow server) the timer keeps the lines coming, one per interval
+  // give or take a quarter; unref'd, it never holds the process open.
   const timer = setInterval(() => {
     if (!stopped && state && clock() - lastLine >= interval) write();
-  }, interval);
+  }, Math.max(1, interval / 4));
   timer.unref();
   return {
     update(s) {
@@ -256,7 +264,7 @@ function barProgress(opts: ProgressOptions): Progress {
   const format = (_o: unknown, params: { maxWidth: number }): string => {
     const s = wait.apply(state);
     const budget = Math.max(10, (params.maxWidth || 80) - 1);
-    // `drop`: the order in which parts go when the line is too wide (1 first; 0 = never): ETA, rows/s, the bar.
+    // `drop`: the order in which parts go when the line is too wide (1 first; 0 = never): rows/s, ETA, the bar.
     // The bar is a placeholder until the room left for it is known.
     const segs: { plain: string; painted: string; drop: number; bar?: true }[] = [];
     const add = (drop: number, plain: string, painted = plain) => segs.push({ plain, painted, drop });
@@ -270,8 +278,10 @@ function barProgress(opts: ProgressOptions): Progress {
     add(0, `ok ${fmtInt(s.ok)}`);
     const failed = `failed ${fmtInt(s.failed)}`;
     add(0, failed, s.failed > 0 ? p.fail(failed) : failed);
-    if (rate > 0) add(2, `· ${fmtInt(rate)} rows/s`);
-    if (etaMs !== null && s.done < s.total) add(1, `· ETA ${etaText(etaMs)}`);
+    const unsent = unsentOf(s);
+    if (unsent > 0) add(0, `unsent ${fmtInt(unsent)}`, p.warn(`unsent ${fmtInt(unsent)}`));
+    if (rate > 0) add(1, `· ${fmtInt(rate)} rows/s`);
+    if (etaMs !== null && s.done < s.total) add(2, `· ETA ${etaText(etaMs)}`);
     if ((s.waitingMs ?? 0) >= WAIT_WORTH_SHOWING_MS) {
       const w = `· ${waitText(s)}`;
       add(0, w, p.warn(w));
@@ -285,7 +295,8 @@ function barProgress(opts: ProgressOptions): Progress {
     const bar = segs.find((x) => x.bar);
     if (bar) {
       const n = Math.min(BAR_WIDTH, budget - text() - 1);
-      const filled = Math.round(Math.min(1, s.done / s.total) * n);
+      // Filled by the rows that went through: a stopped run's unsent rows do not make the bar look finished.
+      const filled = Math.round(Math.min(1, (s.ok + s.failed) / s.total) * n);
       bar.plain = '█'.repeat(filled) + '░'.repeat(n - filled);
       bar.painted = p.ok('█'.repeat(filled)) + '░'.repeat(n - filled);
     }
