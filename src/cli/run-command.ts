@@ -99,9 +99,12 @@ export function commandAction(name: string) {
     const onSignal = (sig: NodeJS.Signals) => {
       interrupts++;
       if (interrupts === 1) {
-        warn(`\n${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing the batches in flight, then writing the report (press Ctrl-C again to stop at once)`);
+        warn(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing the batches in flight, then writing the report (press Ctrl-C again to stop at once)`);
         stop.abort();
-      } else kill.abort();
+      } else if (interrupts === 2) {
+        warn('stopping now: requests in flight are abandoned and reported; --resume checks them before sending again');
+        kill.abort();
+      }
     };
     process.on('SIGINT', onSignal);
     process.on('SIGTERM', onSignal);
