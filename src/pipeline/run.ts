@@ -78,17 +78,31 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 64) throw new UsageError(`--concurrency must be a whole number from 1 to 64, got ${o.concurrency}`);
     if (o.resume && o.retryFailed) throw new UsageError('--resume and --retry-failed cannot be used together');
 
+    const priorPath = o.resume ?? o.retryFailed;
+    const prior = priorPath ? await readPriorReport(priorPath) : undefined;
+    const priorInflight = priorPath ? InflightLog.read(inflightPath(priorPath)) : new Set<number>();
+
     const needServer = !(o.dryRun && o.opOptions.noSchema);
-    conn = needServer ? await o.connect() : undefined;
-    const session = await op.setup({
-      cmdb: conn?.cmdb,
-      feishu: conn?.feishu,
-      options: o.opOptions,
-      source,
-      info: o.info,
-      signal: o.kill,
-    });
-    if (source.columns) {
+    let session: Session;
+    // Set when the server could not be reached, or refused the credentials, before a single row was sent: the
+    // rows are still read and each one reported (unsent, or as the earlier report has it), so nothing is lost.
+    let setupError: CliError | undefined;
+    try {
+      conn = needServer ? await o.connect() : undefined;
+      session = await op.setup({
+        cmdb: conn?.cmdb,
+        feishu: conn?.feishu,
+        options: o.opOptions,
+        source,
+        info: o.info,
+        signal: o.kill,
+      });
+    } catch (e) {
+      if (!(e instanceof CliError) || e instanceof UsageError || !o.report || o.dryRun) throw e;
+      setupError = e;
+      session = unchecked(e);
+    }
+    if (source.columns && !setupError) {
       const problems = session.checkColumns(source.columns);
       if (problems.length) {
         throw new UsageError(
@@ -98,16 +112,12 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       }
     }
 
-    const priorPath = o.resume ?? o.retryFailed;
-    const prior = priorPath ? await readPriorReport(priorPath) : undefined;
-    const priorInflight = priorPath ? InflightLog.read(inflightPath(priorPath)) : new Set<number>();
-
     // ---- pass 1: check everything, send nothing
     const plan = await checkAll(source, session, prior, o);
-    if (plan.total === 0) throw new UsageError(`${source.file}: no rows to send`, 'the file has a header but no data rows');
+    if (plan.total === 0) throw setupError ?? new UsageError(`${source.file}: no rows to send`, 'the file has a header but no data rows');
 
     const reportPath = o.report ? (o.report.path ?? priorPath ?? defaultReportPath(o.input.file, op.command, o.report.format)) : null;
-    const blockedByInvalid = plan.invalid > 0 && !o.skipInvalid;
+    const blockedByInvalid = plan.invalid > 0 && !o.skipInvalid && !setupError;
     if (blockedByInvalid) {
       o.warn(invalidMessage(source, plan));
     }
@@ -116,12 +126,13 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     }
 
     // ---- pass 2: send (or, for a dry run or a blocked file, write the report without sending)
-    const send = !o.dryRun && !blockedByInvalid;
-    const state = await sendAll({ o, op, session, source, prior, priorInflight, batchSize, reportPath, send, columns: plan.columns, total: plan.total });
+    const send = !o.dryRun && !blockedByInvalid && !setupError;
+    const state = await sendAll({ o, op, session, source, prior, priorInflight, batchSize, reportPath, send, notSent: setupError, columns: plan.columns, total: plan.total });
 
     const c = state.counts;
+    const fatal = setupError ?? state.fatal;
     let exitCode: ExitCode =
-      state.fatal?.exitCode ?? (state.interrupted ? EXIT.INTERRUPTED : blockedByInvalid ? EXIT.USAGE : c.failed + c.invalid + c.unsent > 0 && send ? EXIT.PARTIAL : EXIT.OK);
+      fatal?.exitCode ?? (state.interrupted ? EXIT.INTERRUPTED : blockedByInvalid ? EXIT.USAGE : c.failed + c.invalid + c.unsent > 0 && send ? EXIT.PARTIAL : EXIT.OK);
     if (o.dryRun && !blockedByInvalid) exitCode = EXIT.OK;
     const stats = conn?.stats() ?? { requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0 };
     const summary: RunSummary = {
@@ -146,8 +157,8 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       outcome_unknown: state.outcomeUnknown,
       resumed_ok: state.carried || undefined,
       failed_file: o.failedPath ?? null,
-      error: state.fatal
-        ? state.fatal.message
+      error: fatal
+        ? withHint(fatal)
         : state.interrupted
           ? 'interrupted: rows not finished are reported unsent; run again with --resume <report> to finish'
           : blockedByInvalid
@@ -160,6 +171,25 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     await source.close();
     await conn?.close();
   }
+}
+
+/** The error of a run that stopped, with its hint (what to do), for the summary. */
+function withHint(e: CliError): string {
+  return e.hint ? `${e.message}\n${e.hint}` : e.message;
+}
+
+/** A stand-in session when setup failed: it only reads rows (to report each one); nothing can be sent. */
+function unchecked(e: CliError): Session {
+  return {
+    checkColumns: () => [],
+    check: (rec) => ({ row: rec.row, values: rec.values, payload: {}, group: '', errors: rec.error ? [{ message: rec.error }] : [] }),
+    send: () => Promise.reject(e),
+  };
+}
+
+/** error_code for rows a stopped run did not send. */
+function stopCode(e: CliError): string {
+  return e instanceof AuthError || e.exitCode === EXIT.AUTH ? 'auth' : e instanceof UnreachableError ? 'unreachable' : 'stopped';
 }
 
 interface Plan {
@@ -254,6 +284,8 @@ interface SendContext {
   batchSize: number;
   reportPath: string | null;
   send: boolean;
+  /** Setup failed with this error: every row is reported unsent (or as the earlier report has it). */
+  notSent?: CliError;
   columns: string[];
   total: number;
 }
@@ -420,13 +452,20 @@ async function sendAll(x: SendContext): Promise<SendState> {
     }
     const again: Pending[] = [];
     const outs: RowOutcome[] = [];
+    // Two rows with the same key value: the server created the first and refused the second.
+    const claimed = new Map<string | number, number>();
     rows.forEach((r, i) => {
       const f = found[i];
       if (f === null) again.push({ ...r, verify: false });
       else if (f === undefined) {
         st.outcomeUnknown++;
-        outs.push(outcome(r, 'failed', { error_code: OUTCOME_UNKNOWN, error: `${why}; this row has no ${session.uniqueKey ?? 'unique'} value to check it by: check it by hand before sending it again` }));
-      } else outs.push(outcome(r, 'ok', { id: f, detail: `found on the server after an unclear answer (${why})` }));
+        outs.push(outcome(r, 'failed', { error_code: OUTCOME_UNKNOWN, error: `${why}; this row cannot be checked by ${session.uniqueKey ?? 'a unique field'} (no value, or more than one match): check it by hand before sending it again` }));
+      } else if (claimed.has(f)) {
+        outs.push(outcome(r, 'failed', { error_code: 'duplicate', error: `${why}; row ${claimed.get(f)} has the same ${session.uniqueKey ?? 'key'} and is the one on the server (id ${f}): this row was not created` }));
+      } else {
+        claimed.set(f, r.row);
+        outs.push(outcome(r, 'ok', { id: f, detail: `found on the server after an unclear answer (${why})` }));
+      }
     });
     if (outs.length) record(outs);
     return again;
@@ -497,6 +536,10 @@ async function sendAll(x: SendContext): Promise<SendState> {
       record([outcome(r, 'invalid', { error: joinErrors(r.errors) })], true);
       return;
     }
+    if (x.notSent) {
+      record([outcome(r, 'unsent', { error_code: stopCode(x.notSent), error: `not sent: ${x.notSent.message.split('\n')[0]}` })], true);
+      return;
+    }
     if (!x.send || stopping) {
       record([outcome(r, 'unsent', { detail: o.dryRun ? 'dry run' : undefined, error: o.dryRun ? undefined : x.send ? stopReason() : 'not sent: the file has invalid rows' })], true);
       return;
@@ -528,9 +571,7 @@ async function sendAll(x: SendContext): Promise<SendState> {
         continue;
       }
       const checked: Pending = session.check(rec);
-      const priorStatus = x.prior?.statusOf(rec.row);
-      const priorOutcome = x.prior?.outcome(rec.row);
-      if (x.priorInflight.has(rec.row) || (priorStatus === 'failed' && priorOutcome?.error_code === OUTCOME_UNKNOWN)) checked.verify = true;
+      if (mayExist(x, rec.row)) checked.verify = true;
       if (session.resolve) {
         chunk.push(checked);
         if (chunk.length >= RESOLVE_CHUNK) await flushChunk();
@@ -557,6 +598,22 @@ async function sendAll(x: SendContext): Promise<SendState> {
     }
   }
   return st;
+}
+
+/**
+ * --resume / --retry-failed: may an earlier run have created this row without knowing? Yes when its report says
+ * "outcome unknown", or when the row was in a batch on the wire (the in-flight log) and the report has no answer
+ * for it (killed before the answer came). A row the server clearly refused (a duplicate, a bad value) was not
+ * created: it is sent as it is, not looked up (a look-up would find the other instance that holds its key).
+ */
+function mayExist(x: SendContext, row: number): boolean {
+  const status = x.prior?.statusOf(row);
+  if (status === undefined) return x.priorInflight.has(row);
+  if (status !== 'failed') return false;
+  const before = x.prior!.outcome(row);
+  // No stored outcome (a huge report's error budget ran out) for a row that was on the wire: unsure, so check.
+  if (!before) return x.priorInflight.has(row);
+  return before.error_code === OUTCOME_UNKNOWN || before.error_code === 'protocol';
 }
 
 /** --resume / --retry-failed: rows already settled by the earlier report go into the new one unchanged. */
