@@ -28,6 +28,8 @@ export interface PriorReport {
   /** The highest row number seen (0 when none). */
   maxRow: number;
   counts: StatusCounts;
+  /** The ok rows' outcomes ({row, status, id?, detail?}), in row order. */
+  okOutcomes(): Iterable<RowOutcome>;
 }
 
 // Status codes in the Uint8Array; 0 = no status for this row.
@@ -207,6 +209,14 @@ export async function readPriorReport(path: string): Promise<PriorReport> {
       rows++;
     }
   }
+  const okOutcome = (row: number): RowOutcome => {
+    const o: RowOutcome = { row, status: 'ok' };
+    const id = store.ids[row];
+    if (id !== undefined) o.id = id;
+    const detail = store.details.get(row);
+    if (detail !== undefined) o.detail = detail;
+    return o;
+  };
   const statusOf = (row: number): RowStatus | undefined =>
     Number.isInteger(row) && row >= 1 && row < st.length ? STATUS_OF_CODE[st[row]!] : undefined;
   return {
@@ -214,6 +224,9 @@ export async function readPriorReport(path: string): Promise<PriorReport> {
     maxRow: store.maxRow,
     counts,
     statusOf,
+    *okOutcomes(): Iterable<RowOutcome> {
+      for (let r = 1; r <= store.maxRow; r++) if (st[r] === CODE.ok) yield okOutcome(r);
+    },
     outcome(row: number): RowOutcome | undefined {
       const status = statusOf(row);
       if (status === undefined) return undefined;
@@ -225,11 +238,7 @@ export async function readPriorReport(path: string): Promise<PriorReport> {
         o.error = e.error;
         return o;
       }
-      const id = store.ids[row];
-      if (id !== undefined) o.id = id;
-      const detail = store.details.get(row);
-      if (detail !== undefined) o.detail = detail;
-      return o;
+      return okOutcome(row);
     },
   };
 }
