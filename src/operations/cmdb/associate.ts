@@ -7,28 +7,42 @@ import { UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
 import { compileField } from '../../schema/fields.js';
 import { didYouMean } from '../../schema/fields.js';
+import type { CmdbAttribute } from '../../schema/model.js';
 import type { FieldError } from '../../schema/rows.js';
 import type { CheckedRow, Operation, OperationContext, Session } from '../types.js';
-import { envelopeError, keyText, KeyResolver, readCreateMaps, requireCmdb, resolveKeyColumn } from './common.js';
+import {
+  envelopeError, fetchAttributes, keyFieldCheck, keyText, KeyResolver, newTally, readCreateMaps, requireCmdb,
+  resolveKeyColumn, tallyLine, type KeyTally,
+} from './common.js';
 
 interface Kind {
   id: string;
   obj: string;
   asstObj: string;
   mapping: string;
+  /** Why rows of this kind cannot be sent (it does not exist, breaks the prefix rule, a key is not a field...). */
+  problem?: string;
 }
 
 const checkId = compileField({ name: 'id', type: 'id' });
 const KNOWN_COLUMNS = ['bk_inst_id', 'bk_asst_inst_id', 'bk_obj_asst_id', 'bk_obj_id', 'bk_asst_obj_id'];
 
-/** The column that holds the target's key value: asst_<key>, or bk_asst_<key without bk_> (bk_asst_inst_name). */
-export function asstKeyColumn(key: string, columns: string[] | null): string {
-  const short = `bk_asst_${key.replace(/^bk_/, '')}`;
-  if (columns?.includes(short) && !columns.includes(`asst_${key}`)) return short;
-  return `asst_${key}`;
+/**
+ * The two names a target key column may have: asst_<key> (asst_bk_host_innerip), and the CMDB-style short form
+ * bk_asst_<key without bk_> (bk_asst_host_innerip, bk_asst_inst_name, like bk_asst_inst_id).
+ */
+export function asstKeyColumns(key: string): [long: string, short: string] {
+  return [`asst_${key}`, `bk_asst_${key.replace(/^bk_/, '')}`];
 }
 
-async function findKind(ctx: OperationContext, id: string): Promise<Kind | undefined> {
+/** The column that holds the target's key value: asst_<key>, or bk_asst_<key without bk_> when only that is there. */
+export function asstKeyColumn(key: string, columns: Iterable<string> | null): string {
+  const [long, short] = asstKeyColumns(key);
+  const have = new Set(columns ?? []);
+  return have.has(short) && !have.has(long) ? short : long;
+}
+
+async function findKind(ctx: OperationContext, id: string): Promise<Omit<Kind, 'problem'> | undefined> {
   const env = await requireCmdb(ctx).call('find_object_association', { condition: { bk_obj_asst_id: id } }, { idempotent: true, signal: ctx.signal });
   if (!env.result) throw new UsageError(`cannot look up association kind "${id}": ${envelopeError(env)}`);
   const found = (Array.isArray(env.data) ? env.data : []).find((k: Record<string, unknown>) => k.bk_obj_asst_id === id);
@@ -36,7 +50,7 @@ async function findKind(ctx: OperationContext, id: string): Promise<Kind | undef
 }
 
 /** The server refuses a whole batch (1199006) when the kind id does not start with the source and end with the target. */
-function prefixProblem(k: { id: string; obj: string; asstObj: string }): string | undefined {
+export function prefixProblem(k: { id: string; obj: string; asstObj: string }): string | undefined {
   if (!k.id.startsWith(`${k.obj}_`) || !k.id.endsWith(`_${k.asstObj}`)) {
     return `association kind "${k.id}" must start with "${k.obj}_" and end with "_${k.asstObj}" (bk_obj_id ${k.obj}, bk_asst_obj_id ${k.asstObj})`;
   }
@@ -53,29 +67,79 @@ export const associate: Operation = {
   idempotent: false,
   async setup(ctx) {
     const o = ctx.options;
-    const kinds = new Map<string, Kind | null>();
-    const lookupKind = async (id: string) => {
-      if (!kinds.has(id)) {
-        const k = ctx.options.noSchema && o.obj && o.asstObj && id === o.asstId ? { id, obj: o.obj, asstObj: o.asstObj, mapping: '?' } : await findKind(ctx, id);
-        kinds.set(id, k ? { ...k, obj: (id === o.asstId && o.obj) || k.obj, asstObj: (id === o.asstId && o.asstObj) || k.asstObj } : null);
+    // Without a connection (--dry-run --no-schema) nothing can be looked up: kinds come from the flags or the row's
+    // bk_obj_id / bk_asst_obj_id columns, and keys stay unresolved.
+    const online = !!ctx.cmdb;
+    const kinds = new Map<string, Kind>();
+    const attrCache = new Map<string, Promise<CmdbAttribute[]>>();
+    const numericKey = new Map<string, boolean>();
+    const notes = new Set<string>();
+
+    /** Problems of naming instances of `obj` by `key` (not a field of the model); notes go to the user once. */
+    const keyProblem = async (obj: string, key: string, flag: string): Promise<string | undefined> => {
+      if (o.noSchema || !online) return undefined;
+      if (!attrCache.has(obj)) attrCache.set(obj, fetchAttributes(ctx, obj));
+      const c = keyFieldCheck(await attrCache.get(obj)!, obj, key);
+      numericKey.set(`${obj}\u0000${key}`, c.numeric);
+      if (c.note && !notes.has(c.note)) {
+        notes.add(c.note);
+        ctx.info(c.note);
       }
-      return kinds.get(id)!;
+      return c.problem && `${flag} ${key}: ${c.problem}`;
     };
+
+    const lookupKind = async (id: string, row?: Record<string, unknown>): Promise<Kind> => {
+      const known = kinds.get(id);
+      if (known) return known;
+      const flagged = id === o.asstId;
+      const given = { obj: flagged ? o.obj : keyText(row?.bk_obj_id), asstObj: flagged ? o.asstObj : keyText(row?.bk_asst_obj_id) };
+      let k: Kind;
+      if ((!online || (o.noSchema && flagged)) && given.obj && given.asstObj) {
+        k = { id, obj: given.obj, asstObj: given.asstObj, mapping: '?' };
+      } else if (!online) {
+        k = { id, obj: '', asstObj: '', mapping: '?', problem: `association kind "${id}" cannot be looked up without a server connection: give --obj and --asst-obj (or bk_obj_id and bk_asst_obj_id columns)` };
+      } else {
+        const found = await findKind(ctx, id);
+        if (!found) {
+          k = { id, obj: '', asstObj: '', mapping: '?', problem: `association kind "${id}" does not exist (find_object_association found nothing)` };
+        } else {
+          k = { ...found };
+          // --obj / --asst-obj that contradict the kind: the server would refuse every batch (1199006).
+          if (flagged && o.obj && o.obj !== found.obj) k.problem = `--obj ${o.obj} does not match association kind ${id} (its source model is ${found.obj})`;
+          else if (flagged && o.asstObj && o.asstObj !== found.asstObj) k.problem = `--asst-obj ${o.asstObj} does not match association kind ${id} (its target model is ${found.asstObj})`;
+        }
+      }
+      if (!k.problem) k.problem = prefixProblem(k);
+      if (!k.problem && o.key) k.problem = await keyProblem(k.obj, o.key, '--key');
+      if (!k.problem && o.asstKey) k.problem = await keyProblem(k.asstObj, o.asstKey, '--asst-key');
+      kinds.set(id, k);
+      return k;
+    };
+
     if (o.asstId) {
       const k = await lookupKind(o.asstId);
-      if (!k) throw new UsageError(`association kind "${o.asstId}" does not exist (find_object_association found nothing)`, 'check --asst-id: it is the bk_obj_asst_id, e.g. bk_switch_connect_host');
-      const p = prefixProblem(k);
-      if (p) throw new UsageError(p, 'check --obj / --asst-obj / --asst-id');
+      if (k.problem) throw new UsageError(k.problem, 'check --asst-id (the bk_obj_asst_id, e.g. bk_switch_connect_host), --obj, --asst-obj, --key and --asst-key');
     }
-    const cols = ctx.source.columns;
-    const srcCol = o.key ?? 'bk_inst_id';
-    const dstCol = o.asstKey ? asstKeyColumn(o.asstKey, cols) : 'bk_asst_inst_id';
+
     const isText = ctx.source.format === 'csv';
+    const srcCol = o.key ?? 'bk_inst_id';
+    // CSV: the header decides the target key column once; JSON: each record may use either name.
+    const dstColFor = (values: Record<string, unknown> | null): string => {
+      if (!o.asstKey) return 'bk_asst_inst_id';
+      return asstKeyColumn(o.asstKey, values ? Object.keys(values) : ctx.source.columns);
+    };
+    const headerDst = dstColFor(null);
+
     const resolvers = new Map<string, KeyResolver>();
+    const tallies = new Map<string, KeyTally>();
     const resolverFor = (obj: string, key: string) => {
       const k = `${obj}\u0000${key}`;
-      if (!resolvers.has(k)) resolvers.set(k, new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal));
+      if (!resolvers.has(k)) resolvers.set(k, new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal, undefined, numericKey.get(k)));
       return resolvers.get(k)!;
+    };
+    const tallyFor = (column: string) => {
+      if (!tallies.has(column)) tallies.set(column, newTally());
+      return tallies.get(column)!;
     };
 
     const idOrKey = (values: Record<string, unknown>, col: string, byKey: boolean, errors: FieldError[]): unknown => {
@@ -97,14 +161,18 @@ export const associate: Operation = {
     const session: Session = {
       uniqueKey: 'the pair of instances',
       checkColumns(columns) {
-        const known = new Set([...KNOWN_COLUMNS, srcCol, dstCol]);
+        const known = new Set([...KNOWN_COLUMNS, srcCol, headerDst]);
         const errs: FieldError[] = columns
           .filter((c) => !known.has(c) && c !== '_error')
           .map((c) => {
             const near = didYouMean(c, known);
             return { field: c, message: `unknown column "${c}"${near ? ` (did you mean "${near}"?)` : ''}` };
           });
-        for (const c of [srcCol, dstCol]) if (!columns.includes(c)) errs.push({ field: c, message: `column "${c}" is missing` });
+        if (!columns.includes(srcCol)) errs.push({ field: srcCol, message: `column "${srcCol}" is missing${o.key ? ` (--key ${o.key}: the column holds the source instance's ${o.key})` : ''}` });
+        if (!columns.includes(headerDst)) {
+          const names = o.asstKey ? asstKeyColumns(o.asstKey).map((n) => `"${n}"`).join(' or ') : '"bk_asst_inst_id"';
+          errs.push({ field: headerDst, message: `column ${names} is missing${o.asstKey ? ` (--asst-key ${o.asstKey}: the column holds the target instance's ${o.asstKey})` : ''}` });
+        }
         if (!o.asstId && !columns.includes('bk_obj_asst_id')) errs.push({ field: 'bk_obj_asst_id', message: 'no association kind: give --asst-id or a bk_obj_asst_id column' });
         return errs;
       },
@@ -114,6 +182,7 @@ export const associate: Operation = {
         const errors: FieldError[] = [];
         const kindId = keyText(v.bk_obj_asst_id) ?? o.asstId;
         if (!kindId) errors.push({ field: 'bk_obj_asst_id', message: 'bk_obj_asst_id is empty and no --asst-id was given' });
+        const dstCol = isText ? headerDst : dstColFor(v);
         const payload: Record<string, unknown> = {
           bk_inst_id: idOrKey(v, srcCol, !!o.key, errors),
           bk_asst_inst_id: idOrKey(v, dstCol, !!o.asstKey, errors),
@@ -122,28 +191,32 @@ export const associate: Operation = {
         return { row: rec.row, values: v, payload, group: kindId ?? '', errors };
       },
       async resolve(rows) {
-        // Association kinds the rows name: look each up once; check the prefix rule and the row's own obj columns.
+        // Association kinds the rows name: each looked up once; the row's own obj columns must agree with it.
+        const byKind = new Map<string, CheckedRow[]>();
         for (const r of rows) {
-          if (r.errors.length || !r.group) continue;
-          const k = await lookupKind(r.group);
-          if (!k) {
-            r.errors.push({ field: 'bk_obj_asst_id', value: r.group, message: `association kind "${r.group}" does not exist` });
+          if (!r.group) continue;
+          const k = await lookupKind(r.group, r.values);
+          if (k.problem) {
+            r.errors.push({ field: 'bk_obj_asst_id', value: r.group, message: k.problem });
             continue;
           }
           const rowObj = keyText(r.values.bk_obj_id);
           const rowAsst = keyText(r.values.bk_asst_obj_id);
           if (rowObj && rowObj !== k.obj) r.errors.push({ field: 'bk_obj_id', value: rowObj, message: `bk_obj_id ${rowObj} does not match association kind ${k.id} (source ${k.obj})` });
           if (rowAsst && rowAsst !== k.asstObj) r.errors.push({ field: 'bk_asst_obj_id', value: rowAsst, message: `bk_asst_obj_id ${rowAsst} does not match association kind ${k.id} (target ${k.asstObj})` });
-          const p = prefixProblem(k);
-          if (p) r.errors.push({ field: 'bk_obj_asst_id', message: p });
+          let list = byKind.get(r.group);
+          if (!list) byKind.set(r.group, (list = []));
+          list.push(r);
         }
-        if (!o.key && !o.asstKey) return;
-        const byKind = new Map<string, CheckedRow[]>();
-        for (const r of rows) if (!r.errors.length) byKind.set(r.group, [...(byKind.get(r.group) ?? []), r]);
+        if ((!o.key && !o.asstKey) || !online) return;
+        // Both ends are resolved even when one fails, so that the report names every problem of the row.
         for (const [id, list] of byKind) {
           const k = kinds.get(id)!;
-          if (o.key) await resolveKeyColumn(list, resolverFor(k.obj, o.key), srcCol, 'bk_inst_id');
-          if (o.asstKey) await resolveKeyColumn(list.filter((r) => !r.errors.length), resolverFor(k.asstObj, o.asstKey), dstCol, 'bk_asst_inst_id');
+          if (o.key) await resolveKeyColumn(list, resolverFor(k.obj, o.key), srcCol, 'bk_inst_id', tallyFor(srcCol));
+          if (o.asstKey) {
+            const dst = isText ? [[headerDst, list] as const] : [...groupBy(list, (r) => dstColFor(r.values))];
+            for (const [col, part] of dst) await resolveKeyColumn(part, resolverFor(k.asstObj, o.asstKey), col, 'bk_asst_inst_id', tallyFor(col));
+          }
         }
       },
       async send(rows, signal) {
@@ -169,11 +242,24 @@ export const associate: Operation = {
         return rows.map((r) => pairs.get(`${r.payload.bk_inst_id}:${r.payload.bk_asst_inst_id}`) ?? null);
       },
       describe: () => [
-        ...[...kinds.values()].filter((k): k is Kind => !!k).map((k) => `association kind ${k.id}: ${k.obj} → ${k.asstObj} (${k.mapping})`),
+        ...[...kinds.values()].filter((k) => !k.problem).map((k) => `association kind ${k.id}: ${k.obj} → ${k.asstObj} (${k.mapping === '?' ? 'mapping not looked up' : k.mapping})`),
+        ...[...kinds.values()].filter((k) => k.problem).map((k) => `association kind ${k.id}: ${k.problem}`),
         ...(o.key ? [`source instances named by ${o.key} (column ${srcCol})`] : []),
-        ...(o.asstKey ? [`target instances named by ${o.asstKey} (column ${dstCol})`] : []),
+        ...(o.asstKey ? [`target instances named by ${o.asstKey} (column ${isText ? headerDst : asstKeyColumns(o.asstKey).join(' or ')})`] : []),
+        ...(o.key || o.asstKey ? (online ? [...tallies].map(([col, t]) => tallyLine(col, t)) : ['keys not resolved: no server connection']) : []),
       ],
     };
     return session;
   },
 };
+
+function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    let list = m.get(k);
+    if (!list) m.set(k, (list = []));
+    list.push(it);
+  }
+  return m;
+}

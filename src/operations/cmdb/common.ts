@@ -4,7 +4,8 @@
  */
 import { AuthError, UsageError } from '../../core/errors.js';
 import type { CmdbApi, CmdbEnvelope } from '../../http/cmdb.js';
-import type { CmdbAttribute } from '../../schema/model.js';
+import { uniqueFields, type CmdbAttribute } from '../../schema/model.js';
+import { didYouMean } from '../../schema/fields.js';
 import type { CheckedRow, OperationContext, RowResult } from '../types.js';
 
 export function requireCmdb(ctx: OperationContext): CmdbApi {
@@ -72,9 +73,15 @@ export function readCreateMaps(env: CmdbEnvelope, n: number, opts: { alreadyExis
   return out;
 }
 
+/** The id field of a model's instances: bk_inst_id, except for the built-in models. */
+const BUILTIN_ID_FIELDS: Record<string, string> = {
+  host: 'bk_host_id', biz: 'bk_biz_id', set: 'bk_set_id', module: 'bk_module_id', plat: 'bk_cloud_id',
+};
+
 /**
  * Finds instance ids by a unique field: search_object_instances with `in` over at most 500 values a request,
  * only the id and the key asked for, answers cached for the run (bounded; oldest dropped first).
+ * `numeric`: the key is an int/float attribute, so the values are sent as JSON numbers (the server compares types).
  */
 export class KeyResolver {
   private cache = new Map<string, Array<number>>();
@@ -84,10 +91,11 @@ export class KeyResolver {
     readonly key: string,
     private readonly signal: AbortSignal,
     private readonly maxCache = 200_000,
+    private readonly numeric = false,
   ) {}
 
   get idField(): string {
-    return this.objId === 'host' ? 'bk_host_id' : 'bk_inst_id';
+    return BUILTIN_ID_FIELDS[this.objId] ?? 'bk_inst_id';
   }
 
   /** Returns, for each value, the ids of the instances that have it (0, 1 or more). */
@@ -97,15 +105,17 @@ export class KeyResolver {
     for (let i = 0; i < todo.length; i += 500) {
       const chunk = todo.slice(i, i + 500);
       const found = new Map<string, number[]>(chunk.map((v) => [v, []]));
-      // A chunk of 500 distinct values can still match more than 500 instances (duplicates): page through.
-      for (let start = 0; ; start += 500) {
+      const wanted = this.numeric ? chunk.map(Number).filter(Number.isFinite) : chunk;
+      // A chunk of 500 distinct values can still match more than 500 instances (duplicates): page through,
+      // sorted by id so that the pages do not overlap.
+      for (let start = 0; wanted.length > 0; start += 500) {
         const env = await this.api.call(
           'search_object_instances',
           {
             bk_obj_id: this.objId,
             fields: [this.idField, this.key],
-            conditions: { condition: 'AND', rules: [{ field: this.key, operator: 'in', value: chunk }] },
-            page: { start, limit: 500 },
+            conditions: { condition: 'AND', rules: [{ field: this.key, operator: 'in', value: wanted }] },
+            page: { start, limit: 500, sort: this.idField },
           },
           { idempotent: true, signal: this.signal },
         );
@@ -114,7 +124,8 @@ export class KeyResolver {
         for (const inst of info) {
           const k = String(inst[this.key]);
           const id = Number(inst[this.idField]);
-          found.get(k)?.push(id);
+          const ids = found.get(k);
+          if (ids && !ids.includes(id)) ids.push(id);
         }
         if (info.length < 500) break;
       }
@@ -133,17 +144,33 @@ export class KeyResolver {
   }
 }
 
+/** Distinct key values seen by resolveKeyColumn, by outcome: the --dry-run plan counts them. */
+export interface KeyTally {
+  resolved: Set<string>;
+  missing: Set<string>;
+  ambiguous: Set<string>;
+}
+
+export const newTally = (): KeyTally => ({ resolved: new Set(), missing: new Set(), ambiguous: new Set() });
+
+export function tallyLine(column: string, t: KeyTally): string {
+  return `${column}: ${t.resolved.size} value(s) resolved to one instance, ${t.missing.size} matched none, ${t.ambiguous.size} matched several (each row's resolution is in the report's detail column)`;
+}
+
 /**
  * Resolves one key column of a chunk of rows to ids: writes the id into `payload[target]`, or adds an error
- * ("no bk_switch has bk_asset_id SW-9", "3 bk_switch instances have bk_sn X").
+ * ("no bk_switch has bk_asset_id SW-9", "3 bk_switch instances have bk_sn X"). Rows whose `payload[target]` is
+ * not a string (no key value, or already an id) are left alone; rows with other problems are resolved too, so
+ * that the report lists every problem of a row.
  */
 export async function resolveKeyColumn(
   rows: CheckedRow[],
   resolver: KeyResolver,
   column: string,
   target: string,
+  tally?: KeyTally,
 ): Promise<void> {
-  const pending = rows.filter((r) => r.errors.length === 0 && typeof r.payload[target] === 'string');
+  const pending = rows.filter((r) => typeof r.payload[target] === 'string');
   if (pending.length === 0) return;
   const found = await resolver.lookup(pending.map((r) => r.payload[target] as string));
   for (const r of pending) {
@@ -152,12 +179,39 @@ export async function resolveKeyColumn(
     if (ids.length === 1) {
       r.payload[target] = ids[0];
       r.detail = [r.detail, `${column} ${value} → ${ids[0]}`].filter(Boolean).join('; ');
+      tally?.resolved.add(value);
     } else if (ids.length === 0) {
       r.errors.push({ field: column, value, message: `${column}: no ${resolver.objId} instance has ${resolver.key} "${value}"` });
+      tally?.missing.add(value);
     } else {
-      r.errors.push({ field: column, value, message: `${column}: ${ids.length} ${resolver.objId} instances have ${resolver.key} "${value}" (ids ${ids.slice(0, 5).join(', ')}); use a unique field or bk_inst_id` });
+      r.errors.push({ field: column, value, message: `${column}: ${ids.length} ${resolver.objId} instances have ${resolver.key} "${value}" (ids ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}); name the instance by a unique field or by its id` });
+      tally?.ambiguous.add(value);
     }
   }
+}
+
+/**
+ * Whether `key` can name instances of `objId`: a problem when the model has no such field (a typo would make
+ * every row "not found"); a note when the field is not marked unique (rows whose value matches several
+ * instances are then invalid, one by one).
+ */
+export function keyFieldCheck(attrs: CmdbAttribute[], objId: string, key: string): { problem?: string; note?: string; numeric: boolean } {
+  const a = attrs.find((x) => x.bk_property_id === key);
+  if (!a) {
+    const near = didYouMean(key, attrs.map((x) => x.bk_property_id));
+    const uniques = uniqueFields(attrs);
+    return {
+      problem: `${objId} has no field "${key}"${near ? ` (did you mean "${near}"?)` : ''}${uniques.length ? `; its unique fields: ${uniques.join(', ')}` : ''}`,
+      numeric: false,
+    };
+  }
+  const numeric = a.bk_property_type === 'int' || a.bk_property_type === 'float';
+  if (a.isonly) return { numeric };
+  const uniques = uniqueFields(attrs);
+  return {
+    numeric,
+    note: `note: ${key} is not a unique field of ${objId}${uniques.length ? ` (unique: ${uniques.join(', ')})` : ''}; a row whose ${key} matches several instances is invalid`,
+  };
 }
 
 /** Text of a key cell, or an error. */

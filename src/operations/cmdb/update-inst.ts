@@ -5,10 +5,10 @@
 import { UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
 import { compileField } from '../../schema/fields.js';
-import { BUILTIN_MODELS, attributeToField, uniqueFields, type CmdbAttribute } from '../../schema/model.js';
+import { BUILTIN_MODELS, attributeToField, type CmdbAttribute } from '../../schema/model.js';
 import { buildShape, shapeRow, unknownColumns, type FieldError } from '../../schema/rows.js';
 import type { CheckedRow, Operation, Session } from '../types.js';
-import { envelopeError, fetchAttributes, keyText, KeyResolver, requireCmdb, resolveKeyColumn, WHOLE_REQUEST_CODES } from './common.js';
+import { envelopeError, fetchAttributes, keyFieldCheck, keyText, KeyResolver, newTally, requireCmdb, resolveKeyColumn, tallyLine, WHOLE_REQUEST_CODES } from './common.js';
 import { requireObj } from './create-inst.js';
 
 const checkId = compileField({ name: 'bk_inst_id', type: 'id' });
@@ -28,9 +28,9 @@ export const updateInst: Operation = {
     }
     const attrs: CmdbAttribute[] = ctx.options.noSchema ? [] : await fetchAttributes(ctx, obj);
     const key = ctx.options.key;
-    if (key && !ctx.options.noSchema && !uniqueFields(attrs).includes(key)) {
-      throw new UsageError(`--key ${key} is not a unique field of ${obj}`, `unique fields: ${uniqueFields(attrs).join(', ') || 'none'}`);
-    }
+    const keyCheck = key && !ctx.options.noSchema ? keyFieldCheck(attrs, obj, key) : undefined;
+    if (keyCheck?.problem) throw new UsageError(`--key ${key}: ${keyCheck.problem}`, 'name instances by a unique field such as bk_asset_id');
+    if (keyCheck?.note) ctx.info(keyCheck.note);
     const idColumn = key ?? 'bk_inst_id';
     const specs = attrs.map(attributeToField).filter((f) => f.name !== idColumn);
     const shape = buildShape(specs, {
@@ -43,7 +43,9 @@ export const updateInst: Operation = {
     });
     const readOnly = new Set(specs.filter((f) => f.editable === false).map((f) => f.name));
     const isText = ctx.source.format === 'csv';
-    const resolver = key ? new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal) : undefined;
+    // No connection (a --dry-run with --no-schema): keys stay unresolved, and the plan says so.
+    const resolver = key && ctx.cmdb ? new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal, undefined, keyCheck?.numeric) : undefined;
+    const tally = newTally();
 
     const session: Session = {
       checkColumns(columns) {
@@ -78,11 +80,11 @@ export const updateInst: Operation = {
       },
       describe: () => [
         `model ${obj}: ${ctx.options.noSchema ? 'not checked (--no-schema)' : `${attrs.length} fields checked`}`,
-        key ? `instances named by ${key}, resolved with search_object_instances` : 'instances named by bk_inst_id',
+        !key ? 'instances named by bk_inst_id' : resolver ? `instances named by ${key}, resolved with search_object_instances; ${tallyLine(key, tally)}` : `instances named by ${key}: not resolved (no server connection)`,
         'batches are all-or-nothing on the server: a refused batch is split to isolate the rows at fault',
       ],
     };
-    if (resolver) session.resolve = (rows) => resolveKeyColumn(rows, resolver, key!, 'inst_id');
+    if (resolver) session.resolve = (rows) => resolveKeyColumn(rows, resolver, key!, 'inst_id', tally);
     return session;
   },
 };
