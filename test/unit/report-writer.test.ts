@@ -116,6 +116,31 @@ describe('ReportWriter', () => {
     expect(readReport(file, 'ndjson').map((r) => r.row)).toEqual(Array.from({ length: 600 }, (_, i) => i + 1));
   });
 
+  it('lazy adds are gathered (written with the next durable add, at 64 KB, or at finish) and never journaled', async () => {
+    const file = path.join(dir, 'r.ndjson');
+    const lines = () => fs.readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l).row);
+    const w = await ReportWriter.open({ path: file, format: 'ndjson', inputColumns: [] });
+    w.add([outcome(1, { status: 'invalid', error: 'x' })], true);
+    w.add([outcome(3, { status: 'unsent' })], true); // held, waiting for row 2
+    expect(lines()).toEqual([]);
+    expect(fs.readFileSync(`${file}.journal`, 'utf8')).toBe('');
+    w.add([outcome(2)]); // durable: writes the gathered row 1, then 2, then the released 3
+    expect(lines()).toEqual([1, 2, 3]);
+    for (let r = 4; r < 2004; r++) w.add([outcome(r, { status: 'invalid', error: 'e'.repeat(40) })], true);
+    expect(lines().length).toBeGreaterThan(3); // 64 KB reached: written without waiting for a durable add
+    expect(lines().length).toBeLessThan(2003);
+    await w.finish();
+    expect(lines()).toEqual(Array.from({ length: 2003 }, (_, i) => i + 1));
+  });
+
+  it('close() writes gathered lazy rows too', async () => {
+    const file = path.join(dir, 'r.csv');
+    const w = await ReportWriter.open({ path: file, format: 'csv', inputColumns: [] });
+    w.add([outcome(1, { status: 'unsent' })], true);
+    await w.close();
+    expect(fs.readFileSync(file, 'utf8').trim().split('\n')).toHaveLength(2);
+  });
+
   it('journals nothing while rows come in order', async () => {
     const file = path.join(dir, 'r.ndjson');
     const w = await ReportWriter.open({ path: file, format: 'ndjson', inputColumns: [] });
