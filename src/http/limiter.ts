@@ -61,9 +61,13 @@ export function formatRate(w: RateWindow[]): string {
     .join(',');
 }
 
-/** Default safety margin: 2% of the window, at least 20 ms. */
+/**
+ * Default safety margin: 1% of the window, at least 5 ms. Network jitter is not its job (tracked grants count
+ * from when the request finished); it covers millisecond clocks on both ends and servers whose windows are
+ * a little coarser than ours.
+ */
 export function defaultMarginMs(w: RateWindow): number {
-  return Math.max(20, Math.ceil(w.windowMs * 0.02));
+  return Math.max(5, Math.ceil(w.windowMs * 0.01));
 }
 
 /** One grant, shared by the logs of all windows: its grant time, or (tracked) Infinity until its request
