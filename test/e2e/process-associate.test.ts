@@ -1,0 +1,397 @@
+/**
+ * update-process, associate and naming instances by a unique field (issue 4), end to end: the built CLI against
+ * the simulator over loopback, both front doors; each test asserts the simulator's store, the report and the exit
+ * code.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import type { Simulator } from '../../src/sim/index.js';
+import { cmdbEnv, csv, expectRowsOnce, FIXTURES, readReport, runCli, tempDir, withSim, type ReportRow } from './helpers.js';
+
+let sim: Simulator;
+const tmp = tempDir();
+beforeAll(async () => {
+  sim = await withSim();
+});
+afterAll(async () => {
+  await sim.close();
+  tmp.cleanup();
+});
+afterEach(() => sim.reset());
+
+type Gateway = 'esb' | 'apigw';
+const DOORS = ['esb', 'apigw'] as const;
+const writes = () => sim.counters().writeRequests;
+const links = (kind: string) => sim.store.associations(kind);
+const pairs = (kind: string) => links(kind).map((a) => `${a.bk_inst_id}>${a.bk_asst_inst_id}`);
+const json = (stdout: string) => JSON.parse(stdout) as Record<string, unknown>;
+
+async function cli(gateway: Gateway, args: string[], name: string) {
+  const report = join(tmp.dir, `${name}-${gateway}.report.csv`);
+  const r = await runCli([...args, '--report', report, '--json'], { env: cmdbEnv(sim, gateway) });
+  return { ...r, summary: r.stdout ? json(r.stdout) : {}, rows: (): ReportRow[] => readReport(report), report };
+}
+
+// ------------------------------------------------------------------ update-process
+
+describe.each(DOORS)('update-process via %s', (gateway) => {
+  it('230 rows with two unknown ids: 228 updated in 4 write requests, the two failed with the server message', async () => {
+    // Processes 1001..1500 are business 2; 2005 belongs to business 3, so for --biz 2 it is as unknown as 9999.
+    const ids = Array.from({ length: 228 }, (_, i) => 1001 + i);
+    ids.splice(39, 0, 9999); // row 40
+    ids.splice(76, 0, 2005); // row 77: both in the first batch of 100
+    const bind = '"[{""enable"":true,""ip"":""0.0.0.0"",""port"":""9100"",""protocol"":""1"",""template_row_id"":1}]"';
+    const input = tmp.file(`procs-${gateway}.csv`, csv(['bk_process_id,proc_num,auto_start,timeout,user,bind_info', ...ids.map((id) => `${id},3,true,45,deploy,${bind}`)]));
+    const other = sim.store.process(2005);
+    const r = await cli(gateway, ['update-process', input, '--biz', '2'], 'procs');
+
+    expect(r.code).toBe(3);
+    expect(r.summary).toMatchObject({ command: 'update-process', total: 230, ok: 228, failed: 2, invalid: 0, unsent: 0 });
+    // 3 batches (100, 100, 30); the server names both unknown ids in its refusal, so the other 98 rows of the
+    // first batch go again at once: one extra request, no bisection.
+    expect(sim.counters().requests.update_process_instance).toBe(4);
+    expect(writes()).toBe(4);
+
+    const rows = r.rows();
+    expectRowsOnce(rows, 230);
+    const failed = rows.filter((x) => x.status === 'failed');
+    expect(failed.map((x) => x.row)).toEqual([40, 77]);
+    for (const f of failed) {
+      expect(f.error_code).toBe('1199011');
+      expect(f.error).toMatch(/\[bk_process_id: 9999,2005\]' the parameter is invalid or does not exist/);
+    }
+    for (const ok of rows.filter((x) => x.status === 'ok')) expect(Number(ok.id)).toBe(Number(ok.bk_process_id));
+
+    for (let id = 1001; id <= 1228; id++) {
+      const p = sim.store.process(id)!;
+      expect(p).toMatchObject({ proc_num: 3, auto_start: true, timeout: 45, user: 'deploy', bk_biz_id: 2 });
+      expect(p.bind_info).toEqual([{ enable: true, ip: '0.0.0.0', port: '9100', protocol: '1', template_row_id: 1 }]);
+    }
+    expect(sim.store.process(1229)).toMatchObject({ proc_num: 1, auto_start: false, user: 'root' });
+    expect(sim.store.process(2005)).toEqual(other);
+  });
+});
+
+describe('update-process: more checks', () => {
+  it('a wrong type is an invalid row before sending: exit 2, zero writes', async () => {
+    const input = tmp.file('proc-types.csv', csv([
+      'bk_process_id,proc_num,auto_start,bind_info',
+      '1001,2,true,',
+      '1002,three,true,',
+      '1003,1,maybe,',
+      '1004,1,false,"{""ip"":""1.2.3.4""}"',
+      'x,1,false,',
+    ]));
+    const r = await cli('esb', ['update-process', input, '--biz', '2'], 'proc-types');
+    expect(r.code).toBe(2);
+    expect(writes()).toBe(0);
+    expect(r.stderr).toMatch(/4 of 5 rows are invalid/);
+    expect(r.stderr).toMatch(/row 2: proc_num: expected a whole number, got "three"/);
+    expect(r.stderr).toMatch(/row 3: auto_start: expected true or false, got "maybe"/);
+    expect(r.stderr).toMatch(/row 4: bind_info: expected a JSON array/);
+    expect(r.stderr).toMatch(/row 5: bk_process_id: /);
+    expect(r.rows().map((x) => x.status)).toEqual(['unsent', 'invalid', 'invalid', 'invalid', 'invalid']);
+    expect(sim.store.process(1001)).toMatchObject({ proc_num: 1 });
+  });
+
+  it('JSON keeps its own types: a quoted number or "true" is invalid, real ones are sent', async () => {
+    const input = tmp.file('proc-types.json', JSON.stringify([
+      { bk_process_id: 1001, proc_num: 2, auto_start: true, bind_info: [{ ip: '127.0.0.1', port: '80', protocol: '1', enable: true }] },
+      { bk_process_id: 1002, proc_num: '2' },
+      { bk_process_id: 1003, auto_start: 'true' },
+      { bk_process_id: 1004, user: 5 },
+    ]));
+    const r = await cli('apigw', ['update-process', input, '--biz', '2'], 'proc-json');
+    expect(r.code).toBe(2);
+    expect(writes()).toBe(0);
+    expect(r.rows().map((x) => x.status)).toEqual(['unsent', 'invalid', 'invalid', 'invalid']);
+
+    const skip = await cli('apigw', ['update-process', input, '--biz', '2', '--skip-invalid'], 'proc-json-skip');
+    expect(skip.code).toBe(3);
+    expect(skip.summary).toMatchObject({ ok: 1, invalid: 3 });
+    expect(sim.store.process(1001)).toMatchObject({ proc_num: 2, auto_start: true });
+    expect(sim.store.process(1001)!.bind_info).toEqual([{ ip: '127.0.0.1', port: '80', protocol: '1', enable: true }]);
+    expect(sim.store.process(1002)).toMatchObject({ proc_num: 1 });
+  });
+
+  it('an unknown column, a missing bk_process_id column and a row of another business are refused before any write', async () => {
+    const typo = await cli('esb', ['update-process', tmp.file('proc-typo.csv', csv(['bk_process_id,proc_nun', '1001,2'])), '--biz', '2'], 'proc-typo');
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toMatch(/proc_nun.*did you mean "proc_num"/);
+    const noId = await cli('esb', ['update-process', tmp.file('proc-noid.csv', csv(['proc_num', '2'])), '--biz', '2'], 'proc-noid');
+    expect(noId.code).toBe(2);
+    expect(noId.stderr).toMatch(/bk_process_id/);
+    const biz = await cli('esb', ['update-process', tmp.file('proc-biz.csv', csv(['bk_process_id,bk_biz_id,proc_num', '1001,2,2', '1002,3,2'])), '--biz', '2'], 'proc-biz');
+    expect(biz.code).toBe(2);
+    expect(biz.stderr).toMatch(/row 2: bk_biz_id 3 differs from --biz 2/);
+    expect(writes()).toBe(0);
+  });
+
+  it('the sample file loads clean', async () => {
+    const r = await cli('apigw', ['update-process', join(FIXTURES, 'processes.csv'), '--biz', '2'], 'proc-fixture');
+    expect(r.code).toBe(0);
+    expect(r.summary).toMatchObject({ total: 10, ok: 10 });
+    expect(sim.store.process(1004)!.bind_info).toHaveLength(2);
+    expect(sim.store.process(1006)).toMatchObject({ bk_process_name: '日志采集', priority: 5 });
+  });
+});
+
+// ------------------------------------------------------------------ associate
+
+const CONNECT = 'bk_switch_connect_host'; // n:n, seeded 1001>1, 1001>2, 1002>3
+const CONTAIN = 'bk_firewall_contain_bk_switch'; // 1:n, seeded 1022>1018, 1022>1019
+const ONE_TO_ONE = 'bk_firewall_connect_bk_switch'; // 1:1, seeded 1021>1020
+
+describe.each(DOORS)('associate via %s', (gateway) => {
+  it('450 rows of two kinds: new ones created once, existing ones ok "already exists", missing instances failed', async () => {
+    // 150 more switches for the 1:n kind (ids 1026..1175), each contained by one of the 5 firewalls.
+    for (let i = 0; i < 150; i++) sim.store.insert('bk_switch', { bk_inst_name: `extra-${i}`, bk_asset_id: `SW-EXTRA-${i}` });
+    type Line = { kind: string; src: number; dst: number; expect: 'new' | 'exists' | 1101073 | 1101074 };
+    const a: Line[] = Array.from({ length: 290 }, (_, i) => ({ kind: CONNECT, src: 1001 + (i % 20), dst: 10 + Math.floor(i / 20), expect: 'new' as const }));
+    const b: Line[] = Array.from({ length: 150 }, (_, i) => ({ kind: CONTAIN, src: 1021 + (i % 5), dst: 1026 + i, expect: 'new' as const }));
+    const odd: Line[] = [
+      { kind: CONNECT, src: 1001, dst: 1, expect: 'exists' },
+      { kind: CONNECT, src: 1001, dst: 2, expect: 'exists' },
+      { kind: CONNECT, src: 1002, dst: 3, expect: 'exists' },
+      { kind: CONNECT, src: 1001, dst: 9999, expect: 1101074 },
+      { kind: CONNECT, src: 99999, dst: 5, expect: 1101073 },
+      { kind: CONTAIN, src: 1022, dst: 1018, expect: 'exists' },
+      { kind: CONTAIN, src: 1022, dst: 1019, expect: 'exists' },
+      { kind: CONTAIN, src: 1021, dst: 99998, expect: 1101074 },
+      { kind: CONTAIN, src: 88888, dst: 1030, expect: 1101073 },
+      { kind: CONTAIN, src: 1023, dst: 77777, expect: 1101074 },
+    ];
+    // Interleave the kinds, odd rows spread through the file.
+    const lines: Line[] = [];
+    for (let i = 0; i < 290; i++) {
+      lines.push(a[i]!);
+      if (i < 150) lines.push(b[i]!);
+      if (i % 29 === 0 && odd.length) lines.push(odd.shift()!);
+    }
+    lines.push(...odd);
+    expect(lines).toHaveLength(450);
+    const input = tmp.file(`links450-${gateway}.csv`, csv(['bk_obj_asst_id,bk_inst_id,bk_asst_inst_id', ...lines.map((l) => `${l.kind},${l.src},${l.dst}`)]));
+    const before = { connect: pairs(CONNECT), contain: pairs(CONTAIN) };
+
+    const r = await cli(gateway, ['associate', input], 'links450');
+    expect(r.code).toBe(3);
+    expect(r.summary).toMatchObject({ command: 'associate', total: 450, ok: 445, failed: 5, invalid: 0, unsent: 0, already_existed: 5 });
+    // 295 connect rows in batches of 200 and 95, 155 contain rows in one: no batch mixes kinds.
+    expect(sim.counters().requests.batch_create_instance_association).toBe(3);
+
+    const rows = r.rows();
+    expectRowsOnce(rows, 450);
+    const all = sim.store.associations();
+    rows.forEach((row, i) => {
+      const l = lines[i]!;
+      if (l.expect === 'new') {
+        expect(row.status).toBe('ok');
+        const made = all.find((x) => x.id === Number(row.id))!;
+        expect(made).toMatchObject({ bk_obj_asst_id: l.kind, bk_inst_id: l.src, bk_asst_inst_id: l.dst });
+      } else if (l.expect === 'exists') {
+        expect(row).toMatchObject({ status: 'ok', detail: 'already exists' });
+      } else {
+        expect(row.status).toBe('failed');
+        expect(row.error_code).toBe(String(l.expect));
+        expect(row.error).toMatch(l.expect === 1101073 ? /the source instance does not exist/ : /the target \(associated\) instance does not exist/);
+      }
+    });
+    // Each link exactly once: the seeded ones plus the new ones, nothing else.
+    const want = (kind: string, seeded: string[]) => [...seeded, ...lines.filter((l) => l.kind === kind && l.expect === 'new').map((l) => `${l.src}>${l.dst}`)].sort();
+    expect(pairs(CONNECT).sort()).toEqual(want(CONNECT, before.connect));
+    expect(pairs(CONTAIN).sort()).toEqual(want(CONTAIN, before.contain));
+    expect(new Set(pairs(CONNECT)).size).toBe(pairs(CONNECT).length);
+  });
+
+  it('a re-run of the same file changes nothing and says so', async () => {
+    const file = join(FIXTURES, 'links.csv');
+    const first = await cli(gateway, ['associate', file, '--asst-id', CONNECT], 'rerun1');
+    expect(first.code).toBe(0);
+    expect(first.summary).toMatchObject({ total: 20, ok: 20, already_existed: 0 });
+    const state = sim.store.associations();
+    const writesBefore = writes();
+
+    const report = join(tmp.dir, `rerun2-${gateway}.report.csv`);
+    const again = await runCli(['associate', file, '--asst-id', CONNECT, '--report', report], { env: cmdbEnv(sim, gateway) });
+    expect(again.code).toBe(0);
+    expect(sim.store.associations()).toEqual(state);
+    const rows = readReport(report);
+    expectRowsOnce(rows, 20);
+    for (const row of rows) expect(row).toMatchObject({ status: 'ok', detail: 'already exists' });
+    expect(again.stderr).toMatch(/20 ok/);
+    expect(again.stderr).toMatch(/20 rows already existed/);
+    expect(writes() - writesBefore).toBe(1);
+  });
+
+  it('names instances by unique fields: --key bk_asset_id, --asst-key bk_host_innerip (column bk_asst_host_innerip)', async () => {
+    const r = await cli(gateway, ['associate', join(FIXTURES, 'links-by-key.csv'), '--asst-id', CONNECT, '--key', 'bk_asset_id', '--asst-key', 'bk_host_innerip'], 'bykey');
+    expect(r.code).toBe(0);
+    expect(r.summary).toMatchObject({ total: 10, ok: 10 });
+    for (let i = 0; i < 10; i++) expect(pairs(CONNECT)).toContain(`${1011 + i}>${101 + i}`);
+    const rows = r.rows();
+    expect(rows[0]!.detail).toBe('bk_asset_id SW-EXIST-0011 → 1011; bk_asst_host_innerip 10.0.0.101 → 101');
+    // Look-ups: one search per model for the 10 values, fields limited to the id and the key.
+    expect(sim.counters().requests.search_object_instances).toBe(2);
+    expect(writes()).toBe(1);
+  });
+});
+
+describe('associate: checks before sending', () => {
+  it('1:1 mapping violated, against the store and within the file: those rows fail, the rest land', async () => {
+    const input = tmp.file('one-to-one.csv', csv([
+      'bk_inst_id,bk_asst_inst_id',
+      '1022,1001', // new
+      '1021,1002', // firewall 1021 is already connected (to 1020)
+      '1023,1020', // switch 1020 is already connected (from 1021)
+      '1024,1001', // switch 1001 was connected by row 1 of this file
+      '1021,1020', // exactly the existing link
+    ]));
+    const r = await cli('apigw', ['associate', input, '--asst-id', ONE_TO_ONE], 'one-to-one');
+    expect(r.code).toBe(3);
+    const rows = r.rows();
+    expect(rows.map((x) => x.status)).toEqual(['ok', 'failed', 'failed', 'failed', 'ok']);
+    for (const f of rows.filter((x) => x.status === 'failed')) {
+      expect(f.error_code).toBe('1101052');
+      expect(f.error).toMatch(/mapping is 1:1/);
+    }
+    expect(rows[4]!.detail).toBe('already exists');
+    expect(pairs(ONE_TO_ONE).sort()).toEqual(['1021>1020', '1022>1001']);
+  });
+
+  it('ids <= 0, an unknown kind and a kind whose models do not match the row are invalid: exit 2, nothing written', async () => {
+    const input = tmp.file('bad-links.csv', csv([
+      'bk_obj_asst_id,bk_obj_id,bk_inst_id,bk_asst_inst_id',
+      `${CONNECT},bk_switch,1001,7`,
+      `${CONNECT},bk_switch,0,7`,
+      `${CONNECT},bk_switch,1001,-3`,
+      'bk_switch_link_host,bk_switch,1001,7',
+      `${CONNECT},bk_firewall,1021,7`,
+    ]));
+    const r = await cli('esb', ['associate', input], 'bad-links');
+    expect(r.code).toBe(2);
+    expect(writes()).toBe(0);
+    expect(r.stderr).toMatch(/row 2: bk_inst_id: .*ids must be > 0/);
+    expect(r.stderr).toMatch(/row 3: bk_asst_inst_id: .*ids must be > 0/);
+    expect(r.stderr).toMatch(/row 4: association kind "bk_switch_link_host" does not exist/);
+    expect(r.stderr).toMatch(/row 5: bk_obj_id bk_firewall does not match association kind bk_switch_connect_host/);
+    expect(r.rows().map((x) => x.status)).toEqual(['unsent', 'invalid', 'invalid', 'invalid', 'invalid']);
+  });
+
+  it('flags that break the prefix rule or contradict the kind stop the run before any request to write', async () => {
+    const links = join(FIXTURES, 'links.csv');
+    const prefix = await cli('esb', ['associate', links, '--asst-id', CONNECT, '--obj', 'bk_sw', '--asst-obj', 'host', '--no-schema'], 'prefix');
+    expect(prefix.code).toBe(2);
+    expect(prefix.stderr).toMatch(/must start with "bk_sw_" and end with "_host"/);
+    const wrong = await cli('esb', ['associate', links, '--asst-id', CONNECT, '--obj', 'bk_firewall'], 'wrong-obj');
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toMatch(/--obj bk_firewall does not match association kind bk_switch_connect_host/);
+    const unknown = await cli('esb', ['associate', links, '--asst-id', 'bk_switch_link_host'], 'unknown-kind');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/association kind "bk_switch_link_host" does not exist/);
+    expect(writes()).toBe(0);
+  });
+
+  it('keys that match nothing or several instances are invalid: exit 2 and nothing written; --skip-invalid sends the rest', async () => {
+    // Two switches share a name (bk_inst_name is not unique): naming by it is allowed, ambiguity is per row.
+    sim.store.insert('bk_switch', { bk_inst_name: 'twin', bk_asset_id: 'TWIN-A' });
+    sim.store.insert('bk_switch', { bk_inst_name: 'twin', bk_asset_id: 'TWIN-B' });
+    const input = tmp.file('keys.csv', csv([
+      'bk_inst_name,asst_bk_host_innerip',
+      'switch-exist-05,10.0.0.60',
+      'twin,10.0.0.61',
+      'no-such-switch,10.0.0.62',
+      'switch-exist-06,10.9.9.9',
+      'no-such-switch,10.9.9.8',
+    ]));
+    const args = ['associate', input, '--asst-id', CONNECT, '--key', 'bk_inst_name', '--asst-key', 'bk_host_innerip'];
+    const before = pairs(CONNECT);
+    const r = await cli('apigw', args, 'keys');
+    expect(r.code).toBe(2);
+    expect(writes()).toBe(0);
+    expect(pairs(CONNECT)).toEqual(before);
+    expect(r.stderr).toMatch(/bk_inst_name is not a unique field of bk_switch/);
+    expect(r.stderr).toMatch(/row 2: bk_inst_name: 2 bk_switch instances have bk_inst_name "twin" \(ids 1026, 1027\)/);
+    expect(r.stderr).toMatch(/row 3: bk_inst_name: no bk_switch instance has bk_inst_name "no-such-switch"/);
+    expect(r.stderr).toMatch(/row 4: asst_bk_host_innerip: no host instance has bk_host_innerip "10.9.9.9"/);
+    // Both ends of row 5 are wrong: both are reported.
+    expect(r.stderr).toMatch(/row 5: .*no-such-switch.*; asst_bk_host_innerip: no host instance has bk_host_innerip "10.9.9.8"/);
+
+    const skip = await cli('apigw', [...args, '--skip-invalid'], 'keys-skip');
+    expect(skip.code).toBe(3);
+    expect(skip.summary).toMatchObject({ ok: 1, invalid: 4 });
+    expect(pairs(CONNECT)).toEqual([...before, '1005>60']);
+    expect(skip.rows()[0]!.detail).toBe('bk_inst_name switch-exist-05 → 1005; asst_bk_host_innerip 10.0.0.60 → 60');
+  });
+
+  it('a key that is not a field of the model is refused with a suggestion', async () => {
+    const r = await cli('esb', ['associate', join(FIXTURES, 'links-by-key.csv'), '--asst-id', CONNECT, '--key', 'bk_asset_id', '--asst-key', 'bk_host_ip'], 'badkey');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--asst-key bk_host_ip: host has no field "bk_host_ip"/);
+    expect(r.stderr).toMatch(/unique fields: bk_host_innerip/);
+    expect(writes()).toBe(0);
+  });
+
+  it('JSON rows name the target by asst_<key>; the kind comes from the flag', async () => {
+    const r = await cli('esb', ['associate', join(FIXTURES, 'links-by-key.json'), '--asst-id', CONTAIN, '--key', 'bk_asset_id', '--asst-key', 'bk_asset_id'], 'bykey-json');
+    expect(r.code).toBe(0);
+    expect(r.summary).toMatchObject({ total: 8, ok: 8 });
+    expect(pairs(CONTAIN)).toEqual(expect.arrayContaining(['1023>1001', '1023>1004', '1024>1005', '1024>1008']));
+    expect(r.rows()[0]!.detail).toBe('bk_asset_id FW-EXIST-0003 → 1023; asst_bk_asset_id SW-EXIST-0001 → 1001');
+  });
+
+  it('--dry-run resolves the keys, shows the resolution and writes nothing', async () => {
+    const r = await cli('apigw', ['associate', join(FIXTURES, 'links-by-key.csv'), '--asst-id', CONNECT, '--key', 'bk_asset_id', '--asst-key', 'bk_host_innerip', '--dry-run'], 'dry');
+    expect(r.code).toBe(0);
+    expect(writes()).toBe(0);
+    expect(r.summary).toMatchObject({ dry_run: true, total: 10, unsent: 10, invalid: 0 });
+    expect(r.stderr).toMatch(/association kind bk_switch_connect_host: bk_switch → host \(n:n\)/);
+    expect(r.stderr).toMatch(/bk_asset_id: 10 value\(s\) resolved to one instance, 0 matched none, 0 matched several/);
+    expect(r.stderr).toMatch(/bk_asst_host_innerip: 10 value\(s\) resolved/);
+    const rows = r.rows();
+    expect(rows[9]).toMatchObject({ status: 'unsent', detail: 'bk_asset_id SW-EXIST-0020 → 1020; bk_asst_host_innerip 10.0.0.110 → 110; dry run' });
+  });
+
+  it('the mixed-kind sample loads clean, one batch per kind', async () => {
+    const r = await cli('esb', ['associate', join(FIXTURES, 'links-kinds.csv')], 'kinds');
+    expect(r.code).toBe(0);
+    expect(r.summary).toMatchObject({ total: 7, ok: 7, batches: 2 });
+    expect(pairs(ONE_TO_ONE)).toEqual(expect.arrayContaining(['1023>1009', '1024>1010', '1025>1011']));
+    expect(pairs(CONNECT)).toEqual(expect.arrayContaining(['1001>150', '1002>153']));
+  });
+});
+
+// ------------------------------------------------------------------ update-inst --key
+
+describe('update-inst --key', () => {
+  it('rows named by bk_asset_id are resolved and updated', async () => {
+    const r = await cli('apigw', ['update-inst', join(FIXTURES, 'switch-updates-by-key.csv'), '--obj', 'bk_switch', '--key', 'bk_asset_id'], 'upd-key');
+    expect(r.code).toBe(0);
+    expect(r.summary).toMatchObject({ total: 5, ok: 5 });
+    expect(sim.store.instance('bk_switch', 1011)).toMatchObject({ bk_asset_id: 'SW-EXIST-0011', bk_operator: 'lisi', is_managed: true, remark: '已巡检' });
+    expect(sim.store.instance('bk_switch', 1012)).toMatchObject({ is_managed: false, remark: '待下线' });
+    expect(r.rows()[0]).toMatchObject({ id: '1011', detail: 'bk_asset_id SW-EXIST-0011 → 1011' });
+    expect(writes()).toBe(1);
+  });
+
+  it('ambiguous and missing keys are invalid rows: exit 2, nothing written', async () => {
+    sim.store.insert('bk_switch', { bk_inst_name: 'a', bk_asset_id: 'SN-TWIN-A', bk_sn: 'SN-TWIN' });
+    sim.store.insert('bk_switch', { bk_inst_name: 'b', bk_asset_id: 'SN-TWIN-B', bk_sn: 'SN-TWIN' });
+    const input = tmp.file('upd-sn.csv', csv(['bk_sn,port_count', 'SN-SW-0001,24', 'SN-TWIN,24', 'SN-NONE,24', 'SN-SW-0002,x']));
+    const r = await cli('esb', ['update-inst', input, '--obj', 'bk_switch', '--key', 'bk_sn'], 'upd-sn');
+    expect(r.code).toBe(2);
+    expect(writes()).toBe(0);
+    expect(r.stderr).toMatch(/bk_sn is not a unique field of bk_switch/);
+    expect(r.stderr).toMatch(/row 2: bk_sn: 2 bk_switch instances have bk_sn "SN-TWIN"/);
+    expect(r.stderr).toMatch(/row 3: bk_sn: no bk_switch instance has bk_sn "SN-NONE"/);
+    expect(r.stderr).toMatch(/row 4: port_count: expected a whole number/);
+    expect(r.rows().map((x) => x.status)).toEqual(['unsent', 'invalid', 'invalid', 'invalid']);
+    expect(sim.store.instance('bk_switch', 1001)).toMatchObject({ port_count: 48 });
+  });
+
+  it('a --key that is not a field of the model is refused', async () => {
+    const r = await cli('apigw', ['update-inst', join(FIXTURES, 'switch-updates-by-key.csv'), '--obj', 'bk_switch', '--key', 'bk_asset'], 'upd-badkey');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/bk_switch has no field "bk_asset" \(did you mean "bk_asset_id"\?\)/);
+    expect(writes()).toBe(0);
+  });
+});
