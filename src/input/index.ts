@@ -7,9 +7,9 @@ import { extname } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { InputFormat, InputRecord, TypeHint } from '../core/types.js';
 import { bomEncoding, chunkToString, resolveEncoding, textChunks, type TextChunk } from './decode.js';
-import { csvRecords, readCsvHeader } from './csv.js';
-import { jsonRecords, NOT_ARRAY } from './json.js';
-import { ndjsonRecords } from './ndjson.js';
+import { csvBatches, readCsvHeader } from './csv.js';
+import { jsonBatches, NOT_ARRAY } from './json.js';
+import { ndjsonBatches } from './ndjson.js';
 import { spoolStdin } from './spool.js';
 
 export interface OpenInputOptions {
@@ -29,6 +29,11 @@ export interface InputSource {
   hints: Record<string, TypeHint>; // CSV header type hints, e.g. { port_count: 'int' }
   /** Streams the records; may be called again to re-read from the start (two-pass pipeline). */
   records(): AsyncIterable<InputRecord>;
+  /**
+   * The same records in input order, in arrays of a read chunk's worth (one await per chunk instead of one
+   * per row: for a million rows read twice, that await was a tenth of the time). Re-readable too.
+   */
+  batches(): AsyncIterable<InputRecord[]>;
   /** Removes spool files. Idempotent. */
   close(): Promise<void>;
 }
@@ -92,6 +97,10 @@ function cannotRead(display: string, e: unknown): UsageError {
   return new UsageError(`cannot read ${display}: ${why}`);
 }
 
+async function* flatten<T>(batches: AsyncIterable<T[]>): AsyncGenerator<T> {
+  for await (const batch of batches) yield* batch;
+}
+
 /** The first chunk of text (empty for an empty file); stops the stream after it. */
 async function firstText(chunks: AsyncIterable<TextChunk>): Promise<string> {
   for await (const c of chunks) return chunkToString(c);
@@ -147,13 +156,13 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
     const chunks = () => textChunks(path, display, encoding, explicit);
     let columns: string[] | null = null;
     let hints: Record<string, TypeHint> = Object.create(null);
-    let records: () => AsyncIterable<InputRecord>;
+    let batches: () => AsyncIterable<InputRecord[]>;
     if (format === 'csv') {
       const header = await readCsvHeader(chunks(), display, delimiter);
       columns = header.columns;
       hints = header.hints;
       const cols = columns;
-      records = () => csvRecords(chunks(), display, delimiter, cols);
+      batches = () => csvBatches(chunks(), display, delimiter, cols);
     } else {
       // Read the first chunk now, so that a wrong encoding or a file that is plainly not a JSON array
       // fails at open rather than mid-run (the readers check again as they stream).
@@ -162,12 +171,12 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
         const start = text.trimStart();
         if (text === '') throw new UsageError(`${display} is empty: ${NOT_ARRAY}`);
         if (start !== '' && !start.startsWith('[')) throw new UsageError(`${display}: ${NOT_ARRAY}`);
-        records = () => jsonRecords(chunks(), display);
+        batches = () => jsonBatches(chunks(), display);
       } else {
-        records = () => ndjsonRecords(chunks());
+        batches = () => ndjsonBatches(chunks());
       }
     }
-    return { file: display, path, format, columns, hints, records, close };
+    return { file: display, path, format, columns, hints, records: () => flatten(batches()), batches, close };
   } catch (e) {
     await close();
     throw e;

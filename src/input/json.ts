@@ -43,7 +43,8 @@ const enum S {
   End, // after the closing ']'
 }
 
-export async function* jsonRecords(chunks: AsyncIterable<TextChunk>, display: string): AsyncGenerator<InputRecord> {
+/** The records, a chunk's worth at a time (one await per chunk, not per row). */
+export async function* jsonBatches(chunks: AsyncIterable<TextChunk>, display: string): AsyncGenerator<InputRecord[]> {
   let state: S = S.Start as S;
   let line = 1;
   let row = 0;
@@ -76,95 +77,108 @@ export async function* jsonRecords(chunks: AsyncIterable<TextChunk>, display: st
     return { row, line: elemLine, values: toRecordValues(v) };
   };
 
+  let out: InputRecord[] = [];
+  // Elements are collected per chunk; on a syntax error, the elements before it are handed on first.
+  const flush = function* () {
+    if (out.length > 0) yield out;
+    out = [];
+  };
   for await (const chunk of chunks) {
     const s = chunkToString(chunk);
     const n = s.length;
     let start = 0; // start of the current element within s
-    for (let i = 0; i < n; i++) {
-      const c = s.charCodeAt(i);
-      if (state === S.InElem) {
-        if (inString) {
-          if (escaped) escaped = false;
-          else if (c === 0x5c) escaped = true;
-          else if (c === 0x22) {
-            inString = false;
-            if (depth === 0) {
-              // a top-level string element ends here
+    let error: unknown;
+    try {
+      for (let i = 0; i < n; i++) {
+        const c = s.charCodeAt(i);
+        if (state === S.InElem) {
+          if (inString) {
+            if (escaped) escaped = false;
+            else if (c === 0x5c) escaped = true;
+            else if (c === 0x22) {
+              inString = false;
+              if (depth === 0) {
+                // a top-level string element ends here
+                parts.push(s.slice(start, i + 1));
+                out.push(finish(parts.join('')));
+                parts = [];
+                state = S.AfterElem;
+              }
+            } else if (c === 0x0a) line++;
+            continue;
+          }
+          if (scalar) {
+            if (c === 0x2c || c === 0x5d || isSpace(c)) {
+              parts.push(s.slice(start, i));
+              out.push(finish(parts.join('')));
+              parts = [];
+              state = S.AfterElem;
+              i--; // let AfterElem look at this character
+            }
+            continue;
+          }
+          if (c === 0x22) inString = true;
+          else if (c === 0x7b || c === 0x5b) depth++;
+          else if (c === 0x7d || c === 0x5d) {
+            if (--depth === 0) {
               parts.push(s.slice(start, i + 1));
-              yield finish(parts.join(''));
+              out.push(finish(parts.join('')));
               parts = [];
               state = S.AfterElem;
             }
           } else if (c === 0x0a) line++;
           continue;
         }
-        if (scalar) {
-          if (c === 0x2c || c === 0x5d || isSpace(c)) {
-            parts.push(s.slice(start, i));
-            yield finish(parts.join(''));
-            parts = [];
-            state = S.AfterElem;
-            i--; // let AfterElem look at this character
-          }
+        if (c === 0x0a) {
+          line++;
           continue;
         }
-        if (c === 0x22) inString = true;
-        else if (c === 0x7b || c === 0x5b) depth++;
-        else if (c === 0x7d || c === 0x5d) {
-          if (--depth === 0) {
-            parts.push(s.slice(start, i + 1));
-            yield finish(parts.join(''));
-            parts = [];
-            state = S.AfterElem;
-          }
-        } else if (c === 0x0a) line++;
-        continue;
-      }
-      if (c === 0x0a) {
-        line++;
-        continue;
-      }
-      if (isSpace(c)) continue;
-      switch (state) {
-        case S.Start:
-          if (c !== 0x5b) throw new UsageError(`${display} line ${line}: ${NOT_ARRAY}`);
-          state = S.BeforeElem;
-          afterOpen = true;
-          break;
-        case S.BeforeElem:
-          if (c === 0x5d && afterOpen) {
-            state = S.End;
-            break;
-          }
-          if (c === 0x5d || c === 0x2c) throw syntax(`unexpected "${s[i]}" where an array element should be`, line);
-          state = S.InElem;
-          start = i;
-          elemLine = line;
-          depth = 0;
-          inString = false;
-          escaped = false;
-          scalar = false;
-          if (c === 0x7b || c === 0x5b) depth = 1;
-          else if (c === 0x22) inString = true;
-          else scalar = true;
-          break;
-        case S.AfterElem:
-          if (c === 0x2c) {
+        if (isSpace(c)) continue;
+        switch (state) {
+          case S.Start:
+            if (c !== 0x5b) throw new UsageError(`${display} line ${line}: ${NOT_ARRAY}`);
             state = S.BeforeElem;
-            afterOpen = false;
-          } else if (c === 0x5d) state = S.End;
-          else throw syntax(`expected "," or "]" after element ${row}, found "${s[i]}"`, line);
-          break;
-        case S.End:
-          throw syntax(`unexpected "${s[i]}" after the end of the array`, line);
+            afterOpen = true;
+            break;
+          case S.BeforeElem:
+            if (c === 0x5d && afterOpen) {
+              state = S.End;
+              break;
+            }
+            if (c === 0x5d || c === 0x2c) throw syntax(`unexpected "${s[i]}" where an array element should be`, line);
+            state = S.InElem;
+            start = i;
+            elemLine = line;
+            depth = 0;
+            inString = false;
+            escaped = false;
+            scalar = false;
+            if (c === 0x7b || c === 0x5b) depth = 1;
+            else if (c === 0x22) inString = true;
+            else scalar = true;
+            break;
+          case S.AfterElem:
+            if (c === 0x2c) {
+              state = S.BeforeElem;
+              afterOpen = false;
+            } else if (c === 0x5d) state = S.End;
+            else throw syntax(`expected "," or "]" after element ${row}, found "${s[i]}"`, line);
+            break;
+          case S.End:
+            throw syntax(`unexpected "${s[i]}" after the end of the array`, line);
+        }
       }
+      if (state === S.InElem) {
+        parts.push(s.slice(start));
+      }
+    } catch (e) {
+      error = e;
     }
-    if (state === S.InElem) {
-      parts.push(s.slice(start));
-    }
+    yield* flush();
+    if (error !== undefined) throw error;
   }
   if (state === S.InElem && scalar) {
-    yield finish(parts.join(''));
+    yield [finish(parts.join(''))];
     state = S.AfterElem;
   }
   if (state === S.Start) throw new UsageError(`${display} is empty: ${NOT_ARRAY}`);

@@ -24,21 +24,24 @@ function isBlank(s: string): boolean {
   return true;
 }
 
-export async function* ndjsonRecords(chunks: AsyncIterable<TextChunk>): AsyncGenerator<InputRecord> {
+/** The records, a chunk's worth at a time (one await per chunk, not per row). */
+export async function* ndjsonBatches(chunks: AsyncIterable<TextChunk>): AsyncGenerator<InputRecord[]> {
   let carry = '';
   let line = 0;
   let row = 0;
   for await (const chunk of chunks) {
     const s = carry + chunkToString(chunk);
+    const out: InputRecord[] = [];
     let from = 0;
     for (let nl = s.indexOf('\n'); nl !== -1; nl = s.indexOf('\n', from)) {
       const text = s.slice(from, nl);
       from = nl + 1;
       line++;
-      if (!isBlank(text)) yield parseLine(text, ++row, line);
+      if (!isBlank(text)) out.push(parseLine(text, ++row, line));
     }
     carry = s.slice(from);
+    if (out.length > 0) yield out;
   }
   line++;
-  if (!isBlank(carry)) yield parseLine(carry, ++row, line);
+  if (!isBlank(carry)) yield [parseLine(carry, ++row, line)];
 }
