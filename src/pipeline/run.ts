@@ -219,16 +219,19 @@ async function checkAll(source: InputSource, session: Session, prior: PriorRepor
     }
     chunk = [];
   };
-  for await (const rec of source.records()) {
-    if (o.stop.aborted) break;
-    plan.total++;
-    if (seen && seen.size < 1000) for (const k in rec.values) seen.add(k);
-    if (skipByPrior(prior, rec.row, o)) {
-      plan.skipped++;
-      continue;
+  // Records come a read chunk at a time: one await per chunk, not per row.
+  read: for await (const batch of source.batches()) {
+    for (const rec of batch) {
+      if (o.stop.aborted) break read;
+      plan.total++;
+      if (seen && seen.size < 1000) for (const k in rec.values) seen.add(k);
+      if (skipByPrior(prior, rec.row, o)) {
+        plan.skipped++;
+        continue;
+      }
+      chunk.push(session.check(rec));
+      if (chunk.length >= RESOLVE_CHUNK) await tally();
     }
-    chunk.push(session.check(rec));
-    if (chunk.length >= RESOLVE_CHUNK) await tally();
   }
   await tally();
   if (seen) plan.columns = [...seen];
@@ -531,7 +534,8 @@ async function sendAll(x: SendContext): Promise<SendState> {
     inFlight.add(p);
   };
 
-  const take = async (r: Pending) => {
+  /** Settles or buffers one row; returns the dispatch to wait for when the row filled a batch. */
+  const take = (r: Pending): Promise<void> | undefined => {
     if (r.errors.length) {
       record([outcome(r, 'invalid', { error: joinErrors(r.errors) })], true);
       return;
@@ -549,8 +553,9 @@ async function sendAll(x: SendContext): Promise<SendState> {
     buf.push(r);
     if (buf.length >= x.batchSize) {
       buffers.delete(r.group);
-      await dispatch(buf);
+      return dispatch(buf);
     }
+    return undefined;
   };
 
   try {
@@ -563,19 +568,25 @@ async function sendAll(x: SendContext): Promise<SendState> {
       for (const r of chunk) await take(r);
       chunk = [];
     };
-    for await (const rec of source.records()) {
-      const carried = carryPrior(x, rec);
-      if (carried) {
-        st.carried++;
-        record([carried]);
-        continue;
+    // Records come a read chunk at a time: one await per chunk, and one per full batch, not one per row.
+    for await (const batch of source.batches()) {
+      for (const rec of batch) {
+        const carried = carryPrior(x, rec);
+        if (carried) {
+          st.carried++;
+          record([carried]);
+          continue;
+        }
+        const checked: Pending = session.check(rec);
+        if (mayExist(x, rec.row)) checked.verify = true;
+        if (session.resolve) {
+          chunk.push(checked);
+          if (chunk.length >= RESOLVE_CHUNK) await flushChunk();
+        } else {
+          const full = take(checked);
+          if (full) await full;
+        }
       }
-      const checked: Pending = session.check(rec);
-      if (mayExist(x, rec.row)) checked.verify = true;
-      if (session.resolve) {
-        chunk.push(checked);
-        if (chunk.length >= RESOLVE_CHUNK) await flushChunk();
-      } else await take(checked);
     }
     await flushChunk();
     for (const [g, rows] of buffers) {
