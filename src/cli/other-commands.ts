@@ -97,7 +97,8 @@ export async function completionAction(opts: Record<string, unknown>, cmd: Comma
   const program = cmd.parent!;
   const longs = (c: Command) => c.options.map((o) => o.long).filter((l): l is string => !!l);
   const spec = {
-    commands: program.commands.map((c) => ({ name: c.name(), options: longs(c) })),
+    // A command with subcommands (config → check) offers their options too.
+    commands: program.commands.map((c) => ({ name: c.name(), options: [...longs(c), ...c.commands.flatMap(longs)] })),
     globalOptions: ['--help', '--version'],
   };
   process.stdout.write(completionScript(shell, spec));

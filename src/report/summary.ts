@@ -196,7 +196,8 @@ function nextStep(s: RunSummary): string {
   }
   if (s.failed + s.invalid + s.unsent === 0) return '';
   if (s.exit_code === 2 && s.invalid > 0 && s.ok + s.failed === 0) {
-    return 'Nothing was sent. Fix the invalid rows (see the report), or send the valid ones with --skip-invalid.';
+    const fix = s.failed_file ? `fix the invalid rows in ${s.failed_file} and load that file (it has every row)` : 'fix the invalid rows (see the report)';
+    return `Nothing was sent. Next: ${fix[0]!.toUpperCase()}${fix.slice(1)}, or send the valid ones with --skip-invalid.`;
   }
   const ways: string[] = [];
   // Interrupted or server gone: the same run can be finished.

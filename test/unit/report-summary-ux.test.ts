@@ -1,0 +1,66 @@
+/** Summary wording for the cases a person meets: dry runs, runs blocked by invalid rows, stopped runs. */
+import { describe, expect, it } from 'vitest';
+import { ErrorGroups, formatSummary, markdownSummary, type RunSummary } from '../../src/report/summary.js';
+
+const base: RunSummary = {
+  command: 'create-inst',
+  total: 25,
+  ok: 0,
+  failed: 0,
+  invalid: 0,
+  unsent: 25,
+  requests: 1,
+  retries: 0,
+  duration_ms: 200,
+  report: 'r.csv',
+  exit_code: 0,
+};
+const text = (s: Partial<RunSummary>) => formatSummary({ ...base, ...s }, { color: false });
+
+describe('dry run', () => {
+  it('counts rows ready to send and planned batches, and does not ask to fix rows when none are invalid', () => {
+    const t = text({ dry_run: true, batches: 1 });
+    expect(t).toContain('create-inst (dry run, nothing sent): 25 rows in 200 ms');
+    expect(t).toContain('  25 ready to send · 0 invalid\n');
+    expect(t).toContain('1 batch planned');
+    expect(t).not.toMatch(/unsent|fix/i);
+    expect(t.trimEnd().split('\n').at(-1)).toBe('Every row passed the checks: run again without --dry-run to send them.');
+  });
+
+  it('with invalid rows: fix them, or send the valid ones', () => {
+    expect(text({ dry_run: true, unsent: 20, invalid: 5, exit_code: 2 }).trimEnd().split('\n').at(-1)).toBe(
+      'Fix the invalid rows (see the report), then run again without --dry-run.',
+    );
+    expect(text({ dry_run: true, unsent: 20, invalid: 5, exit_code: 0 }).trimEnd().split('\n').at(-1)).toMatch(/--skip-invalid/);
+  });
+
+  it('the Markdown heading counts rows ready to send, not "0 ok"', () => {
+    expect(markdownSummary({ ...base, dry_run: true })).toMatch(/^### cmdb-bulk create-inst \(dry run, nothing sent\): 25 of 25 rows ready to send\n/);
+    expect(markdownSummary({ ...base, ok: 25, unsent: 0 })).toMatch(/^### cmdb-bulk create-inst: 25 of 25 rows ok\n/);
+  });
+});
+
+describe('a run blocked by invalid rows', () => {
+  it('points at the --failed file when there is one', () => {
+    const s = { unsent: 20, invalid: 5, exit_code: 2 };
+    expect(text(s)).toContain('Nothing was sent. Next: Fix the invalid rows (see the report), or send the valid ones with --skip-invalid.');
+    expect(text({ ...s, failed_file: 'fix.csv' })).toContain('Nothing was sent. Next: Fix the invalid rows in fix.csv and load that file (it has every row), or send the valid ones with --skip-invalid.');
+  });
+});
+
+describe('groups', () => {
+  it('rows left unsent because the whole run stopped are not a cause; unsent rows with their own error are', () => {
+    const g = new ErrorGroups();
+    g.add({ row: 1, status: 'invalid', error: 'port_count: expected at most 1024, got "5000"' });
+    for (let row = 2; row <= 100; row++) g.add({ row, status: 'unsent', error: row % 2 ? 'not sent: the run was interrupted' : 'not sent: the file has invalid rows' });
+    g.add({ row: 101, status: 'unsent', error_code: 'unreachable', error: 'the server is unreachable: ECONNREFUSED' });
+    expect(g.list().map((x) => [x.count, x.rows])).toEqual([[1, [1]], [1, [101]]]);
+  });
+
+  it('says how many rows are in causes not listed only when the list was cut', () => {
+    const groups = Array.from({ length: 10 }, (_, i) => ({ error: `cause ${i}`, count: 2, rows: [i * 2 + 1, i * 2 + 2] }));
+    expect(text({ failed: 25, unsent: 0, exit_code: 3, groups })).toContain('(5 more rows with other causes: see the report)');
+    expect(text({ failed: 20, unsent: 5, exit_code: 3, groups })).not.toContain('more rows');
+    expect(text({ failed: 2, unsent: 23, exit_code: 130, groups: groups.slice(0, 1) })).not.toContain('more rows');
+  });
+});
