@@ -43,3 +43,6 @@ export class InflightLog {
 }
 
 export const inflightPath = (reportPath: string) => `${reportPath}.inflight`;
+
+/** Where --resume writes the new report (and its in-flight log) until it is complete and replaces the earlier one. */
+export const resumingPath = (reportPath: string) => `${reportPath}.resuming`;

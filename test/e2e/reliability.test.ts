@@ -305,34 +305,64 @@ function runWithHook(args: string[], env: Record<string, string>, hook: (line: s
 }
 
 describe('killed with SIGKILL mid-run, then --resume', () => {
-  it('create-inst: a batch applied but never answered is found, not sent again', async () => {
+  it('create-inst: a batch applied but never answered is found, not sent again — even across failed and killed resumes', async () => {
     const assets = range(400).map((i) => `KILL-C-${i}`);
     const input = switchInput('kill-create-in.csv', assets);
     const report = join(tmp.dir, 'kill-create.csv');
+    const args = ['create-inst', input, '--obj', 'bk_switch', ...FAST, '--batch-size', '20', '--concurrency', '2'];
+    const killAt = (n: number) => {
+      let answered = 0;
+      return (line: string, child: ChildProcess) => {
+        // The n-th create is applied; its answer is not sent yet: kill now.
+        if (/batch_create_inst -> 200/.test(line) && ++answered === n) child.kill('SIGKILL');
+      };
+    };
     sim.setFaults({ latencyMs: 20, ops: ['batch_create_inst'] });
-    let answered = 0;
-    const r = await runWithHook(['create-inst', input, '--obj', 'bk_switch', '--report', report, ...FAST, '--batch-size', '20', '--concurrency', '2'], cmdbEnv(sim, 'esb'), (line, child) => {
-      // The 6th create is applied; its answer is not sent yet: kill now.
-      if (/batch_create_inst -> 200/.test(line) && ++answered === 6) child.kill('SIGKILL');
-    });
+    const r = await runWithHook([...args, '--report', report], cmdbEnv(sim, 'esb'), killAt(6));
     expect(r.code).toBe(null);
     sim.setFaults({});
-    const appliedAtKill = sim.store.instances('bk_switch').filter((s) => String(s.bk_asset_id).startsWith('KILL-C-')).length;
+    const inStore = () => new Set(sim.store.instances('bk_switch').map((s) => String(s.bk_asset_id)));
+    const appliedAtKill = [...inStore()].filter((a) => a.startsWith('KILL-C-')).length;
     const before = readReport(report).filter((x) => x.status === 'ok').length;
     expect(appliedAtKill).toBeGreaterThanOrEqual(120);
     // The killed run left rows on the server that its report does not have as ok.
     expect(before).toBeLessThan(appliedAtKill);
     expect(existsSync(`${report}.inflight`)).toBe(true);
 
-    const again = await runCli(['create-inst', input, '--obj', 'bk_switch', '--resume', report, ...FAST], { env: cmdbEnv(sim, 'esb') });
+    // A resume that cannot reach the server: exit 5, a complete report, and the rows that may exist stay
+    // "outcome unknown" (not "unsent"), so the next resume still checks them.
+    const down = await runCli([...args, '--resume', report], { env: cmdbEnv(sim, 'esb', { CMDB_URL: `http://127.0.0.1:${await deadPort()}` }) });
+    expect(down.code).toBe(5);
+    let rows = readReport(report);
+    expectRowsOnce(rows, 400);
+    const store = inStore();
+    for (const [i, a] of assets.entries()) {
+      if (store.has(a)) expect(rows[i]!.status === 'ok' || rows[i]!.error_code === 'outcome_unknown', `row ${i + 1}`).toBe(true);
+      else expect(['unsent', 'outcome_unknown']).toContain(rows[i]!.error_code === 'outcome_unknown' ? 'outcome_unknown' : rows[i]!.status);
+    }
+    expect(rows.filter((x) => x.error_code === 'outcome_unknown').length).toBeGreaterThanOrEqual(20);
+
+    // A dry run leaves the earlier report as it is.
+    const snapshot = readFileSync(report, 'utf8');
+    expect((await runCli([...args, '--resume', report, '--dry-run'], { env: cmdbEnv(sim, 'esb') })).code).toBe(0);
+    expect(readFileSync(report, 'utf8')).toBe(snapshot);
+
+    // A resume killed with a batch of its own applied but unanswered: the report it was resuming is untouched.
+    sim.setFaults({ latencyMs: 20, ops: ['batch_create_inst'] });
+    expect((await runWithHook([...args, '--resume', report], cmdbEnv(sim, 'esb'), killAt(2))).code).toBe(null);
+    sim.setFaults({});
+    expect(readFileSync(report, 'utf8')).toBe(snapshot);
+    expect(inStore().size).toBeGreaterThan(store.size);
+
+    // The last resume finishes: every row once, nothing sent twice.
+    const again = await runCli([...args, '--resume', report], { env: cmdbEnv(sim, 'esb') });
     expect(again.code, again.stderr).toBe(0);
-    const rows = readReport(report);
+    rows = readReport(report);
     expectRowsOnce(rows, 400);
     expectCreatedOnce(rows, assets);
     expect(sim.counters().duplicateKeyAttempts).toBe(0);
-    expect(rows.filter((x) => /earlier run/.test(String(x.detail))).length).toBeGreaterThanOrEqual(20);
-    expect(existsSync(`${report}.inflight`)).toBe(false);
-    expect(existsSync(`${report}.journal`)).toBe(false);
+    expect(rows.filter((x) => /earlier run/.test(String(x.detail))).length).toBeGreaterThanOrEqual(40);
+    for (const f of ['.inflight', '.journal', '.resuming', '.resuming.inflight', '.resuming.journal']) expect(existsSync(report + f), f).toBe(false);
   });
 
   it('associate: the same, checked by pair', async () => {
