@@ -6,6 +6,8 @@
  * flat: nothing per row survives pass 1), batches the good rows and sends them with at most `concurrency` batches
  * in flight; each outcome goes to the report as its batch finishes.
  */
+import { renameSync, rmSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { AuthError, CliError, EXIT, UnreachableError, UsageError, type ExitCode } from '../core/errors.js';
 import type { InputRecord, ReportFormat, RowOutcome, RowStatus } from '../core/types.js';
 import { normalizeDelimiter, openInput, type InputSource, type OpenInputOptions } from '../input/index.js';
@@ -19,7 +21,7 @@ import { ErrorGroups, type RunSummary } from '../report/summary.js';
 import { defaultReportPath, ReportWriter } from '../report/writer.js';
 import { joinErrors } from '../schema/rows.js';
 import type { Progress } from '../ui/progress.js';
-import { InflightLog, inflightPath } from './inflight.js';
+import { InflightLog, inflightPath, resumingPath } from './inflight.js';
 import { Slots } from './pool.js';
 
 export interface Connection {
@@ -81,6 +83,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     const priorPath = o.resume ?? o.retryFailed;
     const prior = priorPath ? await readPriorReport(priorPath) : undefined;
     const priorInflight = priorPath ? InflightLog.read(inflightPath(priorPath)) : new Set<number>();
+    const resumedInflight = priorPath ? InflightLog.read(inflightPath(resumingPath(priorPath))) : new Set<number>();
 
     const needServer = !(o.dryRun && o.opOptions.noSchema);
     let session: Session;
@@ -116,7 +119,12 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     const plan = await checkAll(source, session, prior, o);
     if (plan.total === 0) throw setupError ?? new UsageError(`${source.file}: no rows to send`, 'the file has a header but no data rows');
 
-    const reportPath = o.report ? (o.report.path ?? priorPath ?? defaultReportPath(o.input.file, op.command, o.report.format)) : null;
+    let reportPath = o.report ? (o.report.path ?? priorPath ?? defaultReportPath(o.input.file, op.command, o.report.format)) : null;
+    // A dry run never replaces the earlier report: its outcomes (and "outcome unknown" marks) are still needed.
+    if (o.dryRun && priorPath && reportPath && resolve(reportPath) === resolve(priorPath)) {
+      o.info(`dry run: the earlier report ${priorPath} is left as it is (no new report)`);
+      reportPath = null;
+    }
     const blockedByInvalid = plan.invalid > 0 && !o.skipInvalid && !setupError;
     if (blockedByInvalid) {
       o.warn(invalidMessage(source, plan));
@@ -127,7 +135,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
 
     // ---- pass 2: send (or, for a dry run or a blocked file, write the report without sending)
     const send = !o.dryRun && !blockedByInvalid && !setupError;
-    const state = await sendAll({ o, op, session, source, prior, priorInflight, batchSize, reportPath, send, notSent: setupError, columns: plan.columns, total: plan.total });
+    const state = await sendAll({ o, op, session, source, prior, priorPath, priorInflight, resumedInflight, batchSize, reportPath, send, notSent: setupError, columns: plan.columns, total: plan.total });
 
     const c = state.counts;
     const fatal = setupError ?? state.fatal;
@@ -283,7 +291,12 @@ interface SendContext {
   session: Session;
   source: InputSource;
   prior: PriorReport | undefined;
+  /** The earlier report's path (--resume / --retry-failed). */
+  priorPath: string | undefined;
+  /** Rows on the wire in the run that wrote the earlier report, when it ended without their answer. */
   priorInflight: Set<number>;
+  /** Rows sent by a later --resume of that report that never finished (so the report predates their sending). */
+  resumedInflight: Set<number>;
   batchSize: number;
   reportPath: string | null;
   send: boolean;
@@ -320,13 +333,18 @@ async function sendAll(x: SendContext): Promise<SendState> {
     carried: 0,
     interrupted: false,
   };
-  const writer = x.reportPath
-    ? await ReportWriter.open({ path: x.reportPath, format: o.report!.format, inputColumns: x.columns })
+  // --resume / --retry-failed into the earlier report: write beside it (report and in-flight log) and replace it
+  // only once the new one is complete, so a run killed while resuming leaves the earlier report whole, and the
+  // rows it sent meanwhile are known as such (resumedInflight).
+  const inPlace = !!x.reportPath && !!x.priorPath && x.reportPath !== '-' && resolve(x.reportPath) === resolve(x.priorPath);
+  const writePath = inPlace ? resumingPath(x.reportPath!) : x.reportPath;
+  const writer = writePath
+    ? await ReportWriter.open({ path: writePath, format: o.report!.format, inputColumns: x.columns })
     : undefined;
   const failedFile = o.failedPath
     ? await FailedRowsWriter.open({ path: o.failedPath, format: source.format, columns: failedColumns(source, x.columns), delimiter: normalizeDelimiter(o.input.delimiter) })
     : undefined;
-  const inflight = x.send && !op.idempotent && x.reportPath ? InflightLog.open(inflightPath(x.reportPath)) : undefined;
+  const inflight = x.send && !op.idempotent && writePath ? InflightLog.open(inflightPath(writePath)) : undefined;
   const slots = new Slots(o.concurrency);
   const total = { done: 0 };
   let stopping = false;
@@ -382,11 +400,21 @@ async function sendAll(x: SendContext): Promise<SendState> {
     ...extra,
   });
 
+  /**
+   * A row this run does not send. Unsent, unless an earlier run may have created it (it was to be checked first):
+   * then it stays "outcome unknown", so that the next --resume still checks it before sending it.
+   */
+  const notSent = (r: Pending, extra: Partial<RowOutcome>): RowOutcome => {
+    if (!r.verify) return outcome(r, 'unsent', extra);
+    st.outcomeUnknown++;
+    return outcome(r, 'failed', { error_code: OUTCOME_UNKNOWN, error: 'an earlier run sent this row and never learnt whether it was applied; not checked yet (this run did not send): --resume checks it first' });
+  };
+
   /** Sends one batch and records an outcome for every row of it, whatever happens. */
   async function runBatch(rows: Pending[], depth = 0): Promise<void> {
     if (rows.length === 0) return;
     if (o.kill.aborted || (stopping && depth === 0)) {
-      record(rows.map((r) => outcome(r, 'unsent', { error: stopReason() })));
+      record(rows.map((r) => notSent(r, { error: stopReason() })));
       return;
     }
     // Rows an earlier run may have created: look first, send only what is not there.
@@ -541,11 +569,11 @@ async function sendAll(x: SendContext): Promise<SendState> {
       return;
     }
     if (x.notSent) {
-      record([outcome(r, 'unsent', { error_code: stopCode(x.notSent), error: `not sent: ${x.notSent.message.split('\n')[0]}` })], true);
+      record([notSent(r, { error_code: stopCode(x.notSent), error: `not sent: ${x.notSent.message.split('\n')[0]}` })], true);
       return;
     }
     if (!x.send || stopping) {
-      record([outcome(r, 'unsent', { detail: o.dryRun ? [r.detail, 'dry run'].filter(Boolean).join('; ') : undefined, error: o.dryRun ? undefined : x.send ? stopReason() : 'not sent: the file has invalid rows' })], true);
+      record([notSent(r, { detail: o.dryRun ? [r.detail, 'dry run'].filter(Boolean).join('; ') : undefined, error: o.dryRun ? undefined : x.send ? stopReason() : 'not sent: the file has invalid rows' })], true);
       return;
     }
     let buf = buffers.get(r.group);
@@ -591,7 +619,7 @@ async function sendAll(x: SendContext): Promise<SendState> {
     await flushChunk();
     for (const [g, rows] of buffers) {
       buffers.delete(g);
-      if (stopping) record(rows.map((r) => outcome(r, 'unsent', { error: stopReason() })));
+      if (stopping) record(rows.map((r) => notSent(r, { error: stopReason() })));
       else await dispatch(rows);
     }
     while (inFlight.size) await Promise.all([...inFlight]);
@@ -604,8 +632,15 @@ async function sendAll(x: SendContext): Promise<SendState> {
     if (finished) {
       await writer?.finish();
       await failedFile?.finish();
+      if (inPlace) {
+        renameSync(writePath!, x.reportPath!);
+        // The earlier report's journal and in-flight log (and those of resumes of it that never finished) belong to
+        // the report just replaced.
+        for (const f of [`${x.reportPath}.journal`, inflightPath(x.reportPath!), inflightPath(writePath!)]) rmSync(f, { force: true });
+      }
     } else {
       await writer?.close();
+      if (inPlace) for (const f of [writePath!, `${writePath}.journal`]) rmSync(f, { force: true });
     }
   }
   return st;
@@ -619,6 +654,9 @@ async function sendAll(x: SendContext): Promise<SendState> {
  */
 function mayExist(x: SendContext, row: number): boolean {
   const status = x.prior?.statusOf(row);
+  if (status === 'ok') return false;
+  // Sent after the report was written, by a resume that never finished: what the report says is out of date.
+  if (x.resumedInflight.has(row)) return true;
   if (status === undefined) return x.priorInflight.has(row);
   if (status !== 'failed') return false;
   const before = x.prior!.outcome(row);
