@@ -159,7 +159,7 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
     extra.push(`${plural(s.rate_limited, 'rate-limit answer')} (429${wait})`);
   }
   if (s.already_existed) extra.push(`${plural(s.already_existed, 'row')} already existed`);
-  if (s.outcome_unknown) extra.push(`${plural(s.outcome_unknown, 'row')} checked after an unclear answer`);
+  if (s.outcome_unknown) extra.push(`${plural(s.outcome_unknown, 'row')} with an unknown outcome (not sent again: check them, or --resume)`);
   lines.push(p.dim(`  ${extra.join(', ')}`));
 
   if (s.report) lines.push(`  report: ${s.report}`);
