@@ -73,7 +73,8 @@ function isIsoDate(v: string): boolean {
 
 /** A real calendar date, for a string already known to be YYYY-MM-DD. */
 function realIsoDate(v: string): boolean {
-  return validDate(Number(v.slice(0, 4)), Number(v.slice(5, 7)), Number(v.slice(8, 10)));
+  const digit = (i: number) => v.charCodeAt(i) - 48;
+  return validDate(digit(0) * 1000 + digit(1) * 100 + digit(2) * 10 + digit(3), digit(5) * 10 + digit(6), digit(8) * 10 + digit(9));
 }
 
 const pad2 = (n: number | string) => String(n).padStart(2, '0');

@@ -25,10 +25,17 @@ export interface RowShape {
   /** Where names come from, for messages: "model bk_switch". */
   what: string;
   /** Every known name → CONTROL or its field: one look-up per cell in shapeRow (it runs for every cell twice). */
-  readonly index: ReadonlyMap<string, typeof CONTROL | { spec: FieldSpec; check: Checker }>;
+  readonly index: ReadonlyMap<string, IndexEntry>;
   /** Names of the required fields. */
   readonly required: readonly string[];
+  /**
+   * The keys of the last row shaped and what `index` said for each: rows of one file mostly have the same keys
+   * in the same order (always, for CSV), so a key is usually found by one identity comparison, not a hash look-up.
+   */
+  readonly memo: { keys: string[]; entries: Array<IndexEntry | undefined> };
 }
+
+type IndexEntry = typeof CONTROL | { spec: FieldSpec; check: Checker };
 
 const CONTROL = 0;
 
@@ -55,7 +62,7 @@ export function buildShape(specs: FieldSpec[], o: ShapeOptions): RowShape {
     }
   }
   const control = new Set([...(o.control ?? []), ...IGNORED_COLUMNS]);
-  const index = new Map<string, typeof CONTROL | { spec: FieldSpec; check: Checker }>(fields);
+  const index = new Map<string, IndexEntry>(fields);
   for (const c of control) index.set(c, CONTROL);
   return {
     fields,
@@ -66,6 +73,7 @@ export function buildShape(specs: FieldSpec[], o: ShapeOptions): RowShape {
     what: o.what,
     index,
     required: [...fields.values()].filter((f) => f.spec.required).map((f) => f.spec.name),
+    memo: { keys: [], entries: [] },
   };
 }
 
@@ -96,9 +104,17 @@ export interface ShapedRow {
 export function shapeRow(shape: RowShape, values: Record<string, unknown>, isText: boolean, knownColumns: boolean): ShapedRow {
   const payload = nullObject();
   const errors: FieldError[] = [];
-  const index = shape.index;
+  const { index, memo } = shape;
+  let k = 0;
   for (const key in values) {
-    const f = index.get(key);
+    let f: IndexEntry | undefined;
+    if (memo.keys[k] === key) f = memo.entries[k];
+    else {
+      f = index.get(key);
+      memo.keys[k] = key;
+      memo.entries[k] = f;
+    }
+    k++;
     if (f === CONTROL) continue;
     const raw = values[key];
     if (!f) {
