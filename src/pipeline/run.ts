@@ -542,6 +542,8 @@ async function sendAll(x: SendContext): Promise<SendState> {
   }
 
   // -------- the read loop
+  // Show the bar (0 of total) before the first answer: a first batch held by a 429 or a slow server shows as such.
+  if (x.send) progress();
   const inFlight = new Set<Promise<void>>();
   const buffers = new Map<string, Pending[]>();
   let failure: unknown;
