@@ -164,7 +164,12 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
 
   if (s.report) lines.push(`  report: ${s.report}`);
   if (s.failed_file) lines.push(`  failed rows: ${s.failed_file}`);
-  if (s.error) lines.push(p.fail(`  error: ${oneLine(s.error, 400)}`));
+  if (s.error) {
+    // Keep the message's own lines (a list of missing settings, a hint): indented under "error:", at most 12.
+    const msg = s.error.split('\n').map((l) => oneLine(l, 400)).filter(Boolean);
+    const shown = msg.length > 12 ? [...msg.slice(0, 11), `… (${msg.length - 11} more lines)`] : msg;
+    lines.push(...shown.map((l, i) => p.fail(i === 0 ? `  error: ${l}` : `    ${l}`)));
+  }
 
   const groups = s.groups ?? [];
   if (groups.length > 0) {
@@ -200,6 +205,11 @@ function nextStep(s: RunSummary): string {
     return `Nothing was sent. Next: ${fix[0]!.toUpperCase()}${fix.slice(1)}, or send the valid ones with --skip-invalid.`;
   }
   const ways: string[] = [];
+  // Settings or credentials refused: nothing will land until they are fixed.
+  if (s.exit_code === 4) {
+    const then = s.report && s.report !== '-' && s.unsent > 0 ? `, then finish the run with --resume ${s.report}` : ', then run again';
+    return `Next: Fix the settings or credentials (cmdb-bulk config check shows what is in effect and tries them)${then}.`;
+  }
   // Interrupted or server gone: the same run can be finished.
   if (s.report && s.report !== '-' && (s.exit_code === 130 || s.exit_code === 5) && s.unsent > 0) {
     ways.push(`finish the run with --resume ${s.report}`);

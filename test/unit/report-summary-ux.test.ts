@@ -64,3 +64,17 @@ describe('groups', () => {
     expect(text({ failed: 2, unsent: 23, exit_code: 130, groups: groups.slice(0, 1) })).not.toContain('more rows');
   });
 });
+
+describe('a run stopped by its settings', () => {
+  it('keeps the lines of a multi-line error, and asks to fix the settings before --resume', () => {
+    const t = text({
+      exit_code: 4,
+      error: 'CMDB is not configured; missing:\n  - app code: env BK_APP_CODE\n  - app secret: env BK_APP_SECRET\nsee docs/configuration.md',
+    });
+    expect(t).toContain('  error: CMDB is not configured; missing:\n    - app code: env BK_APP_CODE\n    - app secret: env BK_APP_SECRET\n    see docs/configuration.md\n');
+    expect(t.trimEnd().split('\n').at(-1)).toBe(
+      'Next: Fix the settings or credentials (cmdb-bulk config check shows what is in effect and tries them), then finish the run with --resume r.csv.',
+    );
+    expect(t).not.toContain('--retry-failed');
+  });
+});
