@@ -25,7 +25,8 @@ interface Kind {
 }
 
 const checkId = compileField({ name: 'id', type: 'id' });
-const KNOWN_COLUMNS = ['bk_inst_id', 'bk_asst_inst_id', 'bk_obj_asst_id', 'bk_obj_id', 'bk_asst_obj_id'];
+/** Columns besides the two that name the instances. */
+const KIND_COLUMNS = ['bk_obj_asst_id', 'bk_obj_id', 'bk_asst_obj_id', '_error'];
 
 /**
  * The two names a target key column may have: asst_<key> (asst_bk_host_innerip), and the CMDB-style short form
@@ -158,16 +159,19 @@ export const associate: Operation = {
       return r.value;
     };
 
+    /** A column the rows may not carry; an id column beside its --key would be ignored silently, so it is refused. */
+    const unknownColumn = (c: string, dst: string): string => {
+      if (c === 'bk_inst_id' && o.key) return `column "bk_inst_id" cannot be used with --key ${o.key}: the source is named by ${srcCol}; drop one of them`;
+      if (c === 'bk_asst_inst_id' && o.asstKey) return `column "bk_asst_inst_id" cannot be used with --asst-key ${o.asstKey}: the target is named by ${dst}; drop one of them`;
+      const near = didYouMean(c, [...KIND_COLUMNS, srcCol, dst]);
+      return `unknown column "${c}"${near ? ` (did you mean "${near}"?)` : ''}`;
+    };
+    const isKnown = (c: string, dst: string) => c === srcCol || c === dst || KIND_COLUMNS.includes(c);
+
     const session: Session = {
       uniqueKey: 'the pair of instances',
       checkColumns(columns) {
-        const known = new Set([...KNOWN_COLUMNS, srcCol, headerDst]);
-        const errs: FieldError[] = columns
-          .filter((c) => !known.has(c) && c !== '_error')
-          .map((c) => {
-            const near = didYouMean(c, known);
-            return { field: c, message: `unknown column "${c}"${near ? ` (did you mean "${near}"?)` : ''}` };
-          });
+        const errs: FieldError[] = columns.filter((c) => !isKnown(c, headerDst)).map((c) => ({ field: c, message: unknownColumn(c, headerDst) }));
         if (!columns.includes(srcCol)) errs.push({ field: srcCol, message: `column "${srcCol}" is missing${o.key ? ` (--key ${o.key}: the column holds the source instance's ${o.key})` : ''}` });
         if (!columns.includes(headerDst)) {
           const names = o.asstKey ? asstKeyColumns(o.asstKey).map((n) => `"${n}"`).join(' or ') : '"bk_asst_inst_id"';
@@ -187,7 +191,7 @@ export const associate: Operation = {
           bk_inst_id: idOrKey(v, srcCol, !!o.key, errors),
           bk_asst_inst_id: idOrKey(v, dstCol, !!o.asstKey, errors),
         };
-        if (!isText) for (const k in v) if (!KNOWN_COLUMNS.includes(k) && k !== srcCol && k !== dstCol && k !== '_error') errors.push({ field: k, message: `unknown field "${k}"` });
+        if (!isText) for (const k in v) if (!isKnown(k, dstCol)) errors.push({ field: k, message: unknownColumn(k, dstCol).replace(/^unknown column/, 'unknown field') });
         return { row: rec.row, values: v, payload, group: kindId ?? '', errors };
       },
       async resolve(rows) {

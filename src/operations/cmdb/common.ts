@@ -120,14 +120,17 @@ export class KeyResolver {
           { idempotent: true, signal: this.signal },
         );
         if (!env.result) throw new UsageError(`cannot look up ${this.objId} instances by ${this.key}: ${envelopeError(env)}`, `check that ${this.key} is a field of ${this.objId}`);
-        const info = ((env.data ?? {}) as { info?: Record<string, unknown>[] }).info ?? [];
+        const data = (env.data ?? {}) as { info?: Record<string, unknown>[]; count?: unknown };
+        const info = data.info ?? [];
         for (const inst of info) {
           const k = String(inst[this.key]);
           const id = Number(inst[this.idField]);
           const ids = found.get(k);
           if (ids && !ids.includes(id)) ids.push(id);
         }
-        if (info.length < 500) break;
+        // A full page asks for the next one, unless the total count says there is none (500 unique values).
+        const count = Number(data.count);
+        if (info.length < 500 || (Number.isFinite(count) && start + info.length >= count)) break;
       }
       for (const [k, ids] of found) this.remember(k, ids);
     }
