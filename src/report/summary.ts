@@ -199,7 +199,10 @@ function nextStep(s: RunSummary): string {
       ? 'Fix the invalid rows (see the report), or run again without --dry-run to send the valid ones (--skip-invalid).'
       : 'Fix the invalid rows (see the report), then run again without --dry-run.';
   }
-  if (s.failed + s.invalid + s.unsent === 0) return '';
+  if (s.failed + s.invalid + s.unsent === 0) {
+    // A re-run of a file already loaded (associate): say plainly that it changed nothing.
+    return s.ok > 0 && s.already_existed === s.ok ? `Nothing changed: ${s.ok === 1 ? 'the row' : `all ${fmtInt(s.ok)} rows`} already existed on the server.` : '';
+  }
   if (s.exit_code === 2 && s.invalid > 0 && s.ok + s.failed === 0) {
     const fix = s.failed_file ? `fix the invalid rows in ${s.failed_file} and load that file (it has every row)` : 'fix the invalid rows (see the report)';
     return `Nothing was sent. Next: ${fix[0]!.toUpperCase()}${fix.slice(1)}, or send the valid ones with --skip-invalid.`;
