@@ -1,0 +1,431 @@
+#!/usr/bin/env node
+// The benchmark: `npm run bench` (builds first). Plain Node; prints a table and writes bench-results/bench.json.
+// Every figure stands next to its reference. Data is generated in a temp folder; every server is a simulator on
+// 127.0.0.1 started and stopped here. docs/performance.md explains the cases and records a run.
+//
+//   node scripts/bench.mjs [--runs 3] [--rows 1000000] [--only 1,2,3,4]
+//
+// 1. read + validate + batch of a 1,000,000-row CSV (8 columns): create-inst --dry-run --no-schema, the same
+//    with header type hints, and with the model's schema (fetched once from the simulator): rows/s and peak RSS
+//    of the CLI process, next to a bare csv-parse loop over the same file (ratio tool / bare parse).
+// 2. create-inst of 100,000 rows to the simulator (CMDB over ESB, no rate limit), 0 ms and 50 ms added latency,
+//    concurrency 1, 4, 16: rows/s and requests/s, next to what the latency allows.
+// 3. apaas-update of 100,000 records with the real 50/s + 1000/min windows, and with windows scaled down
+//    (5/100ms + 100/6s) so that the minute window binds within seconds: requests/s next to the fastest schedule
+//    the windows allow, and the 429s received (must be 0).
+// 4. `cmdb-bulk --help` start-up, median of 10, next to `node -e 0`.
+import { spawn, spawnSync } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const BIN = join(ROOT, 'bin/cmdb-bulk.js');
+const OUT_DIR = join(ROOT, 'bench-results');
+
+// ------------------------------------------------------------------ options
+const argv = process.argv.slice(2);
+const opt = (name, dflt) => {
+  const i = argv.indexOf(`--${name}`);
+  return i >= 0 ? argv[i + 1] : dflt;
+};
+const RUNS = Number(opt('runs', 3));
+const ROWS = Number(opt('rows', 1_000_000));
+const ONLY = new Set(String(opt('only', '1,2,3,4')).split(',').map(Number));
+const SEND_ROWS = 100_000;
+
+const { startSimulator } = await import(join(ROOT, 'dist/sim/index.js'));
+const tmp = mkdtempSync(join(os.tmpdir(), 'cmdb-bulk-bench-'));
+const GNU_TIME = hasGnuTime();
+const results = { machine: machine(), started: new Date().toISOString(), options: { runs: RUNS, rows: ROWS }, cases: {} };
+const table = [];
+
+// ------------------------------------------------------------------ helpers
+function machine() {
+  const cpus = os.cpus();
+  return {
+    nproc: os.availableParallelism?.() ?? cpus.length,
+    cpu: cpus[0]?.model ?? 'unknown',
+    memory_gb: +(os.totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+    platform: `${os.type()} ${os.release()} ${os.arch()}`,
+    loadavg_start: os.loadavg().map((x) => +x.toFixed(2)),
+  };
+}
+
+function hasGnuTime() {
+  if (!existsSync('/usr/bin/time')) return false;
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', '-o', '/dev/null', 'true']);
+  return r.status === 0;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+};
+const fmt = (n, d = 0) => (n === undefined || n === null || Number.isNaN(n) ? '—' : n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
+const pct = (x) => `${fmt(x * 100, 1)}%`;
+const row = (caseName, figure, value, reference, verdict = '') => {
+  table.push([caseName, figure, value, reference, verdict]);
+  process.stdout.write(`  ${figure}: ${value}  [${reference}] ${verdict}\n`);
+};
+
+/** A preload for when GNU time is missing: writes the process's peak RSS and CPU time at exit. */
+function rusagePreload() {
+  const p = join(tmp, 'rusage-preload.mjs');
+  if (!existsSync(p)) {
+    writeFileSync(
+      p,
+      `import { writeFileSync } from 'node:fs';
+process.on('exit', () => {
+  const r = process.resourceUsage();
+  writeFileSync(process.env.BENCH_RUSAGE, JSON.stringify({ rssKb: r.maxRSS, user: r.userCPUTime / 1e6, sys: r.systemCPUTime / 1e6 }));
+});
+`,
+    );
+  }
+  return p;
+}
+
+/**
+ * Runs `node <nodeArgs>` and measures it: wall time (ms, spawn to exit, start-up included), peak RSS (KB) and CPU
+ * seconds (user + sys) of the process — by GNU time when present, else by a preload reading resourceUsage().
+ */
+function measure(nodeArgs, { env = {}, cwd = ROOT, timeoutMs = 600_000 } = {}) {
+  const usage = join(tmp, `usage-${process.hrtime.bigint()}.txt`);
+  const fullEnv = { PATH: process.env.PATH, HOME: process.env.HOME ?? tmp, NO_COLOR: '1', ...env };
+  let cmd, args;
+  if (GNU_TIME) {
+    cmd = '/usr/bin/time';
+    args = ['-f', '%e %U %S %M', '-o', usage, process.execPath, ...nodeArgs];
+  } else {
+    cmd = process.execPath;
+    args = ['--import', rusagePreload(), ...nodeArgs];
+    fullEnv.BENCH_RUSAGE = usage;
+  }
+  return new Promise((res, rej) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { cwd, env: fullEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', rej);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const wallMs = performance.now() - t0;
+      let rssKb, cpu;
+      try {
+        if (GNU_TIME) {
+          const [, u, s, m] = readFileSync(usage, 'utf8').trim().split('\n').pop().split(' ').map(Number);
+          rssKb = m;
+          cpu = u + s;
+        } else {
+          const j = JSON.parse(readFileSync(usage, 'utf8'));
+          rssKb = j.rssKb;
+          cpu = j.user + j.sys;
+        }
+      } catch {
+        /* the process died before writing: figures stay undefined */
+      }
+      rmSync(usage, { force: true });
+      res({ code, wallMs, rssKb, cpu, stdout, stderr });
+    });
+  });
+}
+
+function cli(args, o) {
+  return measure([BIN, ...args], o);
+}
+
+function summaryOf(r) {
+  const line = r.stdout.trim().split('\n').pop();
+  try {
+    return JSON.parse(line);
+  } catch {
+    throw new Error(`no JSON summary (exit ${r.code}):\n${r.stderr.slice(-2000)}`);
+  }
+}
+
+function expectOk(r, what) {
+  if (r.code !== 0) throw new Error(`${what}: exit ${r.code}\n${r.stderr.slice(-2000)}`);
+}
+
+async function writeLines(path, header, n, line) {
+  const out = createWriteStream(path);
+  let buf = header;
+  for (let i = 1; i <= n; i++) {
+    buf += line(i);
+    if (buf.length > 1 << 16) {
+      if (!out.write(buf)) await new Promise((r) => out.once('drain', r));
+      buf = '';
+    }
+  }
+  await new Promise((r) => out.end(buf, r));
+}
+
+const VENDORS = ['cisco', 'huawei', 'h3c'];
+/** A bk_switch row like the fixtures: 8 columns, all valid for the simulator's model. */
+const switchRow = (i) =>
+  `switch-${i},SW-${String(i).padStart(7, '0')},SN${100000000 + i},admin,${(i % 1024) + 1},${i % 2 ? 'true' : 'false'},${VENDORS[i % 3]},2023-${String(1 + (i % 12)).padStart(2, '0')}-${String(1 + (i % 28)).padStart(2, '0')}\n`;
+const SWITCH_HEADER = 'bk_inst_name,bk_asset_id,bk_sn,bk_operator,port_count,is_managed,vendor,bought_on\n';
+const SWITCH_HEADER_HINTS = 'bk_inst_name,bk_asset_id,bk_sn,bk_operator,port_count:int,is_managed:bool,vendor,bought_on:date\n';
+
+function cmdbEnv(sim) {
+  return { CMDB_URL: sim.urls.esb, CMDB_GATEWAY: 'esb', BK_APP_CODE: sim.credentials.bkAppCode, BK_APP_SECRET: sim.credentials.bkAppSecret, BK_USERNAME: 'admin' };
+}
+function feishuEnv(sim) {
+  return { FEISHU_URL: sim.urls.feishu, FEISHU_APP_ID: sim.credentials.feishuAppId, FEISHU_APP_SECRET: sim.credentials.feishuAppSecret };
+}
+
+/** The earliest time the n-th request may go under sliding windows, sending as early as allowed (greedy). */
+function idealSpanMs(n, windows) {
+  const t = [];
+  for (let k = 0; k < n; k++) {
+    let at = 0;
+    for (const w of windows) if (k >= w.limit) at = Math.max(at, t[k - w.limit] + w.windowMs);
+    t.push(at);
+  }
+  return t[n - 1];
+}
+
+// ------------------------------------------------------------------ case 1
+async function case1() {
+  console.log(`\n1. read + validate + batch, ${fmt(ROWS)} rows × 8 columns (median of ${RUNS} runs)`);
+  const plain = join(tmp, 'switches.csv');
+  const hinted = join(tmp, 'switches-hints.csv');
+  await writeLines(plain, SWITCH_HEADER, ROWS, switchRow);
+  await writeLines(hinted, SWITCH_HEADER_HINTS, ROWS, switchRow);
+  const report = join(tmp, 'dry.report.csv');
+  const dry = ['--obj', 'bk_switch', '--dry-run', '--no-progress', '--quiet', '--json', '--report', report];
+  const bareCode = `
+    import { createReadStream } from 'node:fs';
+    import { parse } from 'csv-parse';
+    let n = 0;
+    for await (const rec of createReadStream(process.argv[1]).pipe(parse())) n++;
+    if (n !== ${ROWS + 1}) throw new Error('bare parse read ' + n + ' records');
+  `;
+  const sim = await startSimulator({ world: 'empty-extra' });
+  const variants = {
+    bare: () => measure(['--input-type=module', '-e', bareCode, plain]),
+    no_schema: () => cli(['create-inst', plain, '--no-schema', ...dry]),
+    hints: () => cli(['create-inst', hinted, '--no-schema', ...dry]),
+    schema: () => cli(['create-inst', plain, ...dry], { env: cmdbEnv(sim) }),
+  };
+  const runs = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
+  try {
+    // Interleaved, so that a noisy minute on the machine hits every variant alike.
+    for (let i = 0; i < RUNS; i++) {
+      for (const [k, run] of Object.entries(variants)) {
+        const r = await run();
+        expectOk(r, `case 1 ${k}`);
+        if (k !== 'bare') {
+          const s = summaryOf(r);
+          if (s.total !== ROWS || s.invalid !== 0) throw new Error(`case 1 ${k}: ${s.total} rows, ${s.invalid} invalid`);
+        }
+        runs[k].push(r);
+      }
+    }
+  } finally {
+    await sim.close();
+  }
+  const fig = (k) => {
+    const rs = runs[k];
+    const wall = median(rs.map((r) => r.wallMs));
+    const cpu = median(rs.map((r) => r.cpu));
+    return {
+      wall_ms: Math.round(wall),
+      rows_per_s: Math.round(ROWS / (wall / 1000)),
+      cpu_s: +cpu.toFixed(2),
+      rows_per_cpu_s: Math.round(ROWS / cpu),
+      peak_rss_mb: +(median(rs.map((r) => r.rssKb)) / 1024).toFixed(1),
+      max_peak_rss_mb: +(Math.max(...rs.map((r) => r.rssKb)) / 1024).toFixed(1),
+      runs_wall_ms: rs.map((r) => Math.round(r.wallMs)),
+    };
+  };
+  const c = { rows: ROWS, file_mb: +(readFileSync(plain).length / 2 ** 20).toFixed(1), bare_csv_parse: fig('bare'), no_schema: fig('no_schema'), hints: fig('hints'), schema: fig('schema') };
+  for (const k of ['no_schema', 'hints', 'schema']) c[k].ratio_to_bare = +(c[k].rows_per_s / c.bare_csv_parse.rows_per_s).toFixed(2);
+  results.cases.read_validate_batch = c;
+  const B = c.bare_csv_parse;
+  row('1', 'bare csv-parse loop (reference)', `${fmt(B.rows_per_s)} rows/s, ${fmt(B.peak_rss_mb, 1)} MB`, `${fmt(B.rows_per_cpu_s)} rows per CPU-s`);
+  for (const [k, label] of [['no_schema', '--dry-run --no-schema'], ['hints', '--dry-run --no-schema, type hints'], ['schema', '--dry-run, model schema']]) {
+    const f = c[k];
+    row('1', `${label}: rows/s`, `${fmt(f.rows_per_s)} (${fmt(f.rows_per_cpu_s)} per CPU-s)`, `bare parse ×${f.ratio_to_bare}; bar ≥ 150,000`, f.rows_per_s >= 150_000 ? 'ok' : 'BELOW BAR');
+    row('1', `${label}: peak RSS`, `${fmt(f.peak_rss_mb, 1)} MB (max ${fmt(f.max_peak_rss_mb, 1)})`, `bare parse ${fmt(B.peak_rss_mb, 1)} MB; bar ≤ 150 MB`, f.max_peak_rss_mb <= 150 ? 'ok' : 'ABOVE BAR');
+  }
+  rmSync(plain, { force: true });
+  rmSync(hinted, { force: true });
+}
+
+// ------------------------------------------------------------------ case 2
+async function case2() {
+  console.log(`\n2. create-inst of ${fmt(SEND_ROWS)} rows to the simulator (ESB, no rate limit), batches of 200`);
+  const file = join(tmp, 'create.csv');
+  await writeLines(file, SWITCH_HEADER, SEND_ROWS, switchRow);
+  const sim = await startSimulator({ world: 'empty-extra' });
+  const out = [];
+  try {
+    for (const latency of [0, 50]) {
+      let base;
+      for (const concurrency of [1, 4, 16]) {
+        sim.reset();
+        sim.setFaults(latency ? { latencyMs: latency } : {});
+        const report = join(tmp, `create-${latency}-${concurrency}.report.csv`);
+        const r = await cli(['create-inst', file, '--obj', 'bk_switch', '--concurrency', String(concurrency), '--no-progress', '--quiet', '--json', '--report', report], { env: cmdbEnv(sim) });
+        expectOk(r, `case 2 latency ${latency} concurrency ${concurrency}`);
+        const s = summaryOf(r);
+        const stored = sim.store.instances('bk_switch').length;
+        if (s.ok !== SEND_ROWS || stored !== SEND_ROWS) throw new Error(`case 2: ${s.ok} ok, ${stored} stored`);
+        const creates = sim.counters().requests.batch_create_inst ?? 0;
+        const sec = r.wallMs / 1000;
+        const f = {
+          latency_ms: latency,
+          concurrency,
+          wall_ms: Math.round(r.wallMs),
+          rows_per_s: Math.round(SEND_ROWS / sec),
+          requests: s.requests,
+          create_requests: creates,
+          requests_per_s: +(s.requests / sec).toFixed(1),
+          peak_rss_mb: +(r.rssKb / 1024).toFixed(1),
+          // With added latency each request takes at least that long: c requests of 200 rows per latency.
+          latency_bound_rows_per_s: latency ? Math.round((concurrency * 200) / (latency / 1000)) : null,
+        };
+        base ??= f.rows_per_s;
+        f.speedup_vs_c1 = +(f.rows_per_s / base).toFixed(2);
+        out.push(f);
+        row(
+          '2',
+          `${latency} ms latency, concurrency ${concurrency}`,
+          `${fmt(f.rows_per_s)} rows/s, ${fmt(f.requests_per_s, 1)} req/s, ${fmt(f.peak_rss_mb, 1)} MB`,
+          latency ? `latency allows ${fmt(f.latency_bound_rows_per_s)} rows/s (${pct(f.rows_per_s / f.latency_bound_rows_per_s)}); ×${f.speedup_vs_c1} vs c=1` : `×${f.speedup_vs_c1} vs c=1`,
+        );
+      }
+    }
+  } finally {
+    await sim.close();
+  }
+  results.cases.create_inst = { rows: SEND_ROWS, batch: 200, runs: out };
+}
+
+// ------------------------------------------------------------------ case 3
+async function case3() {
+  console.log(`\n3. apaas-update of ${fmt(SEND_ROWS)} records against the simulator's rate windows`);
+  const file = join(tmp, 'update.ndjson');
+  await writeLines(file, '', SEND_ROWS, (i) => `{"_id":"${1_700_000_000_000_000 + i}","status":"offline","cpu_cores":${i % 64}}\n`);
+  const setups = [
+    { name: 'real windows 50/s + 1000/min', windows: [{ limit: 50, windowMs: 1000 }, { limit: 1000, windowMs: 60_000 }], rate: null, batch: 500 },
+    // Scaled down ten times (same per-second ceiling, minute window 10× shorter) so it binds within seconds.
+    { name: 'scaled windows 5/100ms + 100/6s', windows: [{ limit: 5, windowMs: 100 }, { limit: 100, windowMs: 6000 }], rate: '5/100ms,100/6s', batch: 250 },
+  ];
+  const out = [];
+  for (const s of setups) {
+    const arrivals = [];
+    // A fresh simulator per setup: its windows start empty, like a new minute for a fresh app.
+    const sim = await startSimulator({
+      world: 'empty-extra',
+      feishuWindows: s.windows,
+      log: (line) => {
+        if (line.includes(' feishu_batch_update -> ')) arrivals.push(performance.now());
+      },
+    });
+    try {
+      const table = sim.store.table('bench__c', 'device');
+      for (let i = 1; i <= SEND_ROWS; i++) {
+        const id = String(1_700_000_000_000_000 + i);
+        table.set(id, { _id: id, name: `device-${i}`, status: 'online', cpu_cores: 8 });
+      }
+      const report = join(tmp, `update-${out.length}.report.ndjson`);
+      const args = ['apaas-update', file, '--namespace', 'bench__c', '--object', 'device', '--batch-size', String(s.batch), '--no-progress', '--quiet', '--json', '--report', report];
+      if (s.rate) args.push('--rate', s.rate);
+      const r = await cli(args, { env: feishuEnv(sim) });
+      expectOk(r, `case 3 ${s.name}`);
+      const sum = summaryOf(r);
+      const counters = sim.counters();
+      const n = counters.requests.feishu_batch_update ?? 0;
+      const ok200 = arrivals.length;
+      const spanMs = arrivals[arrivals.length - 1] - arrivals[0];
+      const idealMs = idealSpanMs(n, s.windows);
+      const f = {
+        setup: s.name,
+        windows: s.windows,
+        batch: s.batch,
+        records_ok: sum.ok,
+        requests: n,
+        answered: ok200,
+        http_429: counters.http429,
+        client_rate_limited: sum.rate_limited,
+        wall_ms: Math.round(r.wallMs),
+        span_ms: Math.round(spanMs),
+        achieved_req_per_s: +(((n - 1) / spanMs) * 1000).toFixed(2),
+        ceiling_req_per_s: +(((n - 1) / idealMs) * 1000).toFixed(2),
+        sustained_ceiling_req_per_s: +Math.min(...s.windows.map((w) => (w.limit / w.windowMs) * 1000)).toFixed(2),
+        max_per_second: counters.maxPerSecond.feishu_batch_update,
+      };
+      f.ratio = +(idealMs / spanMs).toFixed(3);
+      if (sum.ok !== SEND_ROWS) throw new Error(`case 3: ${sum.ok} records ok`);
+      out.push(f);
+      row(
+        '3',
+        `${s.name}, ${n} requests of ${s.batch}`,
+        `${fmt(f.achieved_req_per_s, 2)} req/s, 429s: ${f.http_429}`,
+        `fastest the windows allow ${fmt(f.ceiling_req_per_s, 2)} req/s (${pct(f.ratio)}); bar ≥ 95%, 0 × 429`,
+        f.http_429 === 0 && f.ratio >= 0.95 ? 'ok' : f.http_429 ? '429 RECEIVED' : 'BELOW BAR',
+      );
+    } finally {
+      await sim.close();
+    }
+  }
+  results.cases.apaas_update = { records: SEND_ROWS, runs: out };
+}
+
+// ------------------------------------------------------------------ case 4
+async function case4() {
+  console.log('\n4. start-up, median of 10 (interleaved)');
+  const time = (args) => {
+    const t0 = performance.now();
+    const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] });
+    if (r.status !== 0) throw new Error(`node ${args.join(' ')}: exit ${r.status}`);
+    return performance.now() - t0;
+  };
+  const t = { node: [], help: [], version: [] };
+  for (let i = 0; i < 10; i++) {
+    t.node.push(time(['-e', '0']));
+    t.help.push(time([BIN, '--help']));
+    t.version.push(time([BIN, '--version']));
+  }
+  const c = {
+    node_e0_ms: +median(t.node).toFixed(1),
+    help_ms: +median(t.help).toFixed(1),
+    version_ms: +median(t.version).toFixed(1),
+    runs: Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.map((x) => Math.round(x))])),
+  };
+  results.cases.startup = c;
+  row('4', 'cmdb-bulk --help', `${fmt(c.help_ms, 1)} ms`, `node -e 0: ${fmt(c.node_e0_ms, 1)} ms; bar < 150 ms`, c.help_ms < 150 ? 'ok' : 'ABOVE BAR');
+  row('4', 'cmdb-bulk --version', `${fmt(c.version_ms, 1)} ms`, `node -e 0: ${fmt(c.node_e0_ms, 1)} ms`);
+}
+
+// ------------------------------------------------------------------ main
+try {
+  console.log(`cmdb-bulk benchmark — ${results.machine.nproc} × ${results.machine.cpu}, ${results.machine.memory_gb} GB, Node ${results.machine.node}, load ${results.machine.loadavg_start.join(' ')}`);
+  console.log(`peak RSS and CPU time by ${GNU_TIME ? '/usr/bin/time' : 'a preload reading process.resourceUsage()'}`);
+  if (ONLY.has(4)) await case4();
+  if (ONLY.has(1)) await case1();
+  if (ONLY.has(2)) await case2();
+  if (ONLY.has(3)) await case3();
+} finally {
+  rmSync(tmp, { recursive: true, force: true });
+}
+results.machine.loadavg_end = os.loadavg().map((x) => +x.toFixed(2));
+results.finished = new Date().toISOString();
+results.table = table.map(([c, figure, value, reference, verdict]) => ({ case: c, figure, value, reference, verdict }));
+mkdirSync(OUT_DIR, { recursive: true });
+writeFileSync(join(OUT_DIR, 'bench.json'), JSON.stringify(results, null, 2) + '\n');
+
+const widths = [0, 1, 2, 3, 4].map((i) => Math.max(...[['case', 'figure', 'value', 'reference', ''][i], ...table.map((r) => r[i])].map((s) => s.length)));
+const line = (cells) => cells.map((c, i) => c.padEnd(widths[i])).join(' │ ').trimEnd();
+console.log(`\n${line(['case', 'figure', 'value', 'reference', ''])}\n${widths.map((w) => '─'.repeat(w)).join('─┼─')}`);
+for (const r of table) console.log(line(r));
+console.log(`\nload average at the end: ${results.machine.loadavg_end.join(' ')} (2 noisy cores: a busy minute lowers every figure)`);
+console.log(`written: ${join(OUT_DIR, 'bench.json')}`);
