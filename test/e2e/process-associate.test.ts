@@ -220,6 +220,7 @@ describe.each(DOORS)('associate via %s', (gateway) => {
     for (const row of rows) expect(row).toMatchObject({ status: 'ok', detail: 'already exists' });
     expect(again.stderr).toMatch(/20 ok/);
     expect(again.stderr).toMatch(/20 rows already existed/);
+    expect(again.stderr).toMatch(/Nothing changed: all 20 rows already existed on the server/);
     expect(writes() - writesBefore).toBe(1);
   });
 
