@@ -121,7 +121,7 @@ Docs: docs/README.md`);
     .option('--obj <bk_obj_id>', 'source model (default: found from the association kind)')
     .option('--asst-obj <bk_obj_id>', 'target model (default: found from the association kind)')
     .option('--key <field>', 'name source instances by this unique field instead of bk_inst_id')
-    .option('--asst-key <field>', 'name target instances by this unique field (column asst_<field>) instead of bk_asst_inst_id')
+    .option('--asst-key <field>', 'name target instances by this unique field (column asst_<field>, or bk_asst_<field without bk_> such as bk_asst_host_innerip) instead of bk_asst_inst_id')
     .addHelpText('after', '\nExample:\n  cmdb-bulk associate links.csv --asst-id bk_switch_connect_host\n  cmdb-bulk associate links.csv --asst-id bk_switch_connect_host --key bk_asset_id --asst-key bk_host_innerip')
     .action(dataCommand('associate'));
 
