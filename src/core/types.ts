@@ -21,7 +21,11 @@ export interface InputRecord {
    * JSON / NDJSON: the parsed object as is. Always a null-prototype object.
    */
   values: Record<string, unknown>;
-  /** Set when the record could not be read (ragged CSV row, bad NDJSON line); values is then empty. */
+  /**
+   * Set when the record could not be read (ragged CSV row, bad NDJSON line). values is then empty, except for a
+   * ragged CSV row: the cells it has, by position (extra cells joined into the last column), for the report and
+   * the --failed file; such a record is never sent.
+   */
   error?: string;
 }
 

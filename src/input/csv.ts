@@ -159,6 +159,10 @@ export async function* csvBatches(
         row++;
         const values = nullObject();
         if (cells.length !== width) {
+          // Keep the cells (extra ones joined into the last column) so the report and the --failed file show the
+          // row as it was, ready to fix, instead of an empty one. The row stays invalid: nothing of it is sent.
+          for (let i = 0; i < Math.min(width, cells.length); i++) values[columns[i]!] = cells[i];
+          if (cells.length > width) values[columns[width - 1]!] = cells.slice(width - 1).join(delimiter);
           out.push({
             row,
             line,

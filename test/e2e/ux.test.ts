@@ -458,6 +458,7 @@ describe.concurrent('--failed: fix the rows and feed the file back', () => {
       'taken id,SW-EXIST-0001,48,huawei',
       'odd vendor,FX-4,48,juniper',
       '"with, comma",FX-5,12,h3c',
+      'short row,FX-6,12',
     ]));
     const failed = join(tmp.dir, 'fx.failed.csv');
     const r = await runCli(['create-inst', input, '--obj', 'bk_switch', '--skip-invalid', '--failed', failed, '--report', join(tmp.dir, 'fx.report.csv')], { env: env() });
@@ -470,12 +471,14 @@ describe.concurrent('--failed: fix the rows and feed the file back', () => {
       'too many ports,FX-2,99999,cisco,"port_count: expected at most 1024, got ""99999"""',
       'taken id,SW-EXIST-0001,48,huawei,"[1199014] Data uniqueness check failed, [bk_asset_id: SW-EXIST-0001] duplicated"',
       'odd vendor,FX-4,48,juniper,"vendor: expected one of cisco, huawei, h3c, got ""juniper"""',
+      // A row with a cell missing keeps the cells it has, so it can be completed.
+      'short row,FX-6,12,,"line 7: 3 cells, the header has 4 (check quoting and delimiters)"',
     ]);
     // A person fixes the values and loads the file as it is (the _error column is ignored on input).
-    writeFileSync(failed, text.replace(',99999,', ',48,').replace('SW-EXIST-0001,', 'FX-3,').replace(',juniper,', ',h3c,'));
+    writeFileSync(failed, text.replace(',99999,', ',48,').replace('SW-EXIST-0001,', 'FX-3,').replace(',juniper,', ',h3c,').replace('FX-6,12,,', 'FX-6,12,cisco,'));
     const fixed = await runCli(['create-inst', failed, '--obj', 'bk_switch', '--report', join(tmp.dir, 'fx.fixed.report.csv')], { env: env() });
     expect(fixed.code).toBe(0);
-    expect(fixed.stderr).toContain('3 ok · 0 failed · 0 invalid · 0 unsent');
+    expect(fixed.stderr).toContain('4 ok · 0 failed · 0 invalid · 0 unsent');
     const fx = assetsWith('FX-').sort((a, b) => String(a.bk_asset_id).localeCompare(String(b.bk_asset_id)));
     expect(fx.map((s) => [s.bk_asset_id, s.port_count, s.vendor])).toEqual([
       ['FX-1', 24, 'cisco'],
@@ -483,6 +486,7 @@ describe.concurrent('--failed: fix the rows and feed the file back', () => {
       ['FX-3', 48, 'huawei'],
       ['FX-4', 48, 'h3c'],
       ['FX-5', 12, 'h3c'],
+      ['FX-6', 12, 'cisco'],
     ]);
   });
 
