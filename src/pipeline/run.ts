@@ -6,7 +6,7 @@
  * flat: nothing per row survives pass 1), batches the good rows and sends them with at most `concurrency` batches
  * in flight; each outcome goes to the report as its batch finishes.
  */
-import { renameSync, rmSync } from 'node:fs';
+import { renameSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AuthError, CliError, EXIT, UnreachableError, UsageError, type ExitCode } from '../core/errors.js';
 import type { InputRecord, ReportFormat, RowOutcome, RowStatus } from '../core/types.js';
@@ -79,6 +79,12 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     }
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 64) throw new UsageError(`--concurrency must be a whole number from 1 to 64, got ${o.concurrency}`);
     if (o.resume && o.retryFailed) throw new UsageError('--resume and --retry-failed cannot be used together');
+
+    // Writing the report or the --failed file over the input would destroy it while it is read (twice).
+    const outputs = [['--report', o.report?.path], [o.resume ? '--resume' : '--retry-failed', o.resume ?? o.retryFailed], ['--failed', o.failedPath]];
+    for (const [flag, out] of outputs) {
+      if (out && sameFile(out, source.path)) throw new UsageError(`${flag} ${out} is the input file: the report would overwrite it`, `give ${flag} another path`);
+    }
 
     const priorPath = o.resume ?? o.retryFailed;
     const prior = priorPath ? await readPriorReport(priorPath) : undefined;
@@ -178,6 +184,19 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   } finally {
     await source.close();
     await conn?.close();
+  }
+}
+
+/** Do two paths name the same existing file (also through links)? */
+function sameFile(a: string, b: string): boolean {
+  if (a === '-' || b === '-') return false;
+  if (resolve(a) === resolve(b)) return true;
+  try {
+    const x = statSync(a);
+    const y = statSync(b);
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;
   }
 }
 

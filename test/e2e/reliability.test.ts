@@ -235,13 +235,13 @@ describe('"applied, then 504" (10%) and "applied, then dropped" (5%) on writes',
 });
 
 describe('a 429 storm', () => {
-  const storm = { storm429: 8, stormResetSec: 0.05 };
+  const storm = { storm429: 5, stormResetSec: 0.05 };
   const ten = range(10);
 
   it.each(['esb', 'apigw'] as const)('create-inst via %s waits it out', async (gateway) => {
     const assets = ten.map((i) => `STORM-${gateway}-${i}`);
     // ESB's refusal (HTTP 200, code 1306429) carries no reset time: each one waits the default second.
-    const n = gateway === 'esb' ? 3 : 8;
+    const n = gateway === 'esb' ? 3 : 5;
     sim.setFaults({ ...storm, storm429: n });
     const report = join(tmp.dir, `storm-create-${gateway}.csv`);
     const r = await runCli(['create-inst', switchInput(`storm-${gateway}.csv`, assets), '--obj', 'bk_switch', '--report', report, ...FAST, '--batch-size', '2'], { env: cmdbEnv(sim, gateway) });
@@ -267,7 +267,7 @@ describe('a 429 storm', () => {
       const r = await runCli([cmd, ...args, '--report', join(tmp.dir, `storm-${cmd}.csv`), ...FAST, '--batch-size', '2'], { env: cmdbEnv(sim, 'apigw') });
       expect(r.code, `${cmd}: ${r.stderr}`).toBe(0);
       expect(readReport(join(tmp.dir, `storm-${cmd}.csv`)).every((x) => x.status === 'ok')).toBe(true);
-      expect((sim.counters().faultsInjected.storm429 ?? 0) - stormsBefore).toBe(8);
+      expect((sim.counters().faultsInjected.storm429 ?? 0) - stormsBefore).toBe(5);
     }
     for (const i of ten) expect(sim.store.instance('bk_switch', 1001 + i)?.bk_sn).toBe(`SN-ST-${i}`);
     for (const i of ten) expect(sim.store.process(1001 + i)?.description).toBe(`storm ${i}`);
@@ -478,6 +478,72 @@ describe('the server down from the start', () => {
       expectRowsOnce(rows, total);
       expect(rows.every((x) => x.status === 'unsent'), cmd).toBe(true);
     }
+  });
+});
+
+describe('the server fails mid-run', () => {
+  it('keeps answering 5xx: after --retries that batch is failed, the rest unsent, exit 5; --retry-failed sends only those', async () => {
+    const ids = range(100).map((i) => sim.store.insert('bk_switch', { bk_inst_name: `m-${i}`, bk_asset_id: `MID-${i}` }));
+    const input = tmp.file('mid-5xx-in.csv', csv(['bk_inst_id,bk_sn', ...ids.map((id, i) => `${id},SN-MID-${i}`)]));
+    const report = join(tmp.dir, 'mid-5xx.csv');
+    let answered = 0;
+    const r = await runWithHook(['update-inst', input, '--obj', 'bk_switch', '--report', report, ...FAST, '--concurrency', '1', '--retries', '2'], cmdbEnv(sim, 'esb'), (line) => {
+      if (/batch_update_inst -> 200/.test(line) && ++answered === 3) sim.setFaults({ error5xxRate: 1, ops: ['batch_update_inst'] });
+    });
+    expect(r.code).toBe(5);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ total: 100, ok: 30, failed: 10, unsent: 60, exit_code: 5 });
+    expect(summary.error).toMatch(/kept failing/);
+    const rows = readReport(report);
+    expectRowsOnce(rows, 100);
+    expect(rows.map((x) => x.status)).toEqual([...Array(30).fill('ok'), ...Array(10).fill('failed'), ...Array(60).fill('unsent')]);
+    expect(rows[35]!.error).toMatch(/kept failing/);
+    for (const [i, id] of ids.entries()) expect(sim.store.instance('bk_switch', id)!.bk_sn === `SN-MID-${i}`).toBe(i < 30);
+
+    sim.setFaults({});
+    const applied = sim.counters().rowsApplied.batch_update_inst!;
+    const again = await runCli(['update-inst', input, '--obj', 'bk_switch', '--retry-failed', report, ...FAST], { env: cmdbEnv(sim, 'esb') });
+    expect(again.code, again.stderr).toBe(0);
+    expect(sim.counters().rowsApplied.batch_update_inst! - applied).toBe(70);
+    for (const [i, id] of ids.entries()) expect(sim.store.instance('bk_switch', id)!.bk_sn).toBe(`SN-MID-${i}`);
+    expect(readReport(report).every((x) => x.status === 'ok')).toBe(true);
+  });
+
+  it('goes away with a create unanswered: those rows are "outcome unknown" (the check failed too), the rest unsent, exit 5', async () => {
+    const gone = await withSim({ apigwWindows: false, log: (line) => onLog?.(line) });
+    try {
+      const assets = range(100).map((i) => `GONE-${i}`);
+      const report = join(tmp.dir, 'gone.csv');
+      let answered = 0;
+      const r = await runWithHook(['create-inst', switchInput('gone-in.csv', assets), '--obj', 'bk_switch', '--report', report, ...FAST, '--concurrency', '1', '--retries', '2'], cmdbEnv(gone, 'esb'), (line) => {
+        // The 3rd create is applied, then the server shuts down before answering it.
+        if (/batch_create_inst -> 200/.test(line) && ++answered === 3) void gone.close();
+      });
+      expect(r.code).toBe(5);
+      const rows = readReport(report);
+      expectRowsOnce(rows, 100);
+      expect(rows.slice(0, 20).every((x) => x.status === 'ok')).toBe(true);
+      expect(rows.slice(20, 30).every((x) => x.status === 'failed' && x.error_code === 'outcome_unknown')).toBe(true);
+      expect(rows.slice(30).every((x) => x.status === 'unsent')).toBe(true);
+      expect(JSON.parse(r.stdout)).toMatchObject({ ok: 20, failed: 10, unsent: 70, outcome_unknown: 10, exit_code: 5 });
+      expect(gone.store.instances('bk_switch').filter((s) => String(s.bk_asset_id).startsWith('GONE-'))).toHaveLength(30);
+    } finally {
+      await gone.close();
+    }
+  });
+});
+
+describe('the input is never overwritten', () => {
+  it('--report, --failed or --resume naming the input file is a usage error, before anything is sent', async () => {
+    const input = switchInput('self.csv', ['SELF-1']);
+    const before = readFileSync(input, 'utf8');
+    for (const flags of [['--report', input], ['--failed', input], ['--resume', input]]) {
+      const r = await runCli(['create-inst', input, '--obj', 'bk_switch', ...flags], { env: cmdbEnv(sim, 'esb') });
+      expect(r.code, flags.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/is the input file/);
+    }
+    expect(readFileSync(input, 'utf8')).toBe(before);
+    expect(sim.counters().writeRequests).toBe(0);
   });
 });
 
