@@ -8,12 +8,21 @@ function parseLine(text: string, row: number, line: number): InputRecord {
   try {
     v = JSON.parse(text);
   } catch (e) {
-    return { row, line, values: Object.create(null), error: `line ${line}: ${(e as Error).message}` };
+    return { row, line, values: Object.create(null), error: `line ${line}: invalid JSON: ${jsonProblem((e as Error).message)}` };
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     return { row, line, values: Object.create(null), error: `line ${line}: expected an object, got ${describe(v)}` };
   }
   return { row, line, values: toRecordValues(v) };
+}
+
+/**
+ * V8's JSON.parse message, made to point at a column and cut of the copy of the line it sometimes carries:
+ * `Unexpected token 'x', "{"a":x}" is not valid JSON` → `Unexpected token 'x'`; `... in JSON at position 6` →
+ * `... at column 7`.
+ */
+function jsonProblem(msg: string): string {
+  return msg.replace(/, ".*"(?:\.\.\.)? is not valid JSON$/s, '').replace(/ in JSON at position (\d+).*$/s, (_m, p: string) => ` at column ${Number(p) + 1}`);
 }
 
 function isBlank(s: string): boolean {

@@ -121,6 +121,17 @@ describe('NDJSON input', () => {
     expect(recs[4]!.error).toBeUndefined();
   });
 
+  it('says "invalid JSON" with the column, without a copy of the line', async () => {
+    const long = `{"secret":"${'s'.repeat(200)}", oops}`;
+    const recs = await readAll({ file: await t.write('cols.ndjson', `{"a":x}\n{"a":1 "b":2}\n${long}\n`) });
+    expect(recs.map((r) => r.error)).toEqual([
+      "line 1: invalid JSON: Unexpected token 'x'",
+      "line 2: invalid JSON: Expected ',' or '}' after property value at column 8",
+      expect.stringMatching(/^line 3: invalid JSON: .* at column 2\d\d$/),
+    ]);
+    expect(recs[2]!.error).not.toContain('sssss');
+  });
+
   it('keeps __proto__ as data', async () => {
     const [rec] = await readAll({ file: await t.write('proto.ndjson', '{"__proto__":{"polluted":1},"x":1}\n') });
     expect(Object.getPrototypeOf(rec!.values)).toBe(null);
