@@ -11,6 +11,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Simulator } from '../../src/sim/index.js';
@@ -231,6 +232,47 @@ describe('"applied, then 504" (10%) and "applied, then dropped" (5%) on writes',
     const store = switchesByAsset();
     for (const a of assets) expect(store.get(a)).toHaveLength(1);
     expect(sim.counters().duplicateKeyAttempts).toBe(0);
+  });
+});
+
+describe('a timeout after the server applied the create', () => {
+  it('create-inst --timeout: the rows are looked up, found, and not sent again', async () => {
+    // A front for the simulator that holds the answers of the first two creates far past --timeout (the server
+    // has applied them by then): the client gives up waiting without knowing what happened.
+    let held = 0;
+    const front = createHttpServer((req, res) => {
+      const hold = /batch_create_inst/.test(req.url ?? '') && held++ < 2;
+      const fwd = httpRequest({ host: '127.0.0.1', port: sim.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+        const answer = () => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        };
+        if (hold) setTimeout(answer, 2000);
+        else answer();
+      });
+      fwd.on('error', () => res.destroy());
+      req.pipe(fwd);
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+    try {
+      const assets = range(60).map((i) => `TMO-${i}`);
+      const report = join(tmp.dir, 'timeout.csv');
+      const url = `http://127.0.0.1:${(front.address() as { port: number }).port}`;
+      const r = await runCli(['create-inst', switchInput('timeout-in.csv', assets), '--obj', 'bk_switch', '--report', report, ...FAST, '--timeout', '0.3'], {
+        env: cmdbEnv(sim, 'esb', { CMDB_URL: url }),
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const rows = readReport(report);
+      expectRowsOnce(rows, 60);
+      expectCreatedOnce(rows, assets);
+      expect(held).toBeGreaterThanOrEqual(2);
+      expect(rows.filter((x) => /found on the server/.test(String(x.detail))).length).toBe(20);
+      expect(sim.counters().rowsApplied.batch_create_inst).toBe(60);
+      expect(sim.counters().duplicateKeyAttempts).toBe(0);
+    } finally {
+      front.closeAllConnections();
+      await new Promise<void>((r) => front.close(() => r()));
+    }
   });
 });
 
