@@ -259,6 +259,7 @@ function barProgress(opts: ProgressOptions): Progress {
   let etaMs: number | null = null;
   let started = false;
   let stopped = false;
+  let barWidth = BAR_WIDTH;
 
   // Builds the whole line and fits it to the terminal's width: the bar narrows first, then the least useful parts go.
   const format = (_o: unknown, params: { maxWidth: number }): string => {
@@ -280,11 +281,13 @@ function barProgress(opts: ProgressOptions): Progress {
     add(0, failed, s.failed > 0 ? p.fail(failed) : failed);
     const unsent = unsentOf(s);
     if (unsent > 0) add(0, `unsent ${fmtInt(unsent)}`, p.warn(`unsent ${fmtInt(unsent)}`));
-    if (rate > 0) add(1, `· ${fmtInt(rate)} rows/s`);
-    if (etaMs !== null && s.done < s.total) add(2, `· ETA ${etaText(etaMs)}`);
     if ((s.waitingMs ?? 0) >= WAIT_WORTH_SHOWING_MS) {
+      // While held, the wait takes the place of rate and ETA (both mean little then), so the line keeps its length.
       const w = `· ${waitText(s)}`;
       add(0, w, p.warn(w));
+    } else {
+      if (rate > 0) add(1, `· ${fmtInt(rate)} rows/s`);
+      if (etaMs !== null && s.done < s.total) add(2, `· ETA ${etaText(etaMs)}`);
     }
     // Room taken by the text, and by the text plus the narrowest bar (when the bar is still in).
     const text = () => segs.reduce((n, x) => n + (x.bar ? 0 : x.plain.length + 1), -1);
@@ -294,7 +297,8 @@ function barProgress(opts: ProgressOptions): Progress {
     }
     const bar = segs.find((x) => x.bar);
     if (bar) {
-      const n = Math.min(BAR_WIDTH, budget - text() - 1);
+      // The bar never widens again during a run: a bar that jumps with every change of the text is restless.
+      const n = (barWidth = Math.min(barWidth, budget - text() - 1));
       // Filled by the rows that went through: a stopped run's unsent rows do not make the bar look finished.
       const filled = Math.round(Math.min(1, (s.ok + s.failed) / s.total) * n);
       bar.plain = '█'.repeat(filled) + '░'.repeat(n - filled);

@@ -39,7 +39,7 @@ describe('bar mode', () => {
     };
     now = 1000;
     p.update({ done: 10, total: 100, ok: 10, failed: 0 });
-    expect(frame()).toContain('· waiting 2.2 s (server rate limit)');
+    expect(frame()).toMatch(/ok 10 failed 0 · waiting 2\.2 s \(server rate limit\)$/); // in place of rate and ETA
     now = 2000;
     expect(frame()).toContain('· waiting 1.2 s (server rate limit)'); // counts down with no update
     now = 3300;
@@ -58,7 +58,7 @@ describe('bar mode', () => {
     const p = createProgress({ mode: 'bar', stream: out, label: 'create-inst', color: false, clock: () => now });
     p.update({ done: 0, total: 1000, ok: 0, failed: 0 });
     now = 1000;
-    p.update({ done: 500, total: 1000, ok: 500, failed: 0, waitingMs: 5000, waitReason: 'rate limit' });
+    p.update({ done: 500, total: 1000, ok: 500, failed: 0, waitingMs: 5000, waitReason: 'server rate limit' });
     p.log('a note'); // draws the frame with the wait
     now = 7000;
     p.update({ done: 600, total: 1000, ok: 600, failed: 0 });
@@ -66,7 +66,7 @@ describe('bar mode', () => {
     p.log('a warning');
     const text = out.text();
     expect(text).not.toContain('\x1b');
-    expect(text).toContain('waiting 5.0 s (rate limit)');
+    expect(text).toContain('waiting 5.0 s (server rate limit)');
     const last = text.slice(text.lastIndexOf('\r') + 1);
     expect(last).toMatch(/^create-inst █+░+ 600\/1,000 ok 600 failed 0 [^\n]* {10,}\na warning\n$/);
   });
@@ -91,6 +91,33 @@ describe('bar mode', () => {
     const narrow = draw(50);
     expect(narrow.length).toBeLessThan(50);
     expect(narrow).toBe('create-inst 50,000/100,000 ok 49,000 failed 1,000');
+  });
+
+  it('does not widen the bar again during a run', () => {
+    let now = 0;
+    const out = sink(true, 80);
+    const p = createProgress({ mode: 'bar', stream: out, label: 'create-inst', color: false, clock: () => now });
+    const bars: number[] = [];
+    const frame = () => {
+      p.log('-');
+      bars.push((frames(out.text()).at(-1)!.match(/[█░]+/)?.[0] ?? '').length);
+    };
+    p.update({ done: 0, total: 100_000, ok: 0, failed: 0 });
+    frame(); // nothing but counts yet: the widest bar
+    now = 1000;
+    p.update({ done: 1000, total: 100_000, ok: 1000, failed: 0 });
+    frame(); // rate and ETA take room
+    now = 2000;
+    p.update({ done: 1000, total: 100_000, ok: 1000, failed: 0, waitingMs: 3000, waitReason: 'rate limit' });
+    frame();
+    now = 6000;
+    p.update({ done: 5000, total: 100_000, ok: 5000, failed: 0 });
+    frame();
+    p.stop();
+    expect(bars[0]).toBe(24);
+    expect(bars[1]).toBeLessThan(24);
+    expect(bars[2]).toBeLessThanOrEqual(bars[1]!); // 80 columns: the wait leaves no room for a bar at all
+    expect(bars[3]).toBe(bars[1]); // back after the wait, as wide as before, not wider
   });
 
   it('shows unsent rows and does not fill the bar with them', () => {
