@@ -1,16 +1,16 @@
 /**
- * Bytes -> text chunks, streaming. UTF-8 (the default) is validated as it streams and handed on as Buffers
- * cut at character boundaries (the readers turn them into strings); any other encoding is decoded with
- * TextDecoder into strings.
+ * Bytes -> text chunks, streaming. UTF-8 (the default) is validated as it streams and cut at character
+ * boundaries; any other encoding is decoded with TextDecoder. Both hand on strings.
  */
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { isUtf8 } from 'node:buffer';
 import { UsageError } from '../core/errors.js';
 
-// UTF-8 is read 256 KB at a time (fewer reads, less waiting on the thread pool) and handed on in pieces of
-// at most 32 KB: a string made from a piece stays under V8's large-object size (128 KB, even as UTF-16), and
-// large strings are slow to allocate — 256 KB strings made decoding alone ~20x slower. Other encodings are
-// decoded into strings straight from 32 KB reads.
+// UTF-8 is read 256 KB at a time (fewer reads, less waiting on the thread pool) and handed on in strings of
+// at most 32 KB: such a string stays under V8's large-object size (128 KB, even as UTF-16), and large strings
+// are slow to allocate — 256 KB strings made decoding alone ~20x slower. Other encodings are decoded into
+// strings straight from 32 KB reads. Both read into one reused buffer (see readInto).
 const READ = 1 << 18;
 const CHUNK = 1 << 15;
 const ENCODING_EXAMPLES = 'utf-8, gb18030, gbk, big5, shift_jis, utf-16le, utf-16be, latin1';
@@ -50,7 +50,7 @@ export async function* textChunks(path: string, display: string, encoding: strin
   // fatal: bytes that are not valid in the chosen encoding are an error, not silent U+FFFD.
   const decoder = new TextDecoder(encoding, { fatal: true });
   let lines = 0;
-  for await (const bytes of createReadStream(path, { highWaterMark: CHUNK }) as AsyncIterable<Buffer>) {
+  for await (const bytes of readInto(path, CHUNK)) {
     let text: string;
     try {
       text = decoder.decode(bytes, { stream: true });
@@ -72,11 +72,30 @@ export async function* textChunks(path: string, display: string, encoding: strin
   if (rest.length > 0) yield rest;
 }
 
-async function* utf8Chunks(path: string, display: string, explicit: boolean): AsyncGenerator<Buffer> {
+/**
+ * The file's bytes, read into ONE buffer that is reused: each chunk is only valid until the next is asked for
+ * (both callers turn it into strings at once). A new Buffer per read left tens of MB of spent read buffers
+ * waiting for a full garbage collection on a million-row file.
+ */
+async function* readInto(path: string, size: number): AsyncGenerator<Buffer> {
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(size);
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, size, null);
+      if (bytesRead === 0) return;
+      yield buf.subarray(0, bytesRead);
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+async function* utf8Chunks(path: string, display: string, explicit: boolean): AsyncGenerator<string> {
   let carry: Buffer | null = null; // an incomplete character cut off by the chunk boundary
   let first = true;
   let offset = 0; // file offset of the start of `buf` below
-  for await (const bytes of createReadStream(path, { highWaterMark: READ }) as AsyncIterable<Buffer>) {
+  for await (const bytes of readInto(path, READ)) {
     let buf: Buffer = carry ? Buffer.concat([carry, bytes]) : bytes;
     if (first) {
       first = false;
@@ -94,7 +113,7 @@ async function* utf8Chunks(path: string, display: string, explicit: boolean): As
       let to = Math.min(from + CHUNK, part.length);
       // Not inside a character (part is valid UTF-8: at most 3 steps back).
       while (to < part.length && to > from + 4 && (part[to]! & 0xc0) === 0x80) to--;
-      yield part.subarray(from, to);
+      yield part.toString('utf8', from, to);
       from = to;
     }
   }
