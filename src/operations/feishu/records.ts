@@ -43,11 +43,10 @@ function readItems(env: FeishuEnvelope, n: number): RowResult[] {
     else {
       const errs = it.errors ?? [];
       const first = errs[0];
-      out.push({
-        ok: false,
-        code: first?.code ?? 'failed',
-        error: errs.map((e) => `${e.message ?? 'failed'}${e.sub_code ? ` [${e.sub_code}]` : ''}${e.fields?.length ? ` (fields: ${e.fields.join(', ')})` : ''}`).join('; ') || 'the server refused this record',
-      });
+      // error_code holds the first error's code; with several errors, each one's code leads its part of the text.
+      const text = (e: NonNullable<Item['errors']>[number]) =>
+        `${errs.length > 1 && e.code ? `${e.code}: ` : ''}${e.message || 'failed'}${e.sub_code ? ` [${e.sub_code}]` : ''}${e.fields?.length ? ` (fields: ${e.fields.join(', ')})` : ''}`;
+      out.push({ ok: false, code: first?.code || 'failed', error: errs.map(text).join('; ') || 'the server refused this record' });
     }
   }
   return out;
