@@ -105,8 +105,10 @@ function splitList(text: string): unknown[] {
       /* fall through to plain splitting */
     }
   }
-  return t.split(/[,;，；、|]/).map((s) => s.trim()).filter((s) => s !== '');
+  return t.split(LIST_SEPARATOR).map((s) => s.trim()).filter((s) => s !== '');
 }
+
+const LIST_SEPARATOR = /[,;，；、|]/;
 
 /** The zod schema of the JSON value the server accepts for a field. */
 export function targetSchema(f: FieldSpec): z.ZodType {
@@ -195,7 +197,8 @@ function fromText(f: FieldSpec, text: string): unknown {
       return m ? `${m[1]}-${pad2(m[2]!)}-${pad2(m[3]!)}` : text;
     }
     case 'objuser':
-      return splitList(t).join(',');
+      // One user name (the common case) is already what the server takes.
+      return t.startsWith('[') || LIST_SEPARATOR.test(t) ? splitList(t).join(',') : t;
     case 'json':
       try {
         return JSON.parse(t);

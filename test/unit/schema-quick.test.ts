@@ -64,5 +64,7 @@ describe('field checkers: the quick path', () => {
     const port = compileField({ name: 'p', type: 'int', min: 1, max: 1024 });
     expect(port(' 48 ', true)).toEqual({ value: 48 });
     expect(port('2048', true).error).toMatch(/at most 1024/);
+    const users = compileField({ name: 'u', type: 'objuser' });
+    expect(['admin', ' alice ', 'alice; bob', 'alice，bob、carol', '["a","b"]'].map((t) => users(t, true).value)).toEqual(['admin', 'alice', 'alice,bob', 'alice,bob,carol', 'a,b']);
   });
 });
