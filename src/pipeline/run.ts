@@ -6,6 +6,7 @@
  * flat: nothing per row survives pass 1), batches the good rows and sends them with at most `concurrency` batches
  * in flight; each outcome goes to the report as its batch finishes.
  */
+import { setMaxListeners } from 'node:events';
 import { renameSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AuthError, CliError, EXIT, UnreachableError, UsageError, type ExitCode } from '../core/errors.js';
@@ -78,6 +79,9 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       throw new UsageError(`--batch-size ${batchSize} is over the limit of ${op.api} (${op.maxBatch} rows a request)`, `use --batch-size ${op.maxBatch} or less`);
     }
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 64) throw new UsageError(`--concurrency must be a whole number from 1 to 64, got ${o.concurrency}`);
+    // Every request in flight listens on these signals (client, limiter, retry sleep): at --concurrency 16 Node
+    // warned of a "possible memory leak". Allow what the concurrency needs; a real leak still warns.
+    setMaxListeners(Math.max(10, o.concurrency * 4 + 10), o.kill, o.stop);
     if (o.resume && o.retryFailed) throw new UsageError('--resume and --retry-failed cannot be used together');
 
     // Writing the report or the --failed file over the input would destroy it while it is read (twice).
@@ -91,7 +95,8 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     const priorInflight = priorPath ? InflightLog.read(inflightPath(priorPath)) : new Set<number>();
     const resumedInflight = priorPath ? InflightLog.read(inflightPath(resumingPath(priorPath))) : new Set<number>();
 
-    const needServer = !(o.dryRun && o.opOptions.noSchema);
+    // A dry run needs the server only to read a CMDB model's attributes or resolve keys; Feishu objects have no schema here.
+    const needServer = !(o.dryRun && (o.opOptions.noSchema || (op.service === 'feishu' && !o.opOptions.key)));
     let session: Session;
     // Set when the server could not be reached, or refused the credentials, before a single row was sent: the
     // rows are still read and each one reported (unsent, or as the earlier report has it), so nothing is lost.
