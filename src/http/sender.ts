@@ -82,6 +82,29 @@ export class RetriesExhaustedError extends UnreachableError {
   }
 }
 
+/**
+ * A server that echoes a secret in an answer (a message, a per-row error) must not get it into the report or the
+ * terminal: the exact values (also JSON-escaped) become "***" in the text and the parsed body. Only those values,
+ * nothing else in the data, is changed.
+ */
+export function scrubAnswer(res: HttpResponse, secrets: string[]): HttpResponse {
+  let text = res.text;
+  for (const s of secrets) {
+    if (!s) continue;
+    for (const v of new Set([s, JSON.stringify(s).slice(1, -1)])) if (text.includes(v)) text = text.split(v).join('***');
+  }
+  if (text === res.text) return res;
+  let body = res.body;
+  if (body !== undefined) {
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = undefined;
+    }
+  }
+  return { ...res, text, body };
+}
+
 /** Small random extra wait after a 429, so paused callers do not all come back in the same millisecond. */
 const RATE_LIMIT_JITTER_MS = 50;
 const MIN_RATE_LIMIT_WAIT_MS = 100;
@@ -187,7 +210,7 @@ export class Sender {
       if (verdict.kind !== 'renew-auth') renewed = false;
       switch (verdict.kind) {
         case 'ok':
-          return res;
+          return scrubAnswer(res, service.secrets());
         case 'fatal':
           throw verdict.error;
         case 'renew-auth':

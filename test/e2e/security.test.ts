@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import { request as httpRequest } from 'node:http';
+import { createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
@@ -173,6 +173,93 @@ describe('secrets never appear in output, reports, journals, --failed files or t
     expect(outputs.some((o) => /"bk_app_secret":"\*\*\*"/.test(o.text))).toBe(true);
     expect(outputs.some((o) => /"tenant_access_token":"\*\*\*"/.test(o.text))).toBe(true);
   }, 120_000);
+});
+
+describe('a server that echoes secrets in its answers', () => {
+  it('the echoed values are masked before they reach the report, the --failed file or the terminal', async () => {
+    // A front for the simulator that appends the credentials each request carried (body, X-Bkapi-Authorization,
+    // bearer token) to every message and per-row error of its answer.
+    const tokens = new Set<string>();
+    const front = createHttpServer((req, res) => {
+      let sent = '';
+      req.on('data', (d) => (sent += d));
+      const carried = () => {
+        const found: string[] = [];
+        const pick = (o: Record<string, unknown> | undefined) => {
+          for (const k of ['bk_app_secret', 'bk_token', 'app_secret']) if (typeof o?.[k] === 'string') found.push(o[k] as string);
+        };
+        try {
+          pick(JSON.parse(sent));
+        } catch {
+          /* no JSON body */
+        }
+        try {
+          pick(JSON.parse(String(req.headers['x-bkapi-authorization'] ?? '')));
+        } catch {
+          /* no apigw header */
+        }
+        const bearer = /^Bearer (\S+)/.exec(String(req.headers.authorization ?? ''))?.[1];
+        if (bearer) {
+          found.push(bearer);
+          tokens.add(bearer);
+        }
+        return ` [echo: app_secret ${found.join(', ')}]`;
+      };
+      const fwd = httpRequest({ host: '127.0.0.1', port: sim.port, path: req.url, method: req.method, headers: req.headers }, (up) => {
+        let raw = '';
+        up.setEncoding('utf8');
+        up.on('data', (d) => (raw += d));
+        up.on('end', () => {
+          let text = raw;
+          const echo = carried();
+          try {
+            const b = JSON.parse(raw);
+            if (typeof b.message === 'string' && b.message !== 'success') b.message += echo;
+            if (typeof b.msg === 'string' && b.code !== 0) b.msg += echo;
+            for (const k of Object.keys(b.data?.error_msg ?? {})) b.data.error_msg[k] += echo;
+            for (const it of Array.isArray(b.data?.items) ? b.data.items : []) for (const e of it.errors ?? []) e.message += echo;
+            text = JSON.stringify(b);
+          } catch {
+            /* not JSON: as it is */
+          }
+          const headers = { ...up.headers, 'content-length': String(Buffer.byteLength(text)) };
+          res.writeHead(up.statusCode ?? 502, headers);
+          res.end(text);
+        });
+      });
+      fwd.on('error', () => res.destroy());
+      req.pipe(fwd);
+    });
+    await new Promise<void>((r) => front.listen(0, '127.0.0.1', () => r()));
+    const url = `http://127.0.0.1:${(front.address() as { port: number }).port}`;
+    const dir = join(tmp.dir, 'echo');
+    mkdirSync(dir);
+    try {
+      const texts: string[] = [];
+      const go = async (args: string[], env: Record<string, string | undefined>, code: number) => {
+        const i = texts.length;
+        const r = await runCli([...args, '--verbose', '--report', join(dir, `r${i}.csv`), '--failed', join(dir, `f${i}.csv`), '--retries', '1', '--retry-delay', '1'], { env });
+        expect(r.code, r.stderr).toBe(code);
+        texts.push(r.stdout, r.stderr);
+      };
+      const input = tmp.file('echo.csv', csv(['bk_inst_name,bk_asset_id', 'e,ECHO-1', 'dup,SW-EXIST-0002']));
+      await go(['create-inst', input, '--obj', 'bk_switch'], cmdbEnv(sim, 'esb', { CMDB_URL: url, BK_APP_SECRET, BK_TOKEN }), 3);
+      const upd = tmp.file('echo-upd.csv', csv(['bk_inst_id,bk_sn', '999999,x']));
+      await go(['update-inst', upd, '--obj', 'bk_switch'], cmdbEnv(sim, 'apigw', { CMDB_URL: `${url}/api/bk-cmdb/prod`, BK_APP_SECRET, BK_TOKEN }), 3);
+      await go(['create-inst', input, '--obj', 'bk_switch'], cmdbEnv(sim, 'esb', { CMDB_URL: url, BK_APP_SECRET: WRONG_BK_SECRET }), 4);
+      const fu = tmp.file('echo-fu.ndjson', '{"_id":"nope","status":"x"}\n');
+      await go(['apaas-update', fu, '--namespace', NS, '--object', 'device'], feishuEnv(sim, { FEISHU_URL: url, FEISHU_APP_SECRET }), 3);
+      const all = [...texts, ...filesUnder(dir).map((f) => readFileSync(f, 'utf8'))].join('\n');
+      expect(all).toContain('[echo: app_secret ***'); // the echo arrived, masked
+      expect(tokens.size).toBeGreaterThan(0);
+      for (const secret of [BK_APP_SECRET, BK_TOKEN, FEISHU_APP_SECRET, WRONG_BK_SECRET, ...tokens]) {
+        for (const form of forms(secret)) expect(all.includes(form), form).toBe(false);
+      }
+    } finally {
+      front.closeAllConnections();
+      await new Promise<void>((r) => front.close(() => r()));
+    }
+  });
 });
 
 describe('TLS', () => {
