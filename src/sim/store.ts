@@ -158,6 +158,8 @@ export class SimStore {
   private feishu = new Map<string, Map<string, Row>>();
   nextInstId = FIRST_INST_ID;
   nextAsstId = 1;
+  /** Bumped by every change to instances (seed, insert, update, delete): handlers may cache what they derive from them. */
+  version = 0;
   nextFeishuId = FIRST_FEISHU_ID;
 
   constructor(readonly world: SimWorld = 'default') {
@@ -166,6 +168,7 @@ export class SimStore {
 
   /** Back to the seeded world. */
   seed(): void {
+    this.version++;
     this.models = buildModels();
     this.objectAssociations = buildObjectAssociations();
     this.data = new Map();
@@ -261,6 +264,7 @@ export class SimStore {
 
   /** Creates an instance with the next global id and returns the id. */
   insert(objId: string, fields: Row): number {
+    this.version++;
     const id = this.nextInstId++;
     this.instanceMap(objId).set(id, { [this.idField(objId)]: id, bk_obj_id: objId, ...fields });
     return id;
