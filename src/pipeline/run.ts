@@ -7,6 +7,7 @@
  * in flight; each outcome goes to the report as its batch finishes.
  */
 import { setMaxListeners } from 'node:events';
+import { setMaxListeners } from 'node:events';
 import { renameSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AuthError, CliError, EXIT, UnreachableError, UsageError, type ExitCode } from '../core/errors.js';
@@ -79,6 +80,9 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       throw new UsageError(`--batch-size ${batchSize} is over the limit of ${op.api} (${op.maxBatch} rows a request)`, `use --batch-size ${op.maxBatch} or less`);
     }
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 64) throw new UsageError(`--concurrency must be a whole number from 1 to 64, got ${o.concurrency}`);
+    // Every request in flight listens on these signals (client, limiter, retry sleep): at --concurrency 16 Node
+    // warned of a "possible memory leak". Allow what the concurrency needs; a real leak still warns.
+    setMaxListeners(Math.max(10, o.concurrency * 4 + 10), o.kill, o.stop);
     // Every request in flight listens on these signals (client, limiter, retry sleep): at --concurrency 16 Node
     // warned of a "possible memory leak". Allow what the concurrency needs; a real leak still warns.
     setMaxListeners(Math.max(10, o.concurrency * 4 + 10), o.kill, o.stop);
