@@ -7,7 +7,6 @@
  * in flight; each outcome goes to the report as its batch finishes.
  */
 import { setMaxListeners } from 'node:events';
-import { setMaxListeners } from 'node:events';
 import { renameSync, rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { AuthError, CliError, EXIT, UnreachableError, UsageError, type ExitCode } from '../core/errors.js';
@@ -80,9 +79,6 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       throw new UsageError(`--batch-size ${batchSize} is over the limit of ${op.api} (${op.maxBatch} rows a request)`, `use --batch-size ${op.maxBatch} or less`);
     }
     if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 64) throw new UsageError(`--concurrency must be a whole number from 1 to 64, got ${o.concurrency}`);
-    // Every request in flight listens on these signals (client, limiter, retry sleep): at --concurrency 16 Node
-    // warned of a "possible memory leak". Allow what the concurrency needs; a real leak still warns.
-    setMaxListeners(Math.max(10, o.concurrency * 4 + 10), o.kill, o.stop);
     // Every request in flight listens on these signals (client, limiter, retry sleep): at --concurrency 16 Node
     // warned of a "possible memory leak". Allow what the concurrency needs; a real leak still warns.
     setMaxListeners(Math.max(10, o.concurrency * 4 + 10), o.kill, o.stop);
@@ -683,6 +679,7 @@ async function sendAll(x: SendContext): Promise<SendState> {
  * created: it is sent as it is, not looked up (a look-up would find the other instance that holds its key).
  */
 function mayExist(x: SendContext, row: number): boolean {
+  if (x.op.idempotent) return false; // an update is simply sent again
   const status = x.prior?.statusOf(row);
   if (status === 'ok') return false;
   // Sent after the report was written, by a resume that never finished: what the report says is out of date.
