@@ -457,7 +457,7 @@ describe('Ctrl-C mid-run', () => {
     expect(sim.counters().duplicateKeyAttempts).toBe(0);
   });
 
-  it('a second SIGINT abandons the request in flight: its rows are "outcome unknown", and --resume checks them', async () => {
+  it('SIGTERM stops the same way; a second signal abandons the request in flight: its rows are "outcome unknown", and --resume checks them', async () => {
     const assets = range(200).map((i) => `INT2-${i}`);
     const input = switchInput('int2-in.csv', assets);
     const report = join(tmp.dir, 'int2.ndjson');
@@ -469,9 +469,9 @@ describe('Ctrl-C mid-run', () => {
       if (/batch_create_inst -> 200/.test(line) && ++answered === 3) sim.setFaults({ latencyMs: 3000, ops: ['batch_create_inst'] });
     };
     const run = runCli(['create-inst', input, '--obj', 'bk_switch', '--report', report, ...FAST, '--concurrency', '1'], { env: cmdbEnv(sim, 'esb'), onSpawn: (c) => (child = c) });
-    // Wait until the 4th create has reached the server (and hangs there), then Ctrl-C twice.
+    // Wait until the 4th create has reached the server (and hangs there), then SIGTERM, then Ctrl-C.
     while ((sim.counters().requests.batch_create_inst ?? 0) < 4) await new Promise((r) => setTimeout(r, 5));
-    child!.kill('SIGINT');
+    child!.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
     child!.kill('SIGINT');
     const r = await run;
