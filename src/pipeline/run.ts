@@ -368,7 +368,8 @@ async function sendAll(x: SendContext): Promise<SendState> {
   const failedFile = o.failedPath
     ? await FailedRowsWriter.open({ path: o.failedPath, format: source.format, columns: failedColumns(source, x.columns), delimiter: normalizeDelimiter(o.input.delimiter) })
     : undefined;
-  const inflight = x.send && !op.idempotent && writePath ? InflightLog.open(inflightPath(writePath)) : undefined;
+  // No in-flight log for a report on stdout: nothing could --resume from it (and "-.inflight" would litter the folder).
+  const inflight = x.send && !op.idempotent && writePath && writePath !== '-' ? InflightLog.open(inflightPath(writePath)) : undefined;
   const slots = new Slots(o.concurrency);
   const total = { done: 0 };
   let stopping = false;
