@@ -14,7 +14,8 @@ import { createProgress, progressMode } from '../ui/progress.js';
 import { connectCmdb, connectFeishu, type ConnectFlags } from './connect.js';
 import { emptySummary } from './errors.js';
 
-interface Opts extends ConnectFlags {
+/** Commander's options: the connection flags, the operation's own (--obj, --key, ...) and the run's. */
+interface Opts extends ConnectFlags, Omit<OperationOptions, 'noSchema'> {
   _args: string[];
   format?: InputFormat;
   encoding: string;
@@ -26,21 +27,12 @@ interface Opts extends ConnectFlags {
   dryRun?: boolean;
   skipInvalid?: boolean;
   schema: boolean;
-  empty: 'omit' | 'null';
   batchSize?: number;
   resume?: string;
   retryFailed?: string;
   quiet?: boolean;
   progress: boolean;
   color: boolean;
-  obj?: string;
-  asstObj?: string;
-  asstId?: string;
-  biz?: number;
-  namespace?: string;
-  object?: string;
-  key?: string;
-  asstKey?: string;
 }
 
 /**
@@ -113,18 +105,8 @@ export function commandAction(name: string) {
     try {
       if (o.report === '-' && o.json) throw new UsageError('--report - and --json both want stdout', 'write the report to a file with --report <path>');
       const fmt = inputFormatGuess(o, file);
-      const opOptions: OperationOptions = {
-        obj: o.obj,
-        asstObj: o.asstObj,
-        asstId: o.asstId,
-        biz: o.biz,
-        namespace: o.namespace,
-        object: o.object,
-        key: o.key,
-        asstKey: o.asstKey,
-        noSchema: !o.schema,
-        empty: o.empty,
-      };
+      const { obj, asstObj, asstId, biz, namespace, object, key, asstKey, empty } = o;
+      const opOptions: OperationOptions = { obj, asstObj, asstId, biz, namespace, object, key, asstKey, empty, noSchema: !o.schema };
       const io = {
         env,
         warn,
