@@ -483,7 +483,9 @@ async function sendAll(x: SendContext): Promise<SendState> {
     if (!res) return outcome(r, 'failed', { error_code: 'protocol', error: 'the server answered fewer results than rows sent; outcome unknown' });
     if (res.ok) {
       if (res.detail === 'already exists') st.alreadyExisted++;
-      return outcome(r, 'ok', { id: res.id, detail: [r.detail, res.detail].filter(Boolean).join('; ') || undefined });
+      // One object per row, no arrays: this runs for every row sent.
+      const detail = r.detail && res.detail ? `${r.detail}; ${res.detail}` : r.detail || res.detail || undefined;
+      return { row: r.row, status: 'ok', values: r.values, id: res.id, detail };
     }
     return outcome(r, 'failed', { error_code: res.code, error: res.error, detail: res.detail });
   }
