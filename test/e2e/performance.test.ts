@@ -1,0 +1,90 @@
+/**
+ * Performance properties that are not speeds (no test here depends on how fast the machine is; `npm run bench`
+ * measures the speeds): what --help loads, that a wide run stays quiet, that a big run keeps nothing per row.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Simulator } from '../../src/sim/index.js';
+import { BIN, cleanEnv, cmdbEnv, readReport, ROOT, runCli, tempDir, withSim } from './helpers.js';
+
+let t: ReturnType<typeof tempDir>;
+let sim: Simulator;
+beforeAll(async () => {
+  t = tempDir();
+  sim = await withSim({ world: 'empty-extra' });
+});
+afterAll(async () => {
+  await sim.close();
+  t.cleanup();
+});
+
+/** The files (outside Node itself) a CLI run loads, through a module loader hook. */
+function loadedFiles(args: string[]): string[] {
+  const hooks = t.file('hooks.mjs', `export async function load(url, context, next) {
+  if (url.startsWith('file:')) process.stderr.write('LOADED ' + url + '\\n');
+  return next(url, context);
+}
+`);
+  const register = t.file('register.mjs', `import { register } from 'node:module';\nregister(${JSON.stringify('file://' + hooks)});\n`);
+  const r = spawnSync(process.execPath, ['--import', register, BIN, ...args], { cwd: ROOT, env: cleanEnv(), encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  return r.stderr
+    .split('\n')
+    .filter((l) => l.startsWith('LOADED '))
+    .map((l) => decodeURIComponent(l.slice('LOADED file://'.length)).replace(ROOT + '/', ''));
+}
+
+describe('fast start', () => {
+  for (const args of [['--help'], ['--version'], ['create-inst', '--help']]) {
+    it(`cmdb-bulk ${args.join(' ')} loads only the program and commander`, () => {
+      const files = loadedFiles(args);
+      expect(files).toContain('dist/cli/main.js');
+      const others = files.filter((f) => !['bin/cmdb-bulk.js', 'dist/cli/main.js', 'dist/core/errors.js'].includes(f) && !f.startsWith('node_modules/commander/'));
+      expect(others).toEqual([]);
+    });
+  }
+
+  it('a data command does load its modules (the check above can fail)', () => {
+    const file = t.file('one.csv', 'bk_inst_name,bk_asset_id\nsw,SW-1\n');
+    const files = loadedFiles(['create-inst', file, '--obj', 'bk_switch', '--dry-run', '--no-schema', '--quiet', '--no-progress', '--report', join(t.dir, 'one.report.csv')]);
+    expect(files).toEqual(expect.arrayContaining(['dist/pipeline/run.js', 'dist/input/csv.js', 'dist/report/writer.js']));
+  });
+});
+
+describe('wide and long runs', () => {
+  it('--concurrency 16 sends without Node warnings (abort listeners are allowed for what is in flight)', async () => {
+    let csv = 'bk_inst_name,bk_asset_id,port_count\n';
+    for (let i = 1; i <= 6000; i++) csv += `sw-${i},PERF-${i},${(i % 1024) + 1}\n`;
+    const file = t.file('wide.csv', csv);
+    const report = join(t.dir, 'wide.report.csv');
+    const r = await runCli(['create-inst', file, '--obj', 'bk_switch', '--concurrency', '16', '--batch-size', '50', '--no-progress', '--report', report], { env: cmdbEnv(sim, 'esb') });
+    expect(r.code).toBe(0);
+    expect(r.stderr).not.toMatch(/Warning|MaxListeners/);
+    expect(sim.store.instanceMap('bk_switch').size).toBe(6000);
+    const rows = readReport(report);
+    expect(rows.map((x) => x.row)).toEqual(Array.from({ length: 6000 }, (_, i) => i + 1));
+    expect(rows.every((x) => x.status === 'ok')).toBe(true);
+  });
+
+  it('a 200,000-row dry run writes every row in order and stays within a memory budget that per-row state would break', async () => {
+    const n = 200_000;
+    let csv = 'bk_inst_name,bk_asset_id,bk_sn,bk_operator,port_count:int,is_managed:bool,vendor,bought_on:date\n';
+    for (let i = 1; i <= n; i++) csv += `switch-${i},SW-${i},SN${i},admin,${(i % 1024) + 1},${i % 2 ? 'true' : 'false'},cisco,2023-01-${String(1 + (i % 28)).padStart(2, '0')}\n`;
+    const file = t.file('big.csv', csv);
+    const report = join(t.dir, 'big.report.csv');
+    // Peak RSS from inside the CLI process, written at exit.
+    const usage = join(t.dir, 'usage.json');
+    const preload = t.file('rss.mjs', `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(usage)}, JSON.stringify({ rssKb: process.resourceUsage().maxRSS })));\n`);
+    const r = spawnSync(process.execPath, ['--import', preload, BIN, 'create-inst', file, '--obj', 'bk_switch', '--dry-run', '--no-schema', '--quiet', '--no-progress', '--report', report], { cwd: ROOT, env: cleanEnv(), encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const rows = readReport(report);
+    expect(rows).toHaveLength(n);
+    expect(rows[n - 1]).toMatchObject({ row: n, status: 'unsent', detail: 'dry run', bk_asset_id: `SW-${n}`, port_count: String((n % 1024) + 1) });
+    // The file is ~14 MB and its report ~20 MB; rows kept across the passes would take well over 100 MB more.
+    const { rssKb } = JSON.parse((await import('node:fs')).readFileSync(usage, 'utf8')) as { rssKb: number };
+    expect(rssKb / 1024).toBeLessThan(200);
+    writeFileSync(file, ''); // free the disk early
+  });
+});
