@@ -24,6 +24,9 @@ export class CsvSyntaxError extends Error {
   }
 }
 
+/** The cells of one record; `newlines`: line breaks inside its quoted cells (absent when none). */
+export type CsvCells = string[] & { newlines?: number };
+
 const QUOTE = 34;
 const LF = 10;
 const CR = 13;
@@ -37,26 +40,26 @@ export class CsvScanner {
   }
 
   /** Appends to `out` every record completed by `text`; an unfinished last record waits for the next chunk. */
-  push(text: string, out: string[][]): void {
+  push(text: string, out: CsvCells[]): void {
     const s = this.rest === '' ? text : this.rest + text;
     this.rest = '';
     this.scan(s, false, out);
   }
 
   /** The input ended: the last record (if any) is complete, or an error. */
-  end(out: string[][]): void {
+  end(out: CsvCells[]): void {
     const s = this.rest;
     this.rest = '';
     if (s !== '') this.scan(s, true, out);
   }
 
-  private scan(s: string, final: boolean, out: string[][]): void {
+  private scan(s: string, final: boolean, out: CsvCells[]): void {
     const n = s.length;
     const d = this.d;
     let pos = 0;
     records: while (pos < n) {
       const start = pos;
-      const cells: string[] = [];
+      const cells: CsvCells = [];
       let i = pos;
       for (;;) {
         if (i < n && s.charCodeAt(i) === QUOTE) {
@@ -78,6 +81,8 @@ export class CsvScanner {
             break;
           }
           cells.push(value === '' ? s.slice(seg, q) : value + s.slice(seg, q));
+          const lf = s.indexOf('\n', i + 1);
+          if (lf !== -1 && lf < q) cells.newlines = (cells.newlines ?? 0) + newlines(s, i + 1, q);
           i = q + 1;
           if (i === n) {
             out.push(cells); // final (a non-final chunk ending here broke out above)

@@ -4,7 +4,7 @@
  */
 import { UsageError } from '../core/errors.js';
 import { TYPE_HINTS, type InputRecord, type TypeHint } from '../core/types.js';
-import { CsvScanner, CsvSyntaxError } from './csv-scan.js';
+import { CsvScanner, CsvSyntaxError, type CsvCells } from './csv-scan.js';
 import { chunkToString, type TextChunk } from './decode.js';
 import { nullObject } from '../core/objects.js';
 
@@ -18,9 +18,9 @@ export interface CsvHeader {
  * (RFC 4180): a stray quote is an error, never a silently changed value. Blank lines come out as `['']` and
  * are skipped by the callers, so that line numbers can be counted.
  */
-async function* parser(chunks: AsyncIterable<TextChunk>, delimiter: string): AsyncGenerator<string[][]> {
+async function* parser(chunks: AsyncIterable<TextChunk>, delimiter: string): AsyncGenerator<CsvCells[]> {
   const scanner = new CsvScanner(delimiter);
-  let out: string[][] = [];
+  let out: CsvCells[] = [];
   let error: unknown;
   // A syntax error comes after the records before it: hand those on first, so the caller's line count is right.
   const flush = function* () {
@@ -47,15 +47,6 @@ async function* parser(chunks: AsyncIterable<TextChunk>, delimiter: string): Asy
 /** A record that is a blank (or whitespace-only) line. */
 function isBlank(cells: string[]): boolean {
   return cells.length === 1 && (cells[0] === '' || cells[0]!.trim() === '');
-}
-
-function newlinesIn(cells: string[]): number {
-  let n = 0;
-  for (let i = 0; i < cells.length; i++) {
-    const c = cells[i]!;
-    for (let j = c.indexOf('\n'); j !== -1; j = c.indexOf('\n', j + 1)) n++;
-  }
-  return n;
 }
 
 function fatal(err: unknown, display: string, line: number): unknown {
@@ -151,7 +142,7 @@ export async function* csvBatches(
           next++;
           continue;
         }
-        next = line + 1 + newlinesIn(cells);
+        next = line + 1 + (cells.newlines ?? 0);
         if (header) {
           header = false;
           continue;

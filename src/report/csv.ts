@@ -31,18 +31,14 @@ export function csvCell(value: unknown, neutralise: boolean, delimiter = ','): s
     // = + - @ tab CR
     if ((c === 61 || c === 43 || c === 45 || c === 64 || c === 9 || c === 13) && !PLAIN_NUMBER.test(s)) s = `'${s}`;
   }
-  if (!needsQuotes(delimiter).test(s)) return s;
-  return s.includes('"') ? `"${s.replace(/"/g, '""')}"` : `"${s}"`;
-}
-
-const QUOTE_TRIGGERS = new Map<string, RegExp>();
-function needsQuotes(delimiter: string): RegExp {
-  let re = QUOTE_TRIGGERS.get(delimiter);
-  if (!re) {
-    re = new RegExp(`["\r\n${delimiter.replace(/[\\\]^-]/g, '\\$&')}]`);
-    QUOTE_TRIGGERS.set(delimiter, re);
+  // Quote when the cell holds the delimiter, a quote or a line break (a loop: cheaper than a regex on short cells,
+  // and this runs for every cell of every row of the report).
+  const d = delimiter.charCodeAt(0);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === d || c === 34 || c === 10 || c === 13) return s.includes('"') ? `"${s.replace(/"/g, '""')}"` : `"${s}"`;
   }
-  return re;
+  return s;
 }
 
 /** Undoes the neutralising prefix of {@link csvCell} (for reading a report back). */

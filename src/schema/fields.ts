@@ -37,7 +37,16 @@ export interface FieldSpec {
 }
 
 /** A checker: given an input value, either `{ value }` to send or `{ error }` for the user. */
-export type Checker = (input: unknown, fromText: boolean) => { value: unknown; error?: undefined } | { error: string; value?: undefined };
+export type Checker = ((input: unknown, fromText: boolean) => { value: unknown; error?: undefined } | { error: string; value?: undefined }) & {
+  /**
+   * The value to send when the input passes the quick check, else NOT_QUICK (then call the checker itself).
+   * Saves a result object per cell on the hot path (shapeRow); absent for types without a quick check.
+   */
+  accept?: (input: unknown, fromText: boolean) => unknown;
+};
+
+/** What Checker.accept answers when the checker itself must look at the value. */
+export const NOT_QUICK: unique symbol = Symbol('not quick');
 
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'y', 'on', '是', 't']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'n', 'off', '否', 'f']);
@@ -285,7 +294,7 @@ function quickAccept(f: FieldSpec): ((v: unknown) => boolean) | undefined {
 export function compileField(f: FieldSpec): Checker {
   const schema = targetSchema(f);
   const quick = quickAccept(f);
-  return (input, isText) => {
+  const check: Checker = (input, isText) => {
     let v = isText && typeof input === 'string' ? fromText(f, input) : input;
     if (quick?.(v)) return { value: v };
     if (v instanceof JsonTextError) return { error: `expected JSON: ${v.message}` };
@@ -301,6 +310,13 @@ export function compileField(f: FieldSpec): Checker {
     if (extra) return { error: `${extra}, got ${describe(input)}` };
     return { value: r.data };
   };
+  if (quick) {
+    check.accept = (input, isText) => {
+      const v = isText && typeof input === 'string' ? fromText(f, input) : input;
+      return quick(v) ? v : NOT_QUICK;
+    };
+  }
+  return check;
 }
 
 /** The field spec a CSV header type hint stands for. */

@@ -4,7 +4,7 @@
  */
 import { nullObject } from '../core/objects.js';
 import type { TypeHint } from '../core/types.js';
-import { compileField, didYouMean, hintField, type Checker, type FieldSpec } from './fields.js';
+import { compileField, didYouMean, hintField, NOT_QUICK, type Checker, type FieldSpec } from './fields.js';
 
 export interface FieldError {
   field?: string;
@@ -137,6 +137,13 @@ export function shapeRow(shape: RowShape, values: Record<string, unknown>, isTex
       if (f.spec.required) errors.push({ field: key, value: raw, message: `${key} is required and cannot be null` });
       else payload[key] = null;
       continue;
+    }
+    if (f.check.accept !== undefined) {
+      const v = f.check.accept(raw, isText);
+      if (v !== NOT_QUICK) {
+        payload[key] = v;
+        continue;
+      }
     }
     const r = f.check(raw, isText);
     if (r.error !== undefined) errors.push({ field: key, value: raw, message: `${key}: ${r.error}` });

@@ -1,19 +1,21 @@
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
-import { CsvScanner, CsvSyntaxError } from '../../src/input/csv-scan.js';
+import { CsvScanner, CsvSyntaxError, type CsvCells } from '../../src/input/csv-scan.js';
 
 /** The options the reader used with csv-parse before the scanner replaced it: the reference behaviour. */
 const reference = (text: string, delimiter = ',') =>
   parse(text, { delimiter, relax_column_count: true, skip_empty_lines: false, record_delimiter: ['\r\n', '\n', '\r'] }) as string[][];
 
 /** Scans `text` cut into the given pieces. */
-function scan(pieces: string[], delimiter = ','): string[][] {
+function scanRaw(pieces: string[], delimiter = ','): CsvCells[] {
   const s = new CsvScanner(delimiter);
-  const out: string[][] = [];
+  const out: CsvCells[] = [];
   for (const p of pieces) s.push(p, out);
   s.end(out);
   return out;
 }
+/** The cells only (plain arrays). */
+const scan = (pieces: string[], delimiter = ','): string[][] => scanRaw(pieces, delimiter).map((c) => [...c]);
 
 const CASES = [
   'a,b,c\n1,2,3\n',
@@ -42,6 +44,13 @@ describe('CsvScanner', () => {
       }
       // one character at a time
       expect(scan([...text]), `${JSON.stringify(text)} by characters`).toEqual(want);
+    }
+  });
+
+  it('counts the line breaks inside quoted cells of each record, however the text is cut', () => {
+    const text = 'a,"x\ny\nz"\n"p\r\nq",r\n1,2\n"",""\n';
+    for (let cut = 0; cut <= text.length; cut++) {
+      expect(scanRaw([text.slice(0, cut), text.slice(cut)]).map((c) => c.newlines), `cut at ${cut}`).toEqual([2, 1, undefined, undefined]);
     }
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileField, targetSchema, type FieldSpec } from '../../src/schema/fields.js';
+import { compileField, NOT_QUICK, targetSchema, type FieldSpec } from '../../src/schema/fields.js';
 
 /** A real calendar date, the slow and obvious way. */
 function calendarDate(s: string): boolean {
@@ -51,6 +51,21 @@ describe('field checkers: the quick path', () => {
         if (got.error === undefined && !(f.type === 'id' && typeof v === 'string')) expect(got.value).toBe(v);
       }
     }
+  });
+
+  it('accept() answers the checker\'s value or NOT_QUICK, never something the checker would refuse or change', () => {
+    const texts = ['48', ' 48 ', '1025', 'true', 'yes', '否', '2024-02-29', '2024/2/9', '2023-02-29', 'cisco', 'Cisco', '华为', 'admin', 'a, b', '', 'x'.repeat(300)];
+    let quick = 0;
+    for (const f of SPECS) {
+      const check = compileField(f);
+      for (const [v, isText] of [...VALUES.map((x) => [x, false] as const), ...texts.map((x) => [x, true] as const)]) {
+        const a = check.accept ? check.accept(v, isText) : NOT_QUICK;
+        if (a === NOT_QUICK) continue;
+        quick++;
+        expect(check(v, isText), `${f.name} (${f.type}) with ${JSON.stringify(v)}`).toEqual({ value: a });
+      }
+    }
+    expect(quick).toBeGreaterThan(30);
   });
 
   it('coerces CSV text the same way on the quick path', () => {
