@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InputRecord } from '../../src/core/types.js';
 import { openInput } from '../../src/input/index.js';
+import { jsonBatches } from '../../src/input/json.js';
 import { collect, tempDir } from './input-helpers.js';
 
 let t: Awaited<ReturnType<typeof tempDir>>;
@@ -49,6 +50,33 @@ describe('InputSource.batches()', () => {
       await src.close();
     });
   }
+
+  it('cuts JSON elements right wherever the chunks end (escapes, braces in strings, nesting, scalars)', async () => {
+    const elems = [
+      { a: 'quote \\" brace } bracket ] \\\\', b: [1, { c: '{' }], d: '\\' },
+      { '': '', e: 'line\\nbreak', f: '中文 \\u00e9 ✓', g: null },
+      { h: '}{][', i: { j: { k: [[], {}] } } },
+    ];
+    const text = '[\n' + elems.map((e) => JSON.stringify(e)).join(',\n') + ', 7, "s\\"", {"z":1}\n]\n';
+    const want = JSON.parse(text) as unknown[];
+    const read = async (pieces: string[]) => {
+      async function* chunks() {
+        yield* pieces;
+      }
+      const recs: InputRecord[] = [];
+      for await (const b of jsonBatches(chunks(), 'x.json')) recs.push(...b);
+      return recs;
+    };
+    for (let cut = 0; cut <= text.length; cut++) {
+      const recs = await read([text.slice(0, cut), text.slice(cut)]);
+      expect(recs.length, `cut at ${cut}`).toBe(want.length);
+      for (let k = 0; k < 3; k++) expect({ ...recs[k]!.values }, `cut at ${cut}`).toEqual(want[k]);
+      expect(recs.slice(3).map((r) => r.error)).toEqual(['row 4: expected an object, got a number', 'row 5: expected an object, got a string', undefined]);
+      expect(recs.map((r) => r.line)).toEqual([2, 3, 4, 4, 4, 4]);
+    }
+    const byChar = await read([...text]);
+    expect(byChar.map((r) => r.row)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
 
   it('hands on the JSON elements before a syntax error, then throws', async () => {
     const file = await t.write('bad.json', '[{"a":1},{"a":2},{"a":3} {"a":4}]');
