@@ -28,8 +28,6 @@ export interface PriorReport {
   /** The highest row number seen (0 when none). */
   maxRow: number;
   counts: StatusCounts;
-  /** The ok rows' outcomes ({row, status, id?, detail?}), in row order. */
-  okOutcomes(): Iterable<RowOutcome>;
 }
 
 // Status codes in the Uint8Array; 0 = no status for this row.
@@ -224,9 +222,6 @@ export async function readPriorReport(path: string): Promise<PriorReport> {
     maxRow: store.maxRow,
     counts,
     statusOf,
-    *okOutcomes(): Iterable<RowOutcome> {
-      for (let r = 1; r <= store.maxRow; r++) if (st[r] === CODE.ok) yield okOutcome(r);
-    },
     outcome(row: number): RowOutcome | undefined {
       const status = statusOf(row);
       if (status === undefined) return undefined;

@@ -11,7 +11,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ReportFormat, RowOutcome } from '../core/types.js';
-import type { PriorReport } from './prior.js';
 import { ROW_STATUSES } from '../core/types.js';
 import { UsageError } from '../core/errors.js';
 import { csvCell, csvLine } from './csv.js';
@@ -30,12 +29,6 @@ export interface ReportWriterOptions {
   journal?: boolean;
   /** Where '-' writes; default process.stdout. */
   stdout?: NodeJS.WritableStream;
-  /**
-   * The earlier report when this run resumes it INTO THE SAME PATH (--resume / --retry-failed without another
-   * --report). Opening truncates that file, so its ok rows are first copied into the new journal: until the
-   * new report has them again, a crash loses none of them, and a later --resume does not send them twice.
-   */
-  carry?: PriorReport;
 }
 
 /** Names of the CSV report's columns: the report's own, then the input's (prefixed `input.` on a clash). */
@@ -123,17 +116,6 @@ export class ReportWriter {
         `cannot write the report ${opts.path}: ${e.code ?? e.message}`,
         'check that the folder exists and is writable, or choose another path with --report',
       );
-    }
-    if (journalFd !== null && opts.carry) {
-      let chunk = '';
-      for (const o of opts.carry.okOutcomes()) {
-        chunk += journalLine(o) + '\n';
-        if (chunk.length >= LAZY_FLUSH) {
-          fs.writeSync(journalFd, chunk);
-          chunk = '';
-        }
-      }
-      if (chunk) fs.writeSync(journalFd, chunk);
     }
     const w = new ReportWriter(opts, fd, journalFd, journalPath);
     if (opts.format === 'csv') w.out(csvLine(reportHeader(opts.inputColumns), true));

@@ -91,39 +91,6 @@ describe('readPriorReport', () => {
     expect(prior.rows).toBe(3);
   });
 
-  it('lists the ok rows in order', async () => {
-    const file = path.join(dir, 'r.csv');
-    await writeReport(file, 'csv');
-    const prior = await readPriorReport(file);
-    expect([...prior.okOutcomes()]).toEqual([
-      { row: 1, status: 'ok', id: 101 },
-      { row: 3, status: 'ok', id: 'rec_x3', detail: 'already exists' },
-      { row: 6, status: 'ok', id: '-weird' },
-    ]);
-  });
-
-  it('resuming into the same path keeps the earlier ok rows safe until the new report has them (carry)', async () => {
-    for (const carry of [false, true]) {
-      const file = path.join(dir, `resume-${carry}.ndjson`);
-      const first = await ReportWriter.open({ path: file, format: 'ndjson', inputColumns: [] });
-      first.add([1, 2, 3, 4, 5].map((row) => ({ row, status: 'ok' as const, id: 100 + row })));
-      first.add([{ row: 6, status: 'failed', error: 'boom' }]);
-      await first.finish();
-
-      const prior = await readPriorReport(file);
-      const second = await ReportWriter.open({ path: file, format: 'ndjson', inputColumns: [], carry: carry ? prior : undefined });
-      second.add([prior.outcome(1)!, prior.outcome(2)!]); // the resumed run copies rows 1 and 2, then "crashes"
-      const after = await readPriorReport(file);
-      if (carry) {
-        expect(after.counts.ok).toBe(5);
-        expect(after.outcome(5)).toEqual({ row: 5, status: 'ok', id: 105 });
-      } else {
-        expect(after.counts.ok).toBe(2); // rows 3..5 would be sent again by the next --resume
-      }
-      await second.close();
-    }
-  });
-
   it('keeps error messages only within its budget', async () => {
     const file = path.join(dir, 'r.ndjson');
     const huge = 'x'.repeat(ERROR_BUDGET_CHARS - 10);
