@@ -13,6 +13,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SimOptions, Simulator } from '../../src/sim/index.js';
 import { BIN, cmdbEnv, csv, expectRowsOnce, feishuEnv, readReport, ROOT, runCli, tempDir, withSim } from './helpers.js';
+import { SUMMARY_SCHEMA, validate } from '../support/summary-schema.js';
 
 const tmp = tempDir();
 const sims: Simulator[] = [];
@@ -91,40 +92,6 @@ const plain = (s: string) => s.replace(/\x1b\[[0-9;]*m/g, '');
 
 // ------------------------------------------------------------------ docs/summary.schema.json
 
-type Schema = { type?: string | string[]; required?: string[]; properties?: Record<string, Schema>; items?: Schema; enum?: unknown[]; minimum?: number; maxItems?: number; [k: string]: unknown };
-const SCHEMA = JSON.parse(readFileSync(join(ROOT, 'docs/summary.schema.json'), 'utf8')) as Schema;
-const KEYWORDS = new Set(['$schema', '$id', 'title', 'description', 'type', 'required', 'properties', 'items', 'enum', 'minimum', 'maxItems']);
-
-function typeOk(v: unknown, t: string): boolean {
-  if (t === 'object') return typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (t === 'array') return Array.isArray(v);
-  if (t === 'integer') return Number.isInteger(v);
-  if (t === 'number') return typeof v === 'number' && Number.isFinite(v);
-  if (t === 'null') return v === null;
-  return typeof v === t;
-}
-
-/** The subset of JSON Schema the file uses; an unknown keyword is an error, so the check cannot silently weaken. */
-function validate(schema: Schema, v: unknown, at = '$'): string[] {
-  for (const k of Object.keys(schema)) if (!KEYWORDS.has(k)) return [`${at}: the test's validator does not know keyword ${k}`];
-  if (schema.type !== undefined) {
-    const types = Array.isArray(schema.type) ? schema.type : [schema.type];
-    if (!types.some((t) => typeOk(v, t))) return [`${at}: expected ${types.join('|')}, got ${JSON.stringify(v)}`];
-  }
-  const errors: string[] = [];
-  if (schema.enum && !schema.enum.includes(v)) errors.push(`${at}: not one of ${JSON.stringify(schema.enum)}`);
-  if (schema.minimum !== undefined && typeof v === 'number' && v < schema.minimum) errors.push(`${at}: below ${schema.minimum}`);
-  if (Array.isArray(v)) {
-    if (schema.maxItems !== undefined && v.length > schema.maxItems) errors.push(`${at}: more than ${schema.maxItems} items`);
-    if (schema.items) v.forEach((x, i) => errors.push(...validate(schema.items!, x, `${at}[${i}]`)));
-  }
-  if (typeOk(v, 'object')) {
-    const obj = v as Record<string, unknown>;
-    for (const k of schema.required ?? []) if (!(k in obj)) errors.push(`${at}: missing ${k}`);
-    for (const [k, sub] of Object.entries(schema.properties ?? {})) if (k in obj) errors.push(...validate(sub, obj[k], `${at}.${k}`));
-  }
-  return errors;
-}
 
 /** stdout must be exactly one JSON object on one line, valid against the schema, with the process's exit code. */
 function theJson(r: { code: number | null; stdout: string }): Record<string, unknown> {
@@ -132,7 +99,7 @@ function theJson(r: { code: number | null; stdout: string }): Record<string, unk
   expect(lines.length, `stdout: ${r.stdout}`).toBe(2);
   expect(lines[1]).toBe('');
   const obj = JSON.parse(lines[0]!) as Record<string, unknown>;
-  expect(validate(SCHEMA, obj)).toEqual([]);
+  expect(validate(SUMMARY_SCHEMA, obj)).toEqual([]);
   expect(obj.exit_code).toBe(r.code);
   const sum = (obj.ok as number) + (obj.failed as number) + (obj.invalid as number) + (obj.unsent as number);
   expect(sum).toBe(obj.total);
