@@ -111,47 +111,48 @@ Environment: CMDB_URL CMDB_GATEWAY BK_APP_CODE BK_APP_SECRET BK_USERNAME BK_TOKE
 Try it without a server:  cmdb-bulk create-inst fixtures/switches.csv --obj bk_switch --sandbox
 Docs: docs/README.md`);
 
-  cmdbOptions(common(program.command('create-inst').argument('<file>', 'input file, or - for stdin')))
+  /** A data command: `<file>`, the common options (and the CMDB ones), and its lazily loaded action. */
+  const data = (name: string, service: 'cmdb' | 'feishu') => {
+    const c = common(program.command(name).argument('<file>', 'input file, or - for stdin')).action(dataCommand(name));
+    return service === 'cmdb' ? cmdbOptions(c) : c;
+  };
+
+  data('create-inst', 'cmdb')
     .description('create instances of a model (batch_create_inst, up to 200 rows a request)')
     .requiredOption('--obj <bk_obj_id>', 'model id, e.g. bk_switch')
     .option('--key <field>', 'unique field used to check which rows exist after an unclear answer (default: the model\'s first unique field)')
-    .addHelpText('after', '\nExample:\n  cmdb-bulk create-inst switches.csv --obj bk_switch\n  cat switches.ndjson | cmdb-bulk create-inst - --obj bk_switch --json')
-    .action(dataCommand('create-inst'));
+    .addHelpText('after', '\nExample:\n  cmdb-bulk create-inst switches.csv --obj bk_switch\n  cat switches.ndjson | cmdb-bulk create-inst - --obj bk_switch --json');
 
-  cmdbOptions(common(program.command('update-inst').argument('<file>', 'input file, or - for stdin')))
+  data('update-inst', 'cmdb')
     .description('update instances of a model (batch_update_inst; rows carry bk_inst_id, or a unique field with --key)')
     .requiredOption('--obj <bk_obj_id>', 'model id, e.g. bk_switch')
     .option('--key <field>', 'name instances by this unique field instead of bk_inst_id, e.g. bk_asset_id')
-    .addHelpText('after', '\nExample:\n  cmdb-bulk update-inst changes.csv --obj bk_switch\n  cmdb-bulk update-inst changes.csv --obj bk_switch --key bk_asset_id')
-    .action(dataCommand('update-inst'));
+    .addHelpText('after', '\nExample:\n  cmdb-bulk update-inst changes.csv --obj bk_switch\n  cmdb-bulk update-inst changes.csv --obj bk_switch --key bk_asset_id');
 
-  cmdbOptions(common(program.command('update-process').argument('<file>', 'input file, or - for stdin')))
+  data('update-process', 'cmdb')
     .description('update process instances of a business (update_process_instance, up to 100 rows a request)')
     .requiredOption('--biz <bk_biz_id>', 'business id', toInt)
-    .addHelpText('after', '\nExample:\n  cmdb-bulk update-process processes.csv --biz 2')
-    .action(dataCommand('update-process'));
+    .addHelpText('after', '\nExample:\n  cmdb-bulk update-process processes.csv --biz 2');
 
-  cmdbOptions(common(program.command('associate').argument('<file>', 'input file, or - for stdin')))
+  data('associate', 'cmdb')
     .description('create instance associations (batch_create_instance_association, up to 200 rows a request)')
     .option('--asst-id <bk_obj_asst_id>', 'association kind, e.g. bk_switch_connect_host (or a bk_obj_asst_id column in the rows)')
     .option('--obj <bk_obj_id>', 'source model (default: found from the association kind)')
     .option('--asst-obj <bk_obj_id>', 'target model (default: found from the association kind)')
     .option('--key <field>', 'name source instances by this unique field instead of bk_inst_id')
     .option('--asst-key <field>', 'name target instances by this unique field (column asst_<field>, or bk_asst_<field without bk_> such as bk_asst_host_innerip) instead of bk_asst_inst_id')
-    .addHelpText('after', '\nExample:\n  cmdb-bulk associate links.csv --asst-id bk_switch_connect_host\n  cmdb-bulk associate links.csv --asst-id bk_switch_connect_host --key bk_asset_id --asst-key bk_host_innerip')
-    .action(dataCommand('associate'));
+    .addHelpText('after', '\nExample:\n  cmdb-bulk associate links.csv --asst-id bk_switch_connect_host\n  cmdb-bulk associate links.csv --asst-id bk_switch_connect_host --key bk_asset_id --asst-key bk_host_innerip');
 
   for (const [name, desc, example] of [
     ['apaas-update', 'update Feishu aPaaS object records (records batch_update, up to 500 a request; rows carry _id)', 'cmdb-bulk apaas-update devices.ndjson --namespace package_demo__c --object device'],
     ['apaas-create', 'create Feishu aPaaS object records (records batch_create, up to 500 a request)', 'cmdb-bulk apaas-create new.csv --namespace package_demo__c --object device --key serial'],
     ['apaas-delete', 'delete Feishu aPaaS object records (records batch_delete; rows carry _id)', 'cmdb-bulk apaas-delete old.csv --namespace package_demo__c --object device'],
   ] as const) {
-    const c = common(program.command(name).argument('<file>', 'input file, or - for stdin'))
+    const c = data(name, 'feishu')
       .description(desc)
       .requiredOption('--namespace <ns>', 'application namespace, e.g. package_demo__c')
       .requiredOption('--object <api_name>', 'object API name')
-      .addHelpText('after', `\nExample:\n  ${example}`)
-      .action(dataCommand(name));
+      .addHelpText('after', `\nExample:\n  ${example}`);
     if (name === 'apaas-create') c.option('--key <field>', 'unique field used to check which records exist after an unclear answer');
   }
 

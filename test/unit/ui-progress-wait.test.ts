@@ -1,25 +1,10 @@
 /** Progress: waits shown and counted down, the lines timer, the bar's fitting, unsent rows; the throttle's wait reports. */
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Writable } from 'node:stream';
+import { sink } from '../support/streams.js';
 import { createProgress } from '../../src/ui/progress.js';
 import { Throttle } from '../../src/http/limiter.js';
 import { ManualClock } from '../../src/http/clock.js';
 
-function sink(tty: boolean, columns = 120): Writable & { text: () => string; isTTY?: boolean; columns?: number } {
-  let buf = '';
-  const w = new Writable({
-    write(chunk: Buffer | string, _enc, cb) {
-      buf += chunk.toString();
-      cb();
-    },
-  }) as Writable & { text: () => string; isTTY?: boolean; columns?: number };
-  w.text = () => buf;
-  if (tty) {
-    w.isTTY = true;
-    w.columns = columns;
-  }
-  return w;
-}
 
 /** The frames the bar drew (split at carriage returns), without colour codes and trailing blanks. cli-progress
  *  redraws on its own timer (10 per second), so a test draws a frame by logging a line or stopping the bar. */

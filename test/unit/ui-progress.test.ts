@@ -1,23 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Writable } from 'node:stream';
+import { sink } from '../support/streams.js';
 import { createProgress, progressMode, progressText, type ProgressMode } from '../../src/ui/progress.js';
 
-/** A stream that records what is written; a fake terminal when tty is set. */
-function sink(tty: boolean, columns = 120): Writable & { text: () => string; isTTY?: boolean; columns?: number } {
-  let buf = '';
-  const w = new Writable({
-    write(chunk: Buffer | string, _enc, cb) {
-      buf += chunk.toString();
-      cb();
-    },
-  }) as Writable & { text: () => string; isTTY?: boolean; columns?: number };
-  w.text = () => buf;
-  if (tty) {
-    w.isTTY = true;
-    w.columns = columns;
-  }
-  return w;
-}
 
 const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
