@@ -69,7 +69,7 @@ export class RecordFinder {
   private async query(chunk: Map<string, unknown>, signal: AbortSignal): Promise<Map<string, string[]>> {
     const ids = new Map<string, string[]>([...chunk.keys()].map((k) => [k, []]));
     const body: Record<string, unknown> = {
-      select: ['_id', this.key],
+      select: [...new Set(['_id', this.key])],
       filter: {
         conditions: [
           {
