@@ -29,11 +29,13 @@ const page = (items: unknown[], more = false, token?: string) => ({ data: { item
 
 describe('RecordFinder', () => {
   it('maps each value to the ids holding it, in chunks of VALUES_PER_QUERY values, cached when asked to', async () => {
-    const { api, calls } = fakeApi((_op, body) => page(wanted(body).filter((v) => v !== 'none').map((v) => ({ _id: `id-${v}`, serial: v }))));
-    const f = new RecordFinder(api, 'ns', 'obj', 'serial', true);
     const values = Array.from({ length: VALUES_PER_QUERY + 1 }, (_, i) => `S${i}`);
+    const stored = new Set(values);
+    const { api, calls } = fakeApi((_op, body) => page(wanted(body).filter((v) => stored.has(v as string)).map((v) => ({ _id: `id-${v}`, serial: v }))));
+    const f = new RecordFinder(api, 'ns', 'obj', 'serial', true);
     const got = await f.lookup([...values, 'none', ' S0 '], signal);
     expect(calls).toHaveLength(2);
+    expect(wanted(calls[0]!.body).slice(0, 2)).toEqual(['S0', ' S0 ']); // as sent, and trimmed
     expect(got.get('S0')).toEqual(['id-S0']);
     expect(got.get('none')).toEqual([]);
     await f.lookup(['S1', 'none'], signal);

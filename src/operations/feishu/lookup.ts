@@ -45,10 +45,15 @@ export class RecordFinder {
 
   /** For each key value (as it would be sent), the ids of the records that hold it: none, one or several. */
   async lookup(values: unknown[], signal: AbortSignal): Promise<Map<string, string[]>> {
-    const wanted = new Map<string, unknown>();
+    // Key text → the forms to ask for: the value as it is sent and, for text, also trimmed (whether the server trims
+    // on write is not documented; a record stored either way must be found).
+    const wanted = new Map<string, unknown[]>();
     for (const v of values) {
       const k = keyOf(v);
-      if (k !== undefined && !this.cache.has(k) && !wanted.has(k)) wanted.set(k, typeof v === 'string' ? k : v);
+      if (k === undefined || this.cache.has(k)) continue;
+      const forms = wanted.get(k) ?? [];
+      for (const f of typeof v === 'string' ? [v, k] : [v]) if (!forms.includes(f)) forms.push(f);
+      wanted.set(k, forms);
     }
     const found = new Map<string, string[]>();
     const todo = [...wanted.entries()];
@@ -65,8 +70,8 @@ export class RecordFinder {
     return out;
   }
 
-  /** One isAnyOf query over at most VALUES_PER_QUERY values, every page of it. */
-  private async query(chunk: Map<string, unknown>, signal: AbortSignal): Promise<Map<string, string[]>> {
+  /** One isAnyOf query over at most VALUES_PER_QUERY key values (each in its forms), every page of it. */
+  private async query(chunk: Map<string, unknown[]>, signal: AbortSignal): Promise<Map<string, string[]>> {
     const ids = new Map<string, string[]>([...chunk.keys()].map((k) => [k, []]));
     const body: Record<string, unknown> = {
       select: [...new Set(['_id', this.key])],
@@ -76,7 +81,7 @@ export class RecordFinder {
             index: '1',
             left: { type: 'metadataVariable', settings: JSON.stringify({ fieldPath: [{ fieldApiName: this.key, objectApiName: this.obj }] }) },
             operator: 'isAnyOf',
-            right: { type: 'constant', settings: JSON.stringify({ data: [...chunk.values()] }) },
+            right: { type: 'constant', settings: JSON.stringify({ data: [...chunk.values()].flat() }) },
           },
         ],
         logic_expression: '1',

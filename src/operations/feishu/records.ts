@@ -120,10 +120,10 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
         }
       };
 
-      const checkKey = (rec: InputRecord, errors: FieldError[]): string | undefined => {
-        const k = keyOf(rec.values[key!]);
+      /** The key value of a row (create: as it is sent), or an error. */
+      const checkKey = (v: unknown, errors: FieldError[]): string | undefined => {
+        const k = keyOf(v);
         if (k === undefined) {
-          const v = rec.values[key!];
           errors.unshift({ field: key, value: v, message: v === undefined || v === null || v === '' ? `${key} is empty: with --key it names the record${isCreate ? ' and tells whether it exists' : ''}` : `${key} must be text or a number to name a record` });
         }
         return k;
@@ -147,14 +147,14 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
           if (op !== 'batch_delete') addHinted(rec, payload, errors);
           let k: string | undefined;
           if (byKey) {
-            k = checkKey(rec, errors);
+            k = checkKey(rec.values[key!], errors);
             payload = { _id: undefined, ...payload };
           } else if (!isCreate) {
             const id = idText(rec.values._id);
             if (!id) errors.unshift({ field: '_id', value: rec.values._id, message: '_id is required: the id of the record' });
             payload = op === 'batch_delete' ? { _id: id } : { _id: id, ...payload };
           } else if (key) {
-            k = checkKey(rec, errors);
+            k = checkKey(payload[key], errors);
             const first = k === undefined ? undefined : firstRowOf.get(k);
             if (k !== undefined && first === undefined) firstRowOf.set(k, rec.row);
             else if (first !== undefined && first !== rec.row) {
