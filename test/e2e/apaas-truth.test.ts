@@ -172,7 +172,10 @@ interface Stub {
 }
 
 /** A Feishu stand-in: the token endpoint answers; every records call goes to `answer`. */
-async function stub(answer: (action: string, body: Record<string, any>) => { status: number; body: unknown }): Promise<Stub> {
+async function stub(
+  answer: (action: string, body: Record<string, any>) => { status: number; body: unknown },
+  token: { status: number; body: unknown } = { status: 200, body: { code: 0, msg: 'ok', tenant_access_token: 't-stub', expire: 7200 } },
+): Promise<Stub> {
   const calls: Stub['calls'] = [];
   const server = http.createServer((req, res) => {
     let raw = '';
@@ -183,8 +186,8 @@ async function stub(answer: (action: string, body: Record<string, any>) => { sta
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(b));
       };
-      if (req.url!.endsWith('/tenant_access_token/internal')) return reply(200, { code: 0, msg: 'ok', tenant_access_token: 't-stub', expire: 7200 });
       calls.push({ path: req.url!, body });
+      if (req.url!.endsWith('/tenant_access_token/internal')) return reply(token.status, token.body);
       const a = answer(req.url!.split('/').pop()!, body);
       reply(a.status, a.body);
     });
@@ -250,6 +253,22 @@ describe('answers that cannot be trusted', () => {
 });
 
 describe('quota and IP allow list', () => {
+  it('the token endpoint answering 99991401 stops the run with the IP advice, not "check the credentials"', async () => {
+    const s = await stub(() => ok({ items: [] }), { status: 400, body: { code: 99991401, msg: 'ip not allowed' } });
+    try {
+      const file = tmp.file('token-ip.csv', csv(['_id,status', '11,x']));
+      const report = join(tmp.dir, 'token-ip.report.csv');
+      const r = await runCli(['apaas-update', file, ...target, '--report', report], { env: stubEnv(s), timeoutMs: 20_000 });
+      expect(r.code).toBe(4);
+      expect(r.stderr).toMatch(/IP allow list/);
+      expect(r.stderr).not.toMatch(/check FEISHU_APP_ID \/ FEISHU_APP_SECRET/);
+      expect(s.calls.map((c) => c.path.split('/').pop())).toEqual(['internal']);
+      expect(readReport(report)[0]!.status).toBe('unsent');
+    } finally {
+      await s.close();
+    }
+  });
+
   for (const [what, status, code, says] of [
     ['the monthly call quota', 429, 99991403, /monthly API call quota is used up/],
     ['the IP allow list', 400, 99991401, /IP allow list/],
@@ -262,7 +281,7 @@ describe('quota and IP allow list', () => {
         const r = await runCli(['apaas-update', file, ...target, '--report', report, '--batch-size', '1', '--concurrency', '1'], { env: stubEnv(s), timeoutMs: 20_000 });
         expect(r.code).toBe(4);
         expect(r.stderr).toMatch(says);
-        expect(s.calls).toHaveLength(1);
+        expect(s.calls.filter((c) => c.path.endsWith('/batch_update'))).toHaveLength(1);
         expect(readReport(report).map((x) => x.status)).toEqual(['unsent', 'unsent']);
         expect(r.stderr).not.toContain('stub-secret');
       } finally {
