@@ -5,7 +5,8 @@
 import { describe, expect, it } from 'vitest';
 import type { FeishuApi, FeishuEnvelope, FeishuRecordsOp } from '../../src/http/feishu.js';
 import { LookupError, MAX_PAGES, RecordFinder, VALUES_PER_QUERY } from '../../src/operations/feishu/lookup.js';
-import { apaasDelete, apaasUpdate } from '../../src/operations/feishu/records.js';
+import { apaasCreate, apaasDelete, apaasUpdate } from '../../src/operations/feishu/records.js';
+import { AmbiguousWriteError } from '../../src/http/sender.js';
 import { apaasValue, dateTimeMs } from '../../src/operations/feishu/values.js';
 import type { InputRecord } from '../../src/core/types.js';
 import type { InputSource } from '../../src/input/index.js';
@@ -109,6 +110,47 @@ describe('--key on update and delete', () => {
     const del = [d.check(rec(1, { serial: 'A' }))];
     await d.resolve!(del);
     expect(del[0]!.payload).toEqual({ _id: '11' });
+  });
+});
+
+describe('apaas-create --key', () => {
+  it('existing keys are not sent; after an unclear answer the others are settled by a fresh look-up', async () => {
+    const stored = [{ _id: '11', serial: 'OLD' }];
+    let creates = 0;
+    const calls: string[] = [];
+    const api = {
+      async records(op: FeishuRecordsOp, _ns: string, _obj: string, body: Body) {
+        calls.push(op);
+        if (op === 'batch_query') {
+          return { code: 0, msg: '', status: 200, data: { items: JSON.stringify(stored.filter((r) => wanted(body).includes(r.serial))), has_more: false } };
+        }
+        creates++;
+        expect(JSON.parse(body.records).map((r: Body) => r.serial)).toEqual(['NEW-1', 'NEW-2']);
+        stored.push({ _id: '21', serial: 'NEW-1' }); // applied in part, then the answer was lost
+        throw new AmbiguousWriteError('HTTP 504');
+      },
+    } as unknown as FeishuApi;
+    const s = await apaasCreate.setup(ctx(api, 'serial'));
+    const rows = [rec(1, { serial: 'NEW-1' }), rec(2, { serial: 'OLD' }), rec(3, { serial: 'NEW-2' })].map((r) => s.check(r));
+    const v = await s.send(rows, signal);
+    expect(creates).toBe(1);
+    expect(calls).toEqual(['batch_query', 'batch_create', 'batch_query']);
+    expect(v.kind === 'rows' && v.results).toEqual([
+      { ok: true, id: '21', detail: 'found on the server after an unclear answer (HTTP 504)' },
+      { ok: false, code: 'already_exists', error: expect.stringMatching(/^already exists \(serial "OLD" → _id 11\); not created\. Next: .*apaas-update --key serial$/) },
+      { ok: false, code: 'not_created', error: expect.stringMatching(/not created; send it again/) },
+    ]);
+  });
+
+  it('with every key absent an unclear answer goes to the pipeline (findExisting) as before', async () => {
+    const api = {
+      async records(op: FeishuRecordsOp) {
+        if (op === 'batch_query') return { code: 0, msg: '', status: 200, data: { items: '[]', has_more: false } };
+        throw new AmbiguousWriteError('HTTP 504');
+      },
+    } as unknown as FeishuApi;
+    const s = await apaasCreate.setup(ctx(api, 'serial'));
+    await expect(s.send([s.check(rec(1, { serial: 'A' }))], signal)).rejects.toBeInstanceOf(AmbiguousWriteError);
   });
 });
 
