@@ -87,7 +87,7 @@ describe('apaas-create never duplicates', () => {
     const rows = readReport(report);
     expect(rows.map((x) => x.status)).toEqual(['failed', 'ok', 'failed', 'ok']);
     expect(rows[0]).toMatchObject({ error_code: 'already_exists' });
-    expect(rows[0]!.error).toContain(`already exists (serial_no "${serial(5)}" → _id ${idOf(5)}); not created. Next: to make that record match this row, load the row with apaas-update --key serial_no`);
+    expect(rows[0]!.error).toContain(`already exists (serial_no "${serial(5)}" → _id ${idOf(5)}); not created. Next: to change it, load this row with apaas-update --key serial_no`);
     for (const s of [serial(5), serial(6), 'NEW-1', 'NEW-2']) expect(bySerial(s)).toHaveLength(1);
     expect(bySerial(serial(5))[0]!.name).toBe('device-005'); // untouched
     expect(records()).toHaveLength(52);

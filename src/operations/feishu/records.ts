@@ -190,7 +190,7 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
           return {
             ok: false,
             code: 'already_exists',
-            error: `already exists (${key} "${k}" → _id ${ids.join(', ')}); not created. Next: to make that record match this row, load the row with apaas-update --key ${key}`,
+            error: `already exists (${key} "${k}" → _id ${ids.join(', ')}); not created. Next: to change it, load this row with apaas-update --key ${key}`,
           };
         });
         const absent = rows.filter((_, i) => !results[i]);
