@@ -106,6 +106,11 @@ describe('--key on update and delete', () => {
     expect(rows[2]!.errors[0]!.message).toMatch(/no obj record has serial "C"/);
     expect(rows[3]!.errors[0]!.message).toMatch(/_id 12 is not the record whose serial is "A"/);
     expect(s.checkColumns(['status'])[0]!.message).toMatch(/column "serial" is missing/);
+    // A key column with an aPaaS hint still only names the record.
+    const hintedKey = await apaasUpdate.setup(ctx(api, 'serial', { format: 'csv', columns: ['serial', 'n'], hints: { serial: 'bigint', n: 'bigint' } }));
+    const h = [hintedKey.check(rec(1, { serial: 'A', n: '5' }))];
+    await hintedKey.resolve!(h);
+    expect(h[0]!.payload).toEqual({ _id: '11', n: '5' });
     const d = await apaasDelete.setup(ctx(api, 'serial'));
     const del = [d.check(rec(1, { serial: 'A' }))];
     await d.resolve!(del);

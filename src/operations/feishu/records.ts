@@ -94,8 +94,9 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
       // update/delete --key: the key column names the record and is not sent; create --key: it is a field like any.
       const byKey = !!key && !isCreate;
       const idColumn = isCreate ? undefined : byKey ? key : '_id';
-      const hinted = Object.entries(ctx.source.hints).filter((e): e is [string, ApaasHint] => isApaasHint(e[1]));
-      const control = [...(isCreate ? [] : ['_id']), ...(byKey ? [key] : []), ...hinted.map(([c]) => c)];
+      const naming = [...(isCreate ? [] : ['_id']), ...(byKey ? [key] : [])]; // columns that name the record, not sent
+      const hinted = Object.entries(ctx.source.hints).filter((e): e is [string, ApaasHint] => isApaasHint(e[1]) && !naming.includes(e[0]));
+      const control = [...naming, ...hinted.map(([c]) => c)];
       const shape = buildShape([], { control, allowUnknown: true, empty: ctx.options.empty, hints: ctx.source.hints, what: `${ns}/${obj}` });
       const isText = ctx.source.format === 'csv';
       const finder = key && ctx.feishu ? new RecordFinder(ctx.feishu, ns, obj, key, !isCreate) : undefined;
