@@ -15,6 +15,7 @@ export const QUERY_OPERATORS = [
 ] as const;
 const OPERATORS = new Set<string>(QUERY_OPERATORS);
 const NO_RIGHT_VALUE = new Set(['isEmpty', 'isNotEmpty']);
+const LIST_OPERATORS = new Set(['isAnyOf', 'isNoneOf', 'hasAnyOf', 'hasNoneOf']);
 const MAX_PAGE = 500;
 
 interface Cond {
@@ -22,12 +23,15 @@ interface Cond {
   field: string;
   operator: string;
   value: unknown;
+  /** The list operators' values, by canonical key (one look-up per record instead of a scan of the list). */
+  set?: Set<string>;
 }
 
 export interface Query {
   select: string[];
   conds: Cond[];
-  expr: string;
+  /** The logic expression, compiled: true when a record's condition results satisfy it. */
+  test: Expr;
   order: Array<{ field: string; desc: boolean }>;
   start: number;
   size: number;
@@ -67,7 +71,10 @@ function parseCondition(c: unknown, i: number): Cond | string {
     right = undefined;
   }
   if (!isObj(right) || !('data' in right)) return `${at}.right.settings must be a JSON string {"data":…}`;
-  if (['isAnyOf', 'isNoneOf', 'hasAnyOf', 'hasNoneOf'].includes(c.operator) && !Array.isArray(right.data)) return `${at}: ${c.operator} takes a list in data`;
+  if (LIST_OPERATORS.has(c.operator)) {
+    if (!Array.isArray(right.data)) return `${at}: ${c.operator} takes a list in data`;
+    return { index: c.index.trim(), field, operator: c.operator, value: right.data, set: new Set(right.data.map(canonical)) };
+  }
   return { index: c.index.trim(), field, operator: c.operator, value: right.data };
 }
 
@@ -81,8 +88,8 @@ function expressionIndexes(expr: string): string[] | string {
   return out;
 }
 
-function parseFilter(f: unknown): { conds: Cond[]; expr: string } | string {
-  if (f === undefined || f === null) return { conds: [], expr: '' };
+function parseFilter(f: unknown): { conds: Cond[]; test: Expr } | string {
+  if (f === undefined || f === null) return { conds: [], test: () => true };
   if (!isObj(f)) return 'filter must be an object';
   if (f.conditions !== undefined && !Array.isArray(f.conditions)) return 'filter.conditions must be a list';
   const conds: Cond[] = [];
@@ -100,11 +107,10 @@ function parseFilter(f: unknown): { conds: Cond[]; expr: string } | string {
   const missing = named.find((n) => !known.has(n));
   if (missing !== undefined) return `filter.logic_expression names condition ${missing}, but no condition has that index`;
   try {
-    evaluate(expr, new Map(conds.map((c) => [String(Number(c.index)), true])));
+    return { conds, test: compile(expr) };
   } catch {
     return `filter.logic_expression "${expr}" is malformed`;
   }
-  return { conds, expr };
 }
 
 function parseOrder(o: unknown): Query['order'] | string {
@@ -162,8 +168,14 @@ function compare(a: unknown, b: unknown): number {
   return text(a) < text(b) ? -1 : text(a) > text(b) ? 1 : 0;
 }
 
+/** Equal under compare() ⇔ equal canonical keys. */
+function canonical(v: unknown): string {
+  const n = num(v);
+  return Number.isFinite(n) ? `n:${n}` : `t:${text(v)}`;
+}
+
 function matches(v: unknown, c: Cond): boolean {
-  const list = Array.isArray(c.value) ? c.value : [];
+  const set = c.set ?? new Set<string>();
   const values = Array.isArray(v) ? v : [v];
   switch (c.operator) {
     case 'equals': return !isEmpty(v) && compare(v, c.value) === 0;
@@ -174,48 +186,62 @@ function matches(v: unknown, c: Cond): boolean {
     case 'lessThanOrEquals': case 'isOnOrBefore': return !isEmpty(v) && compare(v, c.value) <= 0;
     case 'contains': return values.some((x) => text(x).includes(text(c.value)));
     case 'notContains': return !values.some((x) => text(x).includes(text(c.value)));
-    case 'isAnyOf': return !isEmpty(v) && list.some((x) => compare(v, x) === 0);
-    case 'isNoneOf': return isEmpty(v) || !list.some((x) => compare(v, x) === 0);
-    case 'hasAnyOf': return values.some((x) => list.some((y) => compare(x, y) === 0));
-    case 'hasNoneOf': return !values.some((x) => list.some((y) => compare(x, y) === 0));
+    case 'isAnyOf': return !isEmpty(v) && set.has(canonical(v));
+    case 'isNoneOf': return isEmpty(v) || !set.has(canonical(v));
+    case 'hasAnyOf': return values.some((x) => set.has(canonical(x)));
+    case 'hasNoneOf': return !values.some((x) => set.has(canonical(x)));
     case 'isEmpty': return isEmpty(v);
     default: return !isEmpty(v); // isNotEmpty
   }
 }
 
-/** Evaluates "1 and (2 or 3)" over the results of the conditions by index (the expression was checked). */
-function evaluate(expr: string, result: Map<string, boolean>): boolean {
+type Expr = (test: (index: string) => boolean) => boolean;
+
+/** Compiles "1 and (2 or 3)" once into a function of the conditions' results by index; throws when malformed. */
+function compile(expr: string): Expr {
   const tokens = expr.match(/\d+|[A-Za-z]+|\(|\)/g) ?? [];
   let i = 0;
-  const factor = (): boolean => {
+  const factor = (): Expr => {
     const t = tokens[i++];
     if (t === '(') {
-      const v = either();
+      const e = either();
       if (tokens[i++] !== ')') throw new Error('missing )');
-      return v;
+      return e;
     }
-    if (t !== undefined && /^\d+$/.test(t)) return result.get(String(Number(t)))!;
+    if (t !== undefined && /^\d+$/.test(t)) {
+      const index = String(Number(t));
+      return (test) => test(index);
+    }
     throw new Error(`unexpected ${t ?? 'end'}`);
   };
-  const both = (): boolean => {
-    let v = factor();
-    while (tokens[i]?.toLowerCase() === 'and') { i++; v = factor() && v; }
-    return v;
+  const both = (): Expr => {
+    let e = factor();
+    while (tokens[i]?.toLowerCase() === 'and') {
+      i++;
+      const [l, r] = [e, factor()];
+      e = (test) => l(test) && r(test);
+    }
+    return e;
   };
-  const either = (): boolean => {
-    let v = both();
-    while (tokens[i]?.toLowerCase() === 'or') { i++; v = both() || v; }
-    return v;
+  const either = (): Expr => {
+    let e = both();
+    while (tokens[i]?.toLowerCase() === 'or') {
+      i++;
+      const [l, r] = [e, both()];
+      e = (test) => l(test) || r(test);
+    }
+    return e;
   };
-  if (tokens.length === 0) return true;
-  const v = either();
+  if (tokens.length === 0) return () => true;
+  const e = either();
   if (i !== tokens.length) throw new Error('trailing tokens');
-  return v;
+  return e;
 }
 
-/** Runs a parsed query over an object's records; throws on a malformed logic expression. */
+/** Runs a parsed query over an object's records. */
 export function runQuery(rows: Row[], q: Query): { items: Row[]; hasMore: boolean; next?: string; total?: number } {
-  let hits = q.conds.length === 0 ? rows : rows.filter((r) => evaluate(q.expr, new Map(q.conds.map((c) => [String(Number(c.index)), matches(r[c.field], c)]))));
+  const byIndex = new Map(q.conds.map((c) => [String(Number(c.index)), c]));
+  let hits = q.conds.length === 0 ? rows : rows.filter((r) => q.test((index) => matches(r[byIndex.get(index)!.field], byIndex.get(index)!)));
   if (q.order.length) {
     hits = [...hits].sort((a, b) => {
       for (const o of q.order) {
