@@ -19,6 +19,8 @@ export const VALUES_PER_QUERY = 500;
 /** Pages read for one query at most: 20 × 500 records, far more than VALUES_PER_QUERY values of a unique field match. */
 export const MAX_PAGES = 20;
 const PAGE_SIZE = 500;
+/** Key values whose answers are kept for the run at most (update/delete: pass 1 and pass 2 ask for the same keys). */
+const MAX_CACHED = 200_000;
 
 /** The text a key value is compared by: strings trimmed, numbers as written; anything else cannot be a key. */
 export function keyOf(v: unknown): string | undefined {
@@ -64,13 +66,19 @@ export class RecordFinder {
       const chunk = new Map(todo.slice(i, i + VALUES_PER_QUERY));
       for (const [k, ids] of await this.query(chunk, signal)) found.set(k, ids);
     }
-    if (this.remember) for (const [k, ids] of found) this.cache.set(k, ids);
+    if (this.remember) for (const [k, ids] of found) this.keep(k, ids);
     const out = new Map<string, string[]>();
     for (const v of values) {
       const k = keyOf(v);
       if (k !== undefined) out.set(k, found.get(k) ?? this.cache.get(k) ?? []);
     }
     return out;
+  }
+
+  /** Caches an answer; the cache is bounded (oldest dropped first), as the CMDB key resolver's. */
+  private keep(k: string, ids: string[]): void {
+    if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(k, ids);
   }
 
   /** One isAnyOf query over at most VALUES_PER_QUERY key values (each in its forms), every page of it. */
