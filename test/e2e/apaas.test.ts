@@ -464,6 +464,35 @@ describe('apaas-create and apaas-delete', () => {
     expect(records(sim)).toHaveLength(60); // applied once, never twice
   });
 
+  it('an unclear delete answer ("applied, then 504") is checked: records gone are ok, none reported "record not found"', async () => {
+    sim.setFaults({ appliedThen504Rate: 1, ops: ['feishu_batch_delete'] });
+    const report = join(tmp.dir, 'delete-504.report.csv');
+    const r = await runCli(['apaas-delete', join(FIXTURES, 'devices-retire.csv'), ...target, '--report', report, '--json', '--retry-delay', '10'], { env: feishuEnv(sim) });
+    expect(r.code).toBe(0);
+    const rows = readReport(report);
+    expectRowsOnce(rows, 5);
+    for (const [i, row] of rows.entries()) {
+      expect(row).toMatchObject({ status: 'ok', id: id(46 + i) });
+      expect(row.detail).toMatch(/found on the server after an unclear answer/);
+    }
+    expect(sim.counters().requests.feishu_batch_delete).toBe(1);
+    expect(sim.counters().requests.feishu_batch_query).toBeGreaterThanOrEqual(1);
+    expect(records(sim).map((x) => x._id)).toEqual(Array.from({ length: 45 }, (_, i) => id(i + 1)));
+  });
+
+  it('an unclear delete whose records are still there (5xx, nothing applied) is checked, then sent again', async () => {
+    sim.setFaults({ error5xxRate: 0.5, ops: ['feishu_batch_delete'] });
+    const report = join(tmp.dir, 'delete-5xx.report.csv');
+    const r = await runCli(['apaas-delete', join(FIXTURES, 'devices-retire.csv'), ...target, '--batch-size', '1', '--concurrency', '1', '--report', report, '--retry-delay', '10'], { env: feishuEnv(sim) });
+    expect(r.code).toBe(0);
+    expect(sim.counters().faultsInjected.error5xx).toBeGreaterThan(0);
+    const rows = readReport(report);
+    expectRowsOnce(rows, 5);
+    expect(rows.every((x, i) => x.status === 'ok' && x.id === id(46 + i))).toBe(true);
+    expect(sim.counters().requests.feishu_batch_query).toBe(sim.counters().faultsInjected.error5xx);
+    expect(records(sim).map((x) => x._id)).toEqual(Array.from({ length: 45 }, (_, i) => id(i + 1)));
+  });
+
   it('creates lost by 5xx answers are looked up, then re-sent: every record exactly once', async () => {
     sim.setFaults({ error5xxRate: 0.5, ops: ['feishu_batch_create'] });
     const report = join(tmp.dir, 'create-5xx.report.csv');

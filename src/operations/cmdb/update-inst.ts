@@ -20,7 +20,7 @@ export const updateInst: Operation = {
   maxBatch: null,
   defaultBatch: 100,
   atomic: true,
-  idempotent: true,
+  unclear: 'resend',
   async setup(ctx) {
     const obj = requireObj(ctx);
     if (BUILTIN_MODELS.has(obj) && obj !== 'host') {
@@ -48,14 +48,13 @@ export const updateInst: Operation = {
     const tally = newTally();
 
     const session: Session = {
+      required: [{ column: idColumn, why: `every row must say which instance to update${key ? '' : ' (or name instances by a unique field with --key)'}` }],
       checkColumns(columns) {
         const errs = unknownColumns(shape, columns);
-        if (!columns.includes(idColumn)) errs.push({ field: idColumn, message: `column "${idColumn}" is missing: every row must say which instance to update${key ? '' : ' (or name instances by a unique field with --key)'}` });
         for (const c of columns) if (readOnly.has(c)) errs.push({ field: c, message: `field "${c}" of ${obj} is not editable; the server would ignore it` });
         return errs;
       },
       check(rec: InputRecord): CheckedRow {
-        if (rec.error) return { row: rec.row, values: rec.values, payload: {}, group: '', errors: [{ message: rec.error }] };
         const { payload: datas, errors } = shapeRow(shape, rec.values, isText, isText);
         let id: unknown;
         const raw = rec.values[idColumn];

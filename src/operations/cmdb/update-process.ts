@@ -31,7 +31,7 @@ export const updateProcess: Operation = {
   maxBatch: 100,
   defaultBatch: 100,
   atomic: true,
-  idempotent: true,
+  unclear: 'resend',
   async setup(ctx) {
     const biz = ctx.options.biz;
     if (!biz || !Number.isInteger(biz) || biz <= 0) throw new UsageError('--biz <bk_biz_id> is required: the business the processes belong to', 'for example --biz 2');
@@ -44,13 +44,9 @@ export const updateProcess: Operation = {
     });
     const isText = ctx.source.format === 'csv';
     const session: Session = {
-      checkColumns(columns) {
-        const errs = unknownColumns(shape, columns);
-        if (!columns.includes('bk_process_id')) errs.push({ field: 'bk_process_id', message: 'column "bk_process_id" is missing: every row must say which process to update' });
-        return errs;
-      },
+      required: [{ column: 'bk_process_id', why: 'every row must say which process to update' }],
+      checkColumns: (columns) => unknownColumns(shape, columns),
       check(rec: InputRecord): CheckedRow {
-        if (rec.error) return { row: rec.row, values: rec.values, payload: {}, group: '', errors: [{ message: rec.error }] };
         const { payload, errors } = shapeRow(shape, rec.values, isText, isText);
         const raw = rec.values.bk_process_id;
         const id = raw === undefined || raw === '' || raw === null ? undefined : checkId(raw, isText);
