@@ -10,23 +10,21 @@
 import { setMaxListeners } from 'node:events';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { AuthError, CliError, EXIT, UnreachableError, UsageError, type ExitCode } from '../core/errors.js';
+import { CliError, UsageError, type ExitCode } from '../core/errors.js';
 import type { ReportFormat } from '../core/types.js';
-import { normalizeDelimiter, openInput, type InputSource, type OpenInputOptions } from '../input/index.js';
+import { openInput, type OpenInputOptions } from '../input/index.js';
 import type { CmdbApi } from '../http/cmdb.js';
 import type { FeishuApi } from '../http/feishu.js';
 import type { Operation, OperationOptions, Session } from '../operations/types.js';
 import type { RunSummary } from '../report/summary.js';
 import { defaultReportPath } from '../report/writer.js';
-import { joinErrors } from '../schema/rows.js';
 import type { Progress } from '../ui/progress.js';
-import { Batcher } from './batcher.js';
-import { notSent, outcome, type Pending } from './outcome.js';
-import { checkAll, describePlan, invalidMessage, plannedBatches, type Plan } from './plan.js';
-import { Recorder } from './recorder.js';
+import { checkAll, describePlan, invalidMessage } from './plan.js';
+import type { StopCause } from './recorder.js';
 import { Resume } from './resume.js';
-import { checkedRows, headerProblems } from './rows.js';
-import { BatchSender, type SendStats } from './send-batch.js';
+import { headerProblems } from './rows.js';
+import { sendRows } from './send-rows.js';
+import { summarize } from './summarize.js';
 
 export interface Connection {
   cmdb?: CmdbApi;
@@ -143,45 +141,11 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
 
     // ---- pass 2: send (or, for a dry run or a blocked file, write the report without sending)
     const send = !o.dryRun && !blockedByInvalid && !setupError;
-    const { recorder: state, stats: sent } = await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath, send, setupError, plan });
-
-    const c = state.counts;
-    const fatal = setupError ?? state.fatal;
-    let exitCode: ExitCode =
-      fatal?.exitCode ?? (state.interrupted ? EXIT.INTERRUPTED : blockedByInvalid ? EXIT.USAGE : c.failed + c.invalid + c.unsent > 0 && send ? EXIT.PARTIAL : EXIT.OK);
-    if (o.dryRun && !blockedByInvalid) exitCode = EXIT.OK;
+    const { recorder, stats: sent } = await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath, send, setupError, plan });
     const stats = conn?.stats() ?? { requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0 };
-    const summary: RunSummary = {
-      command: op.command,
-      // Every row is recorded once in pass 2; pass 1 may have stopped early (Ctrl-C while checking).
-      total: c.ok + c.failed + c.invalid + c.unsent,
-      ok: c.ok,
-      failed: c.failed,
-      invalid: c.invalid,
-      unsent: c.unsent,
-      requests: stats.requests,
-      retries: stats.retries,
-      duration_ms: now() - started,
-      report: reportPath,
-      exit_code: exitCode,
-      dry_run: o.dryRun || undefined,
-      batches: o.dryRun ? plannedBatches(plan, batchSize) : sent.batches,
-      splits: sent.splits,
-      rate_limited: stats.rateLimited,
-      rate_limit_wait_ms: Math.round(stats.rateLimitWaitMs),
-      already_existed: sent.alreadyExisted,
-      outcome_unknown: state.outcomeUnknown,
-      resumed_ok: state.carried || undefined,
-      failed_file: o.failedPath ?? null,
-      error: fatal
-        ? withHint(fatal)
-        : state.interrupted
-          ? 'interrupted: rows not finished are reported unsent; run again with --resume <report> to finish'
-          : blockedByInvalid
-            ? `${plan.invalid} invalid row(s): nothing was sent (fix them, or use --skip-invalid to send the valid rows)`
-            : null,
-      groups: state.groups.list(10),
-    };
+    const cause: StopCause | undefined = setupError ? { kind: 'failed', error: setupError } : recorder.cause;
+    const summary = summarize({ o, plan, batchSize, reportPath, recorder, sent, stats, cause, blockedByInvalid, send, durationMs: now() - started });
+    const exitCode = summary.exit_code as ExitCode;
     return { summary, exitCode };
   } finally {
     await source.close();
@@ -202,93 +166,6 @@ function sameFile(a: string, b: string): boolean {
   }
 }
 
-/** The error of a run that stopped, with its hint (what to do), for the summary. */
-function withHint(e: CliError): string {
-  return e.hint ? `${e.message}\n${e.hint}` : e.message;
-}
-
-
-interface Pass2 {
-  o: RunOptions;
-  session: Session;
-  source: InputSource;
-  resume: Resume;
-  priorPath: string | undefined;
-  batchSize: number;
-  reportPath: string | null;
-  /** False for a dry run or a file blocked by invalid rows: every row is reported, none sent. */
-  send: boolean;
-  /** Setup failed with this error: every row is reported unsent (or as the earlier report has it). */
-  setupError?: CliError;
-  plan: Plan;
-}
-
-/** Pass 2: every row read again and recorded once — carried from the earlier report, settled here, or sent. */
-async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: SendStats }> {
-  const { o, session, source } = x;
-  const op = o.operation;
-  const recorder = await Recorder.open({
-    reportPath: x.reportPath,
-    format: o.report?.format ?? 'csv',
-    priorPath: x.priorPath,
-    inputColumns: x.plan.columns,
-    failed: o.failedPath ? { path: o.failedPath, format: source.format, columns: failedColumns(source, x.plan.columns), delimiter: normalizeDelimiter(o.input.delimiter) } : undefined,
-    inflight: x.send && op.unclear === 'reconcile',
-    total: x.plan.total,
-    progress: o.progress,
-    now: o.now ?? Date.now,
-    window: Math.max(20_000, o.concurrency * x.batchSize * 8),
-  });
-  const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0 };
-  const sender = new BatchSender({ op, session, recorder, kill: o.kill, inflight: recorder.inflight, stats });
-  const batcher = new Batcher({ batchSize: x.batchSize, concurrency: o.concurrency, recorder, send: (rows) => sender.send(rows) });
-  const onStop = () => recorder.stop('interrupt');
-  o.stop.addEventListener('abort', onStop);
-  if (o.stop.aborted) onStop();
-  const setupError = x.setupError;
-  const unsentError = o.dryRun ? undefined : 'not sent: the file has invalid rows';
-
-  /** Records a row that is not sent, or hands it to the batcher (then returns the dispatch to wait for, if any). */
-  const take = (r: Pending): Promise<void> | undefined => {
-    if (r.errors.length) recorder.record([outcome(r, 'invalid', { error: joinErrors(r.errors) })], 'settled');
-    else if (setupError) recorder.record([notSent(r, { error_code: stopCode(setupError), error: `not sent: ${setupError.message.split('\n')[0]}` })], 'stopped');
-    else if (recorder.stopping) recorder.record([notSent(r, { error: recorder.stopReason() })], 'stopped');
-    else if (!x.send && o.dryRun) recorder.record([notSent(r, { detail: [r.detail, 'dry run'].filter(Boolean).join('; ') })], 'settled');
-    else if (!x.send) recorder.record([notSent(r, { error: unsentError })], 'stopped');
-    else return batcher.add(r);
-    return undefined;
-  };
-
-  let complete = false;
-  try {
-    // Show the bar (0 of total) before the first answer: a first batch held by a 429 or a slow server shows as such.
-    if (x.send) recorder.progress(true);
-    const rows = checkedRows(source, session, { skip: (row) => x.resume.skip(row), resolve: () => !recorder.stopping });
-    for await (const chunk of rows) {
-      for (const { rec, checked } of chunk) {
-        if (!checked) {
-          recorder.record([x.resume.carry(rec)], 'carried');
-          continue;
-        }
-        const r: Pending = checked;
-        if (x.resume.mayBeApplied(r.row, op.unclear)) r.verify = true;
-        const full = take(r);
-        if (full) await full;
-      }
-    }
-    try {
-      await batcher.finish();
-    } finally {
-      recorder.progress(true);
-    }
-    complete = true;
-  } finally {
-    o.stop.removeEventListener('abort', onStop);
-    await recorder.close(complete);
-  }
-  return { recorder, stats };
-}
-
 /** A stand-in session when setup failed: it only reads rows (to report each one); nothing can be sent. */
 function unchecked(e: CliError): Session {
   return {
@@ -296,14 +173,4 @@ function unchecked(e: CliError): Session {
     check: (rec) => ({ row: rec.row, values: rec.values, payload: {}, group: '', errors: [] }),
     send: () => Promise.reject(e),
   };
-}
-
-/** error_code for rows a stopped run did not send. */
-function stopCode(e: CliError): string {
-  return e instanceof AuthError || e.exitCode === EXIT.AUTH ? 'auth' : e instanceof UnreachableError ? 'unreachable' : 'stopped';
-}
-
-function failedColumns(source: InputSource, columns: string[]): string[] {
-  // Keep the original header text, type hints included, so the file can be fed back as it is.
-  return columns.map((c) => (source.hints[c] ? `${c}:${source.hints[c]}` : c));
 }

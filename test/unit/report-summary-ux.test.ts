@@ -1,6 +1,6 @@
 /** Summary wording for the cases a person meets: dry runs, runs blocked by invalid rows, stopped runs. */
 import { describe, expect, it } from 'vitest';
-import { ErrorGroups, formatSummary, markdownSummary, type RunSummary } from '../../src/report/summary.js';
+import { formatSummary, markdownSummary, type RunSummary } from '../../src/report/summary.js';
 
 const base: RunSummary = {
   command: 'create-inst',
