@@ -254,6 +254,20 @@ describe('apaas-update: a whole batch refused with 400 / 2320001 is split to fin
     expect(seen.length).toBeLessThan(40); // bisecting, not one request per row
     expect(sim.counters().rowsApplied.feishu_batch_update).toBe(38);
   });
+
+  it('a batch every part of which is refused the same way is not bisected to single rows: 19 requests for 500, not 999', async () => {
+    seen.length = 0;
+    const rows = Array.from({ length: 500 }, (_, i) => ({ _id: id((i % 50) + 1), status: BAD }));
+    const input = tmp.file('all-bad.ndjson', ndjson(rows));
+    const report = join(tmp.dir, 'all-bad.report.csv');
+    const r = await runCli(['apaas-update', input, ...target, '--report', report, '--json'], { env: feishuEnv(sim, { FEISHU_URL: url }) });
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ total: 500, ok: 0, failed: 500, batches: 19 });
+    expect(seen).toHaveLength(19);
+    const out = readReport(report);
+    expectRowsOnce(out, 500);
+    expect(out.every((x) => x.status === 'failed' && x.error_code === '2320001')).toBe(true);
+  });
 });
 
 describe('apaas-update: rate windows', () => {
