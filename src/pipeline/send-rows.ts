@@ -53,15 +53,14 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
   o.stop.addEventListener('abort', onStop);
   if (o.stop.aborted) onStop();
   const setupError = x.setupError;
-  const unsentError = o.dryRun ? undefined : 'not sent: the file has invalid rows';
 
   /** Records a row that is not sent, or hands it to the batcher (then returns the dispatch to wait for, if any). */
   const take = (r: Pending): Promise<void> | undefined => {
     if (r.errors.length) recorder.record([outcome(r, 'invalid', { error: joinErrors(r.errors) })], 'settled');
     else if (setupError) recorder.record([notSent(r, { error_code: stopCode(setupError), error: `not sent: ${setupError.message.split('\n')[0]}` })], 'stopped');
+    else if (o.dryRun) recorder.record([notSent(r, { detail: [r.detail, 'dry run'].filter(Boolean).join('; ') })], 'settled');
+    else if (!x.send) recorder.record([notSent(r, { error: 'not sent: the file has invalid rows' })], 'stopped');
     else if (recorder.stopping) recorder.record([notSent(r, { error: recorder.stopReason() })], 'stopped');
-    else if (!x.send && o.dryRun) recorder.record([notSent(r, { detail: [r.detail, 'dry run'].filter(Boolean).join('; ') })], 'settled');
-    else if (!x.send) recorder.record([notSent(r, { error: unsentError })], 'stopped');
     else return batcher.add(r);
     return undefined;
   };

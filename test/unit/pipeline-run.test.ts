@@ -3,7 +3,7 @@
  * stages — the first stop sends no new batch and reports the rest unsent; a kill abandons the request in flight and
  * leaves its create rows outcome_unknown for --resume, which reconciles them first.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -103,3 +103,25 @@ describe('runOperation: interrupts', () => {
     expect(summary).toMatchObject({ ok: 0, failed: 0, unsent: 10, outcome_unknown: 0, exit_code: 130 });
   });
 });
+
+describe('runOperation: rows not sent', () => {
+  it('a dry run sends nothing: every valid row is unsent with the detail "dry run", exit 0', async () => {
+    const session = fakeSession(allOk);
+    const report = join(dir, 'dry.csv');
+    const { summary } = await runOperation(options(operation(session), report, { dryRun: true }));
+    expect(session.server.requests).toEqual([]);
+    expect(summary).toMatchObject({ unsent: 10, exit_code: 0, batches: 5, groups: [] });
+    expect(readFileSync(report, 'utf8').split('\n')[1]).toBe('1,unsent,,,,dry run,n1');
+  });
+
+  it('a file with an invalid row sends nothing (exit 2); the rows held back are not a failure cause', async () => {
+    const session = fakeSession(allOk);
+    session.check = (r) => ({ row: r.row, values: r.values, payload: {}, group: '', errors: r.values.name === 'n3' ? [{ message: 'name: too short' }] : [] });
+    const warned: string[] = [];
+    const { summary } = await runOperation(options(operation(session), join(dir, 'blocked.csv'), { warn: (l) => warned.push(l) }));
+    expect(session.server.requests).toEqual([]);
+    expect(summary).toMatchObject({ invalid: 1, unsent: 9, exit_code: 2, groups: [{ error: 'name: too short', count: 1, rows: [3] }] });
+    expect(warned[0]).toMatch(/1 of 10 rows are invalid; nothing was sent/);
+  });
+});
+
