@@ -50,7 +50,8 @@ export type UnclearRule = 'resend' | 'reconcile';
  * What the server says about one row after an unclear answer. `applied`: a create's record exists (its `id`), a
  * delete's record is gone; `created`: the id belongs to one row only (a create), so a second row of the batch that
  * finds the same id was not applied. `not-applied`: certainly not (safe to send again). `unknown`: cannot tell, and
- * `why` says so in words a person can act on ("no serial_no value", "2 records have serial_no S-1").
+ * `why` says so in words a person can act on ("it has no serial_no to look it up by", "2 records have serial_no
+ * "S-1"").
  */
 export type Reconciled =
   | { state: 'applied'; id?: string | number; created?: boolean }
@@ -81,7 +82,7 @@ export interface OperationContext {
 }
 
 export interface Session {
-  /** Called once with the CSV header: unknown columns (`required` ones are checked too). Problems stop the run (exit 2). */
+  /** Called once with the CSV header: unknown columns and the like (the pipeline checks `required`). Problems stop the run (exit 2). */
   checkColumns(columns: string[]): FieldError[];
   /** Checks one record that was read well (the pipeline reports records it could not read); sync and fast, it runs for every row in both passes. */
   check(rec: InputRecord): CheckedRow;
