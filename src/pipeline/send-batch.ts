@@ -177,7 +177,9 @@ export class BatchSender {
         outs.push(outcome(r, 'failed', { error_code: 'duplicate', error: `${why}; row ${claimed.get(f.id)} has the same ${d.session.uniqueKey ?? 'key'} and is the one on the server (id ${f.id}): this row was not created` }));
       } else {
         if (f.created && f.id !== undefined) claimed.set(f.id, r.row);
-        outs.push(outcome(r, 'ok', { ...(f.id !== undefined ? { id: f.id } : {}), detail: `found on the server after an unclear answer (${why})` }));
+        // A create's record is found on the server; a delete's is found gone: the change was applied either way.
+        const found = f.created ? 'found on the server' : 'found applied on the server';
+        outs.push(outcome(r, 'ok', { ...(f.id !== undefined ? { id: f.id } : {}), detail: `${found} after an unclear answer (${why})` }));
       }
     });
     if (outs.length) d.recorder.record(outs);

@@ -487,7 +487,7 @@ describe('apaas-create and apaas-delete', () => {
     expectRowsOnce(rows, 5);
     for (const [i, row] of rows.entries()) {
       expect(row).toMatchObject({ status: 'ok', id: id(46 + i) });
-      expect(row.detail).toMatch(/found on the server after an unclear answer/);
+      expect(row.detail).toMatch(/found applied on the server after an unclear answer/);
     }
     expect(sim.counters().requests.feishu_batch_delete).toBe(1);
     expect(sim.counters().requests.feishu_batch_query).toBeGreaterThanOrEqual(1);

@@ -139,7 +139,10 @@ describe('an unclear answer, reconcile rule (creates, deletes)', () => {
   it('a delete found gone is ok (applied); two rows that delete the same record are both ok', async () => {
     const t = await setup(unclearOnce, { reconcile: (batch) => batch.map(() => ({ state: 'applied', id: 'R1' })) });
     await t.sender.send(rows(2));
-    expect(byRow(t.recorder.outcomes, 2).map((x) => [x.status, x.id])).toEqual([['ok', 'R1'], ['ok', 'R1']]);
+    expect(byRow(t.recorder.outcomes, 2).map((x) => [x.status, x.id, x.detail])).toEqual([
+      ['ok', 'R1', 'found applied on the server after an unclear answer (no clear answer (HTTP 504))'],
+      ['ok', 'R1', 'found applied on the server after an unclear answer (no clear answer (HTTP 504))'],
+    ]);
     expect(t.server.requests).toHaveLength(1);
   });
 
