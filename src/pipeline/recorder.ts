@@ -101,15 +101,20 @@ export class Recorder {
   }
 
   record(outs: RowOutcome[], how: Settled = 'answered'): void {
+    let unknown = false;
     for (const out of outs) {
       this.counts[out.status]++;
-      if (out.error_code === OUTCOME_UNKNOWN) this.outcomeUnknown++;
+      if (out.error_code === OUTCOME_UNKNOWN) {
+        this.outcomeUnknown++;
+        unknown = true;
+      }
       if (out.status !== 'ok' && out.error && !(how === 'stopped' && out.status === 'unsent')) this.groups.add(out);
     }
     if (how === 'carried') this.carried += outs.length;
     this.done += outs.length;
-    // Rows the tool settles itself may be written in bulk: nothing is lost if they are written again.
-    this.writer?.add(outs, how === 'settled' || how === 'stopped');
+    // Rows the tool settles itself may be written in bulk: nothing is lost if they are written again. Not a row
+    // still to be checked ("outcome unknown"): a later --resume must find that mark, so it is on disk at once.
+    this.writer?.add(outs, (how === 'settled' || how === 'stopped') && !unknown);
     if (this.failedFile) for (const out of outs) if (out.status !== 'ok') this.pendingFailed.push(out);
     this.progress();
     if (this.waiting.length && !this.full()) for (const w of this.waiting.splice(0)) w();

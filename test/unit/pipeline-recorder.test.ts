@@ -10,6 +10,7 @@ import { AuthError, UnreachableError } from '../../src/core/errors.js';
 import type { RowOutcome } from '../../src/core/types.js';
 import { inflightPath, resumingPath } from '../../src/pipeline/inflight.js';
 import { Recorder } from '../../src/pipeline/recorder.js';
+import { readPriorReport } from '../../src/report/prior.js';
 import { FakeProgress, ManualTime, memoryRecorder } from '../support/pipeline-fakes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cmdb-bulk-recorder-'));
@@ -96,6 +97,18 @@ describe('back-pressure', () => {
 });
 
 describe('files', () => {
+  it('a row still to be checked (outcome unknown) is on disk as soon as it is recorded, even when the run is stopping', async () => {
+    const report = join(dir, 'unknown.csv');
+    const r = await Recorder.open({ reportPath: report, format: 'csv', inputColumns: ['name'], inflight: false, total: 3, progress: new FakeProgress(), now: Date.now, window: 100 });
+    r.record([{ row: 1, status: 'unsent', error: 'not sent: the run was interrupted', values: { name: 'n1' } }], 'stopped');
+    r.record([{ row: 2, status: 'failed', error_code: 'outcome_unknown', error: 'not checked yet', values: { name: 'n2' } }], 'stopped');
+    // Killed here: what a --resume would read.
+    const prior = await readPriorReport(report);
+    expect(prior.outcome(2)).toMatchObject({ status: 'failed', error_code: 'outcome_unknown' });
+    await r.close(false);
+  });
+
+
   it('writes the report in input order and the --failed file in input order, whatever order batches finish in', async () => {
     const report = join(dir, 'order.csv');
     const failedPath = join(dir, 'order.failed.csv');
