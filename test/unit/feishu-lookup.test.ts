@@ -11,6 +11,7 @@ import { apaasValue, dateTimeMs } from '../../src/operations/feishu/values.js';
 import type { InputRecord } from '../../src/core/types.js';
 import type { InputSource } from '../../src/input/index.js';
 import type { Operation, OperationContext } from '../../src/operations/types.js';
+import { headerProblems } from '../../src/pipeline/rows.js';
 
 type Body = Record<string, any>;
 const signal = new AbortController().signal;
@@ -105,7 +106,7 @@ describe('--key on update and delete', () => {
     expect(rows[1]!.errors[0]!.message).toMatch(/2 obj records have serial "B" \(_id 12, 13\)/);
     expect(rows[2]!.errors[0]!.message).toMatch(/no obj record has serial "C"/);
     expect(rows[3]!.errors[0]!.message).toMatch(/_id 12 is not the record whose serial is "A"/);
-    expect(s.checkColumns(['status'])[0]!.message).toMatch(/column "serial" is missing/);
+    expect(headerProblems(s, ['status'])[0]!.message).toMatch(/column "serial" is missing: every row must name the record to update \(--key\)/);
     // A key column with an aPaaS hint still only names the record.
     const hintedKey = await apaasUpdate.setup(ctx(api, 'serial', { format: 'csv', columns: ['serial', 'n'], hints: { serial: 'bigint', n: 'bigint' } }));
     const h = [hintedKey.check(rec(1, { serial: 'A', n: '5' }))];
@@ -147,7 +148,7 @@ describe('apaas-create --key', () => {
     ]);
   });
 
-  it('with every key absent an unclear answer goes to the pipeline (findExisting) as before', async () => {
+  it('with every key absent an unclear answer goes to the pipeline (reconcile) as before', async () => {
     const api = {
       async records(op: FeishuRecordsOp) {
         if (op === 'batch_query') return { code: 0, msg: '', status: 200, data: { items: '[]', has_more: false } };

@@ -11,7 +11,7 @@ import type { InputRecord } from '../../core/types.js';
 import type { FeishuApi, FeishuEnvelope } from '../../http/feishu.js';
 import { AmbiguousWriteError } from '../../http/sender.js';
 import { buildShape, shapeRow, type FieldError } from '../../schema/rows.js';
-import type { BatchVerdict, CheckedRow, Operation, OperationContext, RowResult, Session } from '../types.js';
+import type { BatchVerdict, CheckedRow, Operation, OperationContext, Reconciled, RowResult, Session, UnclearRule } from '../types.js';
 import { keyOf, RecordFinder } from './lookup.js';
 import { apaasValue, isApaasHint, type ApaasHint } from './values.js';
 
@@ -80,6 +80,8 @@ const pendingKey = new WeakMap<CheckedRow, string>();
 
 function recordsOperation(command: string, op: RecordsOp): Operation {
   const isCreate = op === 'batch_create';
+  // An update carries its values: sending it again is harmless. A create or a delete may have been applied.
+  const unclear: UnclearRule = op === 'batch_update' ? 'resend' : 'reconcile';
   return {
     command,
     api: `records ${op}`,
@@ -87,7 +89,7 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
     maxBatch: 500,
     defaultBatch: 500,
     atomic: false,
-    idempotent: !isCreate,
+    unclear,
     async setup(ctx) {
       const { ns, obj } = target(ctx);
       const key = ctx.options.key;
@@ -132,16 +134,12 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
 
       const session: Session = {
         uniqueKey: key,
-        checkColumns(columns) {
-          const errs: FieldError[] = [];
-          if (idColumn && !columns.includes(idColumn)) {
-            errs.push({ field: idColumn, message: `column "${idColumn}" is missing: every row must name the record to ${VERB[op]}${byKey ? ' (--key)' : ' by its id (or by a unique field with --key)'}` });
-          }
-          if (isCreate && key && !columns.includes(key)) errs.push({ field: key, message: `column "${key}" (--key) is missing` });
-          return errs;
-        },
+        required: [
+          ...(idColumn ? [{ column: idColumn, why: `every row must name the record to ${VERB[op]}${byKey ? ' (--key)' : ' by its id (or by a unique field with --key)'}` }] : []),
+          ...(isCreate && key ? [{ column: key, why: 'with --key it tells whether the record exists' }] : []),
+        ],
+        checkColumns: () => [],
         check(rec: InputRecord): CheckedRow {
-          if (rec.error) return { row: rec.row, values: rec.values, payload: {}, group: '', errors: [{ message: rec.error }] };
           const shaped = op === 'batch_delete' ? { payload: {}, errors: [] as FieldError[] } : shapeRow(shape, rec.values, isText, true);
           const errors = shaped.errors;
           let payload: Record<string, unknown> = shaped.payload;
@@ -171,7 +169,7 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
         async send(rows, signal) {
           if (isCreate && finder) return createAbsent(rows, signal);
           const body = op === 'batch_delete' ? { ids: rows.map((r) => r.payload._id) } : { records: JSON.stringify(rows.map((r) => r.payload)) };
-          const env = await requireFeishu(ctx).records(op, ns, obj, body, { idempotent: !isCreate, signal });
+          const env = await requireFeishu(ctx).records(op, ns, obj, body, { idempotent: unclear === 'resend', signal });
           if (env.code !== 0) return rejected(env);
           return { kind: 'rows', results: readItems(env, rows.length, isCreate ? undefined : rows.map((r) => String(r.payload._id))) };
         },
@@ -202,7 +200,7 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
             if (env.code !== 0) return rejected(env);
             created = readItems(env, absent.length);
           } catch (e) {
-            // Nothing known yet: the pipeline settles the unclear answer (findExisting). Some rows already known to
+            // Nothing known yet: the pipeline settles the unclear answer (reconcile). Some rows already known to
             // exist: settle here, so that they keep their "already exists" and are never reported as created.
             if (!(e instanceof AmbiguousWriteError) || absent.length === rows.length) throw e;
             created = await settleLost(absent, e, signal);
@@ -248,13 +246,26 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
         };
       }
       if (isCreate && finder) {
-        session.findExisting = async (rows, signal) => {
+        // Applied means "exists": one record has the row's key value.
+        session.reconcile = async (rows, signal) => {
           const found = await finder.lookup(rows.map((r) => r.payload[key!]), signal);
-          return rows.map((r) => {
+          return rows.map((r): Reconciled => {
             const k = keyOf(r.payload[key!]);
-            const ids = k === undefined ? [] : (found.get(k) ?? []);
-            return k === undefined ? undefined : ids.length === 1 ? ids[0]! : ids.length === 0 ? null : undefined;
+            if (k === undefined) return { state: 'unknown', why: `it has no ${key} to look it up by` };
+            const ids = found.get(k) ?? [];
+            if (ids.length === 0) return { state: 'not-applied' };
+            if (ids.length > 1) return { state: 'unknown', why: `${ids.length} records have ${key} "${k}"` };
+            return { state: 'applied', id: ids[0]!, created: true };
           });
+        };
+      }
+      if (op === 'batch_delete' && ctx.feishu) {
+        // Applied means "gone": no record has the row's _id any more.
+        const byId = new RecordFinder(ctx.feishu, ns, obj, '_id', false);
+        session.reconcile = async (rows, signal) => {
+          const ids = rows.map((r) => String(r.payload._id));
+          const found = await byId.lookup(ids, signal);
+          return ids.map((id): Reconciled => ((found.get(id) ?? []).length > 0 ? { state: 'not-applied' } : { state: 'applied', id }));
         };
       }
       return session;
