@@ -133,7 +133,7 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
       };
 
       const session: Session = {
-        uniqueKey: key,
+        uniqueKey: op === 'batch_delete' ? '_id' : key, // what unclear answers are reconciled by
         required: [
           ...(idColumn ? [{ column: idColumn, why: `every row must name the record to ${VERB[op]}${byKey ? ' (--key)' : ' by its id (or by a unique field with --key)'}` }] : []),
           ...(isCreate && key ? [{ column: key, why: 'with --key it tells whether the record exists' }] : []),
