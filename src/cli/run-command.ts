@@ -30,6 +30,9 @@ interface Opts extends ConnectFlags, Omit<OperationOptions, 'noSchema'> {
   batchSize?: number;
   resume?: string;
   retryFailed?: string;
+  planOnly?: boolean;
+  plan?: string;
+  apply?: string;
   quiet?: boolean;
   progress: boolean;
   color: boolean;
@@ -78,7 +81,7 @@ export function commandAction(name: string) {
     const color = colorEnabled({ flag: o.color, stream: stderr, env });
     const paint = painter(color);
     const quiet = !!o.quiet;
-    const file = o._args[0]!;
+    const file = o.apply ?? o._args[0] ?? '';
     const mode = progressMode({ progress: o.progress, quiet, stream: stderr, env });
     const progress = createProgress({ mode, stream: stderr, label: name, color, intervalMs: progressInterval(env) });
     const info = (line: string) => {
@@ -107,6 +110,7 @@ export function commandAction(name: string) {
       const fmt = inputFormatGuess(o, file);
       const { obj, asstObj, asstId, biz, namespace, object, key, asstKey, empty } = o;
       const opOptions: OperationOptions = { obj, asstObj, asstId, biz, namespace, object, key, asstKey, empty, noSchema: !o.schema };
+      if (name === 'sync') Object.assign(opOptions, await syncOptions(o));
       const io = {
         env,
         warn,
@@ -115,11 +119,11 @@ export function commandAction(name: string) {
       };
       result = await runOperation({
         operation: op,
-        input: { file, format: o.format, encoding: o.encoding, delimiter: o.delimiter },
+        input: { file, format: o.apply ? 'ndjson' : o.format, encoding: o.encoding, delimiter: o.delimiter },
         opOptions,
         report: { path: o.report, format: reportFormat(o, fmt) },
         failedPath: o.failed,
-        dryRun: !!o.dryRun,
+        dryRun: !!o.dryRun || !!o.planOnly,
         skipInvalid: !!o.skipInvalid,
         batchSize: o.batchSize,
         concurrency: o.concurrency,
@@ -157,4 +161,28 @@ function printSummary(s: RunSummary, o: { json: boolean; quiet: boolean; color: 
     return;
   }
   process.stderr.write(formatSummary(s, { color: o.color }) + '\n');
+}
+
+/** sync's own options: the file or the plan to apply, the model and key (a plan says its own), where the plan goes. */
+async function syncOptions(o: Opts): Promise<Partial<OperationOptions>> {
+  const file = o._args[0];
+  if (o.apply) {
+    if (file) throw new UsageError(`sync --apply takes the plan only, not a file too (got ${file})`, `run: cmdb-bulk sync --apply ${o.apply}`);
+    if (o.planOnly || o.plan) throw new UsageError('--apply cannot be used with --plan-only or --plan: it applies a plan that exists');
+    const { readFirstLine, planTarget } = await import('../operations/sync-plan.js');
+    const target = planTarget(readFirstLine(o.apply), o.apply);
+    if ((o.obj && o.obj !== target.obj) || (o.key && o.key !== target.key)) throw new UsageError(`${o.apply} is a plan for --obj ${target.obj} --key ${target.key}`, 'leave out --obj and --key with --apply: the plan says them');
+    return { ...target, applyPlan: true };
+  }
+  if (!file) throw new UsageError('sync needs a file (or --apply <plan>)', 'for example: cmdb-bulk sync switches.csv --obj bk_switch --key bk_asset_id');
+  if (!o.obj || !o.key) throw new UsageError('sync needs --obj <bk_obj_id> and --key <field>', 'for example: cmdb-bulk sync switches.csv --obj bk_switch --key bk_asset_id');
+  if (o.planOnly && file === '-' && !o.plan) throw new UsageError('--plan-only with standard input needs --plan <path>', 'for example --plan switches.plan.ndjson');
+  const plan = o.plan ?? (o.planOnly ? defaultPlanPath(file) : undefined);
+  return { plan };
+}
+
+/** switches.csv → switches.sync.plan.ndjson, next to it. */
+function defaultPlanPath(file: string): string {
+  const ext = extname(file);
+  return `${ext ? file.slice(0, -ext.length) : file}.sync.plan.ndjson`;
 }

@@ -19,7 +19,7 @@ import type { Operation, OperationOptions, Session } from '../operations/types.j
 import type { RunSummary } from '../report/summary.js';
 import { defaultReportPath } from '../report/writer.js';
 import type { Progress } from '../ui/progress.js';
-import { checkAll, describePlan, invalidMessage } from './plan.js';
+import { actionTotals, checkAll, describePlan, invalidMessage } from './plan.js';
 import type { StopCause } from './recorder.js';
 import { Resume } from './resume.js';
 import { headerProblems } from './rows.js';
@@ -134,6 +134,10 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     const blockedByInvalid = plan.invalid > 0 && !o.skipInvalid && !setupError;
     if (blockedByInvalid) {
       o.warn(invalidMessage(source, plan));
+    }
+    if (plan.actions.size) {
+      o.info(`plan: ${actionTotals(plan)}`);
+      if (plan.groups.size === 0 && !blockedByInvalid) o.info('nothing to send: the server already holds what the file says');
     }
     if (o.dryRun) {
       for (const line of describePlan(op, session, plan, batchSize, o.concurrency)) o.info(line);

@@ -78,6 +78,12 @@ export interface RunSummary {
   failed: number;
   invalid: number;
   unsent: number;
+  /** Rows already as the file says, nothing sent (sync); success. */
+  unchanged?: number;
+  /** sync: the rows by what the plan does with them. */
+  plan?: { create: number; update: number; unchanged: number; delete: number; conflict: number };
+  /** sync: the plan file written (--plan-only / --plan). */
+  plan_file?: string;
   requests: number;
   retries: number;
   duration_ms: number;
@@ -136,12 +142,14 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
     ? // A dry run sends nothing: its unsent rows are the rows that passed every check.
       [
         s.unsent > 0 ? p.ok(`${fmtInt(s.unsent)} ready to send`) : '0 ready to send',
+        ...(s.unchanged ? [`${fmtInt(s.unchanged)} unchanged`] : []),
         s.invalid > 0 ? p.warn(`${fmtInt(s.invalid)} invalid`) : '0 invalid',
         ...(s.ok > 0 ? [`${fmtInt(s.ok)} already ok in the earlier report`] : []),
         ...(s.failed > 0 ? [`${fmtInt(s.failed)} failed in the earlier report`] : []),
       ]
     : [
         s.ok > 0 ? p.ok(`${fmtInt(s.ok)} ok`) : `${fmtInt(s.ok)} ok`,
+        ...(s.unchanged ? [p.ok(`${fmtInt(s.unchanged)} unchanged`)] : []),
         s.failed > 0 ? p.fail(`${fmtInt(s.failed)} failed`) : `${fmtInt(s.failed)} failed`,
         s.invalid > 0 ? p.warn(`${fmtInt(s.invalid)} invalid`) : `${fmtInt(s.invalid)} invalid`,
         s.unsent > 0 ? p.warn(`${fmtInt(s.unsent)} unsent`) : `${fmtInt(s.unsent)} unsent`,
@@ -159,6 +167,7 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
   if (s.outcome_unknown) extra.push(`${plural(s.outcome_unknown, 'row')} with an unknown outcome (not sent again: check them, or --resume)`);
   lines.push(p.dim(`  ${extra.join(', ')}`));
 
+  if (s.plan_file) lines.push(`  plan: ${s.plan_file}`);
   if (s.report) lines.push(`  report: ${s.report}`);
   if (s.failed_file) lines.push(`  failed rows: ${s.failed_file}`);
   if (s.error) {
@@ -190,6 +199,11 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
 
 /** What to do next, or '' when every row is ok. */
 function nextStep(s: RunSummary): string {
+  if (s.dry_run && s.plan_file) {
+    const apply = `cmdb-bulk sync --apply ${shellWord(s.plan_file)}`;
+    if (s.exit_code !== 0) return '';
+    return s.invalid === 0 ? `Check the plan, then apply it: ${apply}` : `Fix the invalid rows and plan again, or apply the plan without them: ${apply} --skip-invalid`;
+  }
   if (s.dry_run) {
     if (s.invalid === 0) return s.unsent > 0 ? 'Every row passed the checks: run again without --dry-run to send them.' : '';
     return s.exit_code === 0
@@ -198,6 +212,7 @@ function nextStep(s: RunSummary): string {
   }
   if (s.failed + s.invalid + s.unsent === 0) {
     // A re-run of a file already loaded (associate): say plainly that it changed nothing.
+    if (s.ok === 0 && s.unchanged) return `Nothing to change: ${s.unchanged === 1 ? 'the row is' : `all ${fmtInt(s.unchanged)} rows are`} already as the file says; nothing was sent.`;
     return s.ok > 0 && s.already_existed === s.ok ? `Nothing changed: ${s.ok === 1 ? 'the row' : `all ${fmtInt(s.ok)} rows`} already existed on the server.` : '';
   }
   if (s.exit_code === 2 && s.invalid > 0 && s.ok + s.failed === 0) {
@@ -274,4 +289,9 @@ export function appendStepSummary(s: RunSummary, env: NodeJS.ProcessEnv = proces
   } catch {
     // ignored on purpose, see above
   }
+}
+
+/** A path as one shell word (quoted when it has anything but safe characters). */
+function shellWord(s: string): string {
+  return /^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
 }

@@ -78,13 +78,16 @@ const BUILTIN_ID_FIELDS: Record<string, string> = {
   host: 'bk_host_id', biz: 'bk_biz_id', set: 'bk_set_id', module: 'bk_module_id', plat: 'bk_cloud_id',
 };
 
+/** An instance as a look-up returns it: its id field, its key and the other fields asked for. */
+export type Instance = Record<string, unknown>;
+
 /**
- * Finds instance ids by a unique field: search_object_instances with `in` over at most 500 values a request,
- * only the id and the key asked for, answers cached for the run (bounded; oldest dropped first).
+ * Finds instances by a unique field: search_object_instances with `in` over at most 500 values a request,
+ * only the id, the key and `fields` asked for, answers cached for the run (bounded; oldest dropped first).
  * `numeric`: the key is an int/float attribute, so the values are sent as JSON numbers (the server compares types).
  */
 export class KeyResolver {
-  private cache = new Map<string, Array<number>>();
+  private cache = new Map<string, Instance[]>();
   constructor(
     private readonly api: CmdbApi,
     readonly objId: string,
@@ -92,6 +95,7 @@ export class KeyResolver {
     private readonly signal: AbortSignal,
     private readonly maxCache = 200_000,
     private readonly numeric = false,
+    private readonly fields: string[] = [],
   ) {}
 
   get idField(): string {
@@ -100,11 +104,17 @@ export class KeyResolver {
 
   /** Returns, for each value, the ids of the instances that have it (0, 1 or more). */
   async lookup(values: string[]): Promise<Map<string, number[]>> {
-    const out = new Map<string, number[]>();
+    const found = await this.find(values);
+    return new Map([...found].map(([k, insts]) => [k, insts.map((x) => Number(x[this.idField]))]));
+  }
+
+  /** Returns, for each value, the instances that have it (0, 1 or more), with the fields asked for. */
+  async find(values: string[]): Promise<Map<string, Instance[]>> {
+    const out = new Map<string, Instance[]>();
     const todo = [...new Set(values.filter((v) => !this.cache.has(v)))];
     for (let i = 0; i < todo.length; i += 500) {
       const chunk = todo.slice(i, i + 500);
-      const found = new Map<string, number[]>(chunk.map((v) => [v, []]));
+      const found = new Map<string, Instance[]>(chunk.map((v) => [v, []]));
       const wanted = this.numeric ? chunk.map(Number).filter(Number.isFinite) : chunk;
       // A chunk of 500 distinct values can still match more than 500 instances (duplicates): page through,
       // sorted by id so that the pages do not overlap.
@@ -113,7 +123,7 @@ export class KeyResolver {
           'search_object_instances',
           {
             bk_obj_id: this.objId,
-            fields: [this.idField, this.key],
+            fields: [...new Set([this.idField, this.key, ...this.fields])],
             conditions: { condition: 'AND', rules: [{ field: this.key, operator: 'in', value: wanted }] },
             page: { start, limit: 500, sort: this.idField },
           },
@@ -123,10 +133,8 @@ export class KeyResolver {
         const data = (env.data ?? {}) as { info?: Record<string, unknown>[]; count?: unknown };
         const info = data.info ?? [];
         for (const inst of info) {
-          const k = String(inst[this.key]);
-          const id = Number(inst[this.idField]);
-          const ids = found.get(k);
-          if (ids && !ids.includes(id)) ids.push(id);
+          const same = found.get(String(inst[this.key]));
+          if (same && !same.some((x) => x[this.idField] === inst[this.idField])) same.push(inst);
         }
         // A full page asks for the next one, unless the total count says there is none (500 unique values).
         const count = Number(data.count);
@@ -138,7 +146,7 @@ export class KeyResolver {
     return out;
   }
 
-  private remember(k: string, ids: number[]) {
+  private remember(k: string, ids: Instance[]) {
     if (this.cache.size >= this.maxCache) {
       const first = this.cache.keys().next().value;
       if (first !== undefined) this.cache.delete(first);
