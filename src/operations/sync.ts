@@ -56,10 +56,12 @@ export const sync: Operation = {
     const fields = attrs.map(attributeToField);
     const readOnly = new Set(fields.filter((f) => f.editable === false).map((f) => f.name));
     readOnly.add(key);
-    const shape = buildShape(fields, { allowUnknown: false, checkRequired: !ctx.options.applyPlan, empty: ctx.options.empty, hints: ctx.source.hints, what: `model ${obj}` });
+    // Required fields are checked on the rows to create only (in classify): a row that updates names what it changes.
+    const shape = buildShape(fields, { allowUnknown: false, checkRequired: false, empty: ctx.options.empty, hints: ctx.source.hints, what: `model ${obj}` });
     const finder = new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal, undefined, keyCheck.numeric, fields.map((f) => f.name));
     const idField = finder.idField;
-    const rules = ctx.options.applyPlan ? planRules(ctx, obj, key) : fileRules(ctx, obj, key);
+    const required = fields.filter((f) => f.required).map((f) => f.name);
+    const rules = ctx.options.applyPlan ? planRules(ctx, obj, key) : fileRules(ctx, obj, key, required);
 
     const session: Session = {
       uniqueKey: key,
@@ -133,7 +135,7 @@ function ids(found: Instance[], idField: string): string {
 }
 
 /** Rows from the file: each key once; the server's instance decides create / update / unchanged / conflict. */
-function fileRules(ctx: OperationContext, obj: string, key: string): Rules {
+function fileRules(ctx: OperationContext, obj: string, key: string, required: string[]): Rules {
   const isText = ctx.source.format === 'csv';
   // First row of each key value: a second row with the same key is caught in pass 1, before anything is sent.
   const firstRow = new Map<string, number>();
@@ -156,7 +158,9 @@ function fileRules(ctx: OperationContext, obj: string, key: string): Rules {
       if (found.length > 1) return conflict(r, `${found.length} ${obj} instances have ${key} "${value}" (ids ${ids(found, idField)}): sync cannot tell which one the row means`);
       const inst = found[0];
       if (!inst) {
-        r.action = 'create';
+        const missing = required.filter((f) => r.payload[f] === undefined || r.payload[f] === null);
+        for (const f of missing) r.errors.push({ field: f, message: `${f} is required to create a ${obj} (no instance has ${key} "${value}" yet)` });
+        r.action = missing.length ? 'invalid' : 'create';
         r.group = 'create';
         return;
       }
