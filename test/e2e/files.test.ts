@@ -95,7 +95,8 @@ describe.concurrent('rows Excel leaves empty', () => {
     ]));
     const r = await create(w, input, ['--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ total: 2, ok: 2, invalid: 0 });
+    expect(JSON.parse(r.stdout)).toMatchObject({ total: 2, ok: 2, invalid: 0, empty_rows: 4 });
+    expect(r.stderr).toContain(`${input}: 4 rows with every cell empty skipped (not counted as rows)`);
     const rows = readReport(r.report);
     expectRowsOnce(rows, 2);
     expect(rows.map((x) => [x.row, x.status, x.bk_asset_id])).toEqual([[1, 'ok', 'EMPTY-1'], [2, 'ok', 'EMPTY-2']]);
@@ -182,13 +183,13 @@ describe.concurrent('Excel damage', () => {
     expectRowsOnce(rows, 4);
     expect(rows.map((x) => x.status)).toEqual(['invalid', 'invalid', 'invalid', 'invalid']);
     expect(rows[0]!.error).toBe(
-      'bk_sn: "1.79868E+15" is a number Excel shortened to scientific notation: the digits after the 6th are lost. In Excel, format the column as Text (or Number with 0 decimals) and save the file again',
+      'bk_sn: "1.79868E+15" is a number Excel rounded to scientific notation (the digits after the 6th are lost): format the column as Text in Excel (ids of more than 15 digits before they are pasted in) and save the file again',
     );
     expect(rows[1]!.error).toContain('port_count: expected a whole number, got "48.5"');
     expect(rows[2]!.error).toBe(
-      'bought_on: "45123" is an Excel date serial number (it would be 2023-07-16). In Excel, format the column as a date (YYYY-MM-DD) or as Text and save the file again',
+      'bought_on: "45123" is an Excel date serial number (it would be 2023-07-16): format the column as a date (YYYY-MM-DD) or as Text in Excel and save the file again',
     );
-    expect(rows[3]!.error).toContain('bk_asset_id: "1.23457E+11" is a number Excel shortened to scientific notation');
+    expect(rows[3]!.error).toContain('bk_asset_id: "1.23457E+11" is a number Excel rounded to scientific notation');
     expect(r.stderr).toContain('scientific notation');
     expect(w.creates()).toBe(0);
   });
