@@ -185,7 +185,7 @@ function fromText(f: FieldSpec, text: string): unknown {
   switch (f.type) {
     case 'int':
     case 'id':
-      return INT_TEXT.test(t) ? Number(t) : WHOLE_DECIMAL_TEXT.test(t) ? Number(t) : excelScientific(t) ?? text;
+      return INT_TEXT.test(t) || WHOLE_DECIMAL_TEXT.test(t) ? Number(t) : excelScientific(t) ?? text;
     case 'float':
       return FLOAT_TEXT.test(t) ? Number(t) : text;
     case 'bool': {
