@@ -228,10 +228,19 @@ class Refused {
   constructor(readonly message: string) {}
 }
 
-/** JSON values keep their types; only an enum option may be named by its display name, as in a CSV cell. */
+/**
+ * JSON values keep their types, except an enum option's: named by its display name as in a CSV cell, or by a number
+ * that is its id's digits (1 for the option "1", as other tools export host bk_os_type).
+ */
 function fromJson(f: FieldSpec, v: unknown): unknown {
-  if (f.type === 'enum' && typeof v === 'string') return enumId(f, v.trim());
-  if (f.type === 'enummulti' && Array.isArray(v)) return v.map((x) => (typeof x === 'string' ? enumId(f, x.trim()) : x));
+  if (f.type === 'enum') return jsonOption(f, v);
+  if (f.type === 'enummulti' && Array.isArray(v)) return v.map((x) => jsonOption(f, x));
+  return v;
+}
+
+function jsonOption(f: FieldSpec, v: unknown): unknown {
+  if (typeof v === 'string') return enumId(f, v.trim());
+  if (typeof v === 'number' && (f.options ?? []).some((o) => o.id === String(v))) return String(v);
   return v;
 }
 

@@ -122,6 +122,11 @@ describe('enum display names in JSON', () => {
     expect(r.errors).toEqual([]);
     expect({ ...r.payload }).toMatchObject({ vendor: 'huawei', tags: ['edge', 'core'] });
     expect(shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: 'A', vendor: 'CISCO' }, false, false).payload.vendor).toBe('cisco');
+    // A number that is an option id's digits (hosts exported by other tools: "bk_os_type": 1).
+    const os = buildShape([attributeToField({ bk_property_id: 'bk_os_type', bk_property_type: 'enum', option: [{ id: '1', name: 'Linux' }, { id: '2', name: 'Windows' }] })], { what: 'model host' });
+    expect({ ...shapeRow(os, { bk_os_type: 1 }, false, false).payload }).toEqual({ bk_os_type: '1' });
+    expect({ ...shapeRow(os, { bk_os_type: 'linux' }, false, false).payload }).toEqual({ bk_os_type: '1' });
+    expect(shapeRow(os, { bk_os_type: 3 }, false, false).errors.map((e) => e.message)).toEqual(['bk_os_type: expected one of 1, 2, got number 3']);
     const bad = shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: 'A', vendor: 'Juniper', tags: 'core' }, false, false);
     expect(bad.errors.map((e) => e.message)).toEqual(['vendor: expected one of cisco, huawei, got "Juniper"', 'tags: expected a list of option ids, got "core"']);
   });
