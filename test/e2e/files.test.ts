@@ -10,6 +10,7 @@ import { isUtf8 } from 'node:buffer';
 import { join } from 'node:path';
 import type { Simulator } from '../../src/sim/index.js';
 import { cmdbEnv, csv, expectRowsOnce, FIXTURES, readReport, runCli, tempDir, withSim } from './helpers.js';
+import { SUMMARY_SCHEMA, validate } from '../support/summary-schema.js';
 
 const tmp = tempDir();
 const sims: Simulator[] = [];
@@ -95,7 +96,9 @@ describe.concurrent('rows Excel leaves empty', () => {
     ]));
     const r = await create(w, input, ['--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ total: 2, ok: 2, invalid: 0, empty_rows: 4 });
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ total: 2, ok: 2, invalid: 0, empty_rows: 4 });
+    expect(validate(SUMMARY_SCHEMA, summary)).toEqual([]);
     expect(r.stderr).toContain(`${input}: 4 rows with every cell empty skipped (not counted as rows)`);
     const rows = readReport(r.report);
     expectRowsOnce(rows, 2);
