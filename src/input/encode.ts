@@ -7,12 +7,15 @@
  * --encoding, by construction. decode.ts is the other direction.
  */
 
-/** Encodes text; `null` for an encoding with no encoder here (ISO-2022-JP: it has states). */
+/** Text to the bytes of one encoding. */
 export type Encode = (text: string) => Buffer;
 
 const encoders = new Map<string, Encode | null>();
 
-/** The encoder for a TextDecoder encoding name ('utf-8', 'gb18030', 'utf-16le'...), built once per run. */
+/**
+ * The encoder for a TextDecoder encoding name ('utf-8', 'gb18030', 'utf-16le'...), built once per run; null for
+ * ISO-2022-JP (an encoding with states, not a table) and for the "replacement" pseudo-encoding.
+ */
 export function encoderFor(encoding: string): Encode | null {
   let e = encoders.get(encoding);
   if (e === undefined) {
