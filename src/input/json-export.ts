@@ -84,7 +84,7 @@ export function findRows(text: string): Walk {
       const start = i;
       if (text[i] !== '"') return { keys };
       if (!string()) return 'more';
-      const key = JSON.parse(text.slice(start, i)) as string;
+      const key = keyText(text.slice(start, i));
       if (at === '') keys.push(key);
       ws();
       if (i >= text.length) return 'more';
@@ -105,6 +105,15 @@ export function findRows(text: string): Walk {
   ws();
   const r = object('');
   return r === 'closed' ? { keys } : r;
+}
+
+/** A key's text; a bad escape in it is kept as written (the check of the whole object at the end reports it). */
+function keyText(quoted: string): string {
+  try {
+    return JSON.parse(quoted) as string;
+  } catch {
+    return quoted.slice(1, -1);
+  }
 }
 
 /** Reads the start of a file that is one JSON object until its rows array is found; throws when it has none. */

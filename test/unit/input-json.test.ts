@@ -175,7 +175,9 @@ describe('JSON files that are API exports', () => {
     expect(err.message).toContain('in the object around the rows array at data.info');
     const unclosed = await usageError(readAll({ file: await t.write('unclosed.json', '{"items": [{"a": 1}]') }));
     expect(unclosed.message).toContain('in the object around the rows array at items');
-    const far = await t.write('far.json', `{"note": "${'x'.repeat(1_100_000)}", "items": []}`);
+    const badKey = await usageError(readAll({ file: await t.write('bad-key.json', '{"a\\x": 1, "items": [{"a": 1}]}') }));
+    expect(badKey.message).toContain('in the object around the rows array at items');
+        const far = await t.write('far.json', `{"note": "${'x'.repeat(1_100_000)}", "items": []}`);
     expect((await usageError(openInput({ file: far }))).message).toContain('no array of rows at data, data.info, data.items, items or info in its first 1 MB');
   });
 
