@@ -185,7 +185,7 @@ function fromText(f: FieldSpec, text: string): unknown {
   switch (f.type) {
     case 'int':
     case 'id':
-      return INT_TEXT.test(t) || WHOLE_DECIMAL_TEXT.test(t) ? Number(t) : excelScientific(t) ?? text;
+      return INT_TEXT.test(t) || WHOLE_DECIMAL_TEXT.test(t) ? Number(t) : excelScientific(t, AS_NUMBER) ?? text;
     case 'float':
       return FLOAT_TEXT.test(t) ? Number(t) : text;
     case 'bool': {
@@ -217,7 +217,7 @@ function fromText(f: FieldSpec, text: string): unknown {
     case 'singlechar':
     case 'longchar':
     case 'string':
-      return excelScientific(t) ?? text;
+      return excelScientific(t, AS_TEXT) ?? text;
     default:
       return text;
   }
@@ -252,16 +252,16 @@ const WHOLE_DECIMAL_TEXT = /^[+-]?\d+\.0+$/;
 const EXCEL_SCIENTIFIC = /^[+-]?(\d)(?:\.(\d+))?E\+(\d+)$/;
 const EXCEL_SERIAL_TEXT = /^\d{5}(\.\d+)?$/;
 
-/** A number Excel showed in scientific notation (refused: the digits are lost), or undefined. */
-function excelScientific(t: string): Refused | undefined {
+const AS_TEXT = 'format the column as Text in Excel (ids of more than 15 digits before they are pasted in) and save the file again';
+const AS_NUMBER = 'format the column as Number with 0 decimal places in Excel and save the file again';
+
+/** A number Excel showed in scientific notation (refused: the digits are lost, `fix` says what to do), or undefined. */
+function excelScientific(t: string, fix: string): Refused | undefined {
   if (t.length > 24 || t.indexOf('E+') === -1) return undefined; // the common case: one native search
   const m = EXCEL_SCIENTIFIC.exec(t);
   if (!m || Number(m[3]) < 11) return undefined;
   const kept = 1 + (m[2]?.length ?? 0);
-  return new Refused(
-    `"${t}" is a number Excel rounded to scientific notation (the digits after the ${ordinal(kept)} are lost): ` +
-      'format the column as Text in Excel (ids of more than 15 digits before they are pasted in) and save the file again',
-  );
+  return new Refused(`"${t}" is a number Excel rounded to scientific notation (the digits after the ${ordinal(kept)} are lost): ${fix}`);
 }
 
 /**

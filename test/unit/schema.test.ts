@@ -96,7 +96,7 @@ describe('what Excel does to numbers and dates', () => {
     const r = one({ bk_asset_id: '1.79868E+15', port_count: '1E+11' });
     expect(r.errors.map((e) => e.message)).toEqual([
       'bk_asset_id: "1.79868E+15" is a number Excel rounded to scientific notation (the digits after the 6th are lost): format the column as Text in Excel (ids of more than 15 digits before they are pasted in) and save the file again',
-      'port_count: "1E+11" is a number Excel rounded to scientific notation (the digits after the 1st are lost): format the column as Text in Excel (ids of more than 15 digits before they are pasted in) and save the file again',
+      'port_count: "1E+11" is a number Excel rounded to scientific notation (the digits after the 1st are lost): format the column as Number with 0 decimal places in Excel and save the file again',
     ]);
     // Not what Excel writes for a number: left as text (text fields), or the usual message (ints); floats take it.
     expect(one({ bk_asset_id: '1.5E+3' }).errors).toEqual([]);
