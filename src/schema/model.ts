@@ -5,6 +5,8 @@
 import type { FieldSpec, FieldType } from './fields.js';
 
 export interface CmdbAttribute {
+  /** The attribute's numeric id: what unique rules refer to (key_id). */
+  id?: number;
   bk_property_id: string;
   bk_property_name?: string;
   bk_property_type: string;
@@ -68,5 +70,8 @@ export function uniqueFields(attrs: CmdbAttribute[]): string[] {
     .map((a) => a.bk_property_id);
 }
 
-/** Models the batch instance APIs refuse (1199084): their instances have their own APIs. */
-export const BUILTIN_MODELS = new Set(['host', 'biz', 'set', 'module', 'process', 'plat']);
+/**
+ * Models the batch instance APIs and search_object_instances refuse (1199084; bk-cmdb src/common/mapping.go
+ * IsInnerModel): their instances have their own APIs.
+ */
+export const BUILTIN_MODELS = new Set(['host', 'biz', 'set', 'module', 'process', 'plat', 'bk_biz_set_obj', 'bk_project']);

@@ -7,13 +7,14 @@ import { UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
 import { compileField } from '../../schema/fields.js';
 import { didYouMean } from '../../schema/fields.js';
-import type { CmdbAttribute } from '../../schema/model.js';
+import { BUILTIN_MODELS, type CmdbAttribute } from '../../schema/model.js';
 import type { FieldError } from '../../schema/rows.js';
 import type { CheckedRow, Operation, OperationContext, Session } from '../types.js';
 import {
-  envelopeError, fetchAttributes, keyFieldCheck, keyText, KeyResolver, newTally, readCreateMaps, requireCmdb,
+  envelopeError, fetchAttributes, keyText, KeyResolver, newTally, readCreateMaps, requireCmdb,
   resolveKeyColumn, tallyLine, type KeyTally,
 } from './common.js';
+import { checkKey, fetchUniqueRules } from './unique.js';
 
 interface Kind {
   id: string;
@@ -80,7 +81,11 @@ export const associate: Operation = {
     const keyProblem = async (obj: string, key: string, flag: string): Promise<string | undefined> => {
       if (o.noSchema || !online) return undefined;
       if (!attrCache.has(obj)) attrCache.set(obj, fetchAttributes(ctx, obj));
-      const c = keyFieldCheck(await attrCache.get(obj)!, obj, key);
+      if (BUILTIN_MODELS.has(obj) && obj !== 'host') {
+        return `${flag} ${key}: ${obj} instances cannot be looked up by a field (search_object_instances refuses built-in models, code 1199084); name them by id`;
+      }
+      const attrs = await attrCache.get(obj)!;
+      const c = checkKey(attrs, await fetchUniqueRules(ctx, obj, attrs), obj, key);
       numericKey.set(`${obj}\u0000${key}`, c.numeric);
       if (c.note && !notes.has(c.note)) {
         notes.add(c.note);

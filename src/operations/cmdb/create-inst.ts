@@ -1,10 +1,11 @@
 /** create-inst → batch_create_inst: each row stands alone; answers are index-keyed maps. */
 import { UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
-import { BUILTIN_MODELS, attributeToField, uniqueFields, type CmdbAttribute } from '../../schema/model.js';
+import { BUILTIN_MODELS, attributeToField, type CmdbAttribute } from '../../schema/model.js';
 import { buildShape, shapeRow, unknownColumns } from '../../schema/rows.js';
 import type { CheckedRow, Operation, OperationContext, Session } from '../types.js';
 import { envelopeError, fetchAttributes, keyText, KeyResolver, readCreateMaps, requireCmdb } from './common.js';
+import { checkKey, fetchUniqueRules, lookupFields } from './unique.js';
 
 export function requireObj(ctx: OperationContext): string {
   const obj = ctx.options.obj;
@@ -33,11 +34,14 @@ export const createInst: Operation = {
       hints: ctx.source.hints,
       what: `model ${obj}`,
     });
-    const uniques = uniqueFields(attrs);
-    const key = ctx.options.key ?? uniques[0];
-    if (ctx.options.key && !ctx.options.noSchema && !uniques.includes(ctx.options.key)) {
-      throw new UsageError(`--key ${ctx.options.key} is not a unique field of ${obj}`, uniques.length ? `unique fields: ${uniques.join(', ')}` : `${obj} has no unique field`);
+    const rules = ctx.options.noSchema ? undefined : await fetchUniqueRules(ctx, obj, attrs);
+    if (ctx.options.key && !ctx.options.noSchema) {
+      const c = checkKey(attrs, rules, obj, ctx.options.key);
+      if (c.problem) throw new UsageError(`--key ${ctx.options.key}: ${c.problem}`, 'name a field of a single-field unique rule, e.g. bk_inst_name');
     }
+    // Unclear creates are checked by a unique field the row fills: the first of these it has a value for.
+    const keys = ctx.options.noSchema ? (ctx.options.key ? [ctx.options.key] : []) : lookupFields(attrs, rules, ctx.options.key);
+    const key = keys[0];
     const isText = ctx.source.format === 'csv';
     const session: Session = {
       uniqueKey: key,
@@ -54,19 +58,26 @@ export const createInst: Operation = {
       },
       describe: () => [
         `model ${obj}: ${ctx.options.noSchema ? 'not checked (--no-schema)' : `${attrs.length} fields checked`}`,
-        key ? `unclear answers are checked by ${key} before anything is sent again` : `${obj} has no unique field: rows of a batch with an unclear answer are reported "outcome unknown", never re-sent`,
+        keys.length ? `unclear answers are checked by ${keys.join(' or ')} (the first the row fills) before anything is sent again` : `${obj} has no unique field: rows of a batch with an unclear answer are reported "outcome unknown", never re-sent`,
       ],
     };
-    if (key) {
-      const resolver = () => new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal);
+    if (keys.length) {
+      const numeric = new Set(attrs.filter((a) => a.bk_property_type === 'int' || a.bk_property_type === 'float').map((a) => a.bk_property_id));
       session.findExisting = async (rows) => {
-        const values = rows.map((r) => keyText(r.payload[key]));
-        const found = await resolver().lookup(values.filter((v): v is string => v !== undefined));
-        return values.map((v) => {
-          if (v === undefined) return undefined;
-          const ids = found.get(v) ?? [];
-          return ids.length === 1 ? ids[0]! : ids.length === 0 ? null : undefined;
-        });
+        // Each row by the first of the lookup fields it fills; one look-up per field for the rows it serves.
+        const by = rows.map((r) => keys.find((k) => keyText(r.payload[k]) !== undefined));
+        const out: (number | null | undefined)[] = rows.map(() => undefined);
+        for (const k of new Set(by.filter((x): x is string => x !== undefined))) {
+          const idx = rows.flatMap((_, i) => (by[i] === k ? [i] : []));
+          const values = idx.map((i) => keyText(rows[i]!.payload[k])!);
+          const found = await new KeyResolver(requireCmdb(ctx), obj, k, ctx.signal, undefined, numeric.has(k)).lookup(values);
+          // Several instances with the value: a conflict, never "found" (the ESB cannot tell us the field is unique).
+          idx.forEach((i, j) => {
+            const ids = found.get(values[j]!) ?? [];
+            out[i] = ids.length === 1 ? ids[0]! : ids.length === 0 ? null : undefined;
+          });
+        }
+        return out;
       };
     }
     return session;
