@@ -9,7 +9,8 @@ import { compileField } from '../../schema/fields.js';
 import { didYouMean } from '../../schema/fields.js';
 import { BUILTIN_MODELS, type CmdbAttribute } from '../../schema/model.js';
 import type { FieldError } from '../../schema/rows.js';
-import type { CheckedRow, Operation, OperationContext, Session } from '../types.js';
+import type { CmdbEnvelope } from '../../http/cmdb.js';
+import type { BatchVerdict, CheckedRow, Operation, OperationContext, Session } from '../types.js';
 import {
   envelopeError, fetchAttributes, keyText, KeyResolver, newTally, readCreateMaps, requireCmdb,
   resolveKeyColumn, tallyLine, type KeyTally,
@@ -235,6 +236,7 @@ export const associate: Operation = {
           { bk_obj_id: k.obj, bk_asst_obj_id: k.asstObj, bk_obj_asst_id: k.id, details: rows.map((r) => ({ bk_inst_id: r.payload.bk_inst_id, bk_asst_inst_id: r.payload.bk_asst_inst_id })) },
           { idempotent: false, signal },
         );
+        if (env.code === IAM_PARSE_FAILED) return iamRefusal(env, rows, k);
         if (!env.result) return { kind: 'rejected', code: env.code, message: envelopeError(env), splittable: false };
         return { kind: 'rows', results: readCreateMaps(env, rows.length, { alreadyExistsIsOk: true }) };
       },
@@ -261,6 +263,25 @@ export const associate: Operation = {
     return session;
   },
 };
+
+/**
+ * With IAM on, CMDB's apiserver parses the whole batch before CMDB sees it and refuses all of it (1199045) at the first
+ * host id that has no host-module relation — unknown, or not placed — in the parser's words: "host 999 has no
+ * relations" (ac/parser/topolatest.go, ac/parser/util.go generateUpdateInstanceResource, apiserver/service/filter.go).
+ * The rows naming that host fail alone and the rest go again; without a named host the batch is bisected.
+ */
+const IAM_PARSE_FAILED = 1199045;
+const NAMED_HOST = /host (\d+) has no relations/;
+
+function iamRefusal(env: CmdbEnvelope, rows: CheckedRow[], k: Kind): BatchVerdict {
+  const host = Number(NAMED_HOST.exec(env.message)?.[1]);
+  const names = (r: CheckedRow) => (k.obj === 'host' && r.payload.bk_inst_id === host) || (k.asstObj === 'host' && r.payload.bk_asst_inst_id === host);
+  const named = Number.isInteger(host) ? rows.flatMap((r, i) => (names(r) ? [i] : [])) : [];
+  const message = named.length
+    ? `host ${host} is unknown or not placed in a business (CMDB's permission check refused the whole batch for it: ${envelopeError(env)}); the other rows were sent again`
+    : envelopeError(env);
+  return named.length ? { kind: 'rejected', code: env.code, message, named, splittable: false } : { kind: 'rejected', code: env.code, message, splittable: true };
+}
 
 function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();
