@@ -20,7 +20,7 @@ export interface CmdbAttribute {
 const KNOWN: Record<string, FieldType> = {
   singlechar: 'singlechar', longchar: 'longchar', int: 'int', float: 'float', enum: 'enum', enummulti: 'enummulti',
   date: 'date', time: 'time', timezone: 'timezone', bool: 'bool', objuser: 'objuser', organization: 'organization',
-  list: 'list', enumquote: 'enummulti', json: 'json', inner_table: 'json',
+  list: 'list', enumquote: 'enumquote', json: 'json', inner_table: 'json',
 };
 
 function num(v: unknown): number | undefined {
@@ -59,6 +59,8 @@ export function attributeToField(a: CmdbAttribute): FieldSpec {
     }
   }
   if (type === 'enum' && a.ismultiple) f.type = 'enummulti';
+  // ismultiple false: one value only (attribute.go validUser, validEnumMulti → 1199092, validOrganization).
+  if (['objuser', 'enummulti', 'organization', 'enumquote'].includes(f.type) && typeof a.ismultiple === 'boolean') f.multiple = a.ismultiple;
   return f;
 }
 
