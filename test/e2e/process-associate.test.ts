@@ -35,40 +35,70 @@ async function cli(gateway: Gateway, args: string[], name: string) {
 // ------------------------------------------------------------------ update-process
 
 describe.each(DOORS)('update-process via %s', (gateway) => {
-  it('230 rows with two unknown ids: 228 updated in 4 write requests, the two failed with the server message', async () => {
+  it('230 rows, two unknown ids: the read finds them missing (exit 2, nothing sent); --skip-invalid updates 228 and keeps every other field', async () => {
     // Processes 1001..1500 are business 2; 2005 belongs to business 3, so for --biz 2 it is as unknown as 9999.
     const ids = Array.from({ length: 228 }, (_, i) => 1001 + i);
     ids.splice(39, 0, 9999); // row 40
-    ids.splice(76, 0, 2005); // row 77: both in the first batch of 100
+    ids.splice(76, 0, 2005); // row 77
     const bind = '"[{""enable"":true,""ip"":""0.0.0.0"",""port"":""9100"",""protocol"":""1"",""template_row_id"":1}]"';
     const input = tmp.file(`procs-${gateway}.csv`, csv(['bk_process_id,proc_num,auto_start,timeout,user,bind_info', ...ids.map((id) => `${id},3,true,45,deploy,${bind}`)]));
     const other = sim.store.process(2005);
-    const r = await cli(gateway, ['update-process', input, '--biz', '2'], 'procs');
+    const before = sim.store.process(1001)!;
 
+    const stop = await cli(gateway, ['update-process', input, '--biz', '2'], 'procs-stop');
+    expect(stop.code).toBe(2);
+    expect(writes()).toBe(0);
+    expect(stop.stderr).toMatch(/row 40: bk_process_id: business 2 has no process 9999/);
+    expect(stop.stderr).toMatch(/row 77: bk_process_id: business 2 has no process 2005/);
+
+    const r = await cli(gateway, ['update-process', input, '--biz', '2', '--skip-invalid'], 'procs');
     expect(r.code).toBe(3);
-    expect(r.summary).toMatchObject({ command: 'update-process', total: 230, ok: 228, failed: 2, invalid: 0, unsent: 0 });
-    // 3 batches (100, 100, 30); the server names both unknown ids in its refusal, so the other 98 rows of the
-    // first batch go again at once: one extra request, no bisection.
-    expect(sim.counters().requests.update_process_instance).toBe(4);
-    expect(writes()).toBe(4);
+    expect(r.summary).toMatchObject({ command: 'update-process', total: 230, ok: 228, failed: 0, invalid: 2, unsent: 0 });
+    // 3 batches (100, 100, 28); each process was read first (list_process_related_info).
+    expect(sim.counters().requests.update_process_instance).toBe(3);
+    expect(sim.counters().requests.list_process_related_info).toBeGreaterThanOrEqual(1);
 
     const rows = r.rows();
     expectRowsOnce(rows, 230);
-    const failed = rows.filter((x) => x.status === 'failed');
-    expect(failed.map((x) => x.row)).toEqual([40, 77]);
-    for (const f of failed) {
-      expect(f.error_code).toBe('1199011');
-      expect(f.error).toMatch(/\[bk_process_id: 9999,2005\]' the parameter is invalid or does not exist/);
-    }
+    expect(rows.filter((x) => x.status === 'invalid').map((x) => x.row)).toEqual([40, 77]);
     for (const ok of rows.filter((x) => x.status === 'ok')) expect(Number(ok.id)).toBe(Number(ok.bk_process_id));
+    expect(rows[0]!.detail).toBe('changed: proc_num 1 → 3, auto_start false → true, timeout 30 → 45, user "root" → "deploy", bind_info [{"enable":true,"ip":"127.0.0.1","port"… → [{"enable":true,"ip":"0.0.0.0","port":"…');
 
     for (let id = 1001; id <= 1228; id++) {
       const p = sim.store.process(id)!;
       expect(p).toMatchObject({ proc_num: 3, auto_start: true, timeout: 45, user: 'deploy', bk_biz_id: 2 });
       expect(p.bind_info).toEqual([{ enable: true, ip: '0.0.0.0', port: '9100', protocol: '1', template_row_id: 1 }]);
     }
+    // The fields not in the file keep their values (the server would have written null into every one of them).
+    const { proc_num: _a, auto_start: _b, timeout: _c, user: _d, bind_info: _e, ...untouched } = before;
+    expect(sim.store.process(1001)).toMatchObject(untouched);
     expect(sim.store.process(1229)).toMatchObject({ proc_num: 1, auto_start: false, user: 'root' });
     expect(sim.store.process(2005)).toEqual(other);
+  });
+
+  it('a column the server ignores and a field a template locks are refused, naming why; nothing is sent', async () => {
+    const ignored = await cli(gateway, ['update-process', tmp.file(`proc-gap-${gateway}.csv`, csv(['bk_process_id,auto_time_gap,proc_num', '1001,30,2'])), '--biz', '2'], 'proc-gap');
+    expect(ignored.code).toBe(2);
+    expect(ignored.stderr).toMatch(/column "auto_time_gap" cannot be updated: the server's Process struct has no such field/);
+    // Processes 1491..1500 come from process template 7 ("nginx"), which locks start_cmd, stop_cmd and user.
+    const locked = tmp.file(`proc-locked-${gateway}.csv`, csv(['bk_process_id,user,description', '1495,app,web', '1001,app,api']));
+    const before = sim.store.process(1495);
+    const r = await cli(gateway, ['update-process', locked, '--biz', '2'], 'proc-locked');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/row 1: user is locked by process template 7 \("nginx"\): the server would ignore it; change it in the template/);
+    expect(writes()).toBe(0);
+    const skip = await cli(gateway, ['update-process', locked, '--biz', '2', '--skip-invalid'], 'proc-locked-skip');
+    expect(skip.summary).toMatchObject({ ok: 1, invalid: 1 });
+    expect(sim.store.process(1495)).toEqual(before);
+    expect(sim.store.process(1001)).toMatchObject({ user: 'app', description: 'api', start_cmd: './start.sh', work_path: '/data/app/1001' });
+  });
+
+  it('a process from a template: only the unlocked columns of the file change, the rest stay', async () => {
+    const before = sim.store.process(1496)!;
+    const r = await cli(gateway, ['update-process', tmp.file(`proc-tpl-${gateway}.csv`, csv(['bk_process_id,description,proc_num', '1496,edge,4'])), '--biz', '2'], 'proc-tpl');
+    expect(r.code).toBe(0);
+    expect(sim.store.process(1496)).toEqual({ ...before, description: 'edge', proc_num: 4 });
+    expect(r.rows()[0]!.detail).toBe('changed: description "" → "edge", proc_num 1 → 4');
   });
 });
 
