@@ -173,7 +173,7 @@ function buildModels(): Map<string, Model> {
       attr('host', 'bk_os_type', '操作系统类型', 'enum', { option: [opt('1', 'Linux'), opt('2', 'Windows'), opt('3', 'AIX')] }),
       attr('host', 'operator', '主要维护人', 'objuser', { multiple: true }),
       attr('host', 'bk_comment', '备注', 'longchar'),
-    ], [['bk_host_innerip', 'bk_cloud_id']]),
+    ], [['bk_cloud_id', 'bk_host_innerip']]),
   ];
   for (const b of ['biz', 'set', 'module', 'process', 'plat']) {
     models.push({ bk_obj_id: b, builtin: true, idField: `bk_${b === 'plat' ? 'cloud' : b === 'module' ? 'module' : b}_id`, attributes: [], uniques: [] });

@@ -176,20 +176,21 @@ describe.each(DOORS)('associate via %s', (gateway) => {
   it('450 rows of two kinds: new ones created once, existing ones ok "already exists", missing instances failed', async () => {
     // 150 more switches for the 1:n kind (ids 1026..1175), each contained by one of the 5 firewalls.
     for (let i = 0; i < 150; i++) sim.store.insert('bk_switch', { bk_inst_name: `extra-${i}`, bk_asset_id: `SW-EXTRA-${i}` });
-    type Line = { kind: string; src: number; dst: number; expect: 'new' | 'exists' | 1101073 | 1101074 };
+    type Line = { kind: string; src: number; dst: number; expect: 'new' | 'exists' | 'iam' | 'source_missing' | 'target_missing' };
     const a: Line[] = Array.from({ length: 290 }, (_, i) => ({ kind: CONNECT, src: 1001 + (i % 20), dst: 10 + Math.floor(i / 20), expect: 'new' as const }));
     const b: Line[] = Array.from({ length: 150 }, (_, i) => ({ kind: CONTAIN, src: 1021 + (i % 5), dst: 1026 + i, expect: 'new' as const }));
     const odd: Line[] = [
       { kind: CONNECT, src: 1001, dst: 1, expect: 'exists' },
       { kind: CONNECT, src: 1001, dst: 2, expect: 'exists' },
       { kind: CONNECT, src: 1002, dst: 3, expect: 'exists' },
-      { kind: CONNECT, src: 1001, dst: 9999, expect: 1101074 },
-      { kind: CONNECT, src: 99999, dst: 5, expect: 1101073 },
+      // With IAM on, an unknown host refuses its whole batch (1199045 naming it): that row fails, the rest go again.
+      { kind: CONNECT, src: 1001, dst: 9999, expect: 'iam' },
+      { kind: CONNECT, src: 99999, dst: 5, expect: 'source_missing' },
       { kind: CONTAIN, src: 1022, dst: 1018, expect: 'exists' },
       { kind: CONTAIN, src: 1022, dst: 1019, expect: 'exists' },
-      { kind: CONTAIN, src: 1021, dst: 99998, expect: 1101074 },
-      { kind: CONTAIN, src: 88888, dst: 1030, expect: 1101073 },
-      { kind: CONTAIN, src: 1023, dst: 77777, expect: 1101074 },
+      { kind: CONTAIN, src: 1021, dst: 99998, expect: 'target_missing' },
+      { kind: CONTAIN, src: 88888, dst: 1030, expect: 'source_missing' },
+      { kind: CONTAIN, src: 1023, dst: 77777, expect: 'target_missing' },
     ];
     // Interleave the kinds, odd rows spread through the file.
     const lines: Line[] = [];
@@ -206,8 +207,9 @@ describe.each(DOORS)('associate via %s', (gateway) => {
     const r = await cli(gateway, ['associate', input], 'links450');
     expect(r.code).toBe(3);
     expect(r.summary).toMatchObject({ command: 'associate', total: 450, ok: 445, failed: 5, invalid: 0, unsent: 0, already_existed: 5 });
-    // 295 connect rows in batches of 200 and 95, 155 contain rows in one: no batch mixes kinds.
-    expect(sim.counters().requests.batch_create_instance_association).toBe(3);
+    // 295 connect rows in batches of 200 and 95, 155 contain rows in one: no batch mixes kinds; the batch with host
+    // 9999 is refused whole once and its other rows go again at once.
+    expect(sim.counters().requests.batch_create_instance_association).toBe(4);
 
     const rows = r.rows();
     expectRowsOnce(rows, 450);
@@ -222,8 +224,10 @@ describe.each(DOORS)('associate via %s', (gateway) => {
         expect(row).toMatchObject({ status: 'ok', detail: 'already exists' });
       } else {
         expect(row.status).toBe('failed');
-        expect(row.error_code).toBe(String(l.expect));
-        expect(row.error).toMatch(l.expect === 1101073 ? /the source instance does not exist/ : /the target \(associated\) instance does not exist/);
+        // Row errors carry no code on the real server: the report names them by their text.
+        const said = { iam: /host 9999 is unknown or not placed in a business .*host 9999 has no relations \(code 1199045\)/, source_missing: /^关联实例不存在$|^the association inst is not exist$/, target_missing: /^被关联实例不存在$|^the  inst to asst  is not exist$/ }[l.expect];
+        expect(row.error_code).toBe(l.expect === 'iam' ? '1199045' : l.expect);
+        expect(row.error).toMatch(said);
       }
     });
     // Each link exactly once: the seeded ones plus the new ones, nothing else.
@@ -261,8 +265,11 @@ describe.each(DOORS)('associate via %s', (gateway) => {
     for (let i = 0; i < 10; i++) expect(pairs(CONNECT)).toContain(`${1011 + i}>${101 + i}`);
     const rows = r.rows();
     expect(rows[0]!.detail).toBe('bk_asset_id SW-EXIST-0011 → 1011; bk_asst_host_innerip 10.0.0.101 → 101');
-    // Look-ups: one search per model for the 10 values, fields limited to the id and the key.
-    expect(sim.counters().requests.search_object_instances).toBe(2);
+    // Look-ups: one search per model for the 10 values; hosts through list_hosts_without_biz (search_object_instances
+    // refuses built-in models); the gateway also reads the unique rules of both models, the ESB cannot.
+    expect(sim.counters().requests.search_object_instances).toBe(1);
+    expect(sim.counters().requests.list_hosts_without_biz).toBe(1);
+    expect(sim.counters().requests.search_object_unique ?? 0).toBe(gateway === 'apigw' ? 2 : 0);
     expect(writes()).toBe(1);
   });
 });
@@ -282,8 +289,8 @@ describe('associate: checks before sending', () => {
     const rows = r.rows();
     expect(rows.map((x) => x.status)).toEqual(['ok', 'failed', 'failed', 'failed', 'ok']);
     for (const f of rows.filter((x) => x.status === 'failed')) {
-      expect(f.error_code).toBe('1101052');
-      expect(f.error).toMatch(/mapping is 1:1/);
+      expect(f.error_code).toBe('mapping_1_1');
+      expect(f.error).toMatch(/^关联关系为1:1的|for a 1:1 association/);
     }
     expect(rows[4]!.detail).toBe('already exists');
     expect(pairs(ONE_TO_ONE).sort()).toEqual(['1021>1020', '1022>1001']);
@@ -323,7 +330,7 @@ describe('associate: checks before sending', () => {
   });
 
   it('keys that match nothing or several instances are invalid: exit 2 and nothing written; --skip-invalid sends the rest', async () => {
-    // Two switches share a name (bk_inst_name is not unique): naming by it is allowed, ambiguity is per row.
+    // Two switches share a name (put in the store directly, past the unique rule): a shared value is a conflict.
     sim.store.insert('bk_switch', { bk_inst_name: 'twin', bk_asset_id: 'TWIN-A' });
     sim.store.insert('bk_switch', { bk_inst_name: 'twin', bk_asset_id: 'TWIN-B' });
     const input = tmp.file('keys.csv', csv([
@@ -340,7 +347,7 @@ describe('associate: checks before sending', () => {
     expect(r.code).toBe(2);
     expect(writes()).toBe(0);
     expect(pairs(CONNECT)).toEqual(before);
-    expect(r.stderr).toMatch(/bk_inst_name is not a unique field of bk_switch/);
+    expect(r.stderr).toMatch(/bk_host_innerip is unique in host only together with bk_cloud_id; a bk_host_innerip value that several instances share is a conflict/);
     expect(r.stderr).toMatch(/row 2: bk_inst_name: 2 bk_switch instances have bk_inst_name "twin" \(ids 1026, 1027\)/);
     expect(r.stderr).toMatch(/row 3: bk_inst_name: no bk_switch instance has bk_inst_name "no-such-switch"/);
     expect(r.stderr).toMatch(/row 4: asst_bk_host_innerip: no host instance has bk_host_innerip "10.9.9.9"/);
@@ -357,8 +364,10 @@ describe('associate: checks before sending', () => {
   it('a key that is not a field of the model is refused with a suggestion', async () => {
     const r = await cli('esb', ['associate', join(FIXTURES, 'links-by-key.csv'), '--asst-id', CONNECT, '--key', 'bk_asset_id', '--asst-key', 'bk_host_ip'], 'badkey');
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--asst-key bk_host_ip: host has no field "bk_host_ip"/);
-    expect(r.stderr).toMatch(/unique fields: bk_host_innerip/);
+    expect(r.stderr).toMatch(/--asst-key bk_host_ip: host has no field "bk_host_ip"\n/);
+    const gw = await cli('apigw', ['associate', join(FIXTURES, 'links-by-key.csv'), '--asst-id', CONNECT, '--key', 'bk_asset_id', '--asst-key', 'bk_host_ip'], 'badkey-gw');
+    expect(gw.code).toBe(2);
+    expect(gw.stderr).toMatch(/host has no field "bk_host_ip"; its unique rules: bk_cloud_id \+ bk_host_innerip/);
     expect(writes()).toBe(0);
   });
 
@@ -404,6 +413,18 @@ describe('update-inst --key', () => {
     expect(writes()).toBe(1);
   });
 
+  it('through the gateway a field in no unique rule is refused with the rules listed; a rule field works without isonly', async () => {
+    const input = tmp.file('upd-sn-gw.csv', csv(['bk_sn,port_count', 'SN-SW-0001,24']));
+    const r = await cli('apigw', ['update-inst', input, '--obj', 'bk_switch', '--key', 'bk_sn'], 'upd-sn-gw');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--key bk_sn: bk_sn is in no unique rule of bk_switch, so it cannot name one instance; its unique rules: bk_inst_name; bk_asset_id/);
+    expect(writes()).toBe(0);
+    // bk_asset_id carries isonly:false on the server, and is unique through its rule.
+    const ok = await cli('apigw', ['update-inst', tmp.file('upd-asset-gw.csv', csv(['bk_asset_id,port_count', 'SW-EXIST-0003,12'])), '--obj', 'bk_switch', '--key', 'bk_asset_id'], 'upd-asset-gw');
+    expect(ok.code).toBe(0);
+    expect(sim.store.instance('bk_switch', 1003)).toMatchObject({ port_count: 12 });
+  });
+
   it('ambiguous and missing keys are invalid rows: exit 2, nothing written', async () => {
     sim.store.insert('bk_switch', { bk_inst_name: 'a', bk_asset_id: 'SN-TWIN-A', bk_sn: 'SN-TWIN' });
     sim.store.insert('bk_switch', { bk_inst_name: 'b', bk_asset_id: 'SN-TWIN-B', bk_sn: 'SN-TWIN' });
@@ -411,7 +432,7 @@ describe('update-inst --key', () => {
     const r = await cli('esb', ['update-inst', input, '--obj', 'bk_switch', '--key', 'bk_sn'], 'upd-sn');
     expect(r.code).toBe(2);
     expect(writes()).toBe(0);
-    expect(r.stderr).toMatch(/bk_sn is not a unique field of bk_switch/);
+    expect(r.stderr).toMatch(/the ESB cannot read bk_switch's unique rules; instances are named by bk_sn as given, and a bk_sn value that several instances share is a conflict/);
     expect(r.stderr).toMatch(/row 2: bk_sn: 2 bk_switch instances have bk_sn "SN-TWIN"/);
     expect(r.stderr).toMatch(/row 3: bk_sn: no bk_switch instance has bk_sn "SN-NONE"/);
     expect(r.stderr).toMatch(/row 4: port_count: expected a whole number/);
