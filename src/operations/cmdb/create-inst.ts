@@ -3,7 +3,7 @@ import { UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
 import { BUILTIN_MODELS, attributeToField, type CmdbAttribute } from '../../schema/model.js';
 import { buildShape, shapeRow, unknownColumns } from '../../schema/rows.js';
-import type { CheckedRow, Operation, OperationContext, Session } from '../types.js';
+import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from '../types.js';
 import { envelopeError, fetchAttributes, keyText, KeyResolver, readCreateMaps, requireCmdb } from './common.js';
 import { checkKey, fetchUniqueRules, lookupFields } from './unique.js';
 
@@ -20,7 +20,7 @@ export const createInst: Operation = {
   maxBatch: 200,
   defaultBatch: 200,
   atomic: false,
-  idempotent: false,
+  unclear: 'reconcile',
   async setup(ctx) {
     const obj = requireObj(ctx);
     if (BUILTIN_MODELS.has(obj)) {
@@ -47,7 +47,6 @@ export const createInst: Operation = {
       uniqueKey: key,
       checkColumns: (columns) => unknownColumns(shape, columns),
       check(rec: InputRecord): CheckedRow {
-        if (rec.error) return { row: rec.row, values: rec.values, payload: {}, group: '', errors: [{ message: rec.error }] };
         const { payload, errors } = shapeRow(shape, rec.values, isText, isText);
         return { row: rec.row, values: rec.values, payload, group: '', errors };
       },
@@ -63,18 +62,21 @@ export const createInst: Operation = {
     };
     if (keys.length) {
       const numeric = new Set(attrs.filter((a) => a.bk_property_type === 'int' || a.bk_property_type === 'float').map((a) => a.bk_property_id));
-      session.findExisting = async (rows) => {
-        // Each row by the first of the lookup fields it fills; one look-up per field for the rows it serves.
+      // Applied means "exists": one instance has the row's value of the first lookup field the row fills.
+      session.reconcile = async (rows) => {
         const by = rows.map((r) => keys.find((k) => keyText(r.payload[k]) !== undefined));
-        const out: (number | null | undefined)[] = rows.map(() => undefined);
+        const out: Reconciled[] = rows.map(() => ({ state: 'unknown', why: `it has no ${keys.join(' or ')} to look it up by` }));
         for (const k of new Set(by.filter((x): x is string => x !== undefined))) {
           const idx = rows.flatMap((_, i) => (by[i] === k ? [i] : []));
           const values = idx.map((i) => keyText(rows[i]!.payload[k])!);
           const found = await new KeyResolver(requireCmdb(ctx), obj, k, ctx.signal, undefined, numeric.has(k)).lookup(values);
-          // Several instances with the value: a conflict, never "found" (the ESB cannot tell us the field is unique).
           idx.forEach((i, j) => {
-            const ids = found.get(values[j]!) ?? [];
-            out[i] = ids.length === 1 ? ids[0]! : ids.length === 0 ? null : undefined;
+            const v = values[j]!;
+            const ids = found.get(v) ?? [];
+            // Several instances with the value: a conflict, never "found" (the ESB cannot tell us the field is unique).
+            out[i] = ids.length === 0 ? { state: 'not-applied' }
+              : ids.length > 1 ? { state: 'unknown', why: `${ids.length} ${obj} instances have ${k} "${v}"` }
+              : { state: 'applied', id: ids[0]!, created: true };
           });
         }
         return out;

@@ -8,8 +8,9 @@
  */
 import { UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
-import { compileField, type FieldSpec } from '../../schema/fields.js';
+import type { FieldSpec } from '../../schema/fields.js';
 import { buildShape, shapeRow, unknownColumns } from '../../schema/rows.js';
+import { idCell } from '../id-cell.js';
 import type { CheckedRow, Operation, RowResult, Session } from '../types.js';
 import { envelopeError, requireCmdb, WHOLE_REQUEST_CODES } from './common.js';
 import { ProcessReader, type CurrentProcess } from './process-reader.js';
@@ -36,7 +37,6 @@ const IGNORED: Record<string, string> = {
 
 const ignoredMessage = (c: string) => `column "${c}" cannot be updated: ${IGNORED[c]}`;
 
-const checkId = compileField({ name: 'bk_process_id', type: 'id' });
 const NAMED_IDS = /\[bk_process_id:\s*([\d,\s]+)\]/;
 
 /** A value for the report: short, one line. */
@@ -70,7 +70,7 @@ export const updateProcess: Operation = {
   maxBatch: 100,
   defaultBatch: 100,
   atomic: true,
-  idempotent: true,
+  unclear: 'resend',
   async setup(ctx) {
     const biz = ctx.options.biz;
     if (!biz || !Number.isInteger(biz) || biz <= 0) throw new UsageError('--biz <bk_biz_id> is required: the business the processes belong to', 'for example --biz 2');
@@ -85,27 +85,24 @@ export const updateProcess: Operation = {
     const reader = ctx.cmdb ? new ProcessReader(requireCmdb(ctx), biz, ctx.signal) : undefined;
 
     const session: Session = {
+      required: [{ column: 'bk_process_id', why: 'every row must say which process to update' }],
       checkColumns(columns) {
         const errs = unknownColumns(shape, columns.filter((c) => !(c in IGNORED)));
         for (const c of columns) if (c in IGNORED) errs.push({ field: c, message: ignoredMessage(c) });
-        if (!columns.includes('bk_process_id')) errs.push({ field: 'bk_process_id', message: 'column "bk_process_id" is missing: every row must say which process to update' });
         return errs;
       },
       check(rec: InputRecord): CheckedRow {
-        if (rec.error) return { row: rec.row, values: rec.values, payload: {}, group: '', errors: [{ message: rec.error }] };
         const known = Object.fromEntries(Object.entries(rec.values).filter(([k]) => !(k in IGNORED)));
         const { payload, errors } = shapeRow(shape, known, isText, isText);
         if (!isText) for (const k of Object.keys(rec.values)) if (k in IGNORED) errors.push({ field: k, message: ignoredMessage(k) });
-        const raw = rec.values.bk_process_id;
-        const id = raw === undefined || raw === '' || raw === null ? undefined : checkId(raw, isText);
-        if (!id) errors.unshift({ field: 'bk_process_id', message: 'bk_process_id is required: it names the process to update' });
-        else if (id.error !== undefined) errors.unshift({ field: 'bk_process_id', value: raw, message: `bk_process_id: ${id.error}` });
+        const id = idCell(rec.values, 'bk_process_id', isText, 'the process to update');
+        if (id.error) errors.unshift(id.error);
         const rowBiz = rec.values.bk_biz_id;
         if (rowBiz !== undefined && rowBiz !== '' && Number(rowBiz) !== biz) {
           errors.push({ field: 'bk_biz_id', value: rowBiz, message: `bk_biz_id ${rowBiz} differs from --biz ${biz}` });
         }
         if (errors.length === 0 && Object.keys(payload).length === 0) errors.push({ message: 'nothing to update: the row has no field besides bk_process_id' });
-        return { row: rec.row, values: rec.values, payload: { updates: payload, bk_process_id: id?.value }, group: '', errors };
+        return { row: rec.row, values: rec.values, payload: { updates: payload, bk_process_id: id.id }, group: '', errors };
       },
       async resolve(rows) {
         if (!reader) return;
