@@ -146,13 +146,6 @@ describe('hosts and other built-in models are looked up with the APIs the server
     expect(skip.summary).toMatchObject({ ok: 1, invalid: 1 });
     expect(sim.store.instance('host', 9)).toMatchObject({ bk_host_name: 'ok-9' });
   });
-
-  it('naming instances of another built-in model by a field is refused before anything is sent', async () => {
-    const input = tmp.file('biz-key.csv', csv(['bk_inst_id,bk_asst_biz_name', '1001,demo']));
-    const r = await runCli(['associate', input, '--asst-id', 'bk_switch_connect_host', '--obj', 'bk_switch', '--asst-obj', 'biz', '--asst-key', 'bk_biz_name', '--report', join(tmp.dir, 'biz.csv')], { env: cmdbEnv(sim, 'esb') });
-    expect(r.code).toBe(2);
-    expect(writes()).toBe(0);
-  });
 });
 
 describe('checks as the server checks', () => {

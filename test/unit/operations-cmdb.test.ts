@@ -311,6 +311,14 @@ describe('associate: kinds and keys', () => {
     expect(rows[3]!.errors.map((e) => e.message)).toEqual(['column "bk_inst_id" cannot be used with --key bk_asset_id: the source is named by bk_asset_id; drop one of them']);
   });
 
+  it('instances of a built-in model other than host cannot be named by a field (search_object_instances refuses them)', async () => {
+    const kinds = (op: string, body: Record<string, any>): Partial<CmdbEnvelope> =>
+      op === 'find_object_association' ? { data: [{ bk_obj_asst_id: 'bk_switch_run_biz', bk_obj_id: 'bk_switch', bk_asst_obj_id: 'biz', mapping: 'n:n' }] } : answer(op, body);
+    const { api, calls } = fakeApi(kinds);
+    await expect(associate.setup(ctx(api, { asstId: 'bk_switch_run_biz', asstKey: 'bk_biz_name' }))).rejects.toThrow(/--asst-key bk_biz_name: biz instances cannot be looked up by a field \(search_object_instances refuses built-in models, code 1199084\); name them by id/);
+    expect(calls.map((c) => c.op)).toEqual(['find_object_association']);
+  });
+
   it('--obj that contradicts the kind, and a key that is not a field, stop the run', async () => {
     await expect(associate.setup(ctx(fakeApi(answer).api, { asstId: 'bk_switch_connect_host', obj: 'bk_firewall' }))).rejects.toThrow(/--obj bk_firewall does not match/);
     await expect(associate.setup(ctx(fakeApi(answer).api, { asstId: 'bk_switch_connect_host', asstKey: 'bk_host_ip' }))).rejects.toThrow(/--asst-key bk_host_ip: host has no field "bk_host_ip"/);

@@ -81,10 +81,10 @@ export const associate: Operation = {
     /** Problems of naming instances of `obj` by `key` (not a field of the model); notes go to the user once. */
     const keyProblem = async (obj: string, key: string, flag: string): Promise<string | undefined> => {
       if (o.noSchema || !online) return undefined;
-      if (!attrCache.has(obj)) attrCache.set(obj, fetchAttributes(ctx, obj));
       if (BUILTIN_MODELS.has(obj) && obj !== 'host') {
         return `${flag} ${key}: ${obj} instances cannot be looked up by a field (search_object_instances refuses built-in models, code 1199084); name them by id`;
       }
+      if (!attrCache.has(obj)) attrCache.set(obj, fetchAttributes(ctx, obj));
       const attrs = await attrCache.get(obj)!;
       const c = checkKey(attrs, await fetchUniqueRules(ctx, obj, attrs), obj, key);
       numericKey.set(`${obj}\u0000${key}`, c.numeric);
