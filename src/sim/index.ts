@@ -62,6 +62,8 @@ export interface SimOptions {
   esbWindows?: RateWindow[] | false;
   /** IAM on (default true): the apiserver parses association batches first and refuses a bad host id with 1199045. */
   iam?: boolean;
+  /** CMDB operations the app has no permission to call: gateway 403 / 1640301, ESB 200 / 1306403 (default none). */
+  appDeniedOps?: string[];
   faults?: SimFaults;
   /** PRNG seed for faults (default 1); same seed + same requests = same faults. */
   seed?: number;
@@ -165,6 +167,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const credentials = resolveCredentials(opts.credentials);
   const forbidden = new Set(opts.forbiddenUsers ?? ['forbidden']);
   const iam = opts.iam ?? true;
+  const appDenied = new Set(opts.appDeniedOps ?? []);
   const seed = opts.seed ?? 1;
   const store = new SimStore(opts.world ?? 'default');
   const tokens = new FeishuTokens({ appId: credentials.feishuAppId, appSecret: credentials.feishuAppSecret }, opts.tokenTtlSec ?? 7200, clock);
@@ -457,6 +460,13 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     const user = typeof auth.bk_username === 'string' && auth.bk_username !== '' ? auth.bk_username
       : typeof auth.bk_token === 'string' && auth.bk_token !== '' ? 'admin' : '';
     if (!user) return authFail(GATEWAY_ERRORS.userAuth, 'User authentication failed, please provide a valid user identity, such as bk_token, bk_username');
+    // The app may not call this API (gateway bk-permission.lua → errorx.new_app_no_permission; ESB
+    // esb/bkapp/validators.py AppCodeWhiteListValidator / compperm → APP_PERMISSION_DENIED).
+    if (appDenied.has(r.op)) {
+      return r.door === 'apigw'
+        ? authFail(GATEWAY_ERRORS.appNoPermission, '')
+        : { status: 200, body: { result: false, code: 1306403, message: `APP permission is insufficient, APP [bk_app_code=${credentials.bkAppCode}] is forbidden to access this component`, request_id: rid, data: null } };
+    }
     if (badJson) return { status: 200, body: envelope({ code: 1199001, message: cmdbMessage(1199001, lang) }) };
     const input = r.objId !== undefined ? { ...body, bk_obj_id: r.objId } : { ...body, ...r.params };
     const ctx = { store, lang, user, forbidden: forbidden.has(user) && CMDB_WRITE_OPS.has(r.op), door: r.door as 'esb' | 'apigw', iam };
@@ -558,6 +568,7 @@ const GATEWAY_ERRORS = {
     message: 'Parameters error [reason="user authentication failed, please provide a valid user identity, such as bk_username, bk_token, access_token"]',
   },
   notFound: { status: 404, code: 1640401, code_name: 'API_NOT_FOUND', message: 'API not found' },
+  appNoPermission: { status: 403, code: 1640301, code_name: 'APP_NO_PERMISSION', message: 'App has no permission to the resource' },
 } satisfies Record<string, GatewayError>;
 
 function hasRandomFaults(f: SimFaults): boolean {

@@ -106,6 +106,24 @@ describe('ESB and gateway answers read right', () => {
   });
 });
 
+describe('the app not allowed an API: gateway 403 / 1640301, ESB 1306403', () => {
+  it.each(DOORS)('via %s: exit 4 naming the app\'s API permission, not the secret; nothing written', async (gateway) => {
+    const denied = await withSim({ appDeniedOps: ['batch_create_inst'] });
+    try {
+      const report = join(tmp.dir, `denied-${gateway}.csv`);
+      const r = await runCli(['create-inst', switches('den', 2), '--obj', 'bk_switch', '--report', report], { env: cmdbEnv(denied, gateway) });
+      expect(r.code).toBe(4);
+      expect(r.stderr).toMatch(new RegExp(`the ${gateway === 'apigw' ? 'API gateway' : 'ESB'} does not let app "${denied.credentials.bkAppCode}" call batch_create_inst \\(HTTP ${gateway === 'apigw' ? '403, code 1640301' : '200, code 1306403'}`));
+      expect(r.stderr).toMatch(/grant app ".*" permission to the bk-cmdb API/);
+      expect(r.stderr).not.toMatch(/BK_APP_SECRET/);
+      expect(readReport(report).map((x) => x.status)).toEqual(['unsent', 'unsent']);
+      expect(denied.store.instances('bk_switch')).toHaveLength(20);
+    } finally {
+      await denied.close();
+    }
+  });
+});
+
 describe('IAM: one bad host id refuses a whole association batch (1199045)', () => {
   it.each(DOORS)('via %s: the row naming the host fails alone, the other 199 land in one more request', async (gateway) => {
     const lines = Array.from({ length: 200 }, (_, i) => `${1001 + (i % 20)},${10 + Math.floor(i / 20) + 20 * (i % 2)}`);

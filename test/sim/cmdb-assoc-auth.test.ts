@@ -122,6 +122,21 @@ describe('authentication and permission', () => {
     expect(token.json.result).toBe(true);
   });
 
+  it('appDeniedOps: the gateway answers 403 / 1640301 APP_NO_PERMISSION, the ESB 200 / 1306403; other operations work', async () => {
+    const s2 = await startSimulator({ appDeniedOps: ['batch_create_inst'] });
+    try {
+      const gw = await apigw(s2, 'POST', '/api/v3/createmany/instance/object/bk_switch', { details });
+      expect(gw.status).toBe(403);
+      expect(gw.json).toEqual({ code: 1640301, code_name: 'APP_NO_PERMISSION', message: 'App has no permission to the resource', result: false, data: null });
+      const e = await esb(s2, 'batch_create_inst', { bk_obj_id: 'bk_switch', details });
+      expect(e.json).toMatchObject({ result: false, code: 1306403, message: expect.stringMatching(/^APP permission is insufficient/) });
+      expect((await esb(s2, 'search_object_attribute', { bk_obj_id: 'bk_switch' })).json.result).toBe(true);
+      expect(s2.store.instances('bk_switch')).toHaveLength(20);
+    } finally {
+      await s2.close();
+    }
+  });
+
   it('a forbidden user gets 9900403 with a permission object on writes, and can still read', async () => {
     const r = await apigw(sim, 'PUT', '/api/v3/updatemany/instance/object/bk_switch', { update: [{ inst_id: 1001, datas: { remark: 'x' } }] }, { user: 'forbidden' });
     expect(r.status).toBe(200);
