@@ -56,7 +56,6 @@ const FALSE_WORDS = new Set(['false', '0', 'no', 'n', 'off', '否', 'f']);
 const INT_TEXT = /^[+-]?\d+$/;
 const FLOAT_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const DATE_TEXT = /^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$/;
-const TIME_TEXT = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/;
 /** The two forms CMDB accepts for a time (bk-cmdb src/common/util/struti.go dateTimePattern, timeWithLocationPattern). */
 const SERVER_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$|^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 /** CMDB's user names (struti.go userPattern): what an objuser value must match, commas included. */

@@ -16,9 +16,9 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** util.IsTime: dateTimePattern or timeWithLocationPattern (src/common/util/struti.go). */
 const TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$|^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
 /** util.IsUser: userPattern (src/common/util/struti.go). */
-export const USER = /^(\d|[a-zA-Z])([a-zA-Z0-9@.,_-])*$/;
+const USER = /^(\d|[a-zA-Z])([a-zA-Z0-9@.,_-])*$/;
 /** common.FieldTypeSingleLenChar / FieldTypeLongLenChar / FieldTypeUserLenChar (src/common/definitions.go). */
-export const MAX_BYTES = { singlechar: 256, longchar: 2000, objuser: 2000 } as const;
+const MAX_BYTES = { singlechar: 256, longchar: 2000, objuser: 2000 } as const;
 
 function validDate(s: string): boolean {
   const d = new Date(`${s.slice(0, 10)}T00:00:00Z`);
