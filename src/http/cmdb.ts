@@ -227,6 +227,11 @@ export function cmdbService(opts: { gateway: Gateway; credentials: CmdbCredentia
           ),
         };
       }
+      // 1306000 is also the ESB's word for its other refusals (a component error, a malformed parameter): only a
+      // message about the app or the user is about credentials.
+      if (code === ESB_REFUSED && !/app|user|token|secret/i.test(message)) {
+        return { kind: 'fatal', error: new CliError(`the ESB refused the request before it reached CMDB (${said})`, EXIT.AUTH, 'check CMDB_URL and CMDB_GATEWAY; run with --verbose to see the request') };
+      }
       const refused = code === ESB_REFUSED || (code === GATEWAY_INVALID_ARGS && res.status === 400);
       if (res.status === 401 || res.status === 403 || refused || (code !== undefined && (APP_AUTH_CODES.has(code) || USER_AUTH_CODES.has(code)))) {
         return {

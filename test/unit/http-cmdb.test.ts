@@ -245,6 +245,13 @@ describe('cmdbService.classify', () => {
     expect(v.error.message).not.toContain(SECRET);
   });
 
+  it('1306000 that is not about the app or the user: exit 4 without pointing at the credentials', () => {
+    const v = classify(200, { result: false, code: 1306000, message: 'System error, Component error, please contact the component developer to handle it.' });
+    expect(v.kind === 'fatal' && v.error.exitCode).toBe(EXIT.AUTH);
+    expect(v.kind === 'fatal' && v.error.message).toMatch(/^the ESB refused the request before it reached CMDB \(HTTP 200, code 1306000: System error/);
+    expect(v.kind === 'fatal' && v.error.message).not.toMatch(/credentials|BK_APP/);
+  });
+
   it.each([
     [403, { code: 1640301, code_name: 'APP_NO_PERMISSION', message: 'App has no permission to the resource', result: false, data: null }],
     [200, { result: false, code: 1306403, message: 'APP permission is insufficient' }],
