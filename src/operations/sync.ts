@@ -18,7 +18,6 @@ import { buildShape, shapeRow, unknownColumns, type FieldError } from '../schema
 import {
   envelopeError,
   fetchAttributes,
-  keyFieldCheck,
   keyText,
   KeyResolver,
   readCreateMaps,
@@ -27,6 +26,7 @@ import {
   type Instance,
 } from './cmdb/common.js';
 import { requireObj } from './cmdb/create-inst.js';
+import { checkKey, fetchUniqueRules } from './cmdb/unique.js';
 import { changedFields, describeChanges, sameValue } from './sync-compare.js';
 import { PlanWriter, readPlanLine, type PlanLine } from './sync-plan.js';
 import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from './types.js';
@@ -50,8 +50,8 @@ export const sync: Operation = {
     }
     if (ctx.options.noSchema) throw new UsageError('sync compares each row with the server as the server stores it, which needs the model\'s attributes: --no-schema cannot be used', 'run sync without --no-schema');
     const attrs: CmdbAttribute[] = await fetchAttributes(ctx, obj);
-    const keyCheck = keyFieldCheck(attrs, obj, key);
-    if (keyCheck.problem) throw new UsageError(`--key ${key}: ${keyCheck.problem}`, 'name instances by a unique field such as bk_asset_id');
+    const keyCheck = checkKey(attrs, await fetchUniqueRules(ctx, obj, attrs), obj, key);
+    if (keyCheck.problem) throw new UsageError(`--key ${key}: ${keyCheck.problem}`, 'name instances by a field of a unique rule, such as bk_asset_id');
     if (keyCheck.note) ctx.info(keyCheck.note);
     const fields = attrs.map(attributeToField);
     const readOnly = new Set(fields.filter((f) => f.editable === false).map((f) => f.name));

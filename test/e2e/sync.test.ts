@@ -122,13 +122,14 @@ describe('sync --plan-only and --apply', () => {
 });
 
 describe('sync conflicts', () => {
+  // Through the ESB, which cannot read unique rules: any field may be the key, and a shared value is a conflict.
   it('a key that matches several instances is failed (conflict) and not written; the other rows go on', async () => {
     const map = sim.store.instanceMap('bk_switch');
     const [a, b] = [byAsset('SW-EXIST-0004')!, byAsset('SW-EXIST-0005')!];
     map.get(b.bk_inst_id as number)!.bk_sn = a.bk_sn; // bk_sn is not unique: two instances now share it
     const input = tmp.file('sn.csv', csv(['bk_sn,port_count', `${String(a.bk_sn)},12`, 'SN-SW-0006,12']));
     const report = join(tmp.dir, 'sn.report.csv');
-    const r = await runCli(['sync', input, '--obj', 'bk_switch', '--key', 'bk_sn', '--report', report, '--json'], { env: cmdbEnv(sim, 'apigw') });
+    const r = await runCli(['sync', input, '--obj', 'bk_switch', '--key', 'bk_sn', '--report', report, '--json'], { env: cmdbEnv(sim, 'esb') });
     expect(r.code).toBe(3);
     expect(JSON.parse(r.stdout).plan).toEqual({ create: 0, update: 1, unchanged: 0, delete: 0, conflict: 1 });
     const rows = readReport(report);
