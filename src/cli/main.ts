@@ -155,6 +155,9 @@ Docs: docs/README.md`);
       .option('--plan-only', 'compute the plan and write it (--plan), send nothing')
       .option('--plan <path>', 'where the plan goes (default with --plan-only: <file>.sync.plan.ndjson next to the input)')
       .option('--apply <plan>', 'apply a plan written by --plan-only; rows whose server values changed since are failed (conflict), never overwritten')
+      .option('--prune', 'also delete the model\'s instances that the file does not name (batch_delete_inst; needs --yes, or a "y" in a terminal)')
+      .option('--yes', 'confirm the deletes of --prune without asking')
+      .option('--max-delete <n>', 'with --prune: delete nothing when more than n instances would go', toInt)
       .addHelpText('after', '\nExample:\n  cmdb-bulk sync switches.csv --obj bk_switch --key bk_asset_id --plan-only\n  cmdb-bulk sync --apply switches.sync.plan.ndjson\n  cmdb-bulk sync switches.csv --obj bk_switch --key bk_asset_id --json');
   }
 

@@ -3,11 +3,11 @@
  */
 import type { Command } from 'commander';
 import { extname } from 'node:path';
-import { CliError, EXIT, UsageError } from '../core/errors.js';
+import { CliError, EXIT, UsageError, type ExitCode } from '../core/errors.js';
 import type { InputFormat, ReportFormat } from '../core/types.js';
 import { operations } from '../operations/index.js';
 import type { OperationOptions } from '../operations/types.js';
-import { runOperation, type RunResult } from '../pipeline/run.js';
+import { runOperation, type RunOptions, type RunResult } from '../pipeline/run.js';
 import { appendStepSummary, formatSummary, type RunSummary } from '../report/summary.js';
 import { colorEnabled, painter } from '../ui/color.js';
 import { createProgress, progressMode } from '../ui/progress.js';
@@ -33,6 +33,9 @@ interface Opts extends ConnectFlags, Omit<OperationOptions, 'noSchema'> {
   planOnly?: boolean;
   plan?: string;
   apply?: string;
+  prune?: boolean;
+  yes?: boolean;
+  maxDelete?: number;
   quiet?: boolean;
   progress: boolean;
   color: boolean;
@@ -135,6 +138,7 @@ export function commandAction(name: string) {
         progress,
         stop: stop.signal,
         kill: kill.signal,
+        after: name === 'sync' && o.prune ? (x) => pruneStep(o, opOptions, !!o.dryRun || !!o.planOnly, kill.signal, x) : undefined,
       });
     } catch (e) {
       if (!(e instanceof CliError)) throw e;
@@ -166,7 +170,9 @@ function printSummary(s: RunSummary, o: { json: boolean; quiet: boolean; color: 
 /** sync's own options: the file or the plan to apply, the model and key (a plan says its own), where the plan goes. */
 async function syncOptions(o: Opts): Promise<Partial<OperationOptions>> {
   const file = o._args[0];
+  if ((o.yes || o.maxDelete !== undefined) && !o.prune) throw new UsageError('--yes and --max-delete go with --prune (sync deletes nothing without it)');
   if (o.apply) {
+    if (o.prune) throw new UsageError('--prune cannot be used with --apply: a plan names only the rows it changes', `prune with the file: cmdb-bulk sync <file> --obj <id> --key <field> --prune`);
     if (file) throw new UsageError(`sync --apply takes the plan only, not a file too (got ${file})`, `run: cmdb-bulk sync --apply ${o.apply}`);
     if (o.planOnly || o.plan) throw new UsageError('--apply cannot be used with --plan-only or --plan: it applies a plan that exists');
     const { readFirstLine, planTarget } = await import('../operations/sync-plan.js');
@@ -185,4 +191,35 @@ async function syncOptions(o: Opts): Promise<Partial<OperationOptions>> {
 function defaultPlanPath(file: string): string {
   const ext = extname(file);
   return `${ext ? file.slice(0, -ext.length) : file}.sync.plan.ndjson`;
+}
+
+/** sync --prune, after the rows: deletes what the file does not name (src/operations/sync-prune.ts). */
+async function pruneStep(o: Opts, op: OperationOptions, dryRun: boolean, signal: AbortSignal, x: Parameters<NonNullable<RunOptions['after']>>[0]): Promise<ExitCode> {
+  const { prune } = await import('../operations/sync-prune.js');
+  const r = await prune({
+    api: x.conn.cmdb!,
+    obj: op.obj!,
+    key: op.key!,
+    source: x.source,
+    dryRun,
+    yes: !!o.yes,
+    maxDelete: o.maxDelete,
+    ask: process.stdin.isTTY && process.stderr.isTTY ? askYes : undefined,
+    reportPath: x.summary.report,
+    signal,
+  });
+  x.summary.pruned = r;
+  if (x.summary.plan) x.summary.plan.delete = r.candidates;
+  const s = x.summary;
+  return s.exit_code === EXIT.OK && !dryRun && (r.refused !== undefined && r.candidates > 0 || r.kept > 0) ? EXIT.PARTIAL : (s.exit_code as ExitCode);
+}
+
+async function askYes(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }

@@ -82,6 +82,8 @@ export interface RunSummary {
   unchanged?: number;
   /** sync: the rows by what the plan does with them. */
   plan?: { create: number; update: number; unchanged: number; delete: number; conflict: number };
+  /** sync --prune: instances the file does not name, and what became of them. */
+  pruned?: { candidates: number; deleted: number; kept: number; refused?: string; report?: string };
   /** sync: the plan file written (--plan-only / --plan). */
   plan_file?: string;
   requests: number;
@@ -170,6 +172,7 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
   lines.push(p.dim(`  ${extra.join(', ')}`));
 
   if (s.plan_file) lines.push(`  plan: ${s.plan_file}`);
+  if (s.pruned) lines.push(pruneLine(s.pruned, !!s.dry_run));
   if (s.report) lines.push(`  report: ${s.report}`);
   if (s.failed_file) lines.push(`  failed rows: ${s.failed_file}`);
   if (s.error) {
@@ -296,4 +299,12 @@ export function appendStepSummary(s: RunSummary, env: NodeJS.ProcessEnv = proces
 /** A path as one shell word (quoted when it has anything but safe characters). */
 function shellWord(s: string): string {
   return /^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+/** "  prune: 3 instances not in the file: 2 deleted, 1 kept (associations) — <report>" */
+function pruneLine(p: NonNullable<RunSummary['pruned']>, dryRun: boolean): string {
+  const head = `  prune: ${plural(p.candidates, 'instance')} not in the file`;
+  if (dryRun) return `${head} (would be deleted)`;
+  if (p.refused) return `${head}: ${p.refused}`;
+  return `${head}: ${fmtInt(p.deleted)} deleted${p.kept ? `, ${fmtInt(p.kept)} not deleted (see ${p.report ?? 'the prune report'})` : ''}${p.report ? ` — ${p.report}` : ''}`;
 }

@@ -139,3 +139,44 @@ describe('sync conflicts', () => {
     expect(byAsset('SW-EXIST-0006')!.port_count).toBe(12);
   });
 });
+
+describe('sync --prune', () => {
+  // Seeded: SW-EXIST-0001 (id 1001) has associations; the file names every seeded switch but 0001, 0003 and 0004.
+  const keep = () => sim.store.instances('bk_switch').map((s) => String(s.bk_asset_id)).filter((k) => !['SW-EXIST-0001', 'SW-EXIST-0003', 'SW-EXIST-0004'].includes(k));
+  const pruneFile = (name: string) => tmp.file(name, csv(['bk_asset_id', ...keep()]));
+
+  it('without --yes (input not a terminal) deletes nothing and says what --yes would delete', async () => {
+    const r = await runCli(['sync', pruneFile('prune-no.csv'), ...SYNC, '--prune', '--json', '--report', join(tmp.dir, 'prune-no.report.csv')], { env: cmdbEnv(sim, 'esb') });
+    expect(r.code).toBe(3);
+    const s = JSON.parse(r.stdout);
+    expect(s.plan).toMatchObject({ create: 0, update: 0, delete: 3 });
+    expect(s.pruned).toMatchObject({ candidates: 3, deleted: 0 });
+    expect(s.pruned.refused).toContain('needs --yes');
+    expect(sim.counters().writeRequests).toBe(0);
+    expect(byAsset('SW-EXIST-0003')).toBeDefined();
+  });
+
+  it('with --yes deletes the instances the file does not name, and reports the one with associations, not deleted', async () => {
+    const report = join(tmp.dir, 'prune-yes.report.csv');
+    const r = await runCli(['sync', pruneFile('prune-yes.csv'), ...SYNC, '--prune', '--yes', '--json', '--report', report], { env: cmdbEnv(sim, 'esb') });
+    expect(r.code).toBe(3);
+    const s = JSON.parse(r.stdout);
+    expect(s.pruned).toMatchObject({ candidates: 3, deleted: 2, kept: 1, report: `${report}.prune.ndjson` });
+    expect(byAsset('SW-EXIST-0003')).toBeUndefined();
+    expect(byAsset('SW-EXIST-0004')).toBeUndefined();
+    expect(byAsset('SW-EXIST-0001')).toBeDefined();
+    expect(sim.store.instances('bk_switch').map((x) => String(x.bk_asset_id)).sort()).toEqual(['SW-EXIST-0001', ...keep()].sort());
+    const lines = readFileSync(`${report}.prune.ndjson`, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const kept = lines.find((l) => l.status === 'failed');
+    expect(kept).toMatchObject({ action: 'delete', id: 1001, error_code: 1101075 });
+    expect(kept.error).toContain('associations');
+    expect(lines.find((l) => l.before.bk_asset_id === 'SW-EXIST-0003')).toMatchObject({ status: 'ok', before: { port_count: 48, bk_inst_name: 'switch-exist-03' } });
+  });
+
+  it('--max-delete caps it: more instances than that, nothing deleted', async () => {
+    const r = await runCli(['sync', pruneFile('prune-max.csv'), ...SYNC, '--prune', '--yes', '--max-delete', '2', '--json', '--report', join(tmp.dir, 'prune-max.report.csv')], { env: cmdbEnv(sim, 'esb') });
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout).pruned.refused).toContain('more than --max-delete 2');
+    expect(sim.counters().writeRequests).toBe(0);
+  });
+});

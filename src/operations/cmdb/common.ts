@@ -150,17 +150,27 @@ export class KeyResolver {
    * One page of instances whose key is one of `values`, with the id, the key and the `fields` asked for. Hosts through
    * list_hosts_without_biz (search_object_instances refuses built-in models, topo_server service/inst.go
    * SearchObjectInstances → 1199084); custom models through search_object_instances. `info` may be null.
+   * `values` null: every instance (no condition).
    */
-  private async page(values: unknown[], start: number): Promise<Record<string, unknown>[]> {
-    const rule = { field: this.key, operator: 'in', value: values };
+  private async page(values: unknown[] | null, start: number): Promise<Record<string, unknown>[]> {
+    const filter = values ? { condition: 'AND', rules: [{ field: this.key, operator: 'in', value: values }] } : undefined;
     const page = { start, limit: 500, sort: this.idField };
     const fields = [...new Set([this.idField, this.key, ...this.fields])];
     const env = this.objId === 'host'
-      ? await this.api.call('list_hosts_without_biz', { fields, host_property_filter: { condition: 'AND', rules: [rule] }, page }, { idempotent: true, signal: this.signal })
-      : await this.api.call('search_object_instances', { bk_obj_id: this.objId, fields, conditions: { condition: 'AND', rules: [rule] }, page }, { idempotent: true, signal: this.signal });
+      ? await this.api.call('list_hosts_without_biz', { fields, ...(filter ? { host_property_filter: filter } : {}), page }, { idempotent: true, signal: this.signal })
+      : await this.api.call('search_object_instances', { bk_obj_id: this.objId, fields, ...(filter ? { conditions: filter } : {}), page }, { idempotent: true, signal: this.signal });
     if (!env.result) throw new UsageError(`cannot look up ${this.objId} instances by ${this.key}: ${envelopeError(env)}`, `check that ${this.key} is a field of ${this.objId}`);
     const info = (env.data as { info?: unknown } | null)?.info;
     return Array.isArray(info) ? (info as Record<string, unknown>[]) : [];
+  }
+
+  /** Every instance of the model, a page of up to 500 at a time (sorted by id, so pages do not overlap). */
+  async *all(): AsyncGenerator<Instance[]> {
+    for (let start = 0; ; start += 500) {
+      const info = await this.page(null, start);
+      if (info.length) yield info;
+      if (info.length < 500) return;
+    }
   }
 
   private remember(k: string, ids: Instance[]) {
