@@ -161,6 +161,13 @@ Docs: docs/README.md`);
       .addHelpText('after', '\nExample:\n  cmdb-bulk sync switches.csv --obj bk_switch --key bk_asset_id --plan-only\n  cmdb-bulk sync --apply switches.sync.plan.ndjson\n  cmdb-bulk sync switches.csv --obj bk_switch --key bk_asset_id --json');
   }
 
+  data('apaas-sync', 'feishu')
+    .description('make an aPaaS object hold what the file says, by a field unique per record: creates what is missing, updates only the fields that differ, leaves equal records alone')
+    .requiredOption('--namespace <ns>', 'application namespace, e.g. package_demo__c')
+    .requiredOption('--object <api_name>', 'object API name')
+    .requiredOption('--key <field>', 'field unique per record that names each row\'s record, e.g. serial_no')
+    .addHelpText('after', '\nExample:\n  cmdb-bulk apaas-sync devices.csv --namespace package_demo__c --object device --key serial_no');
+
   for (const [name, desc, example] of [
     ['apaas-update', 'update Feishu aPaaS object records (records batch_update, up to 500 a request; rows carry _id, or a unique field with --key)', 'cmdb-bulk apaas-update devices.ndjson --namespace package_demo__c --object device\n  cmdb-bulk apaas-update changes.csv --namespace package_demo__c --object device --key serial_no'],
     ['apaas-create', 'create Feishu aPaaS object records (records batch_create, up to 500 a request)', 'cmdb-bulk apaas-create new.csv --namespace package_demo__c --object device --key serial'],

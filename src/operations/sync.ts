@@ -122,12 +122,12 @@ interface Rules {
   planned?(rows: CheckedRow[]): void;
 }
 
-function settle(r: CheckedRow, action: string, settled: CheckedRow['settled']) {
+export function settle(r: CheckedRow, action: string, settled: CheckedRow['settled']) {
   r.action = action;
   r.settled = settled;
 }
 
-function conflict(r: CheckedRow, error: string) {
+export function conflict(r: CheckedRow, error: string) {
   settle(r, 'conflict', { status: 'failed', error_code: CONFLICT, error });
 }
 

@@ -23,12 +23,12 @@ interface Item {
   errors?: Array<{ code?: string; message?: string; sub_code?: string; fields?: string[] }>;
 }
 
-function requireFeishu(ctx: OperationContext): FeishuApi {
+export function requireFeishu(ctx: OperationContext): FeishuApi {
   if (!ctx.feishu) throw new AuthError('no Feishu connection configured', 'set FEISHU_APP_ID and FEISHU_APP_SECRET, or use --sandbox');
   return ctx.feishu;
 }
 
-function target(ctx: OperationContext): { ns: string; obj: string } {
+export function target(ctx: OperationContext): { ns: string; obj: string } {
   const ns = ctx.options.namespace;
   const obj = ctx.options.object;
   if (!ns || !obj) throw new UsageError('--namespace and --object are required', 'for example --namespace package_demo__c --object device');
@@ -36,7 +36,7 @@ function target(ctx: OperationContext): { ns: string; obj: string } {
 }
 
 /** A whole-request refusal: 400 / 2320001 "param is invalid" points at some row, so it is worth splitting. */
-function rejected(env: FeishuEnvelope): BatchVerdict {
+export function rejected(env: FeishuEnvelope): BatchVerdict {
   return { kind: 'rejected', code: env.code, message: `${env.msg || 'request refused'} (code ${env.code})`, splittable: env.code === 2320001 || env.status === 400 };
 }
 
@@ -52,7 +52,7 @@ function itemError(it: Item): RowResult {
  * items[i] → row i. `sentIds` (update, delete): a successful item must name the record sent at its place; one
  * that names another is a protocol error for that row, never an ok.
  */
-function readItems(env: FeishuEnvelope, n: number, sentIds?: string[]): RowResult[] {
+export function readItems(env: FeishuEnvelope, n: number, sentIds?: string[]): RowResult[] {
   const items: Item[] = Array.isArray(env.data?.items) ? env.data.items : [];
   const out: RowResult[] = [];
   for (let i = 0; i < n; i++) {
