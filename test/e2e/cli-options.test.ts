@@ -29,7 +29,7 @@ describe.concurrent('values checked where the flag is declared: exit 2, the flag
     ['--timeout soon', ['--timeout', 'soon'], /--timeout <seconds>.*'soon'.*not a number/],
     ['--concurrency 0', ['--concurrency', '0'], /--concurrency <n>.*'0'.*from 1 to 64/],
     ['--concurrency 65', ['--concurrency', '65'], /--concurrency <n>.*'65'.*from 1 to 64/],
-    ['--batch-size 0', ['--batch-size', '0'], /--batch-size <n>.*'0'.*at least 1/],
+    ['--batch-size 0', ['--batch-size', '0'], /--batch-size <n>.*'0'.*from 1 to 200/],
     ['--retries 1.5', ['--retries', '1.5'], /--retries <n>.*'1\.5'.*not a whole number/],
     ['--resume with --retry-failed', ['--resume', 'a.csv', '--retry-failed', 'b.csv'], /--retry-failed <report>.*cannot be used with.*--resume <report>|--resume <report>.*cannot be used with.*--retry-failed <report>/],
   ];
