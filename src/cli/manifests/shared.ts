@@ -48,7 +48,7 @@ export function runFlags(l: BatchLimits) {
     dryRun: on('--dry-run', { help: 'read and check every row and plan the batches; send nothing' }),
     skipInvalid: on('--skip-invalid', { help: 'send the valid rows and report the invalid ones (default: any invalid row stops the run before sending)' }),
     batchSize: int('--batch-size <n>', {
-      help: l.maxBatch === null ? 'rows per request (the API has no limit)' : `rows per request, at most ${l.maxBatch} (${l.api}'s limit)`,
+      help: "rows per request (never more than the API's limit)",
       default: l.defaultBatch,
       min: 1,
       ...(l.maxBatch === null ? {} : { max: l.maxBatch, maxReason: `the limit of ${l.api} (${l.maxBatch} rows a request); use --batch-size ${l.maxBatch} or less` }),
