@@ -4,12 +4,13 @@
  * operation it loads.
  */
 import { CommanderError, type Command } from 'commander';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, expectTypeOf, it } from 'vitest';
 import { int, number, parseValue } from '../../src/cli/flags.js';
 import { buildProgram, toOption } from '../../src/cli/main.js';
 import { commands } from '../../src/cli/manifests/index.js';
 import { flagsOf, type OperationManifest } from '../../src/cli/manifests/manifest.js';
-import { operationManifests } from '../../src/cli/manifests/operations.js';
+import { operationManifests, type RowsOptions } from '../../src/cli/manifests/operations.js';
+import type { OperationOptions } from '../../src/operations/types.js';
 import { loadOperation, operationCommands } from '../../src/operations/index.js';
 
 describe('a flag checks its own value', () => {
@@ -105,6 +106,17 @@ describe('the options object a command gets', () => {
     // batch_update_inst has no server limit: a big batch is the user's call
     expect((await parsed(['update-inst', 'a.csv', '--obj', 'bk_switch', '--batch-size', '5000'])).batchSize).toBe(5000);
     expect((await parsed(['apaas-update', 'a.csv', '--namespace', 'ns', '--object', 'o'])).batchSize).toBe(500);
+  });
+
+  it('has the types the declarations give (checked by tsc)', () => {
+    expectTypeOf<RowsOptions['concurrency']>().toEqualTypeOf<number>();
+    expectTypeOf<RowsOptions['batchSize']>().toEqualTypeOf<number>();
+    expectTypeOf<RowsOptions['encoding']>().toEqualTypeOf<string | undefined>();
+    expectTypeOf<RowsOptions['format']>().toEqualTypeOf<'csv' | 'json' | 'ndjson' | undefined>();
+    expectTypeOf<RowsOptions['schema']>().toEqualTypeOf<boolean>();
+    expectTypeOf<RowsOptions['gateway']>().toEqualTypeOf<'esb' | 'apigw' | undefined>();
+    expectTypeOf<OperationOptions['biz']>().toEqualTypeOf<number | undefined>();
+    expectTypeOf<OperationOptions['empty']>().toEqualTypeOf<'omit' | 'null'>();
   });
 
   it('carries typed values', async () => {
