@@ -116,11 +116,7 @@ export function buildProgram(onExit?: (err: CommanderError, command: string) => 
     const cmd = place(root, m.name);
     cmd.manifest = m;
     cmd.description(m.summary).addHelpText('after', example(m.examples)).action(action(m));
-    for (const a of m.args) {
-      const arg = new Argument(a.spec, a.help);
-      if (a.choices) arg.choices(a.choices);
-      cmd.addArgument(arg);
-    }
+    for (const a of m.args) cmd.addArgument(new Argument(a.spec, a.help));
   }
 
   // Subcommands copy these settings only when created after them, so they are set on every command here.

@@ -3,7 +3,7 @@
  * declares. Options complete after `-`, the values of a choice option after it (per command), file names
  * everywhere else (input files, --report, --config ...).
  */
-import { longName, takesValue } from '../cli/flags.js';
+import { longName } from '../cli/flags.js';
 import { flagsOf, type CommandManifest } from '../cli/manifests/manifest.js';
 
 export interface CompletionSpec {
@@ -27,7 +27,7 @@ export function completionSpec(manifests: readonly CommandManifest[]): Completio
     byName.set(name, c);
     for (const f of Object.values(flagsOf(m))) {
       c.options.push(longName(f));
-      if (f.choices && takesValue(f)) c.values[longName(f)] = f.choices;
+      if (f.choices) c.values[longName(f)] = f.choices;
     }
     c.options.push('--help');
   }

@@ -10,7 +10,6 @@ export interface ArgSpec {
   /** As commander takes it: '<file>', '[shell]'. */
   spec: string;
   help: string;
-  choices?: readonly string[];
 }
 
 /**
