@@ -62,6 +62,15 @@ describe.concurrent('values checked where the flag is declared: exit 2, the flag
   });
 });
 
+describe('shared groups mean the same flags everywhere', () => {
+  it('config check takes the connection flags the data commands take (--ca is read, not refused as unknown)', async () => {
+    const r = await runCli(['config', 'check', '--service', 'cmdb', '--ca', join(tmp.dir, 'no-such-ca.pem')], { env: cmdbEnv(sim, 'esb') });
+    expect(r.stderr).not.toMatch(/unknown option/);
+    expect(r.stderr).toMatch(/✘ cannot read --ca .*no-such-ca\.pem: ENOENT/);
+    expect(r.code).toBe(2);
+  });
+});
+
 describe('input encoding: a byte order mark decides unless --encoding is given', () => {
   const text = 'bk_inst_name,bk_asset_id,port_count\n核心交换机-1,ENC-1,48\n核心交换机-2,ENC-2,24\n';
   const utf16be = (s: string) => Buffer.from(s, 'utf16le').swap16();
