@@ -5,19 +5,18 @@
  */
 import { int, text, type FlagSet, type Values } from '../flags.js';
 import type { OperationManifest } from './manifest.js';
-import { cmdbFlags, dataGroups, type ConnectOptions, type inputFlags, type outputFlags, type runFlags } from './shared.js';
+import { dataGroups, type ConnectOptions, type inputFlags, type outputFlags, type runFlags } from './shared.js';
 
 const FILE = [{ spec: '<file>', help: 'input file, or - for stdin' }] as const;
 type Described<Own extends FlagSet> = Omit<OperationManifest<Own>, 'service' | 'groups' | 'args' | 'run'>;
 
 /** A data command: `<file>`, the shared groups (CMDB's too for CMDB), run by the pipeline (src/cli/run-command.ts). */
 function rows<Own extends FlagSet>(service: 'cmdb' | 'feishu', m: Described<Own>): OperationManifest<Own> {
-  const groups = service === 'cmdb' ? [...dataGroups(m), cmdbFlags] : dataGroups(m);
   const manifest: OperationManifest<Own> = {
     ...m,
     service,
     args: FILE,
-    groups,
+    groups: dataGroups(m, service),
     run: async () => {
       const { runRows } = await import('../run-command.js');
       return (o: RowsOptions, args: string[]) => runRows(o, args, manifest);

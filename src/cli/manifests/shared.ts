@@ -83,8 +83,10 @@ export const sendingFlags = group('Requests', {
   timeout: number('--timeout <seconds>', { help: 'per-request timeout in seconds', default: 60, above: 0 }),
 });
 
-/** The groups every data command takes, in help order; CMDB commands add `cmdbFlags`. */
-export const dataGroups = (l: BatchLimits) => [inputFlags, outputFlags, runFlags(l), targetFlags, sendingFlags] as const;
+/** The groups a data command takes, in help order; CMDB's front door only for CMDB. */
+export function dataGroups(l: BatchLimits, service: 'cmdb' | 'feishu'): readonly FlagGroup[] {
+  return service === 'cmdb' ? [inputFlags, outputFlags, runFlags(l), targetFlags, cmdbFlags, sendingFlags] : [inputFlags, outputFlags, runFlags(l), targetFlags, sendingFlags];
+}
 
 export type TargetOptions = Values<typeof targetFlags.flags> & Partial<Values<typeof cmdbFlags.flags>>;
 /** What a connection is made from: where, how requests go, how many at once, whether to trace them. */
