@@ -32,6 +32,7 @@ const apaasTarget = {
   namespace: text('--namespace <ns>', { help: 'application namespace, e.g. package_demo__c', required: true }),
   object: text('--object <api_name>', { help: 'object API name', required: true }),
 };
+const apaasNameBy = text('--key <field>', { help: 'name records by this field, unique per record, instead of _id (looked up with batch_query)' });
 
 export const createInst = cmdb({
   name: 'create-inst',
@@ -95,9 +96,12 @@ export const apaasUpdate = feishu({
   api: 'records batch_update',
   maxBatch: 500,
   defaultBatch: 500,
-  summary: 'update Feishu aPaaS object records (records batch_update, up to 500 a request; rows carry _id)',
-  own: apaasTarget,
-  examples: ['cmdb-bulk apaas-update devices.ndjson --namespace package_demo__c --object device'],
+  summary: 'update Feishu aPaaS object records (records batch_update, up to 500 a request; rows carry _id, or a unique field with --key)',
+  own: { ...apaasTarget, key: apaasNameBy },
+  examples: [
+    'cmdb-bulk apaas-update devices.ndjson --namespace package_demo__c --object device',
+    'cmdb-bulk apaas-update changes.csv --namespace package_demo__c --object device --key serial_no',
+  ],
 });
 
 export const apaasCreate = feishu({
@@ -106,7 +110,10 @@ export const apaasCreate = feishu({
   maxBatch: 500,
   defaultBatch: 500,
   summary: 'create Feishu aPaaS object records (records batch_create, up to 500 a request)',
-  own: { ...apaasTarget, key: text('--key <field>', { help: 'unique field used to check which records exist after an unclear answer' }) },
+  own: {
+    ...apaasTarget,
+    key: text('--key <field>', { help: 'field unique per record: records whose value exists are not created (looked up first), nor two rows of one value' }),
+  },
   examples: ['cmdb-bulk apaas-create new.csv --namespace package_demo__c --object device --key serial'],
 });
 
@@ -115,9 +122,12 @@ export const apaasDelete = feishu({
   api: 'records batch_delete',
   maxBatch: 500,
   defaultBatch: 500,
-  summary: 'delete Feishu aPaaS object records (records batch_delete; rows carry _id)',
-  own: apaasTarget,
-  examples: ['cmdb-bulk apaas-delete old.csv --namespace package_demo__c --object device'],
+  summary: 'delete Feishu aPaaS object records (records batch_delete; rows carry _id, or a unique field with --key)',
+  own: { ...apaasTarget, key: apaasNameBy },
+  examples: [
+    'cmdb-bulk apaas-delete old.csv --namespace package_demo__c --object device',
+    'cmdb-bulk apaas-delete old.csv --namespace package_demo__c --object device --key serial_no',
+  ],
 });
 
 /** The data commands, in help order. */
