@@ -18,7 +18,7 @@ export const inputFlags = group('Input', {
     help: 'input text encoding, e.g. gb18030 for files saved by Excel in China; wins over a byte order mark',
     defaultText: 'UTF-16 when the file starts with its byte order mark, else utf-8',
   }),
-  delimiter: text('--delimiter <char>', { help: 'CSV delimiter: one character, or the word tab', defaultText: '","' }),
+  delimiter: text('--delimiter <char>', { help: 'CSV delimiter: one character (, ; | ...), or the word tab', defaultText: 'found in the header' }),
   empty: choice('--empty <mode>', ['omit', 'null'], { help: 'empty CSV cells: omit the field, or send null to clear it', default: 'omit' }),
   schema: negatable('--no-schema', { help: "do not fetch the model's attributes: no type coercion (except header hints) and no field checks" }),
 });
