@@ -91,7 +91,9 @@ export async function connectCmdb(f: ConnectOptions, io: ConnectIo): Promise<Con
   const client = createHttpClient(clientOptions(f, io, url, secrets));
   const windows = f.rate !== undefined ? parseRate(f.rate) : gateway === 'apigw' ? APIGW_DEFAULT : [];
   const throttle = new Throttle({ windowsFor: () => windows, onWait: io.onWait });
-  const service = cmdbService({ gateway, credentials: creds, language: 'en' });
+  const tenant = f.tenant || io.env.BK_TENANT_ID || undefined;
+  const supplierAccount = f.supplierAccount || io.env.BK_SUPPLIER_ACCOUNT || undefined;
+  const service = cmdbService({ gateway, credentials: creds, language: 'en', tenant, supplierAccount });
   const sender = new Sender({ client, service, throttle, policy: policyOf(f) });
   return assemble(client, sender, { cmdb: new CmdbApi({ sender, gateway }) }, stopSim);
 }

@@ -40,7 +40,8 @@ export async function configCheckAction(opts: ConfigCheckOptions): Promise<numbe
       const conn = await connectCmdb(connectOptions, io);
       try {
         const env = await conn.cmdb!.call('search_object_attribute', { bk_obj_id: opts.obj }, { idempotent: true });
-        if (!env.result) return `the server answered: ${env.message} (code ${env.code})`;
+        // A read that must succeed: any refusal fails the check.
+        if (!env.result) throw new CliError(`CMDB refused the check's read (search_object_attribute): ${env.message} (code ${env.code})`, EXIT.AUTH);
         return `read ${Array.isArray(env.data) ? env.data.length : 0} attributes of model ${opts.obj}: the credentials work`;
       } finally {
         await conn.close();

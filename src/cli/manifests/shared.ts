@@ -74,6 +74,10 @@ export const cmdbFlags = group('CMDB', {
     help: 'CMDB front door (env CMDB_GATEWAY)',
     defaultText: 'apigw when the URL has /api/bk-cmdb/, else esb',
   }),
+  tenant: text('--tenant <id>', { help: 'tenant of a multi-tenant CMDB, sent as X-Bk-Tenant-Id (env BK_TENANT_ID)' }),
+  supplierAccount: text('--supplier-account <id>', {
+    help: 'supplier account: bk_supplier_account in the ESB body, X-Bkcmdb-Supplier-Account on apigw (env BK_SUPPLIER_ACCOUNT)',
+  }),
 });
 
 export const sendingFlags = group('Requests', {
