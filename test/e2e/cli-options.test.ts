@@ -86,12 +86,15 @@ describe('input encoding: a byte order mark decides unless --encoding is given',
     expect(names).toEqual(expect.arrayContaining(['核心交换机-1', '核心交换机-2']));
   });
 
+  // bk_inst_name is unique per model (bk-cmdb's default rule): new names, not only new asset ids.
   it('reads a UTF-16BE file with a BOM without flags', async () => {
-    const file = tmp.file('u16be.csv', Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be(text.replaceAll('ENC-', 'ENCBE-'))]));
+    const file = tmp.file('u16be.csv', Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be(text.replaceAll('ENC-', 'ENCBE-').replaceAll('核心', '汇聚'))]));
     const report = join(tmp.dir, 'u16be.report.csv');
     const r = await runCli(['create-inst', file, '--obj', 'bk_switch', '--report', report, '--no-progress'], { env: cmdbEnv(sim, 'esb') });
     expect(r.code).toBe(0);
     expect(readReport(report).map((x) => x.status)).toEqual(['ok', 'ok']);
+    const names = [...sim.store.instanceMap('bk_switch').values()].map((i) => i.bk_inst_name);
+    expect(names).toEqual(expect.arrayContaining(['汇聚交换机-1', '汇聚交换机-2']));
   });
 
   it('an explicit --encoding still wins over the BOM', async () => {
