@@ -178,6 +178,10 @@ async function pruneStep(o: RowsOptions, op: OperationOptions, dryRun: boolean, 
     signal,
   });
   x.summary.pruned = r;
+  // The prune's look-ups and deletes count as the run's requests.
+  const stats = x.conn.stats();
+  x.summary.requests = stats.requests;
+  x.summary.retries = stats.retries;
   if (x.summary.plan) x.summary.plan.delete = r.candidates;
   const s = x.summary;
   return s.exit_code === EXIT.OK && !dryRun && (r.refused !== undefined && r.candidates > 0 || r.kept > 0) ? EXIT.PARTIAL : (s.exit_code as ExitCode);
