@@ -30,6 +30,7 @@ interface Opts extends ConnectFlags, Omit<OperationOptions, 'noSchema'> {
   batchSize?: number;
   resume?: string;
   retryFailed?: string;
+  overwrite?: boolean;
   quiet?: boolean;
   progress: boolean;
   color: boolean;
@@ -125,6 +126,7 @@ export function commandAction(name: string) {
         concurrency: o.concurrency,
         resume: o.resume,
         retryFailed: o.retryFailed,
+        overwrite: !!o.overwrite,
         connect: () => (op.service === 'cmdb' ? connectCmdb(o, io) : connectFeishu(o, io)),
         info,
         warn,

@@ -20,6 +20,8 @@ export interface SendStats {
   splits: number;
   /** Rows the server answered "already exists" for (associate). */
   alreadyExisted: number;
+  /** Rows of a create the server refused while a record with their key exists (a file loaded twice). */
+  duplicates: number;
 }
 
 export interface SendDeps {
@@ -89,7 +91,9 @@ export class BatchSender {
     }
     if (verdict.kind === 'rows') {
       probe.passed = true;
-      d.recorder.record(rows.map((r, i) => this.fromResult(r, verdict.results[i])));
+      const outs = rows.map((r, i) => this.fromResult(r, verdict.results[i]));
+      await this.explainExisting(rows, outs);
+      d.recorder.record(outs);
       return undefined;
     }
     // The whole request was refused.
@@ -141,6 +145,35 @@ export class BatchSender {
       return { row: r.row, status: 'ok', values: r.values, id: res.id, detail };
     }
     return outcome(r, 'failed', { error_code: res.code, error: res.error, detail: res.detail });
+  }
+
+  /**
+   * A create the server refused while a record with the row's key exists (the file was loaded before): says so, with
+   * that record's id — "already exists: bk_asset_id SW-1 → id 1042" — so the advice can be an update, not a retry
+   * that would fail again. The look-up is the operation's reconcile (one request for the batch's refused rows); if it
+   * fails, the server's own messages stand.
+   */
+  private async explainExisting(rows: Pending[], outs: RowOutcome[]): Promise<void> {
+    const { d } = this;
+    if (d.op.unclear !== 'reconcile' || !d.session.reconcile) return;
+    const refused = outs.flatMap((o, i) => (o.status === 'failed' && o.error_code !== 'protocol' ? [i] : []));
+    if (refused.length === 0) return;
+    let found;
+    try {
+      found = await d.session.reconcile(refused.map((i) => rows[i]!), d.kill);
+    } catch {
+      return;
+    }
+    const key = d.session.uniqueKey;
+    refused.forEach((i, k) => {
+      const f = found[k];
+      if (f?.state !== 'applied' || !f.created || f.id === undefined) return;
+      const value = key !== undefined ? rows[i]!.payload[key] : undefined;
+      const what = value !== undefined && value !== null ? `${key} ${String(value)}` : (key ?? 'its key');
+      const o = outs[i]!;
+      outs[i] = { ...o, error: `already exists: ${what} → id ${f.id}`, detail: [o.detail, o.error && `the server: ${o.error}`].filter(Boolean).join('; ') };
+      d.stats.duplicates++;
+    });
   }
 
   /**

@@ -18,6 +18,8 @@ export interface Facts {
   blockedByInvalid: boolean;
   send: boolean;
   durationMs: number;
+  /** The unique field rows are looked up by (Session.uniqueKey), when it is a field. */
+  key?: string;
 }
 
 /** The run's numbers, its exit code and why it stopped, for the summary (and --json). */
@@ -38,7 +40,9 @@ export function summarize(f: Facts): RunSummary {
     requests: stats.requests,
     retries: stats.retries,
     duration_ms: f.durationMs,
-    report: f.reportPath,
+    // A dry run writes a plan, never a report: nothing in it may be taken for a record of what was sent.
+    report: o.dryRun ? null : f.reportPath,
+    plan: o.dryRun ? f.reportPath : undefined,
     exit_code: exitCode,
     dry_run: o.dryRun || undefined,
     batches: o.dryRun ? plannedBatches(f.plan, f.batchSize) : f.sent.batches,
@@ -46,6 +50,8 @@ export function summarize(f: Facts): RunSummary {
     rate_limited: stats.rateLimited,
     rate_limit_wait_ms: Math.round(stats.rateLimitWaitMs),
     already_existed: f.sent.alreadyExisted,
+    duplicates: f.sent.duplicates || undefined,
+    key: f.key,
     outcome_unknown: r.outcomeUnknown,
     resumed_ok: r.carried || undefined,
     failed_file: o.failedPath ?? null,

@@ -353,7 +353,7 @@ describe.concurrent('the summary', () => {
     expect(b.code).toBe(2);
     expect(b.stderr).toContain('1 ready to send · 1 invalid');
     expect(b.stderr).toMatch(/row 2: port_count: expected at most 1024, got "5000"/);
-    expect(b.stderr).toContain('Fix the invalid rows (see the report), then run again without --dry-run.');
+    expect(b.stderr).toContain('Fix the invalid rows (see the plan), then run again without --dry-run.');
     expect(sim.counters().writeRequests).toBe(0);
   });
 });

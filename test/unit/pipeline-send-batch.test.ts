@@ -18,7 +18,7 @@ async function setup(
 ) {
   const session = fakeSession(answer, o.reconcile);
   const recorder = await memoryRecorder();
-  const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0 };
+  const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0, duplicates: 0 };
   const marked: number[][] = [];
   const sender = new BatchSender({
     op: { command: 'fake', unclear: o.unclear ?? 'reconcile' },

@@ -29,7 +29,7 @@ describe('dry run', () => {
 
   it('with invalid rows: fix them, or send the valid ones', () => {
     expect(text({ dry_run: true, unsent: 20, invalid: 5, exit_code: 2 }).trimEnd().split('\n').at(-1)).toBe(
-      'Fix the invalid rows (see the report), then run again without --dry-run.',
+      'Fix the invalid rows (see the plan), then run again without --dry-run.',
     );
     expect(text({ dry_run: true, unsent: 20, invalid: 5, exit_code: 0 }).trimEnd().split('\n').at(-1)).toMatch(/--skip-invalid/);
   });
