@@ -130,7 +130,8 @@ export class Resume {
     }
     if (this.editedCount === 0) return undefined;
     const more = this.editedCount > this.edited.length ? ', …' : '';
-    return `${this.editedCount} row(s) changed since the earlier report (rows ${this.edited.join(', ')}${more}): sent as the file has them now`;
+    const rows = this.editedCount === 1 ? `row ${this.edited[0]}` : `rows ${this.edited.join(', ')}${more}`;
+    return `${this.editedCount} row(s) changed since the earlier report (${rows}): sent as the file has them now`;
   }
 
   /** --resume skips the rows the earlier report has as ok; --retry-failed also skips its invalid rows. */

@@ -10,6 +10,7 @@ import type { RowOutcome, RowStatus } from '../../src/core/types.js';
 import type { PriorReport } from '../../src/report/prior.js';
 import { inflightPath, resumingPath } from '../../src/pipeline/inflight.js';
 import { Resume } from '../../src/pipeline/resume.js';
+import { fingerprint } from '../../src/report/fingerprint.js';
 import { rec } from '../support/pipeline-fakes.js';
 
 /** An earlier report in memory; `stored: false` plays a row whose error did not fit the error budget. */
@@ -118,5 +119,62 @@ describe('Resume.read: the report, its journal and both in-flight logs on disk',
       [5, false, false], // the torn last line of the in-flight log is ignored
       [6, false, false],
     ]);
+  });
+});
+
+describe('rows matched by content (the report carries fingerprints)', () => {
+  /** An earlier report made from `values` (one row each), with these statuses. */
+  function fingerprinted(rows: Array<{ values: Record<string, unknown>; status: RowStatus; id?: number }>): PriorReport {
+    const hashes = rows.map((r) => fingerprint(r.values));
+    return {
+      statusOf: (row) => rows[row - 1]?.status,
+      outcome: (row) => (rows[row - 1] ? { row, status: rows[row - 1]!.status, ...(rows[row - 1]!.id ? { id: rows[row - 1]!.id } : {}) } : undefined),
+      rows: rows.length,
+      maxRow: rows.length,
+      counts: { ok: 0, failed: 0, invalid: 0, unsent: 0 },
+      fingerprinted: true,
+      fingerprintOf: (row) => hashes[row - 1],
+      rowsWith: (h) => hashes.flatMap((x, i) => (x === h ? [i + 1] : [])),
+    };
+  }
+  const v = (name: string) => ({ name });
+  const earlier = fingerprinted([
+    { values: v('a'), status: 'ok', id: 1 },
+    { values: v('b'), status: 'ok', id: 2 },
+    { values: v('c'), status: 'unsent' },
+    { values: v('d'), status: 'failed' },
+  ]);
+  const resumeOf = (prior: PriorReport) => new Resume({ prior, priorInflight: new Set(), resumedInflight: new Set(), retryFailed: false });
+
+  it('the first line removed: each row is what the earlier row with its content says, not its number', () => {
+    const r = resumeOf(earlier);
+    const input = [rec(1, v('b')), rec(2, v('c')), rec(3, v('d'))];
+    expect(input.map((x) => r.skip(x))).toEqual([true, false, false]);
+    expect(r.carry(input[0]!)).toMatchObject({ row: 1, status: 'ok', id: 2, detail: 'from row 2 of the earlier report' });
+    expect(r.verdict('r.csv', 3)).toBeUndefined();
+  });
+
+  it('a row edited since (the earlier one failed) is sent as it is now, and said so', () => {
+    const r = resumeOf(earlier);
+    const input = [rec(1, v('a')), rec(2, v('b')), rec(3, v('c')), rec(4, v('d fixed'))];
+    expect(input.map((x) => r.skip(x))).toEqual([true, true, false, false]);
+    expect(r.verdict('r.csv', 4)).toBe('1 row(s) changed since the earlier report (row 4): sent as the file has them now');
+  });
+
+  it('a row whose earlier row was ok, changed: the report is refused, naming the row', () => {
+    const r = resumeOf(earlier);
+    for (const x of [rec(1, v('a')), rec(2, v('B!'))]) r.skip(x);
+    expect(() => r.verdict('r.csv', 2)).toThrow(/r\.csv was not made from this input: row 2: the earlier report's row 2 is ok \(id 2\)/);
+  });
+
+  it("another file's report: nothing in common is refused", () => {
+    const r = resumeOf(fingerprinted([{ values: v('x'), status: 'unsent' }]));
+    r.skip(rec(1, v('y')));
+    expect(() => r.verdict('r.csv', 1)).toThrow(/no row of the input has the content of any row of the report/);
+  });
+
+  it('two identical rows take two earlier rows, not one twice', () => {
+    const r = resumeOf(fingerprinted([{ values: v('s'), status: 'ok', id: 7 }, { values: v('s'), status: 'unsent' }]));
+    expect([r.skip(rec(1, v('s'))), r.skip(rec(2, v('s')))]).toEqual([true, false]);
   });
 });
