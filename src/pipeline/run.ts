@@ -10,7 +10,7 @@
 import { setMaxListeners } from 'node:events';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CliError, UsageError, type ExitCode } from '../core/errors.js';
+import { CliError, EXIT, UsageError, type ExitCode } from '../core/errors.js';
 import type { ReportFormat } from '../core/types.js';
 import { openInput, type OpenInputOptions } from '../input/index.js';
 import type { CmdbApi } from '../http/cmdb.js';
@@ -101,15 +101,13 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     // rows are still read and each one reported (unsent, or as the earlier report has it), so nothing is lost.
     let setupError: CliError | undefined;
     try {
-      conn = needServer ? await o.connect() : undefined;
-      session = await op.setup({
-        cmdb: conn?.cmdb,
-        feishu: conn?.feishu,
-        options: o.opOptions,
-        source,
-        info: o.info,
-        signal: o.kill,
-      });
+      // Ctrl-C while connecting or reading the model does not wait for the answer: the run stops (exit 130) and
+      // every row is reported unsent.
+      const setup = async () => {
+        conn = needServer ? await o.connect() : undefined;
+        return op.setup({ cmdb: conn?.cmdb, feishu: conn?.feishu, options: o.opOptions, source, info: o.info, signal: o.kill });
+      };
+      session = await unlessStopped(setup(), o.stop);
     } catch (e) {
       if (!(e instanceof CliError) || e instanceof UsageError || !o.report || o.dryRun) throw e;
       setupError = e;
@@ -177,6 +175,20 @@ function sameFile(a: string, b: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `work`, or an interruption (exit 130) as soon as `stop` aborts, whichever comes first. */
+function unlessStopped<T>(work: Promise<T>, stop: AbortSignal): Promise<T> {
+  const interrupted = () => new CliError('interrupted before any row was sent (while connecting or reading the model)', EXIT.INTERRUPTED, 'run the same command again; nothing was sent');
+  if (stop.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(interrupted());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onStop = () => reject(interrupted());
+    stop.addEventListener('abort', onStop, { once: true });
+    work.then(resolve, reject).finally(() => stop.removeEventListener('abort', onStop));
+  });
 }
 
 /** A stand-in session when setup failed: it only reads rows (to report each one); nothing can be sent. */

@@ -149,7 +149,7 @@ export class BatchSender {
 
   /**
    * A create the server refused while a record with the row's key exists (the file was loaded before): says so, with
-   * that record's id — "already exists: bk_asset_id SW-1 → id 1042" — so the advice can be an update, not a retry
+   * that record's id — `already exists: bk_asset_id "SW-1" → id 1042` — so the advice can be an update, not a retry
    * that would fail again. The look-up is the operation's reconcile (one request for the batch's refused rows); if it
    * fails, the server's own messages stand.
    */
@@ -169,7 +169,7 @@ export class BatchSender {
       const f = found[k];
       if (f?.state !== 'applied' || !f.created || f.id === undefined) return;
       const value = key !== undefined ? rows[i]!.payload[key] : undefined;
-      const what = value !== undefined && value !== null ? `${key} ${String(value)}` : (key ?? 'its key');
+      const what = value !== undefined && value !== null ? `${key} ${JSON.stringify(String(value))}` : (key ?? 'its key');
       const o = outs[i]!;
       outs[i] = { ...o, error: `already exists: ${what} → id ${f.id}`, detail: [o.detail, o.error && `the server: ${o.error}`].filter(Boolean).join('; ') };
       d.stats.duplicates++;

@@ -234,8 +234,8 @@ describe('every Next: line is safe to follow', () => {
     expect(r.code).toBe(3);
     const rows = readReport(report);
     expect(rows.map((x) => [x.status, x.error])).toEqual([
-      ['failed', `already exists: bk_asset_id AGAIN-1 → id ${ids[0]}`],
-      ['failed', `already exists: bk_asset_id AGAIN-2 → id ${ids[1]}`],
+      ['failed', `already exists: bk_asset_id "AGAIN-1" → id ${ids[0]}`],
+      ['failed', `already exists: bk_asset_id "AGAIN-2" → id ${ids[1]}`],
     ]);
     const next = r.stderr.slice(r.stderr.indexOf('Next:'));
     expect(next).toContain('update-inst … --key bk_asset_id');
