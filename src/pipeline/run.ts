@@ -130,8 +130,9 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     // ---- pass 1: check everything, send nothing
     const plan = await checkAll(source, session, resume, o.stop);
     unique?.reset();
-    // An empty change set (a header and no rows) is normal in CI: nothing to do, an empty report, exit 0.
-    if (plan.total === 0 && setupError) throw setupError;
+    // An empty change set (a header and no rows) is normal in CI: nothing to do, an empty report, exit 0 — unless
+    // setup failed. (Interrupted, pass 1 read nothing: pass 2 still reports every row.)
+    if (plan.total === 0 && setupError && !o.stop.aborted) throw setupError;
     if (priorPath && !o.stop.aborted) {
       const edited = resume.verdict(priorPath, plan.total);
       if (edited) o.info(edited);

@@ -39,11 +39,11 @@ function runWithHook(args: string[], env: Record<string, string>, hook: (line: s
   return runCli(args, { env, onSpawn: (c) => (child = c) });
 }
 
-/** Interrupts the run (SIGINT) when the n-th request matching `re` has been answered by the simulator. */
-const interruptAt = (re: RegExp, n: number) => {
+/** Interrupts the run (SIGINT, or `signal`) when the simulator has done the n-th request matching `re`, before it answers. */
+const interruptAt = (re: RegExp, n: number, signal: NodeJS.Signals = 'SIGINT') => {
   let seen = 0;
   return (line: string, child: ChildProcess) => {
-    if (re.test(line) && ++seen === n) child.kill('SIGINT');
+    if (re.test(line) && ++seen === n) child.kill(signal);
   };
 };
 
@@ -257,10 +257,10 @@ describe('every Next: line is safe to follow', () => {
 });
 
 describe('interrupts and edge cases', () => {
-  it('Ctrl-C while the model is being read: exit 130, every row in the report unsent, nothing sent', async () => {
-    const input = tmp.file('early.csv', csv(switchLines(range(30).map((i) => `EARLY-${i}`))));
-    const report = join(tmp.dir, 'early.report.csv');
-    const r = await runWithHook(['create-inst', input, '--obj', 'bk_switch', '--report', report, '--json', ...FAST], cmdbEnv(sim, 'esb'), interruptAt(/search_object_attribute/, 1));
+  it.each(['SIGINT', 'SIGTERM'] as const)('%s while the model is being read: exit 130, every row in the report unsent, nothing sent', async (signal) => {
+    const input = tmp.file(`early-${signal}.csv`, csv(switchLines(range(30).map((i) => `EARLY-${i}`))));
+    const report = join(tmp.dir, `early-${signal}.report.csv`);
+    const r = await runWithHook(['create-inst', input, '--obj', 'bk_switch', '--report', report, '--json', ...FAST], cmdbEnv(sim, 'esb'), interruptAt(/search_object_attribute/, 1, signal));
     expect(r.code, r.stderr).toBe(130);
     expect(JSON.parse(r.stdout)).toMatchObject({ total: 30, unsent: 30, exit_code: 130 });
     const rows = readReport(report);
