@@ -130,6 +130,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     // ---- pass 1: check everything, send nothing
     const plan = await checkAll(source, session, resume, o.stop);
     unique?.reset();
+    for (const note of source.notes()) o.info(note);
     // An empty change set (a header and no rows) is normal in CI: nothing to do, an empty report, exit 0 — unless
     // setup failed. (Interrupted, pass 1 read nothing: pass 2 still reports every row.)
     if (plan.total === 0 && setupError && !o.stop.aborted) throw setupError;
@@ -156,7 +157,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     const { recorder, stats: sent } = await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath, send, setupError, plan });
     const stats = conn?.stats() ?? { requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0 };
     const cause: StopCause | undefined = setupError ? { kind: 'failed', error: setupError } : recorder.cause;
-    const summary = summarize({ o, plan, batchSize, reportPath, recorder, sent, stats, cause, blockedByInvalid, send, durationMs: now() - started, key: o.opOptions.key ?? (op.command === 'create-inst' ? session.uniqueKey : undefined) });
+    const summary = summarize({ o, plan, batchSize, reportPath, recorder, sent, stats, cause, blockedByInvalid, send, emptyRows: source.emptyRows, durationMs: now() - started, key: o.opOptions.key ?? (op.command === 'create-inst' ? session.uniqueKey : undefined) });
     const exitCode = summary.exit_code as ExitCode;
     return { summary, exitCode };
   } finally {

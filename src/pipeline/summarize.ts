@@ -17,6 +17,8 @@ export interface Facts {
   cause: StopCause | undefined;
   blockedByInvalid: boolean;
   send: boolean;
+  /** CSV rows with every cell empty, skipped by the reader. */
+  emptyRows: number;
   durationMs: number;
   /** The unique field rows are looked up by (Session.uniqueKey), when it is a field. */
   key?: string;
@@ -54,6 +56,7 @@ export function summarize(f: Facts): RunSummary {
     key: f.key,
     outcome_unknown: r.outcomeUnknown,
     resumed_ok: r.carried || undefined,
+    empty_rows: f.emptyRows || undefined,
     failed_file: o.failedPath ?? null,
     error:
       cause?.kind === 'failed'

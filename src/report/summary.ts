@@ -92,6 +92,8 @@ export interface RunSummary {
   already_existed?: number;
   outcome_unknown?: number;
   resumed_ok?: number;
+  /** CSV rows whose cells were all empty: skipped, not counted in total. */
+  empty_rows?: number;
   batches?: number;
   failed_file?: string | null;
   /** Rows refused because their unique value exists already (or, in a dry run, repeats an earlier row's). */
