@@ -387,6 +387,8 @@ export function claimPath(wanted: string): string {
 export function pointLink(link: string, target: string): string | null {
   const tmp = `${link}.${process.pid}.tmp`;
   try {
+    // A real file by that name (a report someone copied there) is not ours to replace.
+    if (fs.lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink() === false) return 'a file that is not a link has that name';
     fs.rmSync(tmp, { force: true });
     fs.symlinkSync(path.relative(path.dirname(link), target), tmp);
     fs.renameSync(tmp, link);

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import type { ReportFormat, RowOutcome } from '../../src/core/types.js';
-import { ReportWriter, REPORT_COLUMNS, claimPath, defaultReportPath, latestReportLink, planPath, reportHeader } from '../../src/report/writer.js';
+import { ReportWriter, REPORT_COLUMNS, claimPath, defaultReportPath, latestReportLink, planPath, pointLink, reportHeader } from '../../src/report/writer.js';
 import { fingerprintText } from '../../src/report/fingerprint.js';
 import { readPriorReport } from '../../src/report/prior.js';
 
@@ -379,5 +379,23 @@ describe('defaultReportPath', () => {
   });
   it('a dry run with --report writes its plan beside it, never to it', () => {
     expect([planPath('x.report.csv'), planPath('dir/dry.csv'), planPath('out.json'), planPath('-')]).toEqual(['x.plan.csv', 'dir/dry.plan.csv', 'out.plan.json', '-']);
+  });
+});
+
+describe('pointLink', () => {
+  it('points the latest link at the newest report, and never replaces a real file of that name', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmdb-bulk-link-'));
+    try {
+      const link = path.join(dir, 'sw.create-inst.latest.report.csv');
+      expect(pointLink(link, path.join(dir, 'a.report.csv'))).toBeNull();
+      expect(pointLink(link, path.join(dir, 'b.report.csv'))).toBeNull();
+      expect(fs.readlinkSync(link)).toBe('b.report.csv');
+      const real = path.join(dir, 'kept.latest.report.csv');
+      fs.writeFileSync(real, 'row,status\n1,ok\n');
+      expect(pointLink(real, path.join(dir, 'c.report.csv'))).toMatch(/not a link/);
+      expect(fs.readFileSync(real, 'utf8')).toBe('row,status\n1,ok\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
