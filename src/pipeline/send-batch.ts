@@ -10,6 +10,9 @@ import type { BatchVerdict, CheckedRow, Operation, RowResult, Session } from '..
 import { notSent, outcome, OUTCOME_UNKNOWN, type Pending } from './outcome.js';
 import type { Recorder } from './recorder.js';
 
+/** error_code of a create refused by the operation itself because a record with its key exists. */
+const ALREADY_EXISTS = 'already_exists';
+
 /** Rounds of "unclear answer → reconcile → send the rest again" before the rest is left unknown. */
 export const MAX_UNCLEAR_ROUNDS = 8;
 
@@ -156,7 +159,9 @@ export class BatchSender {
   private async explainExisting(rows: Pending[], outs: RowOutcome[]): Promise<void> {
     const { d } = this;
     if (d.op.unclear !== 'reconcile' || !d.session.reconcile) return;
-    const refused = outs.flatMap((o, i) => (o.status === 'failed' && o.error_code !== 'protocol' ? [i] : []));
+    // The operation may have found them itself (apaas-create --key looks keys up before sending): counted, kept.
+    d.stats.duplicates += outs.filter((o) => o.error_code === ALREADY_EXISTS).length;
+    const refused = outs.flatMap((o, i) => (o.status === 'failed' && o.error_code !== 'protocol' && o.error_code !== ALREADY_EXISTS ? [i] : []));
     if (refused.length === 0) return;
     let found;
     try {

@@ -249,7 +249,7 @@ function nextStep(s: RunSummary): string {
 /** A create run twice: the rows exist; what changes them is an update by the key, or sync — never a retry. */
 function duplicateAdvice(s: RunSummary, n: number): string {
   const key = s.key ? ` --key ${s.key}` : ' --key <unique field>';
-  const how = s.command === 'apaas-create' ? `apaas-sync …${key}` : `update-inst …${key} (or sync …${key})`;
+  const how = s.command === 'apaas-create' ? `apaas-update …${key} (or apaas-sync …${key})` : `update-inst …${key} (or sync …${key})`;
   return `${plural(n, 'row')} already exist${n === 1 ? 's' : ''} on the server (each says which id holds its value): to give ${n === 1 ? 'it' : 'them'} the file's values use ${how} with the same file; --retry-failed would fail the same way.`;
 }
 
