@@ -2,7 +2,7 @@
  * A row's fingerprint: a 32-bit FNV-1a hash of its input values (each key and the text of its value, in the
  * record's own key order), written in the report's `fingerprint` column as 8 hex digits. `--resume` and
  * `--retry-failed` compare it with the same hash of the row as the input has it now, to tell which earlier row (if
- * any) a row is — by content, not by its number (docs/report.md, "How --resume matches rows").
+ * any) a row is — by content, not by its number (docs/report.md, "How rows are matched: by content, not by number").
  */
 import { cellText } from './csv.js';
 
