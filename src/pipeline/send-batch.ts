@@ -12,6 +12,8 @@ import type { Recorder } from './recorder.js';
 
 /** error_code of a create refused by the operation itself because a record with its key exists. */
 const ALREADY_EXISTS = 'already_exists';
+/** error_code the operation gives a row refused because one of its unique values is taken (CMDB). */
+const DUPLICATE = 'duplicate';
 
 /** Rounds of "unclear answer → reconcile → send the rest again" before the rest is left unknown. */
 export const MAX_UNCLEAR_ROUNDS = 8;
@@ -23,8 +25,10 @@ export interface SendStats {
   splits: number;
   /** Rows the server answered "already exists" for (associate). */
   alreadyExisted: number;
-  /** Rows of a create the server refused while a record with their key exists (a file loaded twice). */
+  /** Rows of a create refused because a unique value is taken (a file loaded twice). */
   duplicates: number;
+  /** Of those, rows whose existing record was found by the key (its id in the error). */
+  explained: number;
 }
 
 export interface SendDeps {
@@ -151,33 +155,36 @@ export class BatchSender {
   }
 
   /**
-   * A create the server refused while a record with the row's key exists (the file was loaded before): says so, with
-   * that record's id — `already exists: bk_asset_id "SW-1" → id 1042` — so the advice can be an update, not a retry
-   * that would fail again. The look-up is the operation's reconcile (one request for the batch's refused rows); if it
-   * fails, the server's own messages stand.
+   * A create refused because a unique value is taken (error_code `duplicate`, named by the operation from the
+   * server's text; or `already_exists` when the operation found it itself): counted, so the advice is an update, not
+   * a retry that would fail again; and, where the operation can look the row up by its key (its reconcile, one
+   * request for the batch's duplicates), said with the record's id — `already exists: bk_asset_id "SW-1" → id 1042`.
+   * If the look-up fails or finds nothing, the server's own message stands.
    */
   private async explainExisting(rows: Pending[], outs: RowOutcome[]): Promise<void> {
     const { d } = this;
-    if (d.op.unclear !== 'reconcile' || !d.session.reconcile) return;
-    // The operation may have found them itself (apaas-create --key looks keys up before sending): counted, kept.
+    if (d.op.unclear !== 'reconcile') return;
     d.stats.duplicates += outs.filter((o) => o.error_code === ALREADY_EXISTS).length;
-    const refused = outs.flatMap((o, i) => (o.status === 'failed' && o.error_code !== 'protocol' && o.error_code !== ALREADY_EXISTS ? [i] : []));
-    if (refused.length === 0) return;
+    const dups = outs.flatMap((o, i) => (o.status === 'failed' && o.error_code === DUPLICATE ? [i] : []));
+    if (dups.length === 0) return;
+    d.stats.duplicates += dups.length;
+    if (!d.session.reconcile) return;
     let found;
     try {
-      found = await d.session.reconcile(refused.map((i) => rows[i]!), d.kill);
+      found = await d.session.reconcile(dups.map((i) => rows[i]!), d.kill);
     } catch {
       return;
     }
     const key = d.session.uniqueKey;
-    refused.forEach((i, k) => {
+    dups.forEach((i, k) => {
       const f = found[k];
       if (f?.state !== 'applied' || !f.created || f.id === undefined) return;
+      // The look-up is by the first key field the row fills: named when it is the session's key.
       const value = key !== undefined ? rows[i]!.payload[key] : undefined;
-      const what = value !== undefined && value !== null ? `${key} ${JSON.stringify(String(value))}` : (key ?? 'its key');
+      const what = value !== undefined && value !== null && value !== '' ? `: ${key} ${JSON.stringify(String(value))}` : ' on the server';
       const o = outs[i]!;
-      outs[i] = { ...o, error: `already exists: ${what} → id ${f.id}`, detail: [o.detail, o.error && `the server: ${o.error}`].filter(Boolean).join('; ') };
-      d.stats.duplicates++;
+      outs[i] = { ...o, error: `already exists${what} → id ${f.id}`, detail: [o.detail, o.error && `the server: ${o.error}`].filter(Boolean).join('; ') };
+      d.stats.explained++;
     });
   }
 

@@ -46,7 +46,7 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
     now: o.now ?? Date.now,
     window: Math.max(20_000, o.concurrency * x.batchSize * 8),
   });
-  const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0, duplicates: 0 };
+  const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0, duplicates: 0, explained: 0 };
   const sender = new BatchSender({ op, session, recorder, kill: o.kill, inflight: recorder.inflight, stats });
   const batcher = new Batcher({ batchSize: x.batchSize, concurrency: o.concurrency, recorder, send: (rows) => sender.send(rows) });
   const onStop = () => recorder.stop('interrupt');

@@ -53,7 +53,8 @@ export function summarize(f: Facts): RunSummary {
     rate_limit_wait_ms: Math.round(stats.rateLimitWaitMs),
     already_existed: f.sent.alreadyExisted,
     duplicates: f.sent.duplicates || undefined,
-    key: f.key,
+    // The field rows were found by, when some were: the advice names it.
+    key: f.sent.explained ? f.key : undefined,
     outcome_unknown: r.outcomeUnknown,
     resumed_ok: r.carried || undefined,
     empty_rows: f.emptyRows || undefined,

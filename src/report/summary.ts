@@ -182,7 +182,7 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
     lines.push('', 'Failures by cause:');
     const width = Math.max(...groups.map((g) => plural(g.count, 'row').length));
     for (const g of groups) {
-      // The code in front, unless the message already starts with it (the simulator writes "[1199014] ...").
+      // The code in front, unless the message already starts with it.
       const code = g.error_code !== undefined && !g.error.startsWith(`[${g.error_code}]`) ? `[${g.error_code}] ` : '';
       lines.push(`  ${plural(g.count, 'row').padStart(width)}  ${code}${oneLine(g.error)}  ${p.dim(rowsText(g))}`);
     }
@@ -248,9 +248,9 @@ function nextStep(s: RunSummary): string {
 
 /** A create run twice: the rows exist; what changes them is an update by the key, or sync — never a retry. */
 function duplicateAdvice(s: RunSummary, n: number): string {
-  const key = s.key ? ` --key ${s.key}` : ' --key <unique field>';
+  const key = s.key ? ` --key ${s.key}` : ' --key <the unique field>';
   const how = s.command === 'apaas-create' ? `apaas-update …${key} (or apaas-sync …${key})` : `update-inst …${key} (or sync …${key})`;
-  return `${plural(n, 'row')} already exist${n === 1 ? 's' : ''} on the server (each says which id holds its value): to give ${n === 1 ? 'it' : 'them'} the file's values use ${how} with the same file; --retry-failed would fail the same way.`;
+  return `${plural(n, 'row')} already exist${n === 1 ? 's' : ''} on the server (a unique value is taken): to give ${n === 1 ? 'it' : 'them'} the file's values use ${how} with the same file; --retry-failed would fail the same way.`;
 }
 
 function mdCell(v: unknown): string {

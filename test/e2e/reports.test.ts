@@ -230,9 +230,11 @@ describe('every Next: line is safe to follow', () => {
     expect((await runCli(['create-inst', input, '--obj', 'bk_switch', '--report', join(tmp.dir, 'again-1.report.csv'), ...FAST], { env: cmdbEnv(sim, 'esb') })).code).toBe(0);
     const ids = ['AGAIN-1', 'AGAIN-2'].map((a) => switchesWith(a)[0]!.bk_inst_id);
     const report = join(tmp.dir, 'again-2.report.csv');
-    const r = await runCli(['create-inst', input, '--obj', 'bk_switch', '--report', report, ...FAST], { env: cmdbEnv(sim, 'esb') });
+    // --key names the field the rows are checked (and found) by; without it, the model's first unique field.
+    const r = await runCli(['create-inst', input, '--obj', 'bk_switch', '--key', 'bk_asset_id', '--report', report, ...FAST], { env: cmdbEnv(sim, 'esb') });
     expect(r.code).toBe(3);
     const rows = readReport(report);
+    expect(rows.every((x) => x.error_code === 'duplicate' && /duplicated/.test(String(x.detail)))).toBe(true);
     expect(rows.map((x) => [x.status, x.error])).toEqual([
       ['failed', `already exists: bk_asset_id "AGAIN-1" → id ${ids[0]}`],
       ['failed', `already exists: bk_asset_id "AGAIN-2" → id ${ids[1]}`],
@@ -248,7 +250,7 @@ describe('every Next: line is safe to follow', () => {
     const input = tmp.file('dupdry.csv', csv(switchLines(['DRY-1', 'DRY-2', 'DRY-1'])));
     const r = await runCli(['create-inst', input, '--obj', 'bk_switch', '--dry-run', '--report', join(tmp.dir, 'dupdry.report.csv'), ...FAST], { env: cmdbEnv(sim, 'esb') });
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('row 3: bk_asset_id "DRY-1" is also in row 1');
+    expect(r.stderr).toContain('row 3: bk_inst_name "sw-DRY-1" is also in row 1');
     const plan = readReport(join(tmp.dir, 'dupdry.plan.csv'));
     expect(plan.map((x) => x.status)).toEqual(['unsent', 'unsent', 'invalid']);
     expect(existsSync(join(tmp.dir, 'dupdry.report.csv'))).toBe(false);

@@ -18,7 +18,7 @@ async function setup(
 ) {
   const session = fakeSession(answer, o.reconcile);
   const recorder = await memoryRecorder();
-  const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0, duplicates: 0 };
+  const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0, duplicates: 0, explained: 0 };
   const marked: number[][] = [];
   const sender = new BatchSender({
     op: { command: 'fake', unclear: o.unclear ?? 'reconcile' },
@@ -302,19 +302,25 @@ describe('answers', () => {
 describe('a create refused while a record with its key exists (a file loaded twice)', () => {
   const refusesSome = (batch: CheckedRow[]): BatchVerdict => ({
     kind: 'rows',
-    results: batch.map((r) => (r.row === 2 || r.row === 3 ? { ok: false, code: 1199014, error: `[name: n${r.row}] duplicated` } : r.row === 4 ? { ok: false, code: 'already_exists', error: 'already exists (found first)' } : { ok: true, id: r.row * 10 })),
+    results: batch.map((r) =>
+      r.row === 2 || r.row === 3 ? { ok: false, code: 'duplicate', error: `[name: n${r.row}] duplicated` }
+      : r.row === 4 ? { ok: false, code: 'already_exists', error: 'already exists (found first)' }
+      : r.row === 5 ? { ok: false, code: 1199019, error: 'bad value' }
+      : { ok: true, id: r.row * 10 }),
   });
 
   it('says which record holds the value (one look-up for the refused rows); other refusals keep the server\'s words', async () => {
     const t = await setup(refusesSome, { reconcile: (batch) => batch.map((r): Reconciled => (r.row === 2 ? { state: 'applied', id: 99, created: true } : { state: 'not-applied' })) });
     await t.sender.send(rows(5));
     const out = byRow(t.recorder.outcomes, 5);
-    expect(out[1]).toMatchObject({ status: 'failed', error_code: 1199014, error: 'already exists: name "n2" → id 99', detail: 'the server: [name: n2] duplicated' });
-    expect(out[2]).toMatchObject({ status: 'failed', error_code: 1199014, error: '[name: n3] duplicated' });
+    expect(out[1]).toMatchObject({ status: 'failed', error_code: 'duplicate', error: 'already exists: name "n2" → id 99', detail: 'the server: [name: n2] duplicated' });
+    expect(out[2]).toMatchObject({ status: 'failed', error_code: 'duplicate', error: '[name: n3] duplicated' });
+    // Another refusal is not looked up.
+    expect(out[4]).toMatchObject({ error_code: 1199019, error: 'bad value' });
     // Row 4 the operation refused itself (already_exists): counted, left as it said, not looked up again.
     expect(out[3]).toMatchObject({ error_code: 'already_exists', error: 'already exists (found first)' });
     expect(t.server.reconciles).toEqual([[2, 3]]);
-    expect(t.stats.duplicates).toBe(2);
+    expect(t.stats).toMatchObject({ duplicates: 3, explained: 1 });
   });
 
   it('a delete\'s "applied" (the record is gone) is not "already exists"; an operation that re-sends never looks', async () => {

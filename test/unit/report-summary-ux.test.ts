@@ -83,7 +83,7 @@ describe('every Next: line is safe to follow as it is', () => {
 
   it('a create run twice: an update by the key (or sync), never --retry-failed', () => {
     const t = text({ failed: 25, unsent: 0, duplicates: 25, key: 'bk_asset_id', exit_code: 3 });
-    expect(t).toContain('Next: 25 rows already exist on the server (each says which id holds its value): to give them the file\'s values use update-inst … --key bk_asset_id (or sync … --key bk_asset_id) with the same file; --retry-failed would fail the same way.');
+    expect(t).toContain('Next: 25 rows already exist on the server (a unique value is taken): to give them the file\'s values use update-inst … --key bk_asset_id (or sync … --key bk_asset_id) with the same file; --retry-failed would fail the same way.');
     expect(t).not.toMatch(/again with --retry-failed/);
     expect(text({ command: 'apaas-create', failed: 1, unsent: 0, duplicates: 1, key: 'serial', exit_code: 3 })).toContain('use apaas-update … --key serial (or apaas-sync … --key serial)');
     // Some rows failed for other reasons too: those may be retried, and it is said which would fail again.
