@@ -330,8 +330,6 @@ export class ReportWriter {
   }
 }
 
-const EXT: Record<ReportFormat, string> = { csv: 'csv', json: 'json', ndjson: 'ndjson' };
-
 /** `<folder>/<input name without extension>.<command>`; stdin ('-') → `<current folder>/stdin.<command>`. */
 function stem(inputFile: string, command: string): string {
   if (inputFile === '-' || inputFile === '') return path.join(process.cwd(), `stdin.${command}`);
@@ -351,12 +349,12 @@ function stamp(d: Date): string {
  * `stdin.<command>.<time>.report.<ext>` in the current folder. {@link claimPath} makes it unique.
  */
 export function defaultReportPath(inputFile: string, command: string, format: ReportFormat, now = new Date(), kind: 'report' | 'plan' = 'report'): string {
-  return `${stem(inputFile, command)}.${stamp(now)}.${kind}.${EXT[format]}`;
+  return `${stem(inputFile, command)}.${stamp(now)}.${kind}.${format}`;
 }
 
 /** The link to the newest report of this input and command: `switches.create-inst.latest.report.csv`. */
 export function latestReportLink(inputFile: string, command: string, format: ReportFormat): string {
-  return `${stem(inputFile, command)}.latest.report.${EXT[format]}`;
+  return `${stem(inputFile, command)}.latest.report.${format}`;
 }
 
 /**
