@@ -1,10 +1,11 @@
 import { MockAgent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, CliError, EXIT } from '../../src/core/errors.js';
-import { ManualClock } from '../../src/http/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createHttpClient, type HttpRequest, type HttpResponse } from '../../src/http/client.js';
 import { CMDB_OPS, CmdbApi, cmdbService, defaultGateway, toEnvelope, type CmdbOp, type Gateway } from '../../src/http/cmdb.js';
 import { Throttle } from '../../src/http/limiter.js';
+import { FrontDoorError } from '../../src/http/front.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/http/retry.js';
 import { Sender } from '../../src/http/sender.js';
 
@@ -67,6 +68,21 @@ const PARAMS: Record<CmdbOp, Record<string, unknown>> = {
   find_instance_association: { bk_obj_id: 'bk_switch', condition: { bk_obj_asst_id: 'bk_switch_connect_host' } },
 };
 
+/** A successful answer's data for each operation, in the shape the real server gives. */
+const DATA: Record<CmdbOp, unknown> = {
+  batch_create_inst: { success_created: { '0': 7 }, error_msg: {} },
+  batch_update_inst: null,
+  update_process_instance: [12],
+  batch_create_instance_association: { success_created: { '0': 3 }, error_msg: {} },
+  batch_delete_inst: null,
+  search_object_attribute: [{ bk_property_id: 'bk_inst_name', bk_property_type: 'singlechar', isrequired: true }],
+  search_object_instances: { count: 1, info: [{ bk_inst_id: 1, bk_inst_name: 'sw1' }] },
+  find_object_association: [{ bk_obj_asst_id: 'bk_switch_connect_host', bk_obj_id: 'bk_switch', bk_asst_obj_id: 'host', mapping: 'n:n' }],
+  find_instance_association: [{ id: 5, bk_inst_id: 1, bk_asst_inst_id: 2 }],
+};
+
+const success = (op: CmdbOp) => ({ body: { result: true, code: 0, message: 'success', permission: null, request_id: 'rid-1', data: DATA[op] } });
+
 const APIGW: Record<CmdbOp, [string, string, string[]]> = {
   // method, path, keys that must be gone from the body (moved into the path)
   batch_create_inst: ['POST', '/api/v3/createmany/instance/object/bk_switch', ['bk_obj_id']],
@@ -91,7 +107,7 @@ describe('defaultGateway', () => {
 
 describe('CMDB requests', () => {
   it.each(CMDB_OPS)('ESB %s: POST /api/c/compapi/v2/cc/<op>/ with credentials and every param in the body', async (op) => {
-    const { api, seen } = connect('esb', 'https://paas.example.com');
+    const { api, seen } = connect('esb', 'https://paas.example.com', () => success(op));
     const env = await api.call(op, PARAMS[op], { idempotent: true });
     expect(env.result).toBe(true);
     const s = seen[0]!;
@@ -105,7 +121,7 @@ describe('CMDB requests', () => {
   });
 
   it.each(CMDB_OPS)('apigw %s: method + path per operation, credentials only in the header', async (op) => {
-    const { api, seen } = connect('apigw', 'https://bkapi.example.com/api/bk-cmdb/prod');
+    const { api, seen } = connect('apigw', 'https://bkapi.example.com/api/bk-cmdb/prod', () => success(op));
     await api.call(op, PARAMS[op], { idempotent: true });
     const s = seen[0]!;
     const [method, path, moved] = APIGW[op];
@@ -149,6 +165,8 @@ describe('CMDB requests', () => {
 describe('envelope', () => {
   const res = (body: unknown, status = 200, headers: Record<string, string> = {}): HttpResponse => ({
     status,
+    url: 'https://paas.example.com/api/c/compapi/v2/cc/batch_create_inst/',
+    sentBytes: 0,
     headers,
     body,
     text: typeof body === 'string' ? body : JSON.stringify(body),
@@ -164,8 +182,8 @@ describe('envelope', () => {
     expect(env).toMatchObject({ result: true, code: 0, message: 'success', requestId: 'r1', data: { success_created: { '0': 7 } } });
   });
 
-  it('turns a non-JSON answer into a failed envelope', () => {
-    expect(toEnvelope({ status: 400, headers: {}, body: undefined, text: '<html>bad</html>' })).toMatchObject({ result: false, code: -1, status: 400 });
+  it('a failed envelope carries no data', () => {
+    expect(toEnvelope(res({ result: false, code: 1199006, message: 'bad', data: { anything: 1 } }, 400))).toMatchObject({ result: false, code: 1199006, status: 400, data: null });
   });
 });
 
@@ -173,7 +191,10 @@ describe('cmdbService.classify', () => {
   const service = cmdbService({ gateway: 'apigw', credentials: creds });
   const req: HttpRequest = { op: 'batch_update_inst', method: 'PUT', path: '/api/v3/updatemany/instance/object/bk_switch' };
   const classify = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-    service.classify({ status, headers, body: typeof body === 'string' ? undefined : body, text: typeof body === 'string' ? body : JSON.stringify(body) }, req);
+    service.classify(
+      { status, url: `https://bkapi.example.com/api/bk-cmdb/prod${req.path}`, sentBytes: 0, headers, body: typeof body === 'string' ? undefined : body, text: typeof body === 'string' ? body : JSON.stringify(body) },
+      req,
+    );
 
   it.each([
     [429, { result: false, code: 1642903, message: 'rate limited' }, { 'x-bkapi-ratelimit-reset': '0.25' }, 250],
@@ -194,7 +215,7 @@ describe('cmdbService.classify', () => {
     [503, 'Service Unavailable'],
     [504, { result: false, code: 1650401, message: 'backend timeout' }],
     [200, { result: false, code: 1650401, message: 'backend timeout' }],
-    [200, '<html>proxy error page</html>'],
+    [200, '{"result":true,"code":0,"data":{"success_cr'],
   ])('HTTP %s %j → transient', (status, body) => {
     expect(classify(status, body).kind).toBe('transient');
   });
@@ -250,15 +271,18 @@ describe('cmdbService.classify', () => {
     if (v.kind !== 'fatal') return;
     expect(v.error).toBeInstanceOf(CliError);
     expect(v.error.exitCode).toBe(EXIT.AUTH);
-    expect(v.error.message).toMatch(/CMDB_URL/);
-    expect(v.error.message).toMatch(/CMDB_GATEWAY/);
+    expect(`${v.error.message} ${v.error.hint}`).toMatch(/CMDB_URL/);
+    expect(`${v.error.message} ${v.error.hint}`).toMatch(/CMDB_GATEWAY/);
   });
 
-  it('a transient reason quotes the non-JSON answer with secrets masked', () => {
-    const v = classify(200, `<html>debug: bk_app_secret=${SECRET}</html>`);
-    expect(v.kind).toBe('transient');
-    expect(JSON.stringify(v)).not.toContain(SECRET);
-    expect(JSON.stringify(v)).toContain('debug: bk_app_secret=***');
+  it('a web page is a front-door problem: fatal, its title quoted with secrets masked', () => {
+    const v = classify(200, `<html><head><title>Sign in (debug: bk_app_secret=${SECRET})</title></head></html>`);
+    expect(v.kind).toBe('fatal');
+    if (v.kind !== 'fatal') return;
+    expect(v.error).toBeInstanceOf(FrontDoorError);
+    expect(JSON.stringify(v.error.message)).not.toContain(SECRET);
+    expect(v.error.message).toContain('a web page titled "Sign in (debug: bk_app_secret=***');
+    expect(v.error.hint).toMatch(/login page/);
   });
 });
 

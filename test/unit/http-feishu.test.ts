@@ -1,7 +1,7 @@
 import { MockAgent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, CliError, EXIT } from '../../src/core/errors.js';
-import { ManualClock } from '../../src/http/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createHttpClient, type HttpRequest } from '../../src/http/client.js';
 import { FeishuApi, feishuService, TenantTokenManager, TOKEN_PATH } from '../../src/http/feishu.js';
 import { Throttle } from '../../src/http/limiter.js';
@@ -41,12 +41,24 @@ function server() {
 
 const ok = (t: string, expire = 7200) => ({ body: { code: 0, msg: 'ok', tenant_access_token: t, expire } });
 
+/** A token manager on the scripted server; its throttle runs on the same clock. */
+function tokenManager(s: ReturnType<typeof server>, clock: ManualClock, extra: { policy?: typeof DEFAULT_RETRY_POLICY; onFetch?: () => void; throttle?: Throttle } = {}) {
+  return new TenantTokenManager({
+    client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }),
+    credentials,
+    clock,
+    throttle: extra.throttle ?? new Throttle({ windowsFor: () => [], clock }),
+    policy: extra.policy ?? DEFAULT_RETRY_POLICY,
+    onFetch: extra.onFetch,
+  });
+}
+
 describe('TenantTokenManager', () => {
   it('single flight: 10 concurrent get() share one fetch', async () => {
     const s = server();
     s.token([ok('t-1')]);
     let fetched = 0;
-    const tokens = new TenantTokenManager({ client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }), credentials, clock: new ManualClock(0), onFetch: () => fetched++ });
+    const tokens = tokenManager(s, new ManualClock(0), { onFetch: () => fetched++ });
     const got = await Promise.all(Array.from({ length: 10 }, () => tokens.get()));
     expect(new Set(got)).toEqual(new Set(['t-1']));
     expect(tokens.fetches).toBe(1);
@@ -68,7 +80,7 @@ describe('TenantTokenManager', () => {
     const s = server();
     s.token([ok('t-1', expire), ok('t-2', expire)]);
     const clock = new ManualClock(0);
-    const tokens = new TenantTokenManager({ client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }), credentials, clock });
+    const tokens = tokenManager(s, clock);
     expect(await tokens.get()).toBe('t-1');
     await clock.advance(renewS * 1000 - 1);
     expect(await tokens.get()).toBe('t-1');
@@ -81,7 +93,7 @@ describe('TenantTokenManager', () => {
   it('invalidate() drops the token; invalidate(old) after a renewal does not drop the new one', async () => {
     const s = server();
     s.token([ok('t-1'), ok('t-2')]);
-    const tokens = new TenantTokenManager({ client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }), credentials, clock: new ManualClock(0, { auto: true }) });
+    const tokens = tokenManager(s, new ManualClock(0, { auto: true }));
     expect(await tokens.get()).toBe('t-1');
     tokens.invalidate();
     expect(await tokens.get()).toBe('t-2');
@@ -93,7 +105,7 @@ describe('TenantTokenManager', () => {
   it.each([10003, 10014, 10015, 99991543])('bad credentials (code %i) → AuthError naming the settings, never the secret, not retried', async (code) => {
     const s = server();
     s.token([{ body: { code, msg: `invalid app_secret ${APP_SECRET}` } }, ok('never')]);
-    const tokens = new TenantTokenManager({ client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }), credentials, clock: new ManualClock(0, { auto: true }) });
+    const tokens = tokenManager(s, new ManualClock(0, { auto: true }));
     const err = await tokens.get().catch((e) => e);
     expect(err).toBeInstanceOf(AuthError);
     expect(err.exitCode).toBe(EXIT.AUTH);
@@ -107,7 +119,7 @@ describe('TenantTokenManager', () => {
     s.token([{ status: 503, body: 'unavailable' }, { status: 500, body: { code: 1500, msg: 'internal' } }]);
     s.pool.intercept({ path: TOKEN_PATH, method: 'POST' }).replyWithError(Object.assign(new Error('reset'), { code: 'ECONNRESET' }));
     s.token([ok('t-1')]);
-    const tokens = new TenantTokenManager({ client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }), credentials, clock: new ManualClock(0, { auto: true }) });
+    const tokens = tokenManager(s, new ManualClock(0, { auto: true }));
     expect(await tokens.get()).toBe('t-1');
     expect(tokens.fetches).toBe(1);
   });
@@ -117,12 +129,7 @@ describe('TenantTokenManager', () => {
     const limited = { status: 429, body: { code: 99991400, msg: 'request trigger frequency limit' }, headers: { 'x-ogw-ratelimit-reset': '1.5' } };
     s.token([limited, limited, limited, limited, ok('t-1')]);
     const clock = new ManualClock(0, { auto: true });
-    const tokens = new TenantTokenManager({
-      client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }),
-      credentials,
-      clock,
-      policy: { ...DEFAULT_RETRY_POLICY, retries: 1 },
-    });
+    const tokens = tokenManager(s, clock, { policy: { ...DEFAULT_RETRY_POLICY, retries: 1 } });
     expect(await tokens.get()).toBe('t-1');
     expect(clock.now()).toBe(4 * 1500);
     expect(tokens.fetches).toBe(1);
@@ -131,12 +138,7 @@ describe('TenantTokenManager', () => {
   it('gives up after the retries: RetriesExhaustedError', async () => {
     const s = server();
     s.token([{ status: 502, body: 'x' }, { status: 502, body: 'x' }, { status: 502, body: 'x' }]);
-    const tokens = new TenantTokenManager({
-      client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }),
-      credentials,
-      clock: new ManualClock(0, { auto: true }),
-      policy: { ...DEFAULT_RETRY_POLICY, retries: 2 },
-    });
+    const tokens = tokenManager(s, new ManualClock(0, { auto: true }), { policy: { ...DEFAULT_RETRY_POLICY, retries: 2 } });
     const err = await tokens.get().catch((e) => e);
     expect(err).toBeInstanceOf(RetriesExhaustedError);
     expect(err.reachedServer).toBe(true);
@@ -146,12 +148,7 @@ describe('TenantTokenManager', () => {
     const s = server();
     s.token([ok('t-1'), { status: 502, body: 'x' }, { status: 502, body: 'x' }]);
     const clock = new ManualClock(0, { auto: true });
-    const tokens = new TenantTokenManager({
-      client: createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent }),
-      credentials,
-      clock,
-      policy: { ...DEFAULT_RETRY_POLICY, retries: 1 },
-    });
+    const tokens = tokenManager(s, clock, { policy: { ...DEFAULT_RETRY_POLICY, retries: 1 } });
     expect(await tokens.get()).toBe('t-1');
     await clock.advance(3600_000);
     expect(await tokens.get()).toBe('t-1');
@@ -163,8 +160,9 @@ function connect(setup: (s: ReturnType<typeof server>) => void) {
   setup(s);
   const clock = new ManualClock(0, { auto: true });
   const client = createHttpClient({ baseUrl: ORIGIN, dispatcher: s.agent });
-  const tokens = new TenantTokenManager({ client, credentials, clock });
-  const sender = new Sender({ client, service: feishuService({ tokens }), throttle: new Throttle({ windowsFor: () => [], clock }), policy: DEFAULT_RETRY_POLICY, clock });
+  const throttle = new Throttle({ windowsFor: () => [], clock });
+  const tokens = new TenantTokenManager({ client, credentials, clock, throttle, policy: DEFAULT_RETRY_POLICY });
+  const sender = new Sender({ client, service: feishuService({ tokens }), throttle, policy: DEFAULT_RETRY_POLICY, clock });
   return { s, tokens, sender, api: new FeishuApi({ sender }) };
 }
 
@@ -187,7 +185,7 @@ describe('FeishuApi.records', () => {
     });
     const body = op === 'batch_delete' ? { ids: ['1', '2'] } : { records: JSON.stringify([{ _id: '1', name: 'x' }]) };
     const env = await api.records(op, 'package_ns/1', 'object name', body, { idempotent: op !== 'batch_create' });
-    expect(env).toEqual({ code: 0, msg: 'success', data: { items: [{ success: true, id: '1' }] }, status: 200 });
+    expect(env).toEqual({ ok: true, code: 0, msg: 'success', data: { items: [{ success: true, id: '1' }] }, status: 200 });
     expect(seen[0]).toEqual({
       method,
       path: `/open-apis/apaas/v1/applications/package_ns%2F1/objects/object%20name/records/${op}`,
@@ -222,7 +220,7 @@ describe('FeishuApi.records', () => {
         .intercept({ path: (p) => p.startsWith('/open-apis/apaas/'), method: 'PATCH' })
         .reply((o) => ({
           statusCode: 200,
-          data: (o.headers as Record<string, string>).authorization === 'Bearer t-1' ? { code: 99991663, msg: 'expired' } : { code: 0, msg: 'ok', data: {} },
+          data: (o.headers as Record<string, string>).authorization === 'Bearer t-1' ? { code: 99991663, msg: 'expired' } : { code: 0, msg: 'ok', data: { items: [] } },
         }))
         .persist();
     });
@@ -257,11 +255,15 @@ describe('FeishuApi.records', () => {
 });
 
 describe('feishuService.classify', () => {
-  const tokens = new TenantTokenManager({ client: { send: () => Promise.reject(new Error('unused')), close: async () => {} }, credentials });
+  const unused = { send: () => Promise.reject(new Error('unused')), close: async () => {} };
+  const tokens = new TenantTokenManager({ client: unused, credentials, throttle: new Throttle({ windowsFor: () => [] }), policy: DEFAULT_RETRY_POLICY });
   const service = feishuService({ tokens });
   const req: HttpRequest = { op: 'batch_update', method: 'PATCH', path: '/open-apis/apaas/v1/applications/ns/objects/o/records/batch_update' };
   const classify = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-    service.classify({ status, headers, body: typeof body === 'string' ? undefined : body, text: typeof body === 'string' ? body : JSON.stringify(body) }, req);
+    service.classify(
+      { status, url: `${ORIGIN}${req.path}`, sentBytes: 0, headers, body: typeof body === 'string' ? undefined : body, text: typeof body === 'string' ? body : JSON.stringify(body) },
+      req,
+    );
 
   it.each([
     [429, { code: 99991400, msg: 'too many' }, { 'x-ogw-ratelimit-reset': '0.4' }, 400],
@@ -281,7 +283,7 @@ describe('feishuService.classify', () => {
     [200, { code: 2200, msg: 'x' }],
     [200, { code: 5000, msg: 'reduce call frequency' }],
     [503, 'Service Unavailable'],
-    [200, '<html>gateway</html>'],
+    [200, '{"code":0,"data":{"items":[{"succ'],
   ])('HTTP %s %j → transient', (status, body) => expect(classify(status, body).kind).toBe('transient'));
 
   it.each([99991661, 99991663, 99991671])('code %i → renew-auth', (code) => expect(classify(200, { code, msg: 'token' }).kind).toBe('renew-auth'));
@@ -306,8 +308,16 @@ describe('feishuService.classify', () => {
     [400, { code: 1254001, msg: 'other' }],
   ])('HTTP %s %j → ok (the operation reads it)', (status, body) => expect(classify(status, body).kind).toBe('ok'));
 
-  it('a non-JSON 404 is a configuration error naming FEISHU_URL', () => {
-    const v = classify(404, 'Not Found');
-    expect(v.kind === 'fatal' && v.error instanceof CliError && v.error.message).toMatch(/FEISHU_URL/);
+  it.each([
+    [404, 'Not Found'],
+    [404, { code: 404, msg: 'page not found' }],
+    [200, '<html><head><title>Feishu login</title></head></html>'],
+  ])('HTTP %s %j is a configuration error naming FEISHU_URL, not retried', (status, body) => {
+    const v = classify(status, body);
+    expect(v.kind).toBe('fatal');
+    if (v.kind !== 'fatal') return;
+    expect(v.error).toBeInstanceOf(CliError);
+    expect(v.error.exitCode).toBe(EXIT.AUTH);
+    expect(`${v.error.message} ${v.error.hint}`).toMatch(/FEISHU_URL/);
   });
 });

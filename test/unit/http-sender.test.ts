@@ -1,7 +1,7 @@
 import { errors, MockAgent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, CliError, EXIT } from '../../src/core/errors.js';
-import { ManualClock } from '../../src/http/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createHttpClient, type HttpRequest, type HttpResponse } from '../../src/http/client.js';
 import { cmdbService } from '../../src/http/cmdb.js';
 import { Throttle } from '../../src/http/limiter.js';

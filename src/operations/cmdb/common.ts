@@ -3,7 +3,7 @@
  * telling row-level errors from whole-request ones, and resolving instances named by a unique field.
  */
 import { AuthError, UsageError } from '../../core/errors.js';
-import type { CmdbApi, CmdbEnvelope } from '../../http/cmdb.js';
+import type { CmdbApi, CmdbData, CmdbEnvelope } from '../../http/cmdb.js';
 import { uniqueFields, type CmdbAttribute } from '../../schema/model.js';
 import { didYouMean } from '../../schema/fields.js';
 import type { CheckedRow, OperationContext, RowResult } from '../types.js';
@@ -21,7 +21,7 @@ export function envelopeError(env: CmdbEnvelope): string {
 export async function fetchAttributes(ctx: OperationContext, objId: string): Promise<CmdbAttribute[]> {
   const env = await requireCmdb(ctx).call('search_object_attribute', { bk_obj_id: objId }, { idempotent: true, signal: ctx.signal });
   if (!env.result) throw new UsageError(`cannot read the attributes of model "${objId}": ${envelopeError(env)}`, 'check --obj');
-  const attrs = Array.isArray(env.data) ? (env.data as CmdbAttribute[]) : [];
+  const attrs: CmdbAttribute[] = env.data;
   if (attrs.length === 0) throw new UsageError(`model "${objId}" has no attributes: it does not exist or is not visible to this app`, 'check --obj (a model id such as bk_switch, not its display name)');
   return attrs;
 }
@@ -53,17 +53,16 @@ const ALREADY_EXISTS = /already exist|已经存在|已存在|1101038/i;
  * index in the batch ("0", "1", ...). Every row must be in exactly one map; a row in neither is a protocol error,
  * never guessed `ok`.
  */
-export function readCreateMaps(env: CmdbEnvelope, n: number, opts: { alreadyExistsIsOk?: boolean } = {}): RowResult[] {
-  const data = (env.data ?? {}) as { success_created?: Record<string, unknown>; error_msg?: Record<string, unknown> };
-  const created = data.success_created ?? {};
-  const errors = data.error_msg ?? {};
+export function readCreateMaps(env: { data: CmdbData<'batch_create_inst'> }, n: number, opts: { alreadyExistsIsOk?: boolean } = {}): RowResult[] {
+  const created = env.data.success_created;
+  const errors = env.data.error_msg;
   const out: RowResult[] = [];
   for (let i = 0; i < n; i++) {
     const k = String(i);
     if (Object.hasOwn(created, k)) {
-      out.push({ ok: true, id: created[k] as number });
+      out.push({ ok: true, id: created[k] });
     } else if (Object.hasOwn(errors, k)) {
-      const msg = String(errors[k]);
+      const msg = errors[k]!;
       if (opts.alreadyExistsIsOk && ALREADY_EXISTS.test(msg)) out.push({ ok: true, detail: 'already exists' });
       else out.push({ ok: false, code: codeOf(msg), error: msg });
     } else {
@@ -120,8 +119,7 @@ export class KeyResolver {
           { idempotent: true, signal: this.signal },
         );
         if (!env.result) throw new UsageError(`cannot look up ${this.objId} instances by ${this.key}: ${envelopeError(env)}`, `check that ${this.key} is a field of ${this.objId}`);
-        const data = (env.data ?? {}) as { info?: Record<string, unknown>[]; count?: unknown };
-        const info = data.info ?? [];
+        const info = env.data.info;
         for (const inst of info) {
           const k = String(inst[this.key]);
           const id = Number(inst[this.idField]);
@@ -129,8 +127,8 @@ export class KeyResolver {
           if (ids && !ids.includes(id)) ids.push(id);
         }
         // A full page asks for the next one, unless the total count says there is none (500 unique values).
-        const count = Number(data.count);
-        if (info.length < 500 || (Number.isFinite(count) && start + info.length >= count)) break;
+        const count = env.data.count;
+        if (info.length < 500 || (count !== undefined && start + info.length >= count)) break;
       }
       for (const [k, ids] of found) this.remember(k, ids);
     }

@@ -4,17 +4,13 @@
  */
 import { AuthError, UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
-import type { FeishuApi, FeishuEnvelope } from '../../http/feishu.js';
+import type { FeishuApi, FeishuData, FeishuEnvelope } from '../../http/feishu.js';
 import { buildShape, shapeRow, type FieldError } from '../../schema/rows.js';
 import type { BatchVerdict, CheckedRow, Operation, OperationContext, RowResult, Session } from '../types.js';
 
 type RecordsOp = 'batch_update' | 'batch_create' | 'batch_delete';
 
-interface Item {
-  success?: boolean;
-  id?: string;
-  errors?: Array<{ code?: string; message?: string; sub_code?: string; fields?: string[] }>;
-}
+type Item = FeishuData<'batch_update'>['items'][number];
 
 function requireFeishu(ctx: OperationContext): FeishuApi {
   if (!ctx.feishu) throw new AuthError('no Feishu connection configured', 'set FEISHU_APP_ID and FEISHU_APP_SECRET, or use --sandbox');
@@ -33,8 +29,7 @@ function rejected(env: FeishuEnvelope): BatchVerdict {
   return { kind: 'rejected', code: env.code, message: `${env.msg || 'request refused'} (code ${env.code})`, splittable: env.code === 2320001 || env.status === 400 };
 }
 
-function readItems(env: FeishuEnvelope, n: number): RowResult[] {
-  const items: Item[] = Array.isArray(env.data?.items) ? env.data.items : [];
+function readItems(items: Item[], n: number): RowResult[] {
   const out: RowResult[] = [];
   for (let i = 0; i < n; i++) {
     const it = items[i];
@@ -98,8 +93,8 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
         async send(rows, signal) {
           const body = op === 'batch_delete' ? { ids: rows.map((r) => r.payload._id) } : { records: JSON.stringify(rows.map((r) => r.payload)) };
           const env = await requireFeishu(ctx).records(op, ns, obj, body, { idempotent: op !== 'batch_create', signal });
-          if (env.code !== 0) return rejected(env);
-          return { kind: 'rows', results: readItems(env, rows.length) };
+          if (!env.ok) return rejected(env);
+          return { kind: 'rows', results: readItems(env.data.items, rows.length) };
         },
         describe: () => [`object ${ns}/${obj}: ${op}, records sent as a JSON string`],
       };
@@ -121,13 +116,12 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
           let pageToken: string | undefined;
           do {
             const env = await requireFeishu(ctx).records('batch_query', ns, obj, { select: ['_id', key], filter, page_size: 500, ...(pageToken ? { page_token: pageToken } : {}) }, { idempotent: true, signal });
-            if (env.code !== 0) throw new Error(`${env.msg} (code ${env.code})`);
-            const items = typeof env.data?.items === 'string' ? (JSON.parse(env.data.items) as Record<string, unknown>[]) : ((env.data?.items ?? []) as Record<string, unknown>[]);
-            for (const it of items) {
+            if (!env.ok) throw new Error(`${env.msg} (code ${env.code})`);
+            for (const it of env.data.items) {
               const k = JSON.stringify(it[key]);
               found.set(k, [...(found.get(k) ?? []), String(it._id)]);
             }
-            pageToken = env.data?.has_more ? env.data?.next_page_token : undefined;
+            pageToken = env.data.has_more ? env.data.next_page_token : undefined;
           } while (pageToken);
           return values.map((v) => {
             if (v === undefined || v === null || v === '') return undefined;
