@@ -6,8 +6,9 @@ import { createHttpClient, type HttpRequest, type HttpResponse } from '../../src
 import { CMDB_OPS, CmdbApi, cmdbService, defaultGateway, toEnvelope, type CmdbOp, type Gateway } from '../../src/http/cmdb.js';
 import { Throttle } from '../../src/http/limiter.js';
 import { FrontDoorError } from '../../src/http/front.js';
+import { ProtocolError } from '../../src/http/answer.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/http/retry.js';
-import { Sender } from '../../src/http/sender.js';
+import { AmbiguousWriteError, Sender } from '../../src/http/sender.js';
 
 const SECRET = 'Sup3r-Secret-App-Key';
 const TOKEN = 'bk-token-abcdef-987654';
@@ -159,6 +160,36 @@ describe('CMDB requests', () => {
     }));
     const env = await api.call('batch_update_inst', PARAMS.batch_update_inst, { idempotent: true });
     expect(env).toMatchObject({ result: false, code: 1199014, status: 200 });
+  });
+});
+
+describe('answers are read with each operation\'s schema, once per request', () => {
+  it('a look-up whose data does not fit is one ProtocolError naming the place (exit 5)', async () => {
+    const { api } = connect('esb', 'https://paas.example.com', () => ({ body: { result: true, code: 0, message: 'success', data: { info: 'not a list' } } }));
+    const err = await api.call('search_object_instances', PARAMS.search_object_instances, { idempotent: true }).catch((e) => e);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect(err.exitCode).toBe(EXIT.UNREACHABLE);
+    expect(err.message).toMatch(/search_object_instances: the answer does not have the documented shape \(data\.info: /);
+  });
+
+  it('a write whose answer does not fit may have been applied: an AmbiguousWriteError carrying the ProtocolError', async () => {
+    const { api, seen } = connect('esb', 'https://paas.example.com', () => ({ body: { result: true, code: 0, message: 'success', data: { success_created: ['7'] } } }));
+    const err = await api.call('batch_create_inst', PARAMS.batch_create_inst, { idempotent: false }).catch((e) => e);
+    expect(err).toBeInstanceOf(AmbiguousWriteError);
+    expect(err.cause).toBeInstanceOf(ProtocolError);
+    expect(err.message).toMatch(/data\.success_created: .*may have been applied/);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('a failed answer is returned with its code, its data not read', async () => {
+    const { api } = connect('esb', 'https://paas.example.com', () => ({ body: { result: false, code: 1101030, message: 'model not found', data: 'anything' } }));
+    expect(await api.call('search_object_attribute', PARAMS.search_object_attribute, { idempotent: true })).toMatchObject({ result: false, code: 1101030, data: null });
+  });
+
+  it('null maps in a create answer read as empty', async () => {
+    const { api } = connect('esb', 'https://paas.example.com', () => ({ body: { result: true, code: 0, message: 'success', data: { success_created: { '0': 9 }, error_msg: null } } }));
+    const env = await api.call('batch_create_inst', PARAMS.batch_create_inst, { idempotent: false });
+    expect(env.result && env.data).toEqual({ success_created: { '0': 9 }, error_msg: {} });
   });
 });
 

@@ -7,6 +7,7 @@ import { FeishuApi, feishuService, TenantTokenManager, TOKEN_PATH } from '../../
 import { Throttle } from '../../src/http/limiter.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/http/retry.js';
 import { RetriesExhaustedError, Sender } from '../../src/http/sender.js';
+import { ProtocolError } from '../../src/http/answer.js';
 
 const ORIGIN = 'https://open.feishu.test';
 const APP_SECRET = 'feishu-app-secret-XYZ-0001';
@@ -154,6 +155,69 @@ describe('TenantTokenManager', () => {
     expect(await tokens.get()).toBe('t-1');
   });
 });
+
+describe('the token request goes through the same Sender and throttle', () => {
+  it('waits out a 429 pause that a records request set for the whole app', async () => {
+    const s = server();
+    s.token([ok('t-1')]);
+    const clock = new ManualClock(0);
+    const throttle = new Throttle({ windowsFor: () => [], clock });
+    const tokens = tokenManager(s, clock, { throttle });
+    throttle.pauseAll(2000, 'feishu batch_update: rate limited');
+    let got: string | undefined;
+    void tokens.get().then((t) => (got = t));
+    await clock.advance(1999);
+    expect(s.tokenBodies).toHaveLength(0);
+    await clock.advance(1);
+    await until(() => got !== undefined);
+    expect(got).toBe('t-1');
+  });
+
+  it("takes its turn in the token endpoint's own rate window", async () => {
+    const s = server();
+    s.token([ok('t-1'), ok('t-2')]);
+    const clock = new ManualClock(0);
+    const throttle = new Throttle({ windowsFor: () => [{ limit: 1, windowMs: 1000 }], clock, marginMs: () => 0 });
+    const tokens = tokenManager(s, clock, { throttle });
+    expect(await tokens.get()).toBe('t-1');
+    tokens.invalidate();
+    let got: string | undefined;
+    void tokens.get().then((t) => (got = t));
+    await clock.advance(999);
+    expect(s.tokenBodies).toHaveLength(1);
+    await clock.advance(1);
+    await until(() => got !== undefined);
+    expect(got).toBe('t-2');
+  });
+
+  it('an abort stops the token fetch while it backs off, with an AbortError', async () => {
+    const s = server();
+    s.token([{ status: 502, body: 'x' }, ok('never')]);
+    const clock = new ManualClock(0);
+    const tokens = tokenManager(s, clock);
+    const ac = new AbortController();
+    const pending = tokens.get(ac.signal).catch((e) => e);
+    await until(() => clock.pending.length > 0); // backing off after the 502
+    ac.abort();
+    const err = await pending;
+    expect(err.name).toBe('AbortError');
+    expect(s.tokenBodies).toHaveLength(1);
+  });
+
+  it('a token answer without tenant_access_token is a ProtocolError, not retried', async () => {
+    const s = server();
+    s.token([{ body: { code: 0, msg: 'ok', expire: 7200 } }, ok('never')]);
+    const err = await tokenManager(s, new ManualClock(0, { auto: true })).get().catch((e) => e);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect(err.message).toMatch(/data\.tenant_access_token/);
+    expect(s.tokenBodies).toHaveLength(1);
+  });
+});
+
+async function until(cond: () => boolean): Promise<void> {
+  for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setImmediate(r));
+  if (!cond()) throw new Error('condition never became true');
+}
 
 function connect(setup: (s: ReturnType<typeof server>) => void) {
   const s = server();
