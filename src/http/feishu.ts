@@ -283,21 +283,16 @@ const ITEM = z.looseObject({
 });
 const ITEMS = z.object({ items: z.array(ITEM) });
 
-/** batch_query: `items` is a JSON *string* holding the records (api-notes §5). */
-const QUERY_ITEMS = z.union([
-  z.array(z.record(z.string(), z.unknown())),
-  z
-    .string()
-    .transform((text, ctx) => {
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        ctx.issues.push({ code: 'custom', message: 'items is not valid JSON', input: text });
-        return z.NEVER;
-      }
-    })
-    .pipe(z.array(z.record(z.string(), z.unknown()))),
-]);
+/** batch_query: `items` is a JSON *string* holding the records (api-notes §5); an array is taken as it is. */
+const QUERY_ITEMS = z.preprocess((v, ctx) => {
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    ctx.issues.push({ code: 'custom', message: 'a string that is not JSON', input: v });
+    return z.NEVER;
+  }
+}, z.array(z.record(z.string(), z.unknown())));
 
 /** Per operation: the shape of `data` when code is 0, and whether the request changes data. */
 export const FEISHU_ANSWERS = {

@@ -258,6 +258,22 @@ describe('FeishuApi.records', () => {
     });
   });
 
+  it('batch_query: `items` comes as a JSON string and is read into records; a string that is not JSON is a ProtocolError', async () => {
+    const answers = [JSON.stringify([{ _id: '7', serial_no: 'S-7' }]), '[{"_id":'];
+    const { api } = connect((s) => {
+      s.token([ok('t-1')]);
+      s.pool
+        .intercept({ path: (p) => p.endsWith('/batch_query'), method: 'POST' })
+        .reply(() => ({ statusCode: 200, data: { code: 0, msg: 'ok', data: { items: answers.shift(), has_more: false } } }))
+        .persist();
+    });
+    const env = await api.records('batch_query', 'ns', 'obj', { select: ['_id'] }, { idempotent: true });
+    expect(env.ok && env.data.items).toEqual([{ _id: '7', serial_no: 'S-7' }]);
+    const err = await api.records('batch_query', 'ns', 'obj', { select: ['_id'] }, { idempotent: true }).catch((e) => e);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect(err.message).toMatch(/data\.items: a string that is not JSON/);
+  });
+
   it('99991663 → drop the token, fetch a new one, re-send once', async () => {
     const auth: string[] = [];
     const { api, tokens } = connect((s) => {
