@@ -113,24 +113,40 @@ describe('a redirect (302 to a login page) for a write', () => {
 });
 
 describe("the front door's body limit (413 Request Entity Too Large)", () => {
-  it('is "not applied, body too big": exit 4 with the size and --batch-size, nothing applied; smaller batches then pass', async () => {
-    // 200 rows of ~330 bytes: ~70 KB a request against a 32 KB limit; 40 rows a request fit.
-    front.set({ kind: 'body-limit', maxBytes: 32 * 1024 });
-    const { file, assets } = switches('limit', 200, 230);
+  const refused = () => front.seen.filter((x) => !x.forwarded).length;
+
+  it('the batch is split and the size that passed is kept for the rest of the run: every row created once, exit 0', async () => {
+    // Rows of ~330 bytes against a 24 KB limit: 200 a request (~66 KB) and 100 (~33 KB) are refused, 50 pass.
+    front.set({ kind: 'body-limit', maxBytes: 24 * 1024 });
+    const { file, assets } = switches('limit', 600, 230);
     const report = join(tmp.dir, 'limit.report.csv');
     const r = await runCli(['create-inst', file, '--obj', 'bk_switch', '--report', report, '--concurrency', '1', ...QUICK], { env: viaFront() });
-    expect(r.code, r.stderr).toBe(4);
-    const summary = JSON.parse(r.stdout);
-    expect(summary.error).toMatch(/refused a request body of \d+ KB as too large \(HTTP 413\)/);
-    expect(summary.error).toMatch(/--batch-size/);
-    expect(front.seen.filter((s) => /batch_create_inst/.test(s.path))).toHaveLength(1);
-    expect(front.seen.some((s) => /search_object_instances/.test(s.path))).toBe(false);
-    expectNothingApplied(report, 200, assets);
+    expect(r.code, r.stderr).toBe(0);
+    // Only the first batch meets the limit (200, then 100); every later request carries 50 rows.
+    expect(refused()).toBe(2);
+    const creates = front.seen.filter((x) => /batch_create_inst/.test(x.path));
+    expect(creates).toHaveLength(2 + 12);
+    expect(front.seen.some((x) => /search_object_instances/.test(x.path))).toBe(false);
+    const rows = readReport(report);
+    expectRowsOnce(rows, 600);
+    expect(rows.every((x) => x.status === 'ok')).toBe(true);
+    expect(stored(assets)).toHaveLength(600);
+    expect(sim.counters().duplicateKeyAttempts).toBe(0);
+    expect(JSON.parse(r.stdout).splits).toBeGreaterThan(0);
+  });
 
-    const again = join(tmp.dir, 'limit-again.report.csv');
-    const ok = await runCli(['create-inst', file, '--obj', 'bk_switch', '--report', again, '--batch-size', '40', ...QUICK], { env: viaFront() });
-    expect(ok.code, ok.stderr).toBe(0);
-    expect(stored(assets)).toHaveLength(200);
+  it('a single row too big for the limit is failed with the reason, not applied; the other rows land, exit 3', async () => {
+    front.set({ kind: 'body-limit', maxBytes: 380 }, /batch_create_inst/);
+    const input = tmp.file('limit-one.csv', csv(['bk_inst_name,bk_asset_id,bk_sn', ...range(10).map((i) => `sw-big-${i},BIG-${i},${i === 3 ? 'W'.repeat(250) : `SN-${i}`}`)]));
+    const report = join(tmp.dir, 'limit-one.report.csv');
+    const r = await runCli(['create-inst', input, '--obj', 'bk_switch', '--report', report, ...QUICK], { env: viaFront() });
+    expect(r.code, r.stderr).toBe(3);
+    const rows = readReport(report);
+    expectRowsOnce(rows, 10);
+    expect(rows.filter((x) => x.status !== 'ok').map((x) => x.row)).toEqual([4]);
+    expect(rows[3]).toMatchObject({ status: 'failed', error_code: '413' });
+    expect(rows[3]!.error).toMatch(/this row alone makes a request body of \d+ bytes, more than the front door accepts \(HTTP 413/);
+    expect(stored(range(10).map((i) => `BIG-${i}`)).map((x) => x.bk_asset_id).sort()).toEqual(range(10).filter((i) => i !== 3).map((i) => `BIG-${i}`));
   });
 });
 

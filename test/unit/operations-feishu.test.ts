@@ -129,7 +129,7 @@ describe('apaas-delete', () => {
   });
 
   it('reconciles an unclear delete by _id through batch_query: gone → applied, still there → not applied', async () => {
-    const { api, calls } = fakeApi(({ op }) => (op === 'batch_query' ? { data: { items: JSON.stringify([{ _id: '2' }]), has_more: false } } : {}));
+    const { api, calls } = fakeApi(({ op }) => (op === 'batch_query' ? { data: { items: [{ _id: '2' }], has_more: false } } : {}));
     const s = await session(apaasDelete, api);
     expect(apaasDelete.unclear).toBe('reconcile');
     const rows = good(s, rec(1, { _id: '1' }), rec(2, { _id: '2' }));
