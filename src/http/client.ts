@@ -51,8 +51,10 @@ export class TransportError extends Error {
   /** The TLS handshake failed for another reason (https to a plain-HTTP port, no protocol in common): retrying
    *  will not help either. */
   readonly tls: boolean;
+  /** The origin (scheme, host, port) the request was for, when known. */
+  readonly origin?: string;
 
-  constructor(message: string, opts: { code: string; sent: boolean; timeout?: boolean; certificate?: boolean; tls?: boolean; cause?: unknown }) {
+  constructor(message: string, opts: { code: string; sent: boolean; timeout?: boolean; certificate?: boolean; tls?: boolean; origin?: string; cause?: unknown }) {
     super(message, { cause: opts.cause });
     this.name = 'TransportError';
     this.code = opts.code;
@@ -60,10 +62,11 @@ export class TransportError extends Error {
     this.timeout = opts.timeout ?? false;
     this.certificate = opts.certificate ?? false;
     this.tls = opts.tls ?? false;
+    this.origin = opts.origin;
   }
 
   /** Sorts a low-level error from undici / Node into a TransportError. */
-  static from(err: unknown, where: string): TransportError {
+  static from(err: unknown, where: string, origin?: string): TransportError {
     if (err instanceof TransportError) return err;
     const code = errorCode(err);
     const certificate = CERT_CODE.test(code);
@@ -71,7 +74,7 @@ export class TransportError extends Error {
     const tls = !certificate && (TLS_CODE.test(code) || (code === 'EPROTO' && /SSL|TLS|version number/i.test(msg)));
     const sent = !(NOT_SENT.has(code) || certificate || tls);
     const timeout = /TIMEOUT|ETIMEDOUT/.test(code);
-    return new TransportError(`${where}: ${code}${msg && msg !== code ? ` (${msg})` : ''}`, { code, sent, timeout, certificate, tls, cause: err });
+    return new TransportError(`${where}: ${code}${msg && msg !== code ? ` (${msg})` : ''}`, { code, sent, timeout, certificate, tls, origin, cause: err });
   }
 }
 
@@ -83,7 +86,8 @@ const TLS_WORDS: Array<[RegExp, string]> = [
 ];
 
 /** What a failed TLS handshake means, for the user: the cause in words, never OpenSSL's text. */
-export function tlsProblem(e: TransportError, origin: string): { message: string; hint: string } {
+export function tlsProblem(e: TransportError): { message: string; hint: string } {
+  const origin = e.origin ?? 'the server';
   if (e.certificate) {
     return { message: `the TLS certificate of ${origin} is not trusted (${e.code})`, hint: 'give the CA with --ca or NODE_EXTRA_CA_CERTS, or (unsafe) --insecure' };
   }
@@ -216,7 +220,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
         }
         const e = timedOut
           ? new TransportError(`${req.method} ${path}: no complete answer within ${timeoutMs} ms`, { code: 'ETIMEDOUT', sent: true, timeout: true, cause: err })
-          : TransportError.from(err, `${req.method} ${origin}${path}`);
+          : TransportError.from(err, `${req.method} ${origin}${path}`, origin);
         trace?.(`✗ ${req.method} ${path} [${req.op}] ${Math.round(performance.now() - started)}ms ${maskSecrets(e.message, secrets())}`);
         throw e;
       } finally {

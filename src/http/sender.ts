@@ -155,6 +155,7 @@ export class Sender {
     let reachedServer = false;
     let lastError = '';
     let lastStatus: number | undefined;
+    let lastCause: unknown; // the transport error of the last attempt, if it ended in one
     let isRetry = false; // this attempt re-sends after a failure or a token renewal (not after a 429)
 
     /** Carries out the retry decision for a failure: waits and returns, or throws why it stops. */
@@ -162,7 +163,7 @@ export class Sender {
       if (failure.kind === 'rate-limited') rateLimits++;
       else failures++;
       const step = nextRetry(this.policy, { failure, idempotent: opts.idempotent, failures, rateLimits }, this.random);
-      if (!step.retry) throw this.stopError(step.why, { label, lastError, reachedServer, lastStatus, failures, rateLimits });
+      if (!step.retry) throw this.stopError(step.why, { label, lastError, reachedServer, lastStatus, lastCause, failures, rateLimits });
       if (step.pauseAll) {
         this.stats.rateLimited++;
         this.stats.rateLimitWaitMs += step.delayMs;
@@ -198,8 +199,9 @@ export class Sender {
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;
         lastError = maskSecrets(err.message, service.secrets());
+        lastCause = err;
         if (err.certificate || err.tls) {
-          const p = tlsProblem(err, originOf(err, req));
+          const p = tlsProblem(err);
           throw new CliError(`${label}: ${p.message}`, EXIT.AUTH, p.hint);
         }
         await afterFailure(err.sent ? { kind: 'unclear' } : { kind: 'unreached' });
@@ -208,6 +210,7 @@ export class Sender {
 
       reachedServer = true;
       lastStatus = res.status;
+      lastCause = undefined;
       const verdict = service.classify(res, authed);
       if (verdict.kind !== 'renew-auth') renewed = false;
       switch (verdict.kind) {
@@ -236,12 +239,12 @@ export class Sender {
   /** The error that ends `send` when the retry decision is to stop. */
   private stopError(
     why: StopReason,
-    s: { label: string; lastError: string; reachedServer: boolean; lastStatus?: number; failures: number; rateLimits: number },
+    s: { label: string; lastError: string; reachedServer: boolean; lastStatus?: number; lastCause?: unknown; failures: number; rateLimits: number },
   ): Error {
     const { label, lastError, reachedServer, lastStatus: status } = s;
     switch (why) {
       case 'unclear-write':
-        return new AmbiguousWriteError(`${label}: ${lastError}; the request may have been applied`, { status });
+        return new AmbiguousWriteError(`${label}: ${lastError}; the request may have been applied`, s.lastCause ? { cause: s.lastCause } : { status });
       case 'rate-limit-waits-used':
         return new RetriesExhaustedError(`${label}: still rate limited after ${s.rateLimits} waits (${lastError})`, { lastError, reachedServer, status });
       case 'wait-too-long':
@@ -253,10 +256,4 @@ export class Sender {
         );
     }
   }
-}
-
-/** The origin a transport error was about (its message starts with "METHOD origin/path"). */
-function originOf(err: TransportError, req: HttpRequest): string {
-  const m = /\b(https?:\/\/[^/\s]+)/.exec(err.message);
-  return m?.[1] ?? `the server of ${req.op}`;
 }
