@@ -10,7 +10,7 @@ import { z } from 'zod';
 import { AuthError, CliError, EXIT } from '../core/errors.js';
 import { readAnswer } from './answer.js';
 import { maskSecrets, type HttpMethod, type HttpRequest, type HttpResponse } from './client.js';
-import { frontVerdict, type FrontContext } from './front.js';
+import { baseUrlOf, frontVerdict, type FrontContext } from './front.js';
 import { retryAfterMs } from './retry.js';
 import type { Sender, Service, Verdict } from './sender.js';
 
@@ -273,7 +273,7 @@ export function cmdbService(opts: { gateway: Gateway; credentials: CmdbCredentia
       }
       if (res.status === 404) {
         // The front door itself has no such API (gateway 1640401; an ESB without the component).
-        const hint = cmdbAddressHint(gateway, res.url.slice(0, res.url.length - req.path.length));
+        const hint = cmdbAddressHint(gateway, baseUrlOf(res, req));
         return {
           kind: 'fatal',
           error: new CliError(`CMDB's ${gateway === 'apigw' ? 'API gateway' : 'ESB'} has no ${req.op} at ${req.method} ${maskSecrets(res.url, secrets())} (${said})`, EXIT.AUTH,

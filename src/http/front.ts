@@ -56,7 +56,7 @@ export interface FrontContext {
  */
 export function frontVerdict(res: HttpResponse, req: HttpRequest, ctx: FrontContext): Verdict | undefined {
   const mask = (s: string) => maskSecrets(s, ctx.secrets());
-  const base = res.url.endsWith(req.path) ? res.url.slice(0, res.url.length - req.path.length) : res.url;
+  const base = baseUrlOf(res, req);
   const asked = `${req.method} ${mask(res.url)}`;
   if (res.status >= 300 && res.status < 400) {
     const location = res.headers.location ? mask(res.headers.location) : undefined;
@@ -100,6 +100,11 @@ export function frontVerdict(res: HttpResponse, req: HttpRequest, ctx: FrontCont
       res.status,
     ),
   );
+}
+
+/** The base URL the request was sent to: the URL asked, without the request's own path. */
+export function baseUrlOf(res: HttpResponse, req: HttpRequest): string {
+  return res.url.endsWith(req.path) ? res.url.slice(0, res.url.length - req.path.length) : res.url;
 }
 
 function fatal(error: CliError): Verdict {
