@@ -190,6 +190,35 @@ describe('a URL that is not CMDB', () => {
   });
 });
 
+describe('an answer that does not have the documented shape', () => {
+  it('to a create: an unclear answer — the rows are looked up, found, and not sent again; exit 0', async () => {
+    front.set({ kind: 'reshape', times: 1, data: { success_created: ['not', 'a', 'map'] } }, /batch_create_inst/);
+    const { file, assets } = switches('reshape', 60);
+    const report = join(tmp.dir, 'reshape.report.csv');
+    const r = await runCli(['create-inst', file, '--obj', 'bk_switch', '--report', report, '--batch-size', '20', '--concurrency', '1', ...QUICK], { env: viaFront() });
+    expect(r.code, r.stderr).toBe(0);
+    const rows = readReport(report);
+    expectRowsOnce(rows, 60);
+    expect(rows.every((x) => x.status === 'ok')).toBe(true);
+    expect(rows.filter((x) => /found on the server after an unclear answer .*data\.success_created/.test(String(x.detail)))).toHaveLength(20);
+    expect(stored(assets)).toHaveLength(60);
+    expect(sim.counters().duplicateKeyAttempts).toBe(0);
+    expect(front.seen.filter((x) => /batch_create_inst/.test(x.path))).toHaveLength(3);
+  });
+
+  it("to the model's attributes (a look-up): exit 5 naming the place, nothing sent", async () => {
+    front.set({ kind: 'reshape', times: 1, data: { attributes: [] } }, /search_object_attribute/);
+    const { file, assets } = switches('reshape-read', 20);
+    const report = join(tmp.dir, 'reshape-read.report.csv');
+    const r = await runCli(['create-inst', file, '--obj', 'bk_switch', '--report', report, ...QUICK], { env: viaFront() });
+    expect(r.code, r.stderr).toBe(5);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ requests: 1, retries: 0 });
+    expect(summary.error).toMatch(/search_object_attribute: the answer does not have the documented shape \(data: /);
+    expectNothingApplied(report, 20, assets);
+  });
+});
+
 describe('https to a plain-HTTP port', () => {
   it('is not retried; the message says it in words, not in OpenSSL text', async () => {
     const { file, assets } = switches('tls', 30);

@@ -19,7 +19,9 @@ export type FrontBehaviour =
   /** The first `times` requests get 503 with Retry-After: `seconds`; later ones pass. */
   | { kind: 'retry-after'; times: number; seconds: number }
   /** CMDB's own API limiter: the first `times` requests get HTTP 200 with bk_error_code 1199997; later ones pass. */
-  | { kind: 'cmdb-limiter'; times: number };
+  | { kind: 'cmdb-limiter'; times: number }
+  /** The first `times` answers are passed on with their `data` replaced by `data` (the request itself is applied). */
+  | { kind: 'reshape'; times: number; data: unknown };
 
 export interface SeenRequest {
   method: string;
@@ -48,10 +50,21 @@ export async function startHostileFront(target: { port: number }): Promise<Hosti
   let answered = 0; // requests the front answered itself under the current behaviour
   const seen: SeenRequest[] = [];
 
-  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse) => {
+  /** Passes the request on; `reshape` rewrites the `data` of the JSON answer. */
+  const forward = (req: IncomingMessage, body: Buffer, res: ServerResponse, reshape?: { data: unknown }) => {
     const up = request({ host: '127.0.0.1', port: target.port, path: req.url, method: req.method, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
+      if (!reshape) {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      answer.on('data', (c: Buffer) => chunks.push(c));
+      answer.on('end', () => {
+        const text = JSON.stringify({ ...JSON.parse(Buffer.concat(chunks).toString('utf8')), data: reshape.data });
+        res.writeHead(answer.statusCode ?? 502, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+        res.end(text);
+      });
     });
     up.on('error', () => res.destroy());
     up.end(body);
@@ -73,6 +86,8 @@ export async function startHostileFront(target: { port: number }): Promise<Hosti
         return { status: b.status, headers: { 'content-type': 'application/json' }, body: JSON.stringify(b.body) };
       case 'retry-after':
         return answered < b.times ? html(503, NGINX_503, { 'retry-after': String(b.seconds) }) : undefined;
+      case 'reshape':
+        return undefined;
       case 'cmdb-limiter':
         return answered < b.times
           ? { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ result: false, bk_error_code: 1199997, bk_error_msg: 'the request was limited by the API limiter', permission: null, data: null }) }
@@ -86,9 +101,14 @@ export async function startHostileFront(target: { port: number }): Promise<Hosti
     req.on('end', () => {
       const body = Buffer.concat(chunks);
       const path = req.url ?? '/';
-      const mine = !only || only.test(path) ? ownAnswer(behaviour, body.length) : undefined;
+      const applies = !only || only.test(path);
+      const mine = applies ? ownAnswer(behaviour, body.length) : undefined;
       seen.push({ method: req.method ?? 'GET', path, bytes: body.length, forwarded: !mine });
-      if (!mine) return forward(req, body, res);
+      if (!mine) {
+        const reshape = applies && behaviour.kind === 'reshape' && answered < behaviour.times ? behaviour : undefined;
+        if (reshape) answered++;
+        return forward(req, body, res, reshape);
+      }
       answered++;
       res.writeHead(mine.status, { ...mine.headers, 'content-length': String(Buffer.byteLength(mine.body)) });
       res.end(mine.body);
