@@ -111,12 +111,10 @@ export class TenantTokenManager {
   private readonly sender: Sender;
   private readonly credentials: FeishuCredentials;
   private readonly clock: Clock;
-  private readonly onFetch?: () => void;
   private token?: string;
   private renewAt = 0;
   private expiresAt = 0;
   private inflight?: Promise<string>;
-  private count = 0;
 
   constructor(opts: {
     client: HttpClient;
@@ -126,23 +124,11 @@ export class TenantTokenManager {
     policy: RetryPolicy;
     clock?: Clock;
     random?: () => number;
-    onFetch?: () => void;
   }) {
     this.credentials = opts.credentials;
     this.clock = opts.clock ?? realClock;
-    this.onFetch = opts.onFetch;
     // Its own Sender (its own counts: the summary's `requests` are the API's), on the shared client and throttle.
     this.sender = new Sender({ client: opts.client, service: tokenService(opts.credentials), throttle: opts.throttle, policy: opts.policy, clock: this.clock, random: opts.random });
-  }
-
-  /** Number of token fetches so far (each may have taken several HTTP attempts). */
-  get fetches(): number {
-    return this.count;
-  }
-
-  /** The token in use, if any (for masking). */
-  get current(): string | undefined {
-    return this.token;
   }
 
   secrets(): string[] {
@@ -171,8 +157,6 @@ export class TenantTokenManager {
   }
 
   private async fetch(signal?: AbortSignal): Promise<string> {
-    this.count++;
-    this.onFetch?.();
     try {
       const res = await this.sender.send(
         {
