@@ -177,15 +177,18 @@ describe('a URL that is not CMDB', () => {
     expectNothingApplied(report, 30, assets);
   });
 
-  it("the API gateway's URL with --gateway esb: exit 4, hinting at --gateway apigw", async () => {
-    const { file, assets } = switches('wronggw', 30);
-    const report = join(tmp.dir, 'wronggw.report.csv');
-    const r = await runCli(['create-inst', file, '--obj', 'bk_switch', '--report', report, ...QUICK], { env: cmdbEnv(sim, 'esb', { CMDB_URL: sim.urls.apigw }) });
+  it.each([
+    ['esb', 'apigw', /use --gateway apigw/],
+    ['apigw', 'esb', /for the API gateway the URL is the part before \/api\/v3\//],
+  ] as const)('the URL of one front door with --gateway %s: exit 4, hinting at the other', async (gateway, urlOf, hint) => {
+    const { file, assets } = switches(`wronggw-${gateway}`, 30);
+    const report = join(tmp.dir, `wronggw-${gateway}.report.csv`);
+    const r = await runCli(['create-inst', file, '--obj', 'bk_switch', '--report', report, ...QUICK], { env: cmdbEnv(sim, gateway, { CMDB_URL: sim.urls[urlOf] }) });
     expect(r.code, r.stderr).toBe(4);
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ retries: 0, requests: 1 });
     expect(summary.error).toMatch(/HTTP 404/);
-    expect(summary.error).toMatch(/use --gateway apigw/);
+    expect(summary.error).toMatch(hint);
     expectNothingApplied(report, 30, assets);
   });
 });
