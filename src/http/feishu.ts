@@ -94,6 +94,8 @@ export function tokenService(credentials: FeishuCredentials): Service {
       const c = code(b?.code);
       const msg = maskSecrets(String(b?.msg ?? ''), secrets());
       const said = `HTTP ${res.status}${c !== undefined ? `, code ${c}` : ''}${msg ? `: ${msg}` : ''}`;
+      const stop = c !== undefined ? STOP_CODES[c] : undefined;
+      if (stop) return { kind: 'fatal', error: new AuthError(`Feishu refused the token request (${said}): ${stop}`) };
       if (res.status === 429 || c === RATE_LIMIT_CODE) return rateLimited(res, said);
       const fromFront = frontVerdict(res, req, front);
       if (fromFront) return fromFront;
@@ -204,8 +206,16 @@ const FATAL_CODES: Record<number, string> = {
   99991676: 'the token lacks permission for this object; grant the app access to the aPaaS application and object',
   99991662: 'the app is disabled or not installed in this tenant; check FEISHU_APP_ID and the app status in the Feishu admin console',
   99991673: 'the app is disabled or not installed in this tenant; check FEISHU_APP_ID and the app status in the Feishu admin console',
-  99991401: "this machine's IP address is not on the app's IP allow list; add it in the Feishu developer console",
+  99991401: "this machine's IP address is not on the app's IP allow list (the developer console's security settings, \"IP whitelist\"): add the address this machine reaches Feishu from, or run from an allowed machine",
 };
+/**
+ * The app's call quota for the month is used up: HTTP 429 like a rate limit, but waiting seconds does not help
+ * (reported by users of the open platform, openclaw/openclaw#28062; not in the SDKs). Checked before the 429 rule.
+ */
+const QUOTA_CODE = 99991403;
+const QUOTA_ADVICE = "the app's monthly API call quota is used up: nothing more can be sent until it resets at the start of next month or the tenant's plan raises it (Feishu admin console); the developer console shows the app's call count";
+/** Codes that stop the run at once with this advice, whichever endpoint answers them (the token one included). */
+const STOP_CODES: Record<number, string> = { ...FATAL_CODES, [QUOTA_CODE]: QUOTA_ADVICE };
 
 export function feishuService(opts: { tokens: TenantTokenManager }): Service {
   const { tokens } = opts;
@@ -230,6 +240,7 @@ export function feishuService(opts: { tokens: TenantTokenManager }): Service {
       const msg = maskSecrets(String(b?.msg ?? ''), tokens.secrets());
       const said = `HTTP ${res.status}${c !== undefined ? `, code ${c}` : ''}${msg ? `: ${msg}` : ''}`;
 
+      if (c === QUOTA_CODE) return { kind: 'fatal', error: new AuthError(`Feishu refused ${req.op} (${said}): ${QUOTA_ADVICE}`) };
       if (res.status === 429 || c === RATE_LIMIT_CODE) return rateLimited(res, said);
       const fromFront = frontVerdict(res, req, front);
       if (fromFront) return fromFront;
@@ -267,8 +278,10 @@ const ITEM = z.looseObject({
 });
 const ITEMS = z.object({ items: z.array(ITEM) });
 
-/** batch_query: `items` is a JSON *string* holding the records (api-notes §5); an array is taken as it is. */
+/** batch_query: `items` is a JSON *string* holding the records (api-notes §5); an array is taken as it is, none
+ *  as an empty page. */
 const QUERY_ITEMS = z.preprocess((v, ctx) => {
+  if (v === undefined || v === null) return [];
   if (typeof v !== 'string') return v;
   try {
     return JSON.parse(v) as unknown;
@@ -283,7 +296,7 @@ export const FEISHU_ANSWERS = {
   batch_update: { write: true, data: ITEMS },
   batch_create: { write: true, data: ITEMS },
   batch_delete: { write: true, data: ITEMS },
-  batch_query: { write: false, data: z.object({ items: QUERY_ITEMS, has_more: z.boolean().optional(), next_page_token: z.string().optional() }) },
+  batch_query: { write: false, data: z.object({ items: QUERY_ITEMS, has_more: z.boolean().nullish(), next_page_token: z.string().nullish() }) },
 } satisfies Record<FeishuRecordsOp, { write: boolean; data: z.ZodType }>;
 
 export type FeishuData<O extends FeishuRecordsOp> = z.output<(typeof FEISHU_ANSWERS)[O]['data']>;
