@@ -27,7 +27,7 @@ function common(cmd: Command): Command {
   return cmd
     .addOption(new Option('--format <format>', 'input format (default: from the extension; needed for stdin unless obvious)').choices(['csv', 'json', 'ndjson']))
     .option('--encoding <label>', 'input text encoding, e.g. gb18030 for files saved by Excel in China', 'utf-8')
-    .option('--delimiter <char>', 'CSV delimiter (, ; tab |)', ',')
+    .option('--delimiter <char>', 'CSV delimiter (, ; tab |; default: found in the header)')
     .option('--report <path>', 'where the per-row report goes (default: next to the input; "-" for stdout)')
     .addOption(new Option('--report-format <format>', 'report format').choices(['csv', 'json', 'ndjson']))
     .option('--failed <path>', 'also write the rows that did not end ok, in the input\'s format, with an _error column, ready to fix and feed back')

@@ -90,6 +90,8 @@ export interface RunSummary {
   already_existed?: number;
   outcome_unknown?: number;
   resumed_ok?: number;
+  /** CSV rows whose cells were all empty: skipped, not counted in total. */
+  empty_rows?: number;
   batches?: number;
   failed_file?: string | null;
   /** Set for usage errors / fatal errors / interruption. */

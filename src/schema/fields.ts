@@ -185,7 +185,7 @@ function fromText(f: FieldSpec, text: string): unknown {
   switch (f.type) {
     case 'int':
     case 'id':
-      return INT_TEXT.test(t) ? Number(t) : text;
+      return INT_TEXT.test(t) || WHOLE_DECIMAL_TEXT.test(t) ? Number(t) : excelScientific(t, AS_NUMBER) ?? text;
     case 'float':
       return FLOAT_TEXT.test(t) ? Number(t) : text;
     case 'bool': {
@@ -203,7 +203,7 @@ function fromText(f: FieldSpec, text: string): unknown {
     case 'date': {
       if (isIsoDate(t)) return t;
       const m = DATE_TEXT.exec(t);
-      return m ? `${m[1]}-${pad2(m[2]!)}-${pad2(m[3]!)}` : text;
+      return m ? `${m[1]}-${pad2(m[2]!)}-${pad2(m[3]!)}` : excelSerialDate(t) ?? text;
     }
     case 'objuser':
       // One user name (the common case) is already what the server takes.
@@ -212,15 +212,74 @@ function fromText(f: FieldSpec, text: string): unknown {
       try {
         return JSON.parse(t);
       } catch (e) {
-        return new JsonTextError((e as Error).message);
+        return new Refused(`expected JSON: ${(e as Error).message}`);
       }
+    case 'singlechar':
+    case 'longchar':
+    case 'string':
+      return excelScientific(t, AS_TEXT) ?? text;
     default:
       return text;
   }
 }
 
-class JsonTextError {
+/** Cell text that cannot be what the user meant, and why (the message is the row's error as it is). */
+class Refused {
   constructor(readonly message: string) {}
+}
+
+/**
+ * JSON values keep their types, except an enum option's: named by its display name as in a CSV cell, or by a number
+ * that is its id's digits (1 for the option "1", as other tools export host bk_os_type).
+ */
+function fromJson(f: FieldSpec, v: unknown): unknown {
+  if (f.type === 'enum') return jsonOption(f, v);
+  if (f.type === 'enummulti' && Array.isArray(v)) return v.map((x) => jsonOption(f, x));
+  return v;
+}
+
+function jsonOption(f: FieldSpec, v: unknown): unknown {
+  if (typeof v === 'string') return enumId(f, v.trim());
+  if (typeof v === 'number' && (f.options ?? []).some((o) => o.id === String(v))) return String(v);
+  return v;
+}
+
+// ---- What Excel does to numbers and dates in a CSV it saves
+
+/** "48.0", "24.00": Excel's number format with decimals; a whole number all the same. */
+const WHOLE_DECIMAL_TEXT = /^[+-]?\d+\.0+$/;
+/** Excel's General format for a number of 12 digits or more: "1.79868E+15", the digits after the 6th gone. */
+const EXCEL_SCIENTIFIC = /^[+-]?(\d)(?:\.(\d+))?E\+(\d+)$/;
+const EXCEL_SERIAL_TEXT = /^\d{5}(\.\d+)?$/;
+
+const AS_TEXT = 'format the column as Text in Excel (ids of more than 15 digits before they are pasted in) and save the file again';
+const AS_NUMBER = 'format the column as Number with 0 decimal places in Excel and save the file again';
+
+/** A number Excel showed in scientific notation (refused: the digits are lost, `fix` says what to do), or undefined. */
+function excelScientific(t: string, fix: string): Refused | undefined {
+  if (t.length > 24 || t.indexOf('E+') === -1) return undefined; // the common case: one native search
+  const m = EXCEL_SCIENTIFIC.exec(t);
+  if (!m || Number(m[3]) < 11) return undefined;
+  const kept = 1 + (m[2]?.length ?? 0);
+  return new Refused(`"${t}" is a number Excel rounded to scientific notation (the digits after the ${ordinal(kept)} are lost): ${fix}`);
+}
+
+/**
+ * A date cell holding an Excel date serial number (days since 1899-12-30: 45123 is 2023-07-16), refused naming
+ * the date; or undefined. Five digits only (1927 to 2173): "2023" is a year, "20230716" a date without dashes.
+ */
+function excelSerialDate(t: string): Refused | undefined {
+  if (!EXCEL_SERIAL_TEXT.test(t)) return undefined;
+  const day = new Date(Date.UTC(1899, 11, 30) + Math.floor(Number(t)) * 86_400_000).toISOString().slice(0, 10);
+  return new Refused(
+    `"${t}" is an Excel date serial number (it would be ${day}): format the column as a date (YYYY-MM-DD) or as Text in Excel and save the file again`,
+  );
+}
+
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : n % 10 === 1 ? 'st' : n % 10 === 2 ? 'nd' : n % 10 === 3 ? 'rd' : 'th';
+  return `${n}${suffix}`;
 }
 
 function enumId(f: FieldSpec, v: string): string {
@@ -295,9 +354,9 @@ export function compileField(f: FieldSpec): Checker {
   const schema = targetSchema(f);
   const quick = quickAccept(f);
   const check: Checker = (input, isText) => {
-    let v = isText && typeof input === 'string' ? fromText(f, input) : input;
+    let v = isText && typeof input === 'string' ? fromText(f, input) : isText ? input : fromJson(f, input);
     if (quick?.(v)) return { value: v };
-    if (v instanceof JsonTextError) return { error: `expected JSON: ${v.message}` };
+    if (v instanceof Refused) return { error: v.message };
     // JSON input: ids and ints may arrive as whole-number strings from other tools; keep them strict except ids.
     if (!isText && f.type === 'id' && typeof v === 'string' && INT_TEXT.test(v.trim())) v = Number(v);
     const r = schema.safeParse(v);

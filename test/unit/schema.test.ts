@@ -82,3 +82,52 @@ describe('coercion of CSV text by attribute type', () => {
     expect(didYouMean('zzzzzz', ['bk_asset_id'])).toBeUndefined();
   });
 });
+
+describe('what Excel does to numbers and dates', () => {
+  const one = (values: Record<string, string>) => shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: 'A', ...values }, true, false);
+
+  it('48.0 for an int is 48 (exact); 48.5 is refused', () => {
+    expect({ ...one({ port_count: '48.0' }).payload }).toMatchObject({ port_count: 48 });
+    expect(one({ port_count: ' -0.00 ' }).errors[0]!.message).toContain('expected at least 1');
+    expect(one({ port_count: '48.5' }).errors.map((e) => e.message)).toEqual(['port_count: expected a whole number, got "48.5"']);
+  });
+
+  it('a number Excel wrote in scientific notation (12 digits or more) is refused in text and int fields, naming the digits lost', () => {
+    const r = one({ bk_asset_id: '1.79868E+15', port_count: '1E+11' });
+    expect(r.errors.map((e) => e.message)).toEqual([
+      'bk_asset_id: "1.79868E+15" is a number Excel rounded to scientific notation (the digits after the 6th are lost): format the column as Text in Excel (ids of more than 15 digits before they are pasted in) and save the file again',
+      'port_count: "1E+11" is a number Excel rounded to scientific notation (the digits after the 1st are lost): format the column as Number with 0 decimal places in Excel and save the file again',
+    ]);
+    // Not what Excel writes for a number: left as text (text fields), or the usual message (ints); floats take it.
+    expect(one({ bk_asset_id: '1.5E+3' }).errors).toEqual([]);
+    expect(one({ bk_asset_id: 'SW-1E+15' }).errors).toEqual([]);
+    expect(one({ port_count: '1.5E+3' }).errors[0]!.message).toBe('port_count: expected a whole number, got "1.5E+3"');
+    expect(one({ throughput: '1.79868E+15' }).payload.throughput).toBe(1.79868e15);
+    // JSON strings are not Excel's cells: kept as they are.
+    expect(shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: '1.79868E+15' }, false, false).errors).toEqual([]);
+  });
+
+  it('an Excel date serial number in a date field is refused, naming the date it stands for', () => {
+    expect(one({ bought_on: '45123' }).errors[0]!.message).toBe(
+      'bought_on: "45123" is an Excel date serial number (it would be 2023-07-16): format the column as a date (YYYY-MM-DD) or as Text in Excel and save the file again',
+    );
+    expect(one({ bought_on: '36526.75' }).errors[0]!.message).toContain('(it would be 2000-01-01)');
+    expect(one({ bought_on: '2023' }).errors[0]!.message).toBe('bought_on: expected a date YYYY-MM-DD, got "2023"');
+  });
+});
+
+describe('enum display names in JSON', () => {
+  it('a JSON string may name an option by its display name (or its id in another case), as a CSV cell may', () => {
+    const r = shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: 'A', vendor: ' 华为 ', tags: ['Edge', 'core'] }, false, false);
+    expect(r.errors).toEqual([]);
+    expect({ ...r.payload }).toMatchObject({ vendor: 'huawei', tags: ['edge', 'core'] });
+    expect(shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: 'A', vendor: 'CISCO' }, false, false).payload.vendor).toBe('cisco');
+    // A number that is an option id's digits (hosts exported by other tools: "bk_os_type": 1).
+    const os = buildShape([attributeToField({ bk_property_id: 'bk_os_type', bk_property_type: 'enum', option: [{ id: '1', name: 'Linux' }, { id: '2', name: 'Windows' }] })], { what: 'model host' });
+    expect({ ...shapeRow(os, { bk_os_type: 1 }, false, false).payload }).toEqual({ bk_os_type: '1' });
+    expect({ ...shapeRow(os, { bk_os_type: 'linux' }, false, false).payload }).toEqual({ bk_os_type: '1' });
+    expect(shapeRow(os, { bk_os_type: 3 }, false, false).errors.map((e) => e.message)).toEqual(['bk_os_type: expected one of 1, 2, got number 3']);
+    const bad = shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: 'A', vendor: 'Juniper', tags: 'core' }, false, false);
+    expect(bad.errors.map((e) => e.message)).toEqual(['vendor: expected one of cisco, huawei, got "Juniper"', 'tags: expected a list of option ids, got "core"']);
+  });
+});
