@@ -58,7 +58,10 @@ function common(cmd: Command): Command {
 
 function cmdbOptions(cmd: Command): Command {
   if (!wanted(cmd)) return cmd;
-  return cmd.addOption(new Option('--gateway <door>', 'CMDB front door (env CMDB_GATEWAY; default apigw when the URL has /api/bk-cmdb/)').choices(['esb', 'apigw']));
+  return cmd
+    .addOption(new Option('--gateway <door>', 'CMDB front door (env CMDB_GATEWAY; default apigw when the URL has /api/bk-cmdb/)').choices(['esb', 'apigw']))
+    .option('--tenant <id>', 'tenant of a multi-tenant CMDB, sent as X-Bk-Tenant-Id (env BK_TENANT_ID)')
+    .option('--supplier-account <id>', 'supplier account: bk_supplier_account in the ESB body, X-Bkcmdb-Supplier-Account on apigw (env BK_SUPPLIER_ACCOUNT)');
 }
 
 function toInt(v: string): number {

@@ -15,7 +15,7 @@ import type { TypeHint } from '../core/types.js';
 
 export type FieldType =
   | 'singlechar' | 'longchar' | 'int' | 'float' | 'enum' | 'enummulti' | 'date' | 'time' | 'timezone'
-  | 'bool' | 'objuser' | 'organization' | 'list' | 'json' | 'string' | 'id';
+  | 'bool' | 'objuser' | 'organization' | 'list' | 'json' | 'string' | 'id' | 'enumquote';
 
 export interface EnumOption { id: string; name: string }
 
@@ -32,6 +32,8 @@ export interface FieldSpec {
   options?: EnumOption[];      // enum / enummulti
   listOptions?: string[];      // list
   pattern?: RegExp;            // singlechar regex option
+  /** ismultiple of the attribute: false allows one user / option / organization / quoted instance (undefined: no limit). */
+  multiple?: boolean;
   /** json fields: the JSON value must be an array (bind_info) */
   jsonArray?: boolean;
 }
@@ -54,7 +56,21 @@ const FALSE_WORDS = new Set(['false', '0', 'no', 'n', 'off', '否', 'f']);
 const INT_TEXT = /^[+-]?\d+$/;
 const FLOAT_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const DATE_TEXT = /^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$/;
-const TIME_TEXT = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/;
+/** The two forms CMDB accepts for a time (bk-cmdb src/common/util/struti.go dateTimePattern, timeWithLocationPattern). */
+const SERVER_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$|^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+/** CMDB's user names (struti.go userPattern): what an objuser value must match, commas included. */
+const USER_NAMES = /^(\d|[a-zA-Z])([a-zA-Z0-9@.,_-])*$/;
+/** CMDB's text limits are bytes of UTF-8 (Go's len; common.FieldTypeSingleLenChar 256, LongLenChar / UserLenChar 2000). */
+const MAX_BYTES: Partial<Record<FieldType, number>> = { singlechar: 256, longchar: 2000, objuser: 2000 };
+/** CMDB trims these before checking and storing them (instance_validate.go): the tool sends them trimmed. */
+const TRIMMED = new Set<FieldType>(['singlechar', 'longchar', 'objuser']);
+
+/** At most `max` UTF-8 bytes, without encoding short strings (3 bytes per UTF-16 unit is the most there can be). */
+function withinBytes(v: string, max: number): boolean {
+  return v.length * 3 <= max || Buffer.byteLength(v) <= max;
+}
+
+const single = (f: FieldSpec) => f.multiple === false;
 
 function describe(v: unknown): string {
   if (typeof v === 'string') return `"${v.length > 40 ? v.slice(0, 40) + '…' : v}"`;
@@ -146,9 +162,14 @@ export function targetSchema(f: FieldSpec): z.ZodType {
     }
     case 'enummulti': {
       const ids = (f.options ?? []).map((o) => o.id);
-      return z.array(z.string().refine((v) => ids.includes(v), { error: `expected items from ${ids.join(', ')}` }), {
+      const s = z.array(z.string().refine((v) => ids.includes(v), { error: `expected items from ${ids.join(', ')}` }), {
         error: 'expected a list of option ids',
       });
+      return single(f) ? s.max(1, { error: 'expected one option: the field takes a single value (ismultiple is false)' }) : s;
+    }
+    case 'enumquote': {
+      const s = z.array(z.number().int().positive(), { error: 'expected a list of instance ids' });
+      return single(f) ? s.max(1, { error: 'expected one instance id: the field takes a single value (ismultiple is false)' }) : s;
     }
     case 'list': {
       const opts = f.listOptions ?? [];
@@ -156,12 +177,14 @@ export function targetSchema(f: FieldSpec): z.ZodType {
         error: `expected one of ${opts.join(', ')}`,
       });
     }
-    case 'organization':
-      return z.array(z.number().int().positive(), { error: 'expected a list of organization ids' });
+    case 'organization': {
+      const s = z.array(z.number().int().positive(), { error: 'expected a list of organization ids' });
+      return single(f) ? s.max(1, { error: 'expected one organization id: the field takes a single value (ismultiple is false)' }) : s;
+    }
     case 'date':
       return z.string({ error: 'expected a date YYYY-MM-DD' }).regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected a date YYYY-MM-DD' });
     case 'time':
-      return z.string({ error: 'expected a time YYYY-MM-DD HH:MM:SS' }).regex(TIME_TEXT, { error: 'expected a time YYYY-MM-DD HH:MM:SS or RFC 3339' });
+      return z.string({ error: 'expected a time YYYY-MM-DD HH:MM:SS' }).regex(SERVER_TIME, { error: 'expected a time "YYYY-MM-DD HH:MM:SS" or RFC 3339 with a zone ("2024-05-01T08:00:00+08:00")' });
     case 'timezone':
       return z.string({ error: 'expected a time zone like Asia/Shanghai' }).refine(validTimezone, { error: 'expected a time zone like Asia/Shanghai' });
     case 'json':
@@ -170,10 +193,14 @@ export function targetSchema(f: FieldSpec): z.ZodType {
     case 'singlechar':
     case 'longchar':
     case 'string': {
-      const max = f.maxLength ?? (f.type === 'singlechar' || f.type === 'objuser' ? 256 : f.type === 'longchar' ? 2000 : undefined);
-      let s = z.string({ error: 'expected text' });
-      if (max !== undefined) s = s.max(max, { error: `expected at most ${max} characters` });
-      if (f.pattern) s = s.regex(f.pattern, { error: `does not match the model's pattern ${f.pattern.source}` });
+      const max = f.maxLength ?? MAX_BYTES[f.type];
+      let s: z.ZodType<string> = z.string({ error: 'expected text' });
+      if (max !== undefined) s = s.refine((v) => withinBytes(v, max), { error: `expected at most ${max} bytes of UTF-8 (a Chinese character is 3)` });
+      if (f.pattern) s = s.refine((v) => f.pattern!.test(v), { error: `does not match the model's pattern ${f.pattern.source}` });
+      if (f.type === 'objuser') {
+        s = s.refine((v) => v === '' || USER_NAMES.test(v), { error: 'expected user names of letters, digits and @ . _ - separated by commas' });
+        if (single(f)) s = s.refine((v) => !v.includes(','), { error: 'expected one user: the field takes a single value (ismultiple is false)' });
+      }
       return s;
     }
   }
@@ -199,7 +226,11 @@ function fromText(f: FieldSpec, text: string): unknown {
     case 'enummulti':
       return splitList(t).map((v) => (typeof v === 'string' ? enumId(f, v) : v));
     case 'organization':
+    case 'enumquote':
       return splitList(t).map((v) => (typeof v === 'string' && INT_TEXT.test(v) ? Number(v) : v));
+    case 'time':
+      // A zone-less ISO time is the server's space form with a T: send it in the form the server takes.
+      return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(t) ? t.replace('T', ' ') : t;
     case 'date': {
       if (isIsoDate(t)) return t;
       const m = DATE_TEXT.exec(t);
@@ -217,9 +248,9 @@ function fromText(f: FieldSpec, text: string): unknown {
     case 'singlechar':
     case 'longchar':
     case 'string':
-      return excelScientific(t, AS_TEXT) ?? text;
+      return excelScientific(t, AS_TEXT) ?? (TRIMMED.has(f.type) ? t : text);
     default:
-      return text;
+      return TRIMMED.has(f.type) ? t : text;
   }
 }
 
@@ -306,6 +337,7 @@ function expectedText(f: FieldSpec): string {
     case 'enummulti': return `a list of ${(f.options ?? []).map((o) => o.id).join(', ')}`;
     case 'date': return 'a date YYYY-MM-DD';
     case 'time': return 'a time YYYY-MM-DD HH:MM:SS';
+    case 'enumquote': return 'a list of instance ids';
     case 'json': return f.jsonArray ? 'a JSON array' : 'JSON';
     case 'organization': return 'a list of organization ids';
     case 'list': return `one of ${(f.listOptions ?? []).join(', ')}`;
@@ -336,13 +368,14 @@ function quickAccept(f: FieldSpec): ((v: unknown) => boolean) | undefined {
       const ids = new Set((f.options ?? []).map((o) => o.id));
       return (v) => typeof v === 'string' && ids.has(v);
     }
-    case 'objuser':
     case 'singlechar':
     case 'longchar':
     case 'string': {
       if (f.pattern) return undefined;
-      const limit = f.maxLength ?? (f.type === 'singlechar' || f.type === 'objuser' ? 256 : f.type === 'longchar' ? 2000 : Infinity);
-      return (v) => typeof v === 'string' && v.length <= limit;
+      const limit = f.maxLength ?? MAX_BYTES[f.type] ?? Infinity;
+      // Untrimmed text goes the long way (the checker trims it).
+      const trims = TRIMMED.has(f.type);
+      return (v) => typeof v === 'string' && v.length * 3 <= limit && !(trims && v !== v.trim());
     }
     default:
       return undefined;
@@ -355,6 +388,7 @@ export function compileField(f: FieldSpec): Checker {
   const quick = quickAccept(f);
   const check: Checker = (input, isText) => {
     let v = isText && typeof input === 'string' ? fromText(f, input) : isText ? input : fromJson(f, input);
+    if (!isText && typeof v === 'string' && TRIMMED.has(f.type)) v = v.trim();
     if (quick?.(v)) return { value: v };
     if (v instanceof Refused) return { error: v.message };
     // JSON input: ids and ints may arrive as whole-number strings from other tools; keep them strict except ids.

@@ -131,3 +131,52 @@ describe('enum display names in JSON', () => {
     expect(bad.errors.map((e) => e.message)).toEqual(['vendor: expected one of cisco, huawei, got "Juniper"', 'tags: expected a list of option ids, got "core"']);
   });
 });
+
+describe('checks as CMDB checks (bk-cmdb src/common/metadata/attribute.go)', () => {
+  const attr = (type: string, extra: Record<string, unknown> = {}) => compileField(attributeToField({ bk_property_id: 'f', bk_property_type: type, ...extra }));
+
+  it('lengths are UTF-8 bytes: 85 Chinese characters fit a singlechar, 86 do not', () => {
+    const c = attr('singlechar');
+    expect(c('交'.repeat(85), true)).toEqual({ value: '交'.repeat(85) });
+    expect(c('交'.repeat(86), true).error).toMatch(/at most 256 bytes of UTF-8/);
+    expect(attr('longchar')('é'.repeat(1001), false).error).toMatch(/at most 2000 bytes/);
+  });
+
+  it('text is trimmed as the server trims it, from CSV and JSON alike', () => {
+    expect(attr('singlechar')('  SW-1 ', true)).toEqual({ value: 'SW-1' });
+    expect(attr('longchar')(' note\t', false)).toEqual({ value: 'note' });
+    expect(attr('objuser')(' admin ', false)).toEqual({ value: 'admin' });
+  });
+
+  it('time: "YYYY-MM-DD HH:MM:SS" or RFC 3339 with a zone; a zone-less ISO cell is sent in the space form', () => {
+    const t = attr('time');
+    expect(t('2024-05-01 08:00:00', true)).toEqual({ value: '2024-05-01 08:00:00' });
+    expect(t('2024-05-01T08:00:00+08:00', false)).toEqual({ value: '2024-05-01T08:00:00+08:00' });
+    expect(t('2024-05-01T08:00:00', true)).toEqual({ value: '2024-05-01 08:00:00' });
+    expect(t('2024-05-01T08:00:00', false).error).toMatch(/expected a time/);
+    expect(t('2024-05-01 08:00', true).error).toMatch(/expected a time/);
+  });
+
+  it('objuser: the server pattern, and one user when ismultiple is false', () => {
+    expect(attr('objuser', { ismultiple: true })('alice,bob', false)).toEqual({ value: 'alice,bob' });
+    expect(attr('objuser', { ismultiple: false })('alice,bob', false).error).toMatch(/one user/);
+    expect(attr('objuser', { ismultiple: false })('alice;bob', true).error).toMatch(/one user/);
+    expect(attr('objuser')('张三', false).error).toMatch(/user names of letters, digits/);
+  });
+
+  it('enummulti / organization: one value when ismultiple is false', () => {
+    const opts = [{ id: 'a', name: 'A' }, { id: 'b', name: 'B' }];
+    expect(attr('enummulti', { ismultiple: false, option: opts })('a,b', true).error).toMatch(/one option/);
+    expect(attr('enummulti', { ismultiple: true, option: opts })('a,b', true)).toEqual({ value: ['a', 'b'] });
+    expect(attr('organization', { ismultiple: false })([1, 2], false).error).toMatch(/one organization id/);
+  });
+
+  it('enumquote: a list of instance ids (one when ismultiple is false)', () => {
+    const single = attr('enumquote', { ismultiple: false, option: [{ bk_obj_id: 'bk_switch', bk_inst_id: 1001 }] });
+    expect(single('1001', true)).toEqual({ value: [1001] });
+    expect(single([1001], false)).toEqual({ value: [1001] });
+    expect(single('1001,1002', true).error).toMatch(/one instance id/);
+    expect(single('sw-1', true).error).toMatch(/instance ids/);
+    expect(attr('enumquote', { ismultiple: true })('1001,1002', true)).toEqual({ value: [1001, 1002] });
+  });
+});
