@@ -103,6 +103,7 @@ export async function runRows(o: RowsOptions, args: string[], m: OperationManife
       concurrency: o.concurrency,
       resume: o.resume,
       retryFailed: o.retryFailed,
+      overwrite: !!o.overwrite,
       connect: () => (m.service === 'cmdb' ? connectCmdb(o, io) : connectFeishu(o, io)),
       info,
       warn,
@@ -182,7 +183,7 @@ async function pruneStep(o: RowsOptions, op: OperationOptions, dryRun: boolean, 
   const stats = x.conn.stats();
   x.summary.requests = stats.requests;
   x.summary.retries = stats.retries;
-  if (x.summary.plan) x.summary.plan.delete = r.candidates;
+  if (typeof x.summary.plan === 'object' && x.summary.plan) x.summary.plan.delete = r.candidates;
   const s = x.summary;
   return s.exit_code === EXIT.OK && !dryRun && (r.refused !== undefined && r.candidates > 0 || r.kept > 0) ? EXIT.PARTIAL : (s.exit_code as ExitCode);
 }

@@ -69,8 +69,8 @@ export const apaasSync: Operation = {
         const create = rows[0]!.group === 'create';
         const body = { records: JSON.stringify(rows.map((r) => r.payload)) };
         const env = await requireFeishu(ctx).records(create ? 'batch_create' : 'batch_update', ns, obj, body, { idempotent: !create, signal });
-        if (env.code !== 0) return rejected(env);
-        return { kind: 'rows', results: readItems(env, rows.length, create ? undefined : rows.map((r) => String(r.payload._id))) };
+        if (!env.ok) return rejected(env);
+        return { kind: 'rows', results: readItems(env.data.items, rows.length, create ? undefined : rows.map((r) => String(r.payload._id))) };
       },
       async reconcile(rows, signal) {
         const fields = [...new Set(rows.flatMap((r) => Object.keys(r.payload)))].filter((c) => c !== '_id');
