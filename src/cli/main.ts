@@ -25,7 +25,8 @@ export function commandIn(argv: string[]): string {
 function common(cmd: Command): Command {
   if (!wanted(cmd)) return cmd;
   return cmd
-    .addOption(new Option('--format <format>', 'input format (default: from the extension; needed for stdin unless obvious)').choices(['csv', 'json', 'ndjson']))
+    .addOption(new Option('--format <format>', 'input format (default: from the extension; needed for stdin unless obvious)').choices(['csv', 'json', 'ndjson', 'xlsx']))
+    .option('--sheet <name>', '.xlsx: the sheet to read (default: the sheet named after --obj, else the first)')
     .option('--encoding <label>', 'input text encoding, e.g. gb18030 for files saved by Excel in China', 'utf-8')
     .option('--delimiter <char>', 'CSV delimiter (, ; tab |)', ',')
     .option('--report <path>', 'where the per-row report goes (default: next to the input; "-" for stdout)')

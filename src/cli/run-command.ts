@@ -20,6 +20,7 @@ interface Opts extends ConnectFlags, Omit<OperationOptions, 'noSchema'> {
   format?: InputFormat;
   encoding: string;
   delimiter: string;
+  sheet?: string;
   report?: string;
   reportFormat?: ReportFormat;
   failed?: string;
@@ -45,13 +46,14 @@ function reportFormat(o: Opts, inputFormat: InputFormat | undefined): ReportForm
   const ext = path && path !== '-' ? extname(path).slice(1).toLowerCase() : '';
   if (ext === 'csv' || ext === 'json' || ext === 'ndjson') return ext;
   if (ext === 'jsonl') return 'ndjson';
-  return inputFormat ?? 'csv';
+  // A workbook's report is a CSV (it opens in Excel too).
+  return inputFormat === undefined || inputFormat === 'xlsx' ? 'csv' : inputFormat;
 }
 
 function inputFormatGuess(o: Opts, file: string): InputFormat | undefined {
   if (o.format) return o.format;
   const ext = extname(file).toLowerCase();
-  return ext === '.csv' ? 'csv' : ext === '.json' ? 'json' : ext === '.ndjson' || ext === '.jsonl' ? 'ndjson' : undefined;
+  return ext === '.csv' ? 'csv' : ext === '.json' ? 'json' : ext === '.ndjson' || ext === '.jsonl' ? 'ndjson' : ext === '.xlsx' || ext === '.xlsm' ? 'xlsx' : undefined;
 }
 
 /**
@@ -115,7 +117,7 @@ export function commandAction(name: string) {
       };
       result = await runOperation({
         operation: op,
-        input: { file, format: o.format, encoding: o.encoding, delimiter: o.delimiter },
+        input: { file, format: o.format, encoding: o.encoding, delimiter: o.delimiter, sheet: o.sheet, obj },
         opOptions,
         report: { path: o.report, format: reportFormat(o, fmt) },
         failedPath: o.failed,

@@ -1,5 +1,5 @@
 /**
- * Input readers: open a CSV / JSON / NDJSON file (or standard input) and stream its records.
+ * Input readers: open a CSV / JSON / NDJSON file or an .xlsx workbook (or standard input) and stream its records.
  * Problems that stop everything throw UsageError; problems of one record come back as a record with `error`.
  */
 import { open } from 'node:fs/promises';
@@ -19,6 +19,8 @@ export interface OpenInputOptions {
   delimiter?: string; // CSV only, default ','; accept '\t' and the word 'tab'
   stdin?: NodeJS.ReadableStream; // default process.stdin (injectable for tests)
   tmpDir?: string; // where stdin is spooled (default os.tmpdir())
+  sheet?: string; // .xlsx: the sheet to read (default: the one named after obj, else the first)
+  obj?: string; // .xlsx: --obj, the default sheet's name
 }
 
 export interface InputSource {
@@ -27,6 +29,10 @@ export interface InputSource {
   format: InputFormat;
   columns: string[] | null; // CSV: header names with hints stripped; JSON/NDJSON: null
   hints: Record<string, TypeHint>; // CSV header type hints, e.g. { port_count: 'int' }
+  /** The `row` of the first record: 1, or for .xlsx the sheet row where the data starts (rows are sheet rows). */
+  firstRow: number;
+  /** .xlsx: the sheet read and its layout (CMDB's own workbook, or a plain header row). */
+  sheet?: { name: string; layout: 'cmdb' | 'plain' };
   /** Streams the records; may be called again to re-read from the start (two-pass pipeline). */
   records(): AsyncIterable<InputRecord>;
   /**
@@ -38,8 +44,15 @@ export interface InputSource {
   close(): Promise<void>;
 }
 
-const EXTENSIONS: Record<string, InputFormat> = { '.csv': 'csv', '.json': 'json', '.ndjson': 'ndjson', '.jsonl': 'ndjson' };
-const FORMATS: readonly InputFormat[] = ['csv', 'json', 'ndjson'];
+const EXTENSIONS: Record<string, InputFormat> = { '.csv': 'csv', '.json': 'json', '.ndjson': 'ndjson', '.jsonl': 'ndjson', '.xlsx': 'xlsx', '.xlsm': 'xlsx' };
+const FORMATS: readonly InputFormat[] = ['csv', 'json', 'ndjson', 'xlsx'];
+/** A zip archive (every .xlsx is one) starts with these bytes. */
+const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
+
+/** Whether the records' values are text to coerce by the field types (CSV, .xlsx) rather than typed JSON values. */
+export function cellsAreText(source: Pick<InputSource, 'format'>): boolean {
+  return source.format === 'csv' || source.format === 'xlsx';
+}
 const HEAD_BYTES = 4096;
 
 /** The delimiter for csv-parse: one character; 'tab', '\t' (typed as backslash-t) and a real tab mean tab. */
@@ -61,6 +74,7 @@ export function detectFormat(file: string, head?: Buffer, delimiter = ','): Inpu
   const byExt = file === '-' ? undefined : EXTENSIONS[extname(file).toLowerCase()];
   if (byExt) return byExt;
   if (!head) return null;
+  if (head.subarray(0, 4).equals(ZIP_MAGIC)) return 'xlsx';
   const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
   if (text.startsWith('[')) return 'json';
   if (text.startsWith('{')) return 'ndjson';
@@ -136,12 +150,20 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
     }
     if (!format && !isStdin) {
       format = detectFormat(opts.file);
+      if (!format && extname(opts.file).toLowerCase() === '.xls') {
+        throw new UsageError(`${display} is an old-style Excel file (.xls), which is not read`, 'open it in Excel and save it as "Excel Workbook (*.xlsx)"');
+      }
       if (!format) {
         throw new UsageError(
           `cannot tell the format of ${display} from its extension`,
-          'name it .csv, .json, .ndjson or .jsonl, or pass --format csv|json|ndjson',
+          'name it .csv, .json, .ndjson, .jsonl or .xlsx, or pass --format csv|json|ndjson|xlsx',
         );
       }
+    }
+    const isZip = head.subarray(0, 4).equals(ZIP_MAGIC);
+    if (!format && isZip) format = 'xlsx';
+    if (format !== 'xlsx' && isZip) {
+      throw new UsageError(`${display} is an Excel workbook (.xlsx), not ${format}`, `name it .xlsx or pass --format xlsx`);
     }
     if (!format) {
       const text = encoding === 'utf-8' ? head : Buffer.from(new TextDecoder(encoding).decode(head));
@@ -149,9 +171,16 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
       if (!format) {
         throw new UsageError(
           'cannot tell the format of standard input from its content',
-          'pass --format csv, --format json or --format ndjson',
+          'pass --format csv, --format json, --format ndjson or --format xlsx',
         );
       }
+    }
+    if (format === 'xlsx') {
+      // Loaded only now: CSV runs and --help never pay for the workbook library.
+      const { openXlsx } = await import('./xlsx.js');
+      const x = await openXlsx({ path, display, sheet: opts.sheet, obj: opts.obj });
+      const batches = x.batches;
+      return { file: display, path, format, columns: x.columns, hints: x.hints, firstRow: x.firstRow, sheet: { name: x.sheet, layout: x.layout }, records: () => flatten(batches()), batches, close };
     }
     const chunks = () => textChunks(path, display, encoding, explicit);
     let columns: string[] | null = null;
@@ -176,7 +205,7 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
         batches = () => ndjsonBatches(chunks());
       }
     }
-    return { file: display, path, format, columns, hints, records: () => flatten(batches()), batches, close };
+    return { file: display, path, format, columns, hints, firstRow: 1, records: () => flatten(batches()), batches, close };
   } catch (e) {
     await close();
     throw e;

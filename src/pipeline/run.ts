@@ -121,7 +121,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       if (problems.length) {
         throw new UsageError(
           `${source.file}: the header has problems:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`,
-          'fix the header (or use --no-schema to send columns unchecked)',
+          'fix the header: use the field ids (or display names) of the model',
         );
       }
     }
@@ -363,10 +363,10 @@ async function sendAll(x: SendContext): Promise<SendState> {
   const inPlace = !!x.reportPath && !!x.priorPath && x.reportPath !== '-' && resolve(x.reportPath) === resolve(x.priorPath);
   const writePath = inPlace ? resumingPath(x.reportPath!) : x.reportPath;
   const writer = writePath
-    ? await ReportWriter.open({ path: writePath, format: o.report!.format, inputColumns: x.columns })
+    ? await ReportWriter.open({ path: writePath, format: o.report!.format, inputColumns: x.columns, firstRow: source.firstRow })
     : undefined;
   const failedFile = o.failedPath
-    ? await FailedRowsWriter.open({ path: o.failedPath, format: source.format, columns: failedColumns(source, x.columns), delimiter: normalizeDelimiter(o.input.delimiter) })
+    ? await FailedRowsWriter.open({ path: o.failedPath, format: source.format, columns: failedColumns(source, x.columns), delimiter: normalizeDelimiter(o.input.delimiter), sheet: source.sheet?.name })
     : undefined;
   // No in-flight log for a report on stdout: nothing could --resume from it (and "-.inflight" would litter the folder).
   const inflight = x.send && !op.idempotent && writePath && writePath !== '-' ? InflightLog.open(inflightPath(writePath)) : undefined;
@@ -406,7 +406,7 @@ async function sendAll(x: SendContext): Promise<SendState> {
   const pendingFailed: RowOutcome[] = [];
   const flushFailed = (all: boolean) => {
     if (!failedFile) return;
-    const upTo = all ? Infinity : (writer?.written ?? 0);
+    const upTo = all ? Infinity : (writer?.written ?? 0) + source.firstRow - 1;
     pendingFailed.sort((a, b) => a.row - b.row);
     let i = 0;
     while (i < pendingFailed.length && pendingFailed[i]!.row <= upTo) {

@@ -3,7 +3,8 @@
  * columns, so a user can fix them and load the file again. Each row carries its error LAST, in a column
  * (CSV) or key (JSON / NDJSON) named `_error`, which the tool ignores on input.
  *
- * Cells are written exactly as read (no formula neutralising: this file is input data, not a report).
+ * Cells are written exactly as read (no formula neutralising: this file is input data, not a report). An .xlsx
+ * input gets an .xlsx (xlsx-failed.ts, loaded only then).
  * Writes are gathered into chunks of about 64 KB; the report, not this file, is the crash-safe record.
  */
 import * as fs from 'node:fs';
@@ -23,16 +24,26 @@ export function columnKey(header: string): string {
   return i > 0 && HINTS.has(name.slice(i + 1).trim().toLowerCase()) ? name.slice(0, i).trim() : name;
 }
 
+/** What the pipeline uses of a failed-rows file, whatever its format. */
+export interface FailedRows {
+  readonly count: number;
+  add(values: Record<string, unknown>, error: string): void;
+  flush(): void;
+  finish(): Promise<void>;
+}
+
 export interface FailedRowsWriterOptions {
   path: string;
-  format: 'csv' | 'json' | 'ndjson';
+  format: 'csv' | 'json' | 'ndjson' | 'xlsx';
+  /** .xlsx: the input's sheet name, kept for the failed rows. */
+  sheet?: string;
   /** Input columns in order, with their original header text incl. type hints, e.g. 'port_count:int'. */
   columns: string[];
   /** CSV delimiter of the input; default ','. */
   delimiter?: string;
 }
 
-export class FailedRowsWriter {
+export class FailedRowsWriter implements FailedRows {
   private readonly fd: number;
   private readonly opts: FailedRowsWriterOptions;
   /** [header text, key in values] for CSV; a previous run's `_error` column is not repeated. */
@@ -47,7 +58,12 @@ export class FailedRowsWriter {
     this.cols = opts.columns.filter((c) => columnKey(c) !== FAILED_ERROR_COLUMN).map((c) => [c, columnKey(c)]);
   }
 
-  static async open(opts: FailedRowsWriterOptions): Promise<FailedRowsWriter> {
+  static async open(opts: FailedRowsWriterOptions): Promise<FailedRows> {
+    if (opts.format === 'xlsx') {
+      const { XlsxFailedRows } = await import('./xlsx-failed.js');
+      const cols = opts.columns.filter((c) => columnKey(c) !== FAILED_ERROR_COLUMN).map((c): [string, string] => [c, columnKey(c)]);
+      return XlsxFailedRows.open(opts.path, opts.sheet ?? 'failed', cols, FAILED_ERROR_COLUMN);
+    }
     let fd: number;
     try {
       fd = fs.openSync(opts.path, 'w');

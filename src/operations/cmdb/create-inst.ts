@@ -5,6 +5,7 @@ import { BUILTIN_MODELS, attributeToField, uniqueFields, type CmdbAttribute } fr
 import { buildShape, shapeRow, unknownColumns } from '../../schema/rows.js';
 import type { CheckedRow, Operation, OperationContext, Session } from '../types.js';
 import { envelopeError, fetchAttributes, keyText, KeyResolver, readCreateMaps, requireCmdb } from './common.js';
+import { cellsAreText } from '../../input/index.js';
 
 export function requireObj(ctx: OperationContext): string {
   const obj = ctx.options.obj;
@@ -38,7 +39,7 @@ export const createInst: Operation = {
     if (ctx.options.key && !ctx.options.noSchema && !uniques.includes(ctx.options.key)) {
       throw new UsageError(`--key ${ctx.options.key} is not a unique field of ${obj}`, uniques.length ? `unique fields: ${uniques.join(', ')}` : `${obj} has no unique field`);
     }
-    const isText = ctx.source.format === 'csv';
+    const isText = cellsAreText(ctx.source);
     const session: Session = {
       uniqueKey: key,
       checkColumns: (columns) => unknownColumns(shape, columns),

@@ -10,6 +10,7 @@ import { buildShape, shapeRow, unknownColumns, type FieldError } from '../../sch
 import type { CheckedRow, Operation, Session } from '../types.js';
 import { envelopeError, fetchAttributes, keyFieldCheck, keyText, KeyResolver, newTally, requireCmdb, resolveKeyColumn, tallyLine, WHOLE_REQUEST_CODES } from './common.js';
 import { requireObj } from './create-inst.js';
+import { cellsAreText } from '../../input/index.js';
 
 const checkId = compileField({ name: 'bk_inst_id', type: 'id' });
 
@@ -42,7 +43,7 @@ export const updateInst: Operation = {
       what: `model ${obj}`,
     });
     const readOnly = new Set(specs.filter((f) => f.editable === false).map((f) => f.name));
-    const isText = ctx.source.format === 'csv';
+    const isText = cellsAreText(ctx.source);
     // No connection (a --dry-run with --no-schema): keys stay unresolved, and the plan says so.
     const resolver = key && ctx.cmdb ? new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal, undefined, keyCheck?.numeric) : undefined;
     const tally = newTally();

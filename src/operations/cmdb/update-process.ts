@@ -8,6 +8,7 @@ import { compileField, type FieldSpec } from '../../schema/fields.js';
 import { buildShape, shapeRow, unknownColumns } from '../../schema/rows.js';
 import type { CheckedRow, Operation, RowResult, Session } from '../types.js';
 import { envelopeError, requireCmdb, WHOLE_REQUEST_CODES } from './common.js';
+import { cellsAreText } from '../../input/index.js';
 
 /** The process fields of the API document (seeds/002), with their JSON types. */
 const PROCESS_FIELDS: FieldSpec[] = [
@@ -42,7 +43,7 @@ export const updateProcess: Operation = {
       hints: ctx.source.hints,
       what: 'processes (update_process_instance)',
     });
-    const isText = ctx.source.format === 'csv';
+    const isText = cellsAreText(ctx.source);
     const session: Session = {
       checkColumns(columns) {
         const errs = unknownColumns(shape, columns);

@@ -7,6 +7,7 @@ import type { InputRecord } from '../../core/types.js';
 import type { FeishuApi, FeishuEnvelope } from '../../http/feishu.js';
 import { buildShape, shapeRow, type FieldError } from '../../schema/rows.js';
 import type { BatchVerdict, CheckedRow, Operation, OperationContext, RowResult, Session } from '../types.js';
+import { cellsAreText } from '../../input/index.js';
 
 type RecordsOp = 'batch_update' | 'batch_create' | 'batch_delete';
 
@@ -71,7 +72,7 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
     async setup(ctx) {
       const { ns, obj } = target(ctx);
       const shape = buildShape([], { control: withId ? ['_id'] : [], allowUnknown: true, empty: ctx.options.empty, hints: ctx.source.hints, what: `${ns}/${obj}` });
-      const isText = ctx.source.format === 'csv';
+      const isText = cellsAreText(ctx.source);
       const key = ctx.options.key;
       const session: Session = {
         uniqueKey: key,
