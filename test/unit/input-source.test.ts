@@ -97,7 +97,7 @@ describe('files and formats', () => {
     expect(detectFormat('-', Buffer.from('a b c'))).toBe(null);
     const txt = await t.write('data.txt', 'a,b\n1,2\n');
     const err = await usageError(openInput({ file: txt }));
-    expect(err.hint).toContain('.csv, .json, .ndjson or .jsonl');
+    expect(err.hint).toContain('.csv, .json, .ndjson, .jsonl or .xlsx');
     expect((await readAll({ file: txt, format: 'csv' }))[0]!.values.b).toBe('2');
   });
 
