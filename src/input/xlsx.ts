@@ -1,19 +1,19 @@
 /**
  * .xlsx reader, streaming (the workbook library's WorkbookReader: one row at a time, a sheet stored before its
- * shared strings is parked in a temp file by the library, not in memory). This module is imported only when a
+ * shared strings is parked in a temp file by the library, not in memory; xlsx-utf8.ts keeps characters whole). This module is imported only when a
  * workbook is read, so that --help and CSV runs never load the library.
  *
  * Two layouts: CMDB's own (column A labels, field ids in row 3, data from row 7: xlsx-cmdb.ts) and a plain sheet
  * (the first non-empty row is the header, as in a CSV). A record's `row` is its row number in the sheet, so the
  * report points at the row a user sees in Excel.
  */
-import { WorkbookReader } from '@cj-tech-master/excelts';
 import { UsageError } from '../core/errors.js';
 import { nullObject } from '../core/objects.js';
 import type { InputRecord, TypeHint } from '../core/types.js';
 import { parseHeader } from './csv.js';
 import { CellProblem, cellText, isBlankRow } from './xlsx-cells.js';
 import { cmdbCellText, cmdbLayout, typeOfName } from './xlsx-cmdb.js';
+import { utf8SafeReader } from './xlsx-utf8.js';
 
 export interface XlsxOptions {
   path: string; // the file read
@@ -75,17 +75,17 @@ export async function openXlsx(o: XlsxOptions): Promise<XlsxInput> {
   };
 }
 
-/** The rows of one sheet, in order. */
-async function* sheetRows(o: XlsxOptions, sheet: string): AsyncGenerator<SheetRow> {
+/** The rows of one sheet, in order (the library's rows: `values[c]` is column c's value, 1 = A). */
+async function* sheetRows(o: XlsxOptions, sheet: string): AsyncGenerator<{ number: number; values: unknown }> {
   for await (const ws of reader(o)) {
     if (ws.name !== sheet) continue;
-    for await (const row of ws) yield { number: row.number, values: row.values as unknown[] };
+    yield* ws;
     return;
   }
 }
 
 function reader(o: XlsxOptions): AsyncIterable<AsyncIterable<{ number: number; values: unknown }> & { name: string }> {
-  const r = new WorkbookReader(o.path, READ_OPTIONS);
+  const r = utf8SafeReader(o.path, READ_OPTIONS);
   return guard(r as unknown as AsyncIterable<AsyncIterable<{ number: number; values: unknown }> & { name: string }>, o.display);
 }
 
@@ -179,7 +179,8 @@ function sheetShape(head: SheetRow[], where: string): SheetShape {
 async function* records(o: XlsxOptions, sheet: string, shape: SheetShape, where: string): AsyncGenerator<InputRecord[]> {
   let out: InputRecord[] = [];
   let next = shape.firstRow; // the sheet row the next record should have
-  for await (const r of sheetRows(o, sheet)) {
+  for await (const row of sheetRows(o, sheet)) {
+    const r: SheetRow = { number: row.number, values: row.values as unknown[] };
     // Column A of CMDB's layout holds labels ("实例数据" on the first data row in some versions), never data.
     if (r.number < shape.firstRow || isBlankRow(r.values, shape.layout === 'cmdb' ? 2 : 1)) continue;
     for (; next < r.number; next++) out.push(emptyRow(next, shape));

@@ -203,3 +203,35 @@ describe('xlsx input: plain sheets', () => {
     expect(recs[1499]).toMatchObject({ row: 1501, values: { name: 'sw-1499', vendor: '华为' } });
   });
 });
+
+describe('xlsx input: text across the reader\'s chunks', () => {
+  it('keeps every Chinese character whole, whatever the chunk boundaries (exceljs issues #2063, #2316)', async () => {
+    const file = t.dir + '/chinese.xlsx';
+    const { WorkbookWriter } = await import('@cj-tech-master/excelts');
+    // Inline strings (as a streaming export writes them): the sheet's text is cut wherever the inflater's chunks end.
+    const wb = new WorkbookWriter({ filename: file, useSharedStrings: false });
+    const ws = wb.addWorksheet('S');
+    ws.addRow(['name', 'vendor']).commit();
+    for (let i = 0; i < 3000; i++) ws.addRow([`交换机-${i}`, ['华为', '华三', '思科'][i % 3]]).commit();
+    await ws.commit();
+    await wb.commit();
+    const recs = await readAll({ file });
+    expect(recs).toHaveLength(3000);
+    const broken = recs.filter((r) => Object.values(r.values).some((v) => String(v).includes('\ufffd')));
+    expect(broken.map((r) => r.row)).toEqual([]);
+    expect(recs[2999]!.values).toEqual(Object.assign(Object.create(null), { name: '交换机-2999', vendor: '思科' }));
+  });
+
+  it('the same for shared strings (as Excel saves them) and a Chinese sheet name', async () => {
+    const file = t.dir + '/chinese-shared.xlsx';
+    const wb = new Workbook();
+    const ws = wb.addWorksheet('交换机清单');
+    ws.addRow(['名称', '备注']);
+    for (let i = 0; i < 3000; i++) ws.addRow([`交换机-${i}`, `机房${i % 7}号柜，第${i}台`]);
+    await wb.xlsx.writeFile(file);
+    const recs = await readAll({ file, sheet: '交换机清单' });
+    expect(recs).toHaveLength(3000);
+    expect(recs.filter((r) => Object.values(r.values).some((v) => String(v).includes('\ufffd'))).map((r) => r.row)).toEqual([]);
+    expect({ ...recs[2999]!.values }).toEqual({ 名称: '交换机-2999', 备注: '机房3号柜，第2999台' });
+  });
+});
