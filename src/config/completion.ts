@@ -14,7 +14,7 @@ const FUNC = '_cmdb_bulk';
 
 /** Options whose values are a fixed list. */
 const VALUES: Record<string, string[]> = {
-  '--format': ['csv', 'json', 'ndjson'],
+  '--format': ['csv', 'json', 'ndjson', 'xlsx'],
   '--report-format': ['csv', 'json', 'ndjson'],
   '--gateway': ['esb', 'apigw'],
   '--empty': ['omit', 'null'],
