@@ -73,6 +73,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   const source = await openInput(o.input);
   let conn: Connection | undefined;
   try {
+    if (source.sheet) o.info(sheetLine(source));
     const batchSize = o.batchSize ?? op.defaultBatch;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a positive whole number, got ${o.batchSize}`);
     if (op.maxBatch !== null && batchSize > op.maxBatch) {
@@ -190,6 +191,13 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     await source.close();
     await conn?.close();
   }
+}
+
+/** Which sheet of a workbook is read, and how: the first thing to check when nothing matches. */
+function sheetLine(source: InputSource): string {
+  const { name, layout } = source.sheet!;
+  const how = layout === 'cmdb' ? `CMDB's layout: field ids from row 3, data from row ${source.firstRow}` : `header in row ${source.firstRow - 1}`;
+  return `${source.file}: sheet "${name}" (${how})`;
 }
 
 /** Do two paths name the same existing file (also through links)? */

@@ -58,6 +58,7 @@ describe('CMDB workbook', () => {
     const report = join(tmp.dir, 'template.report.csv');
     const r = await runCli(['create-inst', file, '--obj', 'bk_switch', '--report', report], { env: cmdbEnv(sim, 'apigw') });
     expect(r.stderr).toMatch(/2 ok/);
+    expect(r.stderr).toContain(`${file}: sheet "bk_switch" (CMDB's layout: field ids from row 3, data from row 7)`);
     expect(r.code).toBe(0);
     expect(pick(byAsset('XL-0001'), FIELDS)).toEqual({
       bk_inst_name: '核心-01', bk_operator: 'admin,zhangsan', port_count: 48, is_managed: true, vendor: 'huawei',
@@ -85,6 +86,12 @@ describe('CMDB workbook', () => {
         [b!.bk_inst_id, 'Cisco', 'second', false],
       ],
     });
+    // Given to create-inst by mistake, it is refused before anything is sent, saying which command fits.
+    const wrong = await runCli(['create-inst', file, '--obj', 'bk_switch', '--report', join(tmp.dir, 'export-create.report.csv')], { env: cmdbEnv(sim, 'esb') });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('column "bk_inst_id" holds the ids of existing instances (as CMDB\'s export has it): to change those instances use update-inst');
+    expect(sim.counters().writeRequests).toBe(0);
+
     const report = join(tmp.dir, 'export.report.csv');
     const r = await runCli(['update-inst', file, '--obj', 'bk_switch', '--report', report], { env: cmdbEnv(sim, 'esb') });
     expect(r.stderr).toMatch(/2 ok/);

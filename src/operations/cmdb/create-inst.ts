@@ -7,6 +7,9 @@ import type { CheckedRow, Operation, OperationContext, Session } from '../types.
 import { envelopeError, fetchAttributes, keyText, KeyResolver, readCreateMaps, requireCmdb } from './common.js';
 import { cellsAreText } from '../../input/index.js';
 
+/** An id column in create-inst's input: an export (CMDB's own, or ours) meant for an update. */
+const EXPORTED_IDS = 'column "bk_inst_id" holds the ids of existing instances (as CMDB\'s export has it): to change those instances use update-inst with the same file; to create new instances delete the column';
+
 export function requireObj(ctx: OperationContext): string {
   const obj = ctx.options.obj;
   if (!obj) throw new UsageError('--obj <bk_obj_id> is required', 'for example --obj bk_switch');
@@ -42,7 +45,7 @@ export const createInst: Operation = {
     const isText = cellsAreText(ctx.source);
     const session: Session = {
       uniqueKey: key,
-      checkColumns: (columns) => unknownColumns(shape, columns),
+      checkColumns: (columns) => unknownColumns(shape, columns).map((e) => (e.field === 'bk_inst_id' ? { field: e.field, message: EXPORTED_IDS } : e)),
       check(rec: InputRecord): CheckedRow {
         if (rec.error) return { row: rec.row, values: rec.values, payload: {}, group: '', errors: [{ message: rec.error }] };
         const { payload, errors } = shapeRow(shape, rec.values, isText, isText);
