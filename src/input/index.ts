@@ -180,7 +180,11 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
       const { openXlsx } = await import('./xlsx.js');
       const x = await openXlsx({ path, display, sheet: opts.sheet, obj: opts.obj });
       const batches = x.batches;
-      return { file: display, path, format, columns: x.columns, hints: x.hints, firstRow: x.firstRow, sheet: { name: x.sheet, layout: x.layout }, records: () => flatten(batches()), batches, close };
+      const closeAll = async () => {
+        await x.close();
+        await close();
+      };
+      return { file: display, path, format, columns: x.columns, hints: x.hints, firstRow: x.firstRow, sheet: { name: x.sheet, layout: x.layout }, records: () => flatten(batches()), batches, close: closeAll };
     }
     const chunks = () => textChunks(path, display, encoding, explicit);
     let columns: string[] | null = null;

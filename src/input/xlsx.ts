@@ -1,6 +1,6 @@
 /**
  * .xlsx reader, streaming (the workbook library's WorkbookReader: one row at a time, a sheet stored before its
- * shared strings is parked in a temp file by the library, not in memory; xlsx-utf8.ts keeps characters whole). This module is imported only when a
+ * shared strings is parked in a temp file by the library, not in memory; xlsx-reader.ts works around two bugs). This module is imported only when a
  * workbook is read, so that --help and CSV runs never load the library.
  *
  * Two layouts: CMDB's own (column A labels, field ids in row 3, data from row 7: xlsx-cmdb.ts) and a plain sheet
@@ -13,7 +13,7 @@ import type { InputRecord, TypeHint } from '../core/types.js';
 import { parseHeader } from './csv.js';
 import { CellProblem, cellText, isBlankRow } from './xlsx-cells.js';
 import { cmdbCellText, cmdbLayout, typeOfName } from './xlsx-cmdb.js';
-import { utf8SafeReader } from './xlsx-utf8.js';
+import { utf8SafeReader } from './xlsx-reader.js';
 
 export interface XlsxOptions {
   path: string; // the file read
@@ -30,6 +30,8 @@ export interface XlsxInput {
   /** Sheet row of the first data row. */
   firstRow: number;
   batches(): AsyncIterable<InputRecord[]>;
+  /** Closes the reader opening left open, if no read took it over. */
+  close(): Promise<void>;
 }
 
 /** How a data row's cells map to columns. */
@@ -53,30 +55,41 @@ const HEAD_ROWS = 7;
 const BATCH = 512;
 
 export async function openXlsx(o: XlsxOptions): Promise<XlsxInput> {
-  const { name, head } = await pickSheet(o);
+  const picked = await pickSheet(o);
+  const { name, head } = picked;
   const where = `${o.display} sheet "${name}"`;
-  const shape = sheetShape(head, where);
-  let hints: Record<string, TypeHint> = Object.create(null);
-  if (shape.layout === 'plain') {
-    // Header type hints (port_count:int) and the header's own checks, as for CSV.
-    const headerRow = head.find((r) => !isBlankRow(r.values))!;
-    const header = parseHeader(headerCells(headerRow.values, where), where, headerRow.number);
-    hints = header.hints;
-    shape.columns = header.columns;
-    shape.byColumn = [undefined, ...header.columns];
+  try {
+    const shape = sheetShape(head, where);
+    let hints: Record<string, TypeHint> = Object.create(null);
+    if (shape.layout === 'plain') {
+      // Header type hints (port_count:int) and the header's own checks, as for CSV.
+      const headerRow = head.find((r) => !isBlankRow(r.values))!;
+      const header = parseHeader(headerCells(headerRow.values, where), where, headerRow.number);
+      hints = header.hints;
+      shape.columns = header.columns;
+      shape.byColumn = [undefined, ...header.columns];
+    }
+    return {
+      sheet: name,
+      layout: shape.layout,
+      columns: shape.columns,
+      hints,
+      firstRow: shape.firstRow,
+      // The first read goes on from where opening stopped (one read of the workbook fewer); later ones start anew.
+      batches: () => records(picked.takeRows() ?? sheetRows(o, name), shape, where, o.display),
+      close: picked.close,
+    };
+  } catch (e) {
+    await picked.close();
+    throw e;
   }
-  return {
-    sheet: name,
-    layout: shape.layout,
-    columns: shape.columns,
-    hints,
-    firstRow: shape.firstRow,
-    batches: () => records(o, name, shape, where),
-  };
 }
 
+type LibRow = { number: number; values: unknown };
+type LibSheet = AsyncIterable<LibRow> & { name: string };
+
 /** The rows of one sheet, in order (the library's rows: `values[c]` is column c's value, 1 = A). */
-async function* sheetRows(o: XlsxOptions, sheet: string): AsyncGenerator<{ number: number; values: unknown }> {
+async function* sheetRows(o: XlsxOptions, sheet: string): AsyncGenerator<LibRow> {
   for await (const ws of reader(o)) {
     if (ws.name !== sheet) continue;
     yield* ws;
@@ -84,9 +97,9 @@ async function* sheetRows(o: XlsxOptions, sheet: string): AsyncGenerator<{ numbe
   }
 }
 
-function reader(o: XlsxOptions): AsyncIterable<AsyncIterable<{ number: number; values: unknown }> & { name: string }> {
+function reader(o: XlsxOptions): AsyncIterable<LibSheet> {
   const r = utf8SafeReader(o.path, READ_OPTIONS);
-  return guard(r as unknown as AsyncIterable<AsyncIterable<{ number: number; values: unknown }> & { name: string }>, o.display);
+  return guard(r as unknown as AsyncIterable<LibSheet>, o.display);
 }
 
 /** A file that is not a workbook fails inside the library: say so in words. */
@@ -94,39 +107,95 @@ async function* guard<T>(it: AsyncIterable<T>, display: string): AsyncGenerator<
   try {
     yield* it;
   } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(
-      `${display} is not a readable .xlsx workbook (${(e as Error).message})`,
-      'save it from Excel as "Excel Workbook (*.xlsx)" (.xls, .et and .numbers files are not read)',
-    );
+    throw unreadable(e, display);
   }
+}
+
+function unreadable(e: unknown, display: string): unknown {
+  if (e instanceof UsageError || !(e instanceof Error)) return e;
+  return new UsageError(
+    `${display} is not a readable .xlsx workbook (${e.message})`,
+    'save it from Excel as "Excel Workbook (*.xlsx)" (.xls, .et and .numbers files are not read)',
+  );
+}
+
+/** The sheet chosen at open, its first rows, and the open reader positioned after them (until taken or closed). */
+interface Picked {
+  name: string;
+  head: SheetRow[];
+  /** The sheet's rows from the start (head first), read on from the open reader; null once taken (or never open). */
+  takeRows(): AsyncIterable<LibRow> | null;
+  close(): Promise<void>;
 }
 
 /**
  * The sheet to read and its first rows: --sheet, else the sheet named after --obj, else the first. The workbook
  * is read sheet by sheet in file order, so the first rows of the first sheet are kept until the wanted one shows up.
  */
-async function pickSheet(o: XlsxOptions): Promise<{ name: string; head: SheetRow[] }> {
+async function pickSheet(o: XlsxOptions): Promise<Picked> {
   const names: string[] = [];
   let first: { name: string; head: SheetRow[] } | undefined;
   const wanted = o.sheet ?? o.obj;
-  for await (const ws of reader(o)) {
-    names.push(ws.name);
-    const isWanted = ws.name === wanted;
-    if (!isWanted && first) continue;
-    const head: SheetRow[] = [];
-    for await (const row of ws) {
-      head.push({ number: row.number, values: row.values as unknown[] });
-      if (head.length >= HEAD_ROWS) break;
+  const sheets = reader(o)[Symbol.asyncIterator]();
+  const closeReader = async () => {
+    await sheets.return?.();
+  };
+  try {
+    for (let s = await sheets.next(); !s.done; s = await sheets.next()) {
+      const ws = s.value;
+      names.push(ws.name);
+      // Without --sheet or --obj the first sheet is the one: no need to look further.
+      const isWanted = wanted === undefined || ws.name === wanted;
+      if (!isWanted && first) continue;
+      const rows = ws[Symbol.asyncIterator]();
+      const head = await headRows(rows);
+      if (isWanted) {
+        nonEmpty(head, o.display, ws.name);
+        let open = true;
+        return {
+          name: ws.name,
+          head,
+          takeRows: () => (open ? ((open = false), resumed(head, rows, closeReader)) : null),
+          close: async () => {
+            if (open) {
+              open = false;
+              await closeReader();
+            }
+          },
+        };
+      }
+      await rows.return?.();
+      first = { name: ws.name, head };
     }
-    if (isWanted) return { name: ws.name, head: nonEmpty(head, o.display, ws.name) };
-    first = { name: ws.name, head };
+  } catch (e) {
+    await closeReader();
+    throw e;
   }
   if (o.sheet !== undefined) {
     throw new UsageError(`${o.display} has no sheet named "${o.sheet}"`, `its sheets: ${names.map((n) => `"${n}"`).join(', ')}; pick one with --sheet <name>`);
   }
   if (!first) throw new UsageError(`${o.display} has no sheets`);
-  return { name: first.name, head: nonEmpty(first.head, o.display, first.name) };
+  return { name: first.name, head: nonEmpty(first.head, o.display, first.name), takeRows: () => null, close: async () => {} };
+}
+
+async function headRows(rows: AsyncIterator<LibRow>): Promise<SheetRow[]> {
+  const head: SheetRow[] = [];
+  while (head.length < HEAD_ROWS) {
+    const r = await rows.next();
+    if (r.done) break;
+    head.push({ number: r.value.number, values: r.value.values as unknown[] });
+  }
+  return head;
+}
+
+/** The head rows again, then the rest of the open sheet; the reader is closed at the end (or when stopped early). */
+async function* resumed(head: SheetRow[], rows: AsyncIterator<LibRow>, close: () => Promise<void>): AsyncGenerator<LibRow> {
+  try {
+    yield* head;
+    for (let r = await rows.next(); !r.done; r = await rows.next()) yield r.value;
+  } finally {
+    await close();
+  }
 }
 
 function nonEmpty(head: SheetRow[], display: string, sheet: string): SheetRow[] {
@@ -176,20 +245,24 @@ function sheetShape(head: SheetRow[], where: string): SheetShape {
 }
 
 /** The data records, a batch at a time. Empty rows between data rows are reported; trailing ones are not rows. */
-async function* records(o: XlsxOptions, sheet: string, shape: SheetShape, where: string): AsyncGenerator<InputRecord[]> {
+async function* records(rows: AsyncIterable<LibRow>, shape: SheetShape, where: string, display: string): AsyncGenerator<InputRecord[]> {
   let out: InputRecord[] = [];
   let next = shape.firstRow; // the sheet row the next record should have
-  for await (const row of sheetRows(o, sheet)) {
-    const r: SheetRow = { number: row.number, values: row.values as unknown[] };
-    // Column A of CMDB's layout holds labels ("实例数据" on the first data row in some versions), never data.
-    if (r.number < shape.firstRow || isBlankRow(r.values, shape.layout === 'cmdb' ? 2 : 1)) continue;
-    for (; next < r.number; next++) out.push(emptyRow(next, shape));
-    next = r.number + 1;
-    out.push(toRecord(r, shape, where));
-    if (out.length >= BATCH) {
-      yield out;
-      out = [];
+  try {
+    for await (const row of rows) {
+      const r: SheetRow = { number: row.number, values: row.values as unknown[] };
+      // Column A of CMDB's layout holds labels ("实例数据" on the first data row in some versions), never data.
+      if (r.number < shape.firstRow || isBlankRow(r.values, shape.layout === 'cmdb' ? 2 : 1)) continue;
+      for (; next < r.number; next++) out.push(emptyRow(next, shape));
+      next = r.number + 1;
+      out.push(toRecord(r, shape, where));
+      if (out.length >= BATCH) {
+        yield out;
+        out = [];
+      }
     }
+  } catch (e) {
+    throw unreadable(e, display);
   }
   if (out.length > 0) yield out;
 }

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFile } from 'node:fs/promises';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { Workbook } from '@cj-tech-master/excelts';
 import { openInput } from '../../src/input/index.js';
@@ -233,5 +236,37 @@ describe('xlsx input: text across the reader\'s chunks', () => {
     expect(recs).toHaveLength(3000);
     expect(recs.filter((r) => Object.values(r.values).some((v) => String(v).includes('\ufffd'))).map((r) => r.row)).toEqual([]);
     expect({ ...recs[2999]!.values }).toEqual({ 名称: '交换机-2999', 备注: '机房3号柜，第2999台' });
+  });
+});
+
+describe('xlsx input: temp copies', () => {
+  it('leaves no temp copies of a sheet behind, even when reading stops early', async () => {
+    // The library parks a sheet stored before the shared strings (as Excel saves) in $TMPDIR/excelts-*.
+    const dir = await mkdtemp(join(tmpdir(), 'xlsx-tmp-'));
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = dir;
+    try {
+      const file = t.dir + '/three.xlsx';
+      const wb = new Workbook();
+      for (const name of ['a', 'b', 'c']) {
+        const ws = wb.addWorksheet(name);
+        ws.addRow(['name']);
+        for (let i = 0; i < 2000; i++) ws.addRow([`${name}-${i}`]);
+      }
+      await wb.xlsx.writeFile(file);
+      const src = await openInput({ file, sheet: 'b' });
+      for await (const batch of src.batches()) {
+        expect(batch[0]!.values.name).toBe('b-0');
+        break; // stop early, as Ctrl-C or an error does
+      }
+      await src.close();
+      const never = await openInput({ file, sheet: 'a' }); // opened, never read
+      await never.close();
+      await new Promise((r) => setTimeout(r, 300)); // the library removes its copies with an async fs.rm
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      process.env.TMPDIR = before;
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
