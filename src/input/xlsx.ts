@@ -76,7 +76,7 @@ export async function openXlsx(o: XlsxOptions): Promise<XlsxInput> {
       hints,
       firstRow: shape.firstRow,
       // The first read goes on from where opening stopped (one read of the workbook fewer); later ones start anew.
-      batches: () => records(picked.takeRows() ?? sheetRows(o, name), shape, where, o.display),
+      batches: () => records(picked.takeRows() ?? sheetRows(o, name), shape, o.display),
       close: picked.close,
     };
   } catch (e) {
@@ -245,7 +245,7 @@ function sheetShape(head: SheetRow[], where: string): SheetShape {
 }
 
 /** The data records, a batch at a time. Empty rows between data rows are reported; trailing ones are not rows. */
-async function* records(rows: AsyncIterable<LibRow>, shape: SheetShape, where: string, display: string): AsyncGenerator<InputRecord[]> {
+async function* records(rows: AsyncIterable<LibRow>, shape: SheetShape, display: string): AsyncGenerator<InputRecord[]> {
   let out: InputRecord[] = [];
   let next = shape.firstRow; // the sheet row the next record should have
   try {
@@ -255,7 +255,7 @@ async function* records(rows: AsyncIterable<LibRow>, shape: SheetShape, where: s
       if (r.number < shape.firstRow || isBlankRow(r.values, shape.layout === 'cmdb' ? 2 : 1)) continue;
       for (; next < r.number; next++) out.push(emptyRow(next, shape));
       next = r.number + 1;
-      out.push(toRecord(r, shape, where));
+      out.push(toRecord(r, shape));
       if (out.length >= BATCH) {
         yield out;
         out = [];
@@ -277,7 +277,7 @@ function emptyRow(n: number, shape: SheetShape): InputRecord {
   return { row: n, line: n, values: emptyValues(shape), error: `row ${n} is empty: delete the empty row in Excel, or use --skip-invalid to leave it out` };
 }
 
-function toRecord(r: SheetRow, shape: SheetShape, where: string): InputRecord {
+function toRecord(r: SheetRow, shape: SheetShape): InputRecord {
   const values = emptyValues(shape);
   const problems: string[] = [];
   const cells = r.values;
@@ -297,7 +297,8 @@ function toRecord(r: SheetRow, shape: SheetShape, where: string): InputRecord {
     }
     values[name] = shape.types ? cmdbCellText(t, shape.types[c]) : t;
   }
-  if (problems.length > 0) return { row: r.number, line: r.number, values, error: `${where} row ${r.number}: ${problems.join('; ')}` };
+  // The report's row is the sheet row, so the message names the cells only.
+  if (problems.length > 0) return { row: r.number, line: r.number, values, error: problems.join('; ') };
   return { row: r.number, line: r.number, values };
 }
 

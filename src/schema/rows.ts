@@ -99,6 +99,12 @@ function entryOf(shape: RowShape, name: string): IndexEntry | undefined {
   return f;
 }
 
+/** The field id a column names (its id or its display name), if it names one. */
+export function fieldOf(shape: RowShape, column: string): string | undefined {
+  const f = entryOf(shape, column);
+  return f ? f.spec.name : undefined; // CONTROL is 0: not a field
+}
+
 /**
  * Problems of the column names: unknown ones (each with the field it most likely meant), display names that
  * several fields share, and two columns that name the same field.

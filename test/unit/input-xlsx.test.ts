@@ -112,7 +112,7 @@ describe('xlsx input: CMDB layout', () => {
     const recs = await readAll({ file });
     expect(plain(recs[0]!)).toEqual({ bk_inst_id: '1001', bk_inst_name: 'sw-1', bk_sn: 'SN1' });
     expect(recs[1]!.row).toBe(8);
-    expect(recs[1]!.error).toMatch(/sheet "bk_switch" row 8: bk_sn \(cell D8\): the number 1798680000000000 has 16 digits/);
+    expect(recs[1]!.error).toMatch(/^bk_sn \(cell D8\): the number 1798680000000000 has 16 digits/);
   });
 
   it('an empty row between data rows is a row with a reason; empty rows at the end are not rows', async () => {
@@ -169,7 +169,7 @@ describe('xlsx input: plain sheets', () => {
     const wide = t.dir + '/wide.xlsx';
     await writePlainWorkbook(wide, 'S', ['a'], [['1', 'stray']]);
     const recs = await readAll({ file: wide });
-    expect(recs[0]!.error).toBe(`${wide} sheet "S" row 2: cell B2 is outside the header (column B has no name)`);
+    expect(recs[0]!.error).toBe('cell B2 is outside the header (column B has no name)');
   });
 
   it('reads standard input with --format xlsx, and without it by the zip signature', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { displayKey } from '../../src/schema/display-names.js';
 import { attributeToField } from '../../src/schema/model.js';
-import { buildShape, shapeRow, unknownColumns } from '../../src/schema/rows.js';
+import { buildShape, fieldOf, shapeRow, unknownColumns } from '../../src/schema/rows.js';
 
 const attrs = [
   { bk_property_id: 'bk_inst_name', bk_property_name: '实例名', bk_property_type: 'singlechar', isrequired: true },
@@ -63,5 +63,10 @@ describe('display-name headers', () => {
       { what: 'm' },
     );
     expect({ ...shapeRow(s, { vendor: 'x' }, true, false).payload }).toEqual({ vendor: 'x' });
+  });
+
+  it('fieldOf tells which field a column names', () => {
+    const s = shape();
+    expect(['端口数', 'ASSET ID (Required)', 'port_count', '备注', 'nope'].map((c) => fieldOf(s, c))).toEqual(['port_count', 'bk_asset_id', 'port_count', undefined, undefined]);
   });
 });

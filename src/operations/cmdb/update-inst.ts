@@ -6,7 +6,7 @@ import { UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
 import { compileField } from '../../schema/fields.js';
 import { BUILTIN_MODELS, attributeToField, type CmdbAttribute } from '../../schema/model.js';
-import { buildShape, shapeRow, unknownColumns, type FieldError } from '../../schema/rows.js';
+import { buildShape, fieldOf, shapeRow, unknownColumns, type FieldError } from '../../schema/rows.js';
 import type { CheckedRow, Operation, Session } from '../types.js';
 import { envelopeError, fetchAttributes, keyFieldCheck, keyText, KeyResolver, newTally, requireCmdb, resolveKeyColumn, tallyLine, WHOLE_REQUEST_CODES } from './common.js';
 import { requireObj } from './create-inst.js';
@@ -52,7 +52,10 @@ export const updateInst: Operation = {
       checkColumns(columns) {
         const errs = unknownColumns(shape, columns);
         if (!columns.includes(idColumn)) errs.push({ field: idColumn, message: `column "${idColumn}" is missing: every row must say which instance to update${key ? '' : ' (or name instances by a unique field with --key)'}` });
-        for (const c of columns) if (readOnly.has(c)) errs.push({ field: c, message: `field "${c}" of ${obj} is not editable; the server would ignore it` });
+        for (const c of columns) {
+          const f = fieldOf(shape, c) ?? c;
+          if (readOnly.has(f)) errs.push({ field: c, message: `field "${c}"${f === c ? '' : ` (${f})`} of ${obj} is not editable; the server would ignore it` });
+        }
         return errs;
       },
       check(rec: InputRecord): CheckedRow {
