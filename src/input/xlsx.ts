@@ -1,7 +1,7 @@
 /**
- * .xlsx reader, streaming (the workbook library's WorkbookReader: one row at a time, a sheet stored before its
- * shared strings is parked in a temp file by the library, not in memory; xlsx-reader.ts works around two bugs). This module is imported only when a
- * workbook is read, so that --help and CSV runs never load the library.
+ * .xlsx reader, streaming: the workbook library's WorkbookReader gives one row at a time (a sheet stored before its
+ * shared strings is parked in a temp file by the library, not in memory; xlsx-reader.ts works around two of its
+ * bugs). This module is imported only when a workbook is read, so that --help and CSV runs never load the library.
  *
  * Two layouts: CMDB's own (column A labels, field ids in row 3, data from row 7: xlsx-cmdb.ts) and a plain sheet
  * (the first non-empty row is the header, as in a CSV). A record's `row` is its row number in the sheet, so the

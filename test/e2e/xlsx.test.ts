@@ -199,6 +199,17 @@ describe('display-name headers in CSV', () => {
   });
 });
 
+describe('display-name headers in update-inst', () => {
+  it('a non-editable field named by its display name is refused before anything is sent', async () => {
+    const fw = sim.store.instances('bk_firewall')[0]!;
+    const input = tmp.file('fw.csv', csv(['bk_inst_id,上线时间,吞吐量', `${fw.bk_inst_id},2024-01-01 00:00:00,10`]));
+    const r = await runCli(['update-inst', input, '--obj', 'bk_firewall', '--report', join(tmp.dir, 'fw.report.csv')], { env: cmdbEnv(sim, 'apigw') });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('field "上线时间" (online_at) of bk_firewall is not editable; the server would ignore it');
+    expect(sim.counters().writeRequests).toBe(0);
+  });
+});
+
 describe('the workbook library is loaded only for workbooks', () => {
   const trace = join(tmp.dir, 'modules.txt');
   const traced = async (args: string[], input?: Buffer) => {
