@@ -59,6 +59,8 @@ export class FailedRowsWriter implements FailedRows {
   }
 
   static async open(opts: FailedRowsWriterOptions): Promise<FailedRows> {
+    // A workbook's rows are text like a CSV's: `--failed fix.csv` of a workbook gets what its name says.
+    if (opts.format === 'xlsx' && /\.csv$/i.test(opts.path)) return FailedRowsWriter.open({ ...opts, format: 'csv' });
     if (opts.format === 'xlsx') {
       const { XlsxFailedRows } = await import('./xlsx-failed.js');
       const cols = opts.columns.filter((c) => columnKey(c) !== FAILED_ERROR_COLUMN).map((c): [string, string] => [c, columnKey(c)]);

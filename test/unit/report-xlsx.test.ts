@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { attributeToField } from '../../src/schema/model.js';
 import { buildShape, shapeRow } from '../../src/schema/rows.js';
 import { FailedRowsWriter } from '../../src/report/failed-file.js';
@@ -88,5 +89,13 @@ describe('xlsx writer', () => {
       [2, { bk_inst_name: 'sw-1', port_count: 'many', _error: 'port_count: expected a whole number' }],
       [3, { bk_inst_name: '=x', port_count: '2', _error: 'duplicated' }],
     ]);
+  });
+
+  it('--failed fix.csv of an xlsx input is a CSV, as its name says', async () => {
+    const file = t.dir + '/fix.csv';
+    const w = await FailedRowsWriter.open({ path: file, format: 'xlsx', columns: ['实例名', 'port_count:int'], sheet: 'bk_switch' });
+    w.add(Object.assign(Object.create(null), { 实例名: 'sw-1', port_count: 'x' }), 'port_count: expected a whole number');
+    await w.finish();
+    expect(readFileSync(file, 'utf8')).toBe('实例名,port_count:int,_error\nsw-1,x,port_count: expected a whole number\n');
   });
 });
