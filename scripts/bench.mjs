@@ -554,19 +554,28 @@ async function case5() {
         const ok = runs[k].filter((r) => !r.failed);
         if (ok.length === 0) return { failed: runs[k][0]?.failed };
         const wall = median(ok.map((r) => r.wallMs));
-        return { wall_ms: Math.round(wall), rows_per_s: Math.round(n / (wall / 1000)), peak_rss_mb: +(median(ok.map((r) => r.rssKb)) / 1024).toFixed(1), runs_wall_ms: ok.map((r) => Math.round(r.wallMs)) };
+        const cpu = median(ok.map((r) => r.cpu));
+        return {
+          wall_ms: Math.round(wall),
+          rows_per_s: Math.round(n / (wall / 1000)),
+          cpu_s: +cpu.toFixed(2),
+          rows_per_cpu_s: Math.round(n / cpu),
+          peak_rss_mb: +(median(ok.map((r) => r.rssKb)) / 1024).toFixed(1),
+          runs_wall_ms: ok.map((r) => Math.round(r.wallMs)),
+        };
       };
       const sizes = Object.fromEntries(Object.entries(files).map(([k, f]) => [k, +(readFileSync(f).length / 2 ** 20).toFixed(1)]));
       const cn = { rows: n, file_mb: sizes, ...Object.fromEntries(Object.keys(variants).map((k) => [k, fig(k)])) };
       c[n] = cn;
       const label = `${fmt(n)} rows`;
-      const show = (f) => (f.failed ? `failed (${f.failed})` : `${fmt(f.rows_per_s)} rows/s, ${fmt(f.peak_rss_mb, 1)} MB`);
+      const show = (f) => (f.failed ? `failed (${f.failed})` : `${fmt(f.rows_per_s)} rows/s (${fmt(f.rows_per_cpu_s)} per CPU-s), ${fmt(f.peak_rss_mb, 1)} MB`);
       row('5', `${label}: CSV (${sizes.csv} MB)`, show(cn.csv), 'the reference');
       for (const [k, what] of [['xlsx_cmdb', `CMDB layout (${sizes.cmdb} MB)`], ['xlsx_excel', `Excel-saved (${sizes.excel} MB)`]]) {
         const f = cn[k];
-        // A dry run reads the file twice (check, then plan); a real run's second pass is the one that feeds the sender.
-        const perPass = f.rows_per_s * 2;
-        row('5', `${label}: ${what}`, show(f), `CSV ×${f.rows_per_s && cn.csv.rows_per_s ? (f.rows_per_s / cn.csv.rows_per_s).toFixed(2) : '—'}; one pass ${fmt(perPass)} rows/s vs 20,000 to send`, perPass >= 20_000 ? 'ok' : 'BELOW');
+        // A dry run reads the file twice (check, then plan); a real run's second pass is the one that feeds the
+        // sender, on its own core while the network waits: one pass per CPU-second against what can be sent.
+        const perPass = f.rows_per_cpu_s * 2;
+        row('5', `${label}: ${what}`, show(f), `CSV ×${f.rows_per_s && cn.csv.rows_per_s ? (f.rows_per_s / cn.csv.rows_per_s).toFixed(2) : '—'}; one pass ${fmt(perPass)} rows per CPU-s vs 20,000/s to send`, perPass >= 20_000 ? 'ok' : 'BELOW');
       }
       row('5', `${label}: Excel-saved, heap capped at 256 MB`, show(cn.xlsx_excel_heap_256), 'what the process keeps');
       row('5', `${label}: bare WorkbookReader loop, Excel-saved`, show(cn.bare_reader), 'the library alone, one pass');
