@@ -29,8 +29,8 @@ export interface InputSource {
   format: InputFormat;
   columns: string[] | null; // CSV: header names with hints stripped; JSON/NDJSON: null
   hints: Record<string, TypeHint>; // CSV header type hints, e.g. { port_count: 'int' }
-  /** The `row` of the first record: 1, or for .xlsx the sheet row where the data starts (rows are sheet rows). */
-  firstRow: number;
+  /** The `row` of the first record: 1 (the default), or for .xlsx the sheet row where the data starts (rows are sheet rows). */
+  firstRow?: number;
   /** .xlsx: the sheet read and its layout (CMDB's own workbook, or a plain header row). */
   sheet?: { name: string; layout: 'cmdb' | 'plain' };
   /** Streams the records; may be called again to re-read from the start (two-pass pipeline). */
