@@ -151,18 +151,7 @@ async function pickSheet(o: XlsxOptions): Promise<Picked> {
       const head = await headRows(rows);
       if (isWanted) {
         nonEmpty(head, o.display, ws.name);
-        let open = true;
-        return {
-          name: ws.name,
-          head,
-          takeRows: () => (open ? ((open = false), resumed(head, rows, closeReader)) : null),
-          close: async () => {
-            if (open) {
-              open = false;
-              await closeReader();
-            }
-          },
-        };
+        return keepOpen(ws.name, head, rows, closeReader);
       }
       await rows.return?.();
       first = { name: ws.name, head };
@@ -176,6 +165,29 @@ async function pickSheet(o: XlsxOptions): Promise<Picked> {
   }
   if (!first) throw new UsageError(`${o.display} has no sheets`);
   return { name: first.name, head: nonEmpty(first.head, o.display, first.name), takeRows: () => null, close: async () => {} };
+}
+
+/**
+ * The sheet picked, with its reader left open for the first read. Once taken (or closed) nothing here refers to
+ * the reader any more: it holds the workbook's whole shared-strings table, which must not outlive its read.
+ */
+function keepOpen(name: string, head: SheetRow[], rows: AsyncIterator<LibRow>, closeReader: () => Promise<void>): Picked {
+  let open: { rows: AsyncIterator<LibRow>; close: () => Promise<void> } | null = { rows, close: closeReader };
+  return {
+    name,
+    head,
+    takeRows() {
+      if (!open) return null;
+      const { rows: r, close } = open;
+      open = null;
+      return resumed(head, r, close);
+    },
+    async close() {
+      const o = open;
+      open = null;
+      await o?.close();
+    },
+  };
 }
 
 async function headRows(rows: AsyncIterator<LibRow>): Promise<SheetRow[]> {

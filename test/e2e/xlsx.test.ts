@@ -3,6 +3,7 @@
  * headers, run through the BUILT CLI against the simulator; the simulator's store and the report are the proof.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -233,5 +234,42 @@ describe('the workbook library is loaded only for workbooks', () => {
     const book = await traced(['create-inst', file, '--obj', 'bk_switch', '--dry-run', '--report', join(tmp.dir, 'one-x.report.csv')]);
     expect(book.r.code).toBe(0);
     expect(book.modules).toMatch(/excelts/);
+  });
+});
+
+describe('memory', () => {
+  it('the first read lets go of the reader it took over (and the shared-strings table it holds)', async () => {
+    const file = join(tmp.dir, 'strings.xlsx');
+    const { WorkbookWriter } = await import('@cj-tech-master/excelts');
+    const wb = new WorkbookWriter({ filename: file, useSharedStrings: true });
+    const ws = wb.addWorksheet('S');
+    ws.addRow(['name']).commit();
+    // 200,000 distinct strings of 100 characters: a shared-strings table of ~36 MB inside the reader.
+    for (let i = 0; i < 200_000; i++) ws.addRow([`${String(i).padStart(8, '0')}-${'x'.repeat(91)}`]).commit();
+    await ws.commit();
+    await wb.commit();
+    // In a process of its own with a real gc(): the heap before opening, and after the first read is done.
+    const script = `
+      import v8 from 'node:v8';
+      import { runInNewContext } from 'node:vm';
+      v8.setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc');
+      const { openInput } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/input/index.js')).href)});
+      await import('@cj-tech-master/excelts');
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      const src = await openInput({ file: ${JSON.stringify(file)} });
+      let n = 0;
+      for await (const b of src.batches()) n += b.length;
+      await new Promise((r) => setTimeout(r, 100)); // the streams it closed finish closing
+      gc();
+      console.log(JSON.stringify({ n, retainedMb: (process.memoryUsage().heapUsed - before) / 2 ** 20 }));
+      await src.close();
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const { n, retainedMb } = JSON.parse(r.stdout) as { n: number; retainedMb: number };
+    expect(n).toBe(200_000);
+    expect(retainedMb).toBeLessThan(15); // 36 MB more when the reader was kept
   });
 });

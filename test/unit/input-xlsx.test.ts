@@ -270,3 +270,4 @@ describe('xlsx input: temp copies', () => {
     }
   });
 });
+
