@@ -13,16 +13,19 @@
  *    fails without it.
  * 2. A sheet stored before the shared strings (as Excel saves) is copied to a temp folder (excelts-*), removed only
  *    when the reader reaches it; a read stopped earlier (a sheet picked by name, Ctrl-C, an error) left the copies —
- *    a whole sheet each. The reader here removes every copy when its iteration ends, however it ends
- *    ("leaves no temp copies" in the same test file).
+ *    a whole sheet each. Its removal is an async fs.rm, which the CLI's process.exit cut short even after a
+ *    complete read. The reader here removes every copy, synchronously, when its iteration ends, however it ends
+ *    ("leaves no temp copies" in the same test file; "no temp copies after a run" in test/e2e/xlsx.test.ts).
  *
  * Both replace methods of one reader instance (not the class, not the module), after checking they exist.
  */
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { WorkbookReader } from '@cj-tech-master/excelts';
 
 interface Stored {
-  cleanup(): void;
+  path: string; // <temp folder>/sheetN.xml
   writePromise: Promise<unknown>;
 }
 
@@ -75,7 +78,7 @@ export function utf8SafeReader(path: string, options: ConstructorParameters<type
     try {
       yield* parse(...args);
     } finally {
-      for (const s of stored) s.cleanup();
+      for (const s of stored) rmSync(dirname(s.path), { recursive: true, force: true });
     }
   };
   return reader;

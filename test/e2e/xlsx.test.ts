@@ -4,7 +4,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Workbook } from '@cj-tech-master/excelts';
@@ -125,8 +125,11 @@ describe('an Excel-saved plain sheet', () => {
     ]);
     const report = join(tmp.dir, 'saved.report.csv');
     const failed = join(tmp.dir, 'saved.failed.xlsx');
-    const r = await runCli(['create-inst', file, '--obj', 'bk_switch', '--report', report, '--failed', failed, '--skip-invalid'], { env: cmdbEnv(sim, 'apigw') });
+    const scratch = join(tmp.dir, 'scratch');
+    mkdirSync(scratch);
+    const r = await runCli(['create-inst', file, '--obj', 'bk_switch', '--report', report, '--failed', failed, '--skip-invalid'], { env: cmdbEnv(sim, 'apigw', { TMPDIR: scratch }) });
     expect(r.code).toBe(3);
+    expect(readdirSync(scratch)).toEqual([]); // no temp copies after a run (the sheet is stored before its shared strings)
     expect(pick(byAsset('XS-0001'), ['bk_inst_name', 'bk_sn', 'port_count', 'bought_on', 'vendor'])).toEqual({ bk_inst_name: '接入-01', bk_sn: 'SN-1', port_count: 48, bought_on: '2023-02-08', vendor: 'h3c' });
     expect(pick(byAsset('XS-0003'), ['bk_sn', 'port_count', 'bought_on', 'vendor'])).toEqual({ bk_sn: 'SN-3', port_count: 12, bought_on: undefined, vendor: 'huawei' });
     expect(byAsset('XS-0002')).toBeUndefined();
