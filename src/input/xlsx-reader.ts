@@ -13,13 +13,15 @@
  *    fails without it.
  * 2. A sheet stored before the shared strings (as Excel saves) is copied to a temp folder (excelts-*), removed only
  *    when the reader reaches it; a read stopped earlier (a sheet picked by name, Ctrl-C, an error) left the copies —
- *    a whole sheet each. Its removal is an async fs.rm, which the CLI's process.exit cut short even after a
- *    complete read. The reader here removes every copy, synchronously, when its iteration ends, however it ends
- *    ("leaves no temp copies" in the same test file; "no temp copies after a run" in test/e2e/xlsx.test.ts).
+ *    a whole sheet each. And its removal is an async fs.rm, which the CLI's process.exit cut short even after a
+ *    complete read. The reader here removes every copy when its iteration ends, however it ends (on the next turn
+ *    of the event loop: the library may still be opening the one it was at), and whatever is left when the
+ *    process exits ("leaves no temp copies" in the same test file; "no temp copies after a run" in
+ *    test/e2e/xlsx.test.ts).
  *
  * Both replace methods of one reader instance (not the class, not the module), after checking they exist.
  */
-import { rmSync } from 'node:fs';
+import { rm, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { WorkbookReader } from '@cj-tech-master/excelts';
@@ -47,6 +49,21 @@ export async function* utf8Text(chunks: AsyncIterable<unknown>): AsyncGenerator<
   }
   const rest = decoder.decode();
   if (rest.length > 0) yield rest;
+}
+
+/** Temp folders to remove; whatever is left when the process exits is removed then. */
+const pending = new Set<string>();
+let exitHook = false;
+
+function removeSoon(dir: string): void {
+  pending.add(dir);
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const d of pending) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  setImmediate(() => rm(dir, { recursive: true, force: true }, () => pending.delete(dir)));
 }
 
 const PATCHED = ['parse', '_storeWaitingWorksheet', '_parseWorksheet', '_parseSharedStrings', '_parseWorkbook', '_parseStyles'] as const;
@@ -78,7 +95,7 @@ export function utf8SafeReader(path: string, options: ConstructorParameters<type
     try {
       yield* parse(...args);
     } finally {
-      for (const s of stored) rmSync(dirname(s.path), { recursive: true, force: true });
+      for (const s of stored) removeSoon(dirname(s.path));
     }
   };
   return reader;
