@@ -14,7 +14,7 @@
 // 3. apaas-update of 100,000 records with the real 50/s + 1000/min windows: 500 a request (only 50/s binds), the
 //    same with no windows (the machine's own speed), and 50 a request (2,000 requests: the minute window binds,
 //    ~80 s): requests/s next to the fastest schedule the windows allow, and the 429s received (must be 0).
-// 4. `cmdb-bulk --help` start-up, median of 10, next to `node -e 0`.
+// 4. `cmdb-bulk --help`, `create-inst --help` and `--version` start-up, median of 20 after 3 warm-ups, next to `node -e 0`.
 // 5. reading .xlsx: create-inst --dry-run (model schema) of 100,000 and 1,000,000 bk_switch rows as CMDB's workbook
 //    layout (inline strings, display names, Excel booleans and dates), as an Excel-saved sheet (shared strings after
 //    the sheet) and as the same rows in CSV: rows/s and peak RSS, next to a bare WorkbookReader loop over the file,
@@ -193,17 +193,21 @@ async function case1() {
   const plain = join(tmp, 'switches.csv');
   const hinted = join(tmp, 'switches-hints.csv');
   const ndjson = join(tmp, 'switches.ndjson');
+  const jsonArray = join(tmp, 'switches.json');
   await writeLines(plain, SWITCH_HEADER, ROWS, switchRow);
   await writeLines(hinted, SWITCH_HEADER_HINTS, ROWS, switchRow);
   // The same rows as NDJSON with JSON types (not one of the brief's figures: shown so the table hides nothing).
   const names = SWITCH_HEADER.trim().split(',');
-  await writeLines(ndjson, '', ROWS, (i) => {
+  const switchObject = (i) => {
     const cells = switchRow(i).trim().split(',');
     const o = Object.fromEntries(names.map((k, j) => [k, cells[j]]));
     o.port_count = Number(o.port_count);
     o.is_managed = o.is_managed === 'true';
-    return JSON.stringify(o) + '\n';
-  });
+    return JSON.stringify(o);
+  };
+  await writeLines(ndjson, '', ROWS, (i) => switchObject(i) + '\n');
+  // And as one JSON array (the element scanner of input/json.ts), closed by a last line.
+  await writeLines(jsonArray, '[\n', ROWS, (i) => switchObject(i) + (i < ROWS ? ',\n' : '\n]\n'));
   const report = join(tmp, 'dry.report.csv');
   const dry = ['--obj', 'bk_switch', '--dry-run', '--no-progress', '--quiet', '--json', '--report', report];
   const bareCode = `
@@ -220,6 +224,7 @@ async function case1() {
     hints: () => cli(['create-inst', hinted, '--no-schema', ...dry]),
     schema: () => cli(['create-inst', plain, ...dry], { env: cmdbEnv(sim) }),
     ndjson: () => cli(['create-inst', ndjson, '--no-schema', ...dry.slice(0, -1), join(tmp, 'dry.report.ndjson')]),
+    json: () => cli(['create-inst', jsonArray, '--no-schema', ...dry.slice(0, -1), join(tmp, 'dry.report.json.ndjson')]),
   };
   const runs = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
   try {
@@ -252,17 +257,17 @@ async function case1() {
       runs_wall_ms: rs.map((r) => Math.round(r.wallMs)),
     };
   };
-  const c = { rows: ROWS, file_mb: +(readFileSync(plain).length / 2 ** 20).toFixed(1), bare_csv_parse: fig('bare'), no_schema: fig('no_schema'), hints: fig('hints'), schema: fig('schema'), ndjson: fig('ndjson') };
-  for (const k of ['no_schema', 'hints', 'schema', 'ndjson']) c[k].ratio_to_bare = +(c[k].rows_per_s / c.bare_csv_parse.rows_per_s).toFixed(2);
+  const c = { rows: ROWS, file_mb: +(readFileSync(plain).length / 2 ** 20).toFixed(1), bare_csv_parse: fig('bare'), no_schema: fig('no_schema'), hints: fig('hints'), schema: fig('schema'), ndjson: fig('ndjson'), json: fig('json') };
+  for (const k of ['no_schema', 'hints', 'schema', 'ndjson', 'json']) c[k].ratio_to_bare = +(c[k].rows_per_s / c.bare_csv_parse.rows_per_s).toFixed(2);
   results.cases.read_validate_batch = c;
   const B = c.bare_csv_parse;
   row('1', 'bare csv-parse loop (reference)', `${fmt(B.rows_per_s)} rows/s, ${fmt(B.peak_rss_mb, 1)} MB`, `${fmt(B.rows_per_cpu_s)} rows per CPU-s`);
-  for (const [k, label] of [['no_schema', '--dry-run --no-schema'], ['hints', '--dry-run --no-schema, type hints'], ['schema', '--dry-run, model schema'], ['ndjson', 'NDJSON input, --dry-run --no-schema']]) {
+  for (const [k, label] of [['no_schema', '--dry-run --no-schema'], ['hints', '--dry-run --no-schema, type hints'], ['schema', '--dry-run, model schema'], ['ndjson', 'NDJSON input, --dry-run --no-schema'], ['json', 'JSON array input, --dry-run --no-schema']]) {
     const f = c[k];
     row('1', `${label}: rows/s`, `${fmt(f.rows_per_s)} (${fmt(f.rows_per_cpu_s)} per CPU-s)`, `bare parse ×${f.ratio_to_bare}; bar ≥ 150,000`, f.rows_per_s >= 150_000 ? 'ok' : 'BELOW BAR');
     row('1', `${label}: peak RSS`, `${fmt(f.peak_rss_mb, 1)} MB (max ${fmt(f.max_peak_rss_mb, 1)})`, `bare parse ${fmt(B.peak_rss_mb, 1)} MB; bar ≤ 150 MB`, f.max_peak_rss_mb <= 150 ? 'ok' : 'ABOVE BAR');
   }
-  for (const f of [plain, hinted, ndjson]) rmSync(f, { force: true });
+  for (const f of [plain, hinted, ndjson, jsonArray]) rmSync(f, { force: true });
 }
 
 // ------------------------------------------------------------------ case 2
@@ -450,28 +455,34 @@ async function case3() {
 }
 
 // ------------------------------------------------------------------ case 4
+/** Start-up as hyperfine measures it: 3 warm-up runs, then STARTUP_RUNS runs of each command, interleaved. */
+const STARTUP_RUNS = Number(opt('startup-runs', 20));
 async function case4() {
-  console.log('\n4. start-up, median of 10 (interleaved)');
+  console.log(`\n4. start-up, median of ${STARTUP_RUNS} (3 warm-up runs, interleaved)`);
   const time = (args) => {
     const t0 = performance.now();
     const r = spawnSync(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'ignore', 'ignore'] });
     if (r.status !== 0) throw new Error(`node ${args.join(' ')}: exit ${r.status}`);
     return performance.now() - t0;
   };
-  const t = { node: [], help: [], version: [] };
-  for (let i = 0; i < 10; i++) {
-    t.node.push(time(['-e', '0']));
-    t.help.push(time([BIN, '--help']));
-    t.version.push(time([BIN, '--version']));
+  const cmds = { node: ['-e', '0'], help: [BIN, '--help'], version: [BIN, '--version'], command_help: [BIN, 'create-inst', '--help'] };
+  const t = Object.fromEntries(Object.keys(cmds).map((k) => [k, []]));
+  for (let i = 0; i < 3 + STARTUP_RUNS; i++) {
+    for (const [k, args] of Object.entries(cmds)) {
+      const ms = time(args);
+      if (i >= 3) t[k].push(ms);
+    }
   }
   const c = {
     node_e0_ms: +median(t.node).toFixed(1),
     help_ms: +median(t.help).toFixed(1),
     version_ms: +median(t.version).toFixed(1),
+    command_help_ms: +median(t.command_help).toFixed(1),
     runs: Object.fromEntries(Object.entries(t).map(([k, v]) => [k, v.map((x) => Math.round(x))])),
   };
   results.cases.startup = c;
   row('4', 'cmdb-bulk --help', `${fmt(c.help_ms, 1)} ms`, `node -e 0: ${fmt(c.node_e0_ms, 1)} ms; bar < 150 ms`, c.help_ms < 150 ? 'ok' : 'ABOVE BAR');
+  row('4', 'cmdb-bulk create-inst --help', `${fmt(c.command_help_ms, 1)} ms`, `node -e 0: ${fmt(c.node_e0_ms, 1)} ms`);
   row('4', 'cmdb-bulk --version', `${fmt(c.version_ms, 1)} ms`, `node -e 0: ${fmt(c.node_e0_ms, 1)} ms`);
 }
 

@@ -5,18 +5,21 @@
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { UsageError } from '../core/errors.js';
+import { formatOfPath, INPUT_FORMATS as FORMATS, KNOWN_EXTENSIONS } from '../core/formats.js';
 import type { InputFormat, InputRecord, TypeHint } from '../core/types.js';
 import { bomEncoding, chunkToString, resolveEncoding, textChunks, type TextChunk } from './decode.js';
-import { csvBatches, readCsvHeader } from './csv.js';
+import { csvBatches, readCsvHeader, type CsvTally } from './csv.js';
+import { delimiterName, sniffDelimiter } from './csv-sniff.js';
 import { jsonBatches, NOT_ARRAY } from './json.js';
+import { findExport, findRows, type JsonExport } from './json-export.js';
 import { ndjsonBatches } from './ndjson.js';
 import { spoolStdin } from './spool.js';
 
 export interface OpenInputOptions {
   file: string; // path, or '-' for standard input
   format?: InputFormat; // overrides the extension
-  encoding?: string; // default 'utf-8'; any label TextDecoder knows (gb18030, gbk, utf-16le...)
-  delimiter?: string; // CSV only, default ','; accept '\t' and the word 'tab'
+  encoding?: string; // default: UTF-16 when the file starts with its byte order mark, else utf-8; any label TextDecoder knows (gb18030, gbk, utf-16le...)
+  delimiter?: string; // CSV only, default: detected from the header; accept '\t' and the word 'tab'
   stdin?: NodeJS.ReadableStream; // default process.stdin (injectable for tests)
   tmpDir?: string; // where stdin is spooled (default os.tmpdir())
   sheet?: string; // .xlsx: the sheet to read (default: the one named after obj, else the first)
@@ -29,6 +32,21 @@ export interface InputSource {
   format: InputFormat;
   columns: string[] | null; // CSV: header names with hints stripped; JSON/NDJSON: null
   hints: Record<string, TypeHint>; // CSV header type hints, e.g. { port_count: 'int' }
+  /** CSV: the delimiter read with (given, or detected from the header); ',' for JSON / NDJSON. */
+  delimiter: string;
+  /**
+   * How the text is stored: its encoding (TextDecoder's name) and whether it starts with a byte order mark. A file
+   * written for the user to load again (--failed) is written the same way, so the same command reads it.
+   */
+  encoding: string;
+  bom: boolean;
+  /** CSV: rows whose cells were all empty, skipped (not numbered, not checked); counted by the last full read. */
+  readonly emptyRows: number;
+  /**
+   * What the reader decided on its own that the user should be told: a delimiter found in the header, rows taken
+   * from an API export, and (after a full read) empty rows skipped. One line each, naming the file.
+   */
+  notes(): string[];
   /** The `row` of the first record: 1 (the default), or for .xlsx the sheet row where the data starts (rows are sheet rows). */
   firstRow?: number;
   /** .xlsx: the sheet read and its layout (CMDB's own workbook, or a plain header row). */
@@ -44,8 +62,7 @@ export interface InputSource {
   close(): Promise<void>;
 }
 
-const EXTENSIONS: Record<string, InputFormat> = { '.csv': 'csv', '.json': 'json', '.ndjson': 'ndjson', '.jsonl': 'ndjson', '.xlsx': 'xlsx', '.xlsm': 'xlsx' };
-const FORMATS: readonly InputFormat[] = ['csv', 'json', 'ndjson', 'xlsx'];
+const CSV_DELIMITERS = [',', ';', '\t', '|'];
 /** A zip archive (every .xlsx is one) starts with these bytes. */
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
 
@@ -67,20 +84,36 @@ export function normalizeDelimiter(d: string | undefined): string {
 
 /**
  * The format of `file` from its extension; for standard input ('-') or when `head` (the first bytes) is given
- * and the extension says nothing, from the content: `[` -> json, `{` -> ndjson; CSV only when the first line
- * holds the delimiter and no `{` (a guess we only make when the content looks like a table).
+ * and the extension says nothing, from the content: `[` -> json; `{` -> ndjson, or json when it is one object
+ * with a rows array (an API answer, json-export.ts); CSV only when the first line holds the delimiter (any of
+ * , ; tab | when none was given) and no `{` (a guess we only make when the content looks like a table).
  */
-export function detectFormat(file: string, head?: Buffer, delimiter = ','): InputFormat | null {
-  const byExt = file === '-' ? undefined : EXTENSIONS[extname(file).toLowerCase()];
+export function detectFormat(file: string, head?: Buffer, delimiter?: string): InputFormat | null {
+  const byExt = formatOfPath(file);
   if (byExt) return byExt;
   if (!head) return null;
   if (head.subarray(0, 4).equals(ZIP_MAGIC)) return 'xlsx';
   const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
   if (text.startsWith('[')) return 'json';
-  if (text.startsWith('{')) return 'ndjson';
+  if (text.startsWith('{')) return isApiExport(text) ? 'json' : 'ndjson';
   const firstLine = text.split(/\r?\n/, 1)[0] ?? '';
-  if (firstLine.includes(delimiter) && !firstLine.includes('{')) return 'csv';
+  if ((delimiter ? [delimiter] : CSV_DELIMITERS).some((d) => firstLine.includes(d)) && !firstLine.includes('{')) return 'csv';
   return null;
+}
+
+/** One JSON object with a rows array (not a first NDJSON line followed by more). */
+function isApiExport(text: string): boolean {
+  const [first, ...rest] = text.split('\n');
+  if (rest.some((l) => l.trim() !== '')) {
+    try {
+      JSON.parse(first!);
+      return false; // a whole object on the first line, and more lines: NDJSON
+    } catch {
+      // the object goes on over several lines
+    }
+  }
+  const walk = findRows(text);
+  return walk !== 'more' && 'path' in walk;
 }
 
 async function readHead(path: string, display: string): Promise<Buffer> {
@@ -124,10 +157,10 @@ async function firstText(chunks: AsyncIterable<TextChunk>): Promise<string> {
 export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
   const isStdin = opts.file === '-';
   const display = isStdin ? '<stdin>' : opts.file;
-  if (opts.format !== undefined && !FORMATS.includes(opts.format)) {
+  if (opts.format !== undefined && !(FORMATS as readonly string[]).includes(opts.format)) {
     throw new UsageError(`unknown format "${opts.format}"`, `use one of ${FORMATS.join(', ')}`);
   }
-  const delimiter = normalizeDelimiter(opts.delimiter);
+  let delimiter = opts.delimiter === undefined ? undefined : normalizeDelimiter(opts.delimiter);
   const explicit = opts.encoding !== undefined;
   let encoding = explicit ? resolveEncoding(opts.encoding!) : 'utf-8';
 
@@ -142,6 +175,7 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
   }
   try {
     const head = await readHead(path, display);
+    const bom = bomEncoding(head) !== null || (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf);
     // A UTF-16 byte order mark is unambiguous: decode as UTF-16 even without --encoding.
     if (!explicit) encoding = bomEncoding(head) ?? encoding;
     else if (encoding !== 'utf-8' && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) {
@@ -156,7 +190,7 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
       if (!format) {
         throw new UsageError(
           `cannot tell the format of ${display} from its extension`,
-          'name it .csv, .json, .ndjson, .jsonl or .xlsx, or pass --format csv|json|ndjson|xlsx',
+          `name it ${KNOWN_EXTENSIONS.slice(0, -1).join(', ')} or ${KNOWN_EXTENSIONS.at(-1)}, or pass --format ${FORMATS.join('|')}`,
         );
       }
     }
@@ -184,18 +218,41 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
         await x.close();
         await close();
       };
-      return { file: display, path, format, columns: x.columns, hints: x.hints, firstRow: x.firstRow, sheet: { name: x.sheet, layout: x.layout }, records: () => flatten(batches()), batches, close: closeAll };
+      return {
+        file: display,
+        path,
+        format,
+        columns: x.columns,
+        hints: x.hints,
+        firstRow: x.firstRow,
+        sheet: { name: x.sheet, layout: x.layout },
+        delimiter: ',',
+        encoding: 'utf-8',
+        bom: false,
+        emptyRows: 0, // an empty row between data rows is a row (see xlsx.ts); empty rows after them are not rows
+        notes: () => [],
+        records: () => flatten(batches()),
+        batches,
+        close: closeAll,
+      };
     }
     const chunks = () => textChunks(path, display, encoding, explicit);
     let columns: string[] | null = null;
     let hints: Record<string, TypeHint> = Object.create(null);
     let batches: () => AsyncIterable<InputRecord[]>;
+    const said: string[] = [];
+    const tally: CsvTally = { emptyRows: 0 };
     if (format === 'csv') {
-      const header = await readCsvHeader(chunks(), display, delimiter);
+      if (delimiter === undefined) {
+        delimiter = sniffDelimiter(await firstText(chunks()), display);
+        if (delimiter !== ',') said.push(`${display}: delimiter ${delimiterName(delimiter)} (detected from the header; --delimiter chooses another)`);
+      }
+      const d = delimiter;
+      const header = await readCsvHeader(chunks(), display, d);
       columns = header.columns;
       hints = header.hints;
       const cols = columns;
-      batches = () => csvBatches(chunks(), display, delimiter, cols);
+      batches = () => csvBatches(chunks(), display, d, cols, tally);
     } else {
       // Read the first chunk now, so that a wrong encoding or a file that is plainly not a JSON array
       // fails at open rather than mid-run (the readers check again as they stream).
@@ -203,13 +260,35 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
       if (format === 'json') {
         const start = text.trimStart();
         if (text === '') throw new UsageError(`${display} is empty: ${NOT_ARRAY}`);
-        if (start !== '' && !start.startsWith('[')) throw new UsageError(`${display}: ${NOT_ARRAY}`);
-        batches = () => jsonBatches(chunks(), display);
+        let exp: JsonExport | undefined;
+        if (start.startsWith('{')) {
+          exp = await findExport(chunks(), display);
+          said.push(`${display}: an API export: the rows are the array at ${exp.path} (the rest of the object is not loaded)`);
+        } else if (start !== '' && !start.startsWith('[')) throw new UsageError(`${display}: ${NOT_ARRAY}`);
+        batches = () => jsonBatches(chunks(), display, exp);
       } else {
         batches = () => ndjsonBatches(chunks());
       }
     }
-    return { file: display, path, format, columns, hints, firstRow: 1, records: () => flatten(batches()), batches, close };
+    const notes = () =>
+      tally.emptyRows > 0 ? [...said, `${display}: ${tally.emptyRows} row${tally.emptyRows === 1 ? '' : 's'} with every cell empty skipped (not counted as rows)`] : said;
+    return {
+      file: display,
+      path,
+      format,
+      columns,
+      hints,
+      delimiter: delimiter ?? ',',
+      encoding,
+      bom,
+      get emptyRows() {
+        return tally.emptyRows;
+      },
+      notes,
+      records: () => flatten(batches()),
+      batches,
+      close,
+    };
   } catch (e) {
     await close();
     throw e;

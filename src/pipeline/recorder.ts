@@ -6,8 +6,8 @@
 import { renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CliError } from '../core/errors.js';
-import type { InputFormat, ReportFormat, RowOutcome, RowStatus } from '../core/types.js';
-import { FailedRowsWriter, type FailedRows } from '../report/failed-file.js';
+import type { ReportFormat, RowOutcome, RowStatus } from '../core/types.js';
+import { FailedRowsWriter, type FailedRows, type FailedRowsWriterOptions } from '../report/failed-file.js';
 import { ErrorGroups } from '../report/summary.js';
 import { ReportWriter } from '../report/writer.js';
 import type { Progress } from '../ui/progress.js';
@@ -33,7 +33,7 @@ export interface RecorderOptions {
   inputColumns: string[];
   /** The `row` of the first input record: 1 (the default), or the sheet row where a workbook's data starts. */
   firstRow?: number;
-  failed?: { path: string; format: InputFormat; columns: string[]; delimiter?: string; sheet?: string };
+  failed?: FailedRowsWriterOptions;
   /** Keep an in-flight log beside the report (rows on the wire, for --resume). */
   inflight: boolean;
   total: number;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { openInput } from '../../src/input/index.js';
-import { operations } from '../../src/operations/index.js';
+import { loadOperation } from '../../src/operations/index.js';
 import { ReportWriter } from '../../src/report/writer.js';
 import { cmdbEnv, csv, feishuEnv, readReport, runCli, tempDir } from './helpers.js';
 
@@ -110,7 +110,7 @@ describe('secrets never appear in output, reports, journals, --failed files or t
       await codes([
         run('create-inst apigw', ['create-inst', switches('b'), '--obj', 'bk_switch'], cmdbApigw),
         run('update-inst', ['update-inst', upd, '--obj', 'bk_switch'], cmdbToken),
-        run('update-process', ['update-process', proc, '--biz', '2'], cmdbApigw),
+        run('update-process', ['update-process', proc, '--biz', '2', '--skip-invalid'], cmdbApigw),
         run('associate', ['associate', asst, '--asst-id', 'bk_switch_connect_host'], cmdbToken),
         run('apaas-update', ['apaas-update', fu, '--namespace', NS, '--object', 'device'], feishu),
         run('apaas-create', ['apaas-create', fc, '--namespace', NS, '--object', 'device', '--key', 'serial_no'], feishu),
@@ -295,7 +295,10 @@ describe('TLS', () => {
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   });
 
-  const input = () => tmp.file('tls.csv', csv(['bk_inst_name,bk_asset_id', `t,TLS-${Math.random().toString(36).slice(2)}`]));
+  const input = () => {
+    const tag = Math.random().toString(36).slice(2);
+    return tmp.file('tls.csv', csv(['bk_inst_name,bk_asset_id', `t-${tag},TLS-${tag}`]));
+  };
   const env = (extra: Record<string, string> = {}) => cmdbEnv(sim, 'esb', { CMDB_URL: url, BK_APP_SECRET, ...extra });
 
   it.skipIf(!hasOpenssl)('verifies certificates by default: exit 4 with a hint about --ca / --insecure, every row unsent', async () => {
@@ -404,7 +407,7 @@ describe('input is data, never code', () => {
     const file = tmp.file('proto-inproc.ndjson', ['{"bk_inst_name":"a","bk_asset_id":"X","__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}', '{"_id":"1","__proto__":{"isAdmin":true}}'].join('\n'));
     const source = await openInput({ file });
     const ctx = { options: { obj: 'bk_switch', namespace: NS, object: 'o', noSchema: true, empty: 'omit' as const }, source, info: () => {}, signal: new AbortController().signal };
-    const sessions = await Promise.all(['create-inst', 'apaas-create', 'apaas-update'].map((c) => operations[c]!.setup(ctx)));
+    const sessions = await Promise.all(['create-inst', 'apaas-create', 'apaas-update'].map(async (c) => (await loadOperation(c))!.setup(ctx)));
     const report = await ReportWriter.open({ path: join(tmp.dir, 'proto-inproc.csv'), format: 'csv', inputColumns: ['__proto__', 'constructor'] });
     const payloads: string[] = [];
     for await (const rec of source.records()) {
