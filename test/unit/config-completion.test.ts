@@ -71,7 +71,7 @@ describe('bash completion', () => {
   });
 
   it('completes the values of --format, --report-format and --gateway', () => {
-    expect(complete('cmdb-bulk', 'create-inst', '--format', '')).toEqual(['csv', 'json', 'ndjson', 'xlsx']);
+    expect(complete('cmdb-bulk', 'create-inst', '--format', '')).toEqual(['csv', 'json', 'ndjson']);
     expect(complete('cmdb-bulk', 'create-inst', '--report-format', 'nd')).toEqual(['ndjson']);
     expect(complete('cmdb-bulk', 'create-inst', '--gateway', '')).toEqual(['apigw', 'esb']);
   });
@@ -89,7 +89,7 @@ describe('zsh completion', () => {
     for (const c of spec.commands) expect(script).toContain(c.name);
     for (const o of ['--obj', '--report-format', '--gateway', '--namespace', '--no-rate-limit', '--help']) expect(script).toContain(o);
     expect(script).toContain('compdef _cmdb_bulk cmdb-bulk');
-    expect(script).toContain('compadd -- csv json ndjson xlsx');
+    expect(script).toContain('compadd -- csv json ndjson');
     expect(script).toContain('compadd -- esb apigw');
     expect(script).toContain('_files');
   });
@@ -164,7 +164,7 @@ describe('the spec made from the command manifests', () => {
   });
 
   it('takes the values of each choice flag from its declaration, per command', () => {
-    expect(of('create-inst').values).toMatchObject({ '--format': ['csv', 'json', 'ndjson'], '--empty': ['omit', 'null'], '--gateway': ['esb', 'apigw'] });
+    expect(of('create-inst').values).toMatchObject({ '--format': ['csv', 'json', 'ndjson', 'xlsx'], '--empty': ['omit', 'null'], '--gateway': ['esb', 'apigw'] });
     expect(of('config').values).toMatchObject({ '--service': ['cmdb', 'feishu', 'all'] });
     expect(of('sim').values).toEqual({});
   });
