@@ -14,6 +14,8 @@
 //    same with no windows (the machine's own speed), and 50 a request (2,000 requests: the minute window binds,
 //    ~80 s): requests/s next to the fastest schedule the windows allow, and the 429s received (must be 0).
 // 4. `cmdb-bulk --help` start-up, median of 10, next to `node -e 0`.
+// 5. the simulator alone (in this process): 200,000 creates then 200,000 updates, 200 a request: seconds and the
+//    cost of a request at the start and at the end (it must not grow with the store).
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -31,7 +33,7 @@ const opt = (name, dflt) => {
 };
 const RUNS = Number(opt('runs', 3));
 const ROWS = Number(opt('rows', 1_000_000));
-const ONLY = new Set(String(opt('only', '1,2,3,4')).split(',').map(Number));
+const ONLY = new Set(String(opt('only', '1,2,3,4,5')).split(',').map(Number));
 const SEND_ROWS = Number(opt('send-rows', 100_000));
 
 const { startSimulator } = await import(join(ROOT, 'dist/sim/index.js'));
@@ -473,6 +475,58 @@ async function case4() {
   row('4', 'cmdb-bulk --version', `${fmt(c.version_ms, 1)} ms`, `node -e 0: ${fmt(c.node_e0_ms, 1)} ms`);
 }
 
+// ------------------------------------------------------------------ case 5
+/** POSTs one ESB operation to the simulator (credentials in the body); the parsed answer. */
+async function esbCall(sim, op, body) {
+  const creds = { bk_app_code: sim.credentials.bkAppCode, bk_app_secret: sim.credentials.bkAppSecret, bk_username: 'admin' };
+  const res = await fetch(`${sim.urls.esb}/api/c/compapi/v2/cc/${op}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...creds, ...body }) });
+  const json = await res.json();
+  if (!json.result) throw new Error(`case 5 ${op}: ${json.message}`);
+  return json.data;
+}
+
+async function case5() {
+  const n = Number(opt('sim-rows', 200_000));
+  const requests = n / 200;
+  console.log(`\n5. the simulator alone: ${fmt(n)} creates, then ${fmt(n)} updates, 200 a request, one at a time`);
+  // Its cost per request must not grow with the store: the first and the last tenth of the requests are timed
+  // apart (a quadratic operation shows as a last tenth many times slower than the first).
+  const sim = await startSimulator({ world: 'empty-extra' });
+  const c = {};
+  try {
+    const ids = [];
+    for (const op of ['batch_create_inst', 'batch_update_inst']) {
+      const tenth = Math.max(1, Math.floor(requests / 10));
+      const times = [];
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      for (let q = 0; q < requests; q++) {
+        const at = performance.now();
+        if (op === 'batch_create_inst') {
+          const details = Array.from({ length: 200 }, (_, i) => ({ bk_inst_name: `sw-${q * 200 + i}`, bk_asset_id: `A-${q * 200 + i}` }));
+          ids.push(...Object.values((await esbCall(sim, op, { bk_obj_id: 'bk_switch', details })).success_created));
+        } else {
+          const update = ids.slice(q * 200, q * 200 + 200).map((id, i) => ({ inst_id: id, datas: { bk_asset_id: `B-${q * 200 + i}` } }));
+          await esbCall(sim, op, { bk_obj_id: 'bk_switch', update });
+        }
+        times.push(performance.now() - at);
+      }
+      const wall = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      const avg = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const first = avg(times.slice(0, tenth));
+      const last = avg(times.slice(-tenth));
+      c[op] = { requests, wall_s: +(wall / 1000).toFixed(2), cpu_s: +((cpu.user + cpu.system) / 1e6).toFixed(2), first_tenth_ms: +first.toFixed(2), last_tenth_ms: +last.toFixed(2) };
+      row('5', `${op} × ${fmt(requests)} (${fmt(n)} rows)`, `${fmt(wall / 1000, 1)} s wall, ${fmt(c[op].cpu_s, 1)} s CPU`,
+        `ms a request, first tenth → last tenth: ${fmt(first, 1)} → ${fmt(last, 1)}`, last < first * 3 ? 'flat' : 'GROWS WITH THE STORE');
+    }
+    if (sim.store.instanceMap('bk_switch').size !== n) throw new Error('case 5: instances lost');
+  } finally {
+    await sim.close();
+  }
+  results.cases.simulator = c;
+}
+
 // ------------------------------------------------------------------ main
 try {
   console.log(`cmdb-bulk benchmark — ${results.machine.nproc} × ${results.machine.cpu}, ${results.machine.memory_gb} GB, Node ${results.machine.node}, load ${results.machine.loadavg_start.join(' ')}`);
@@ -481,6 +535,7 @@ try {
   if (ONLY.has(1)) await case1();
   if (ONLY.has(2)) await case2();
   if (ONLY.has(3)) await case3();
+  if (ONLY.has(5)) await case5();
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
