@@ -370,7 +370,7 @@ function fastest(n, windows) {
 }
 
 async function case3() {
-  console.log(`\n3. apaas-update of ${fmt(SEND_ROWS)} records against the simulator's rate windows (--concurrency 8)`);
+  console.log(`\n3. apaas-update of ${fmt(SEND_ROWS)} records against the simulator's rate windows (--concurrency ${opt('c3-concurrency', '8')})`);
   // 500 a request = 200 requests: they fit in one minute's budget, so only 50/s binds (~4 s). The same without
   // windows shows what the machine can push. 50 a request = 2,000 requests: the 1000/min window binds too —
   // 1,000 requests in the first 20 s, then nothing until the minute has passed (~80 s): the long run the bar is about.
@@ -379,8 +379,14 @@ async function case3() {
     { name: '500 a request, no windows (what this machine can push)', batch: 500, windows: null },
     { name: '50 a request, windows 50/s + 1000/min (both bind)', batch: 50, windows: FEISHU_WINDOWS },
   ];
+  // --latencies 0,30,150 adds server latency to the windowed setups (0 alone by default); --c3-concurrency N|default
+  // (8 unless given; "default" passes no --concurrency, as a user would); --c3-batches 500 keeps only those setups.
+  const latencies = String(opt('latencies', '0')).split(',').map(Number);
+  const concurrency = String(opt('c3-concurrency', '8'));
+  const batches = opt('c3-batches') ? String(opt('c3-batches')).split(',').map(Number) : null; // e.g. 500: skip the 80 s runs
+  const runs = setups.filter((s) => !batches || batches.includes(s.batch)).flatMap((s) => (s.windows ? latencies : [0]).map((latency) => ({ ...s, latency })));
   const out = [];
-  for (const s of setups) {
+  for (const s of runs) {
     const times = [];
     // A fresh simulator per setup: its windows start empty, like a fresh app.
     const sim = await startSimulator({
@@ -390,6 +396,7 @@ async function case3() {
         if (line.includes(' feishu_batch_update -> ')) times.push(performance.now());
       },
     });
+    if (s.latency) sim.setFaults({ latencyMs: s.latency });
     try {
       const table = sim.store.table('bench__c', 'device');
       const firstId = sim.store.nextFeishuId;
@@ -400,7 +407,7 @@ async function case3() {
       const file = join(tmp, `update-${out.length}.ndjson`);
       await writeLines(file, '', SEND_ROWS, (i) => `{"_id":"${firstId + i - 1}","status":"maintenance","cpu_cores":${16 + (i % 3)}}\n`);
       const report = join(tmp, `update-${out.length}.report.ndjson`);
-      const args = ['apaas-update', file, '--namespace', 'bench__c', '--object', 'device', '--batch-size', String(s.batch), '--concurrency', '8', '--rate', s.windows ? '50/s,1000/min' : 'off', '--no-progress', '--quiet', '--json', '--report', report];
+      const args = ['apaas-update', file, '--namespace', 'bench__c', '--object', 'device', '--batch-size', String(s.batch), ...(concurrency === 'default' ? [] : ['--concurrency', concurrency]), '--rate', s.windows ? '50/s,1000/min' : 'off', '--no-progress', '--quiet', '--json', '--report', report];
       const r = await cli(args, { env: feishuEnv(sim) });
       expectOk(r, `case 3 ${s.name}`);
       const sum = summaryOf(r);
@@ -412,6 +419,8 @@ async function case3() {
       const rel = times.map((t) => t - times[0]);
       const f = {
         setup: s.name,
+        latency_ms: s.latency,
+        concurrency,
         batch: s.batch,
         requests: n,
         records_ok: sum.ok,
@@ -437,7 +446,7 @@ async function case3() {
       out.push(f);
       row(
         '3',
-        `${s.name}: ${n} requests`,
+        `${s.name}, ${s.latency} ms latency, concurrency ${concurrency}: ${n} requests`,
         `${fmt(f.achieved_req_per_s, 2)} req/s, ${f.http_429} × 429, first→last ${fmt(f.first_to_last_ms / 1000, 1)} s`,
         s.windows ? `ceiling ${fmt(f.ceiling_req_per_s, 2)} req/s (fastest ${fmt(f.fastest_first_to_last_ms / 1000, 1)} s): ${pct(f.ratio)}; bar ≥ 95%, 0 × 429` : `${fmt(f.records_per_s_sending)} records/s`,
         s.windows ? (f.http_429 === 0 && f.ratio >= 0.95 ? 'ok' : f.http_429 ? '429 RECEIVED' : 'BELOW BAR') : '',
@@ -446,7 +455,7 @@ async function case3() {
       await sim.close();
     }
   }
-  results.cases.apaas_update = { records: SEND_ROWS, concurrency: 8, runs: out };
+  results.cases.apaas_update = { records: SEND_ROWS, concurrency, runs: out };
 }
 
 // ------------------------------------------------------------------ case 4
