@@ -10,17 +10,17 @@
  * serialise them), so two requests `windowMs` apart when sent can arrive closer than that. The request `limit` grants
  * after a *tracked* grant G may go only once G and every request granted before it have finished, and then no
  * sooner than `windowMs + margin` after the earlier of:
- *  - the latest moment any request finished so far: every request up to G arrived before its answer came back, so
- *    this bound holds whatever the network does (the rule of earlier versions: one round trip lost per window turn);
- *  - G's send time plus the spread of the round trips seen so far (slowest minus fastest, over the whole run; known
- *    once `MIN_ROUND_TRIPS` have finished; scaled by SPREAD_FACTOR). If a request arrived d after it was sent, the spread of the round trips
- *    bounds how much later than the fastest one it can arrive, so the later request still arrives at least
- *    `windowMs` after every one up to G. With a steady round trip this costs nothing per window turn; an outlier (a
- *    retry, a timeout) widens the spread for the rest of the run, and the first bound takes over. The requests of
- *    the first window turn are not sampled: they open the connections, so even the fastest of them took a connect
- *    longer to arrive than a later request on an open connection (sampled, their spread let a window turn arrive
- *    too early: 429s at 0 ms latency in test/e2e/rate-latency.test.ts).
- * Requests up to G in flight hold the turn: one that is slow to arrive cannot be overtaken by the count.
+ *  - the latest finish among the requests up to G: each of them arrived before its answer came back, so this bound
+ *    holds whatever the network does (the rule of earlier versions: one round trip lost per window turn);
+ *  - G's send time plus the spread of the round trips seen so far (slowest minus fastest, over the whole run, times
+ *    SPREAD_FACTOR; known once `MIN_ROUND_TRIPS` have been sampled). If a request arrived d after it was sent, the
+ *    spread of the round trips bounds how much later than the fastest one it can arrive, so the later request still
+ *    arrives `windowMs` after every one up to G. With a steady round trip this costs nothing per window turn; an
+ *    outlier (a retry, a timeout) widens the spread for the rest of the run, and the first bound takes over.
+ * The first window turn is not sampled: it opens the connections, so even its fastest request took a connect longer
+ * to arrive than a later one on an open connection (sampled, their spread let a turn arrive too early: 429s at 0 ms
+ * latency in test/e2e/rate-latency.test.ts). Requests up to G in flight hold the turn: one slow to arrive is never
+ * overtaken by the count.
  */
 import { UsageError } from '../core/errors.js';
 import { abortError, realClock, type Clock } from './clock.js';
@@ -79,16 +79,18 @@ export function defaultMarginMs(w: RateWindow): number {
   return Math.max(5, Math.ceil(w.windowMs * 0.01));
 }
 
-/** One grant, shared by the logs of all windows: its place in grant order, when it was granted and (tracked) when
- *  its request finished (Infinity until then). An untracked grant counts from its grant time. */
+/** One grant, shared by the logs of all windows: when it was granted, when its request finished (Infinity until then;
+ *  an untracked grant at once), and, once it and every grant before it finished, the latest of their finishes. */
 interface Grant {
-  seq: number;
   sent: number;
   finished: number;
+  settled?: number;
   tracked: boolean;
+  /** Its round trip is part of the spread (not in the first window turn). */
+  sampled?: boolean;
 }
 
-/** Round trips seen (at least two window turns' worth as well) before a grant may count from its send time. */
+/** Round trips sampled (and at least two window turns' worth) before a grant may count from its send time. */
 export const MIN_ROUND_TRIPS = 16;
 
 /**
@@ -100,41 +102,53 @@ const SPREAD_FACTOR = 1.5;
 
 /**
  * What the limiter learnt from the tracked requests that finished: the spread of their round trips (grant to finish;
- * over the whole run, so it only grows), the latest finish, and which grants are still in flight.
+ * over the whole run, so it only grows) and, per grant, the latest finish of the grants up to it.
  */
 class Flights {
-  /** Grants before this one (the first window turn) are not sampled. */
-  constructor(private readonly firstSampled: number) {}
   private n = 0;
   private min = Infinity;
   private max = -Infinity;
-  private lastFinish = -Infinity;
-  private seq = 0;
-  /** Sequence numbers of tracked grants in flight, in grant order (a Set keeps insertion order). */
-  private readonly open = new Set<number>();
+  private granted = 0;
+  private settledMax = -Infinity;
+  /** Grants not settled yet, in grant order: the oldest is in flight. */
+  private readonly unsettled: Grant[] = [];
+
+  /** Grants before `firstSampled` (the first window turn) are not sampled. */
+  constructor(private readonly firstSampled: number) {}
 
   start(g: Grant): void {
-    g.seq = this.seq++;
-    if (g.tracked) this.open.add(g.seq);
+    g.sampled = this.granted++ >= this.firstSampled;
+    if (!g.tracked) g.finished = g.sent;
+    this.unsettled.push(g);
+    this.settle();
   }
 
   end(g: Grant): void {
-    this.open.delete(g.seq);
-    this.lastFinish = Math.max(this.lastFinish, g.finished);
-    if (g.seq < this.firstSampled) return;
-    const ms = g.finished - g.sent;
-    this.n++;
-    this.min = Math.min(this.min, ms);
-    this.max = Math.max(this.max, ms);
+    if (g.sampled) {
+      const ms = g.finished - g.sent;
+      this.n++;
+      this.min = Math.min(this.min, ms);
+      this.max = Math.max(this.max, ms);
+    }
+    this.settle();
+  }
+
+  private settle(): void {
+    let k = 0;
+    while (k < this.unsettled.length && this.unsettled[k]!.finished !== Infinity) {
+      const g = this.unsettled[k++]!;
+      this.settledMax = Math.max(this.settledMax, g.finished);
+      g.settled = this.settledMax;
+    }
+    if (k) this.unsettled.splice(0, k);
   }
 
   /** When G counts from (see the top of this file): Infinity while it or any request granted before it is in flight. */
   countsFrom(g: Grant): number {
     if (!g.tracked) return g.sent;
-    const oldestOpen = this.open.values().next();
-    if (!oldestOpen.done && oldestOpen.value <= g.seq) return Infinity;
+    if (g.settled === undefined) return Infinity;
     const spread = this.n < Math.max(MIN_ROUND_TRIPS, 2 * this.firstSampled) ? Infinity : (this.max - this.min) * SPREAD_FACTOR;
-    return Math.min(this.lastFinish, g.sent + spread);
+    return Math.min(g.settled, g.sent + spread);
   }
 }
 
@@ -268,7 +282,7 @@ export class RateLimiter {
         const w = this.queue.shift()!;
         if (w.done) continue;
         w.done = true;
-        const grant: Grant = { seq: 0, sent: now, finished: Infinity, tracked: w.tracked };
+        const grant: Grant = { sent: now, finished: Infinity, tracked: w.tracked };
         this.flights.start(grant);
         for (const log of this.logs) log.record(grant);
         w.resolve(w.tracked ? () => this.finish(grant) : () => {});
