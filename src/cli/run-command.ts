@@ -100,6 +100,7 @@ export async function runRows(o: RowsOptions, args: string[], m: OperationManife
       concurrency: o.concurrency,
       resume: o.resume,
       retryFailed: o.retryFailed,
+      overwrite: !!o.overwrite,
       connect: () => (m.service === 'cmdb' ? connectCmdb(o, io) : connectFeishu(o, io)),
       info,
       warn,

@@ -115,7 +115,9 @@ export class Recorder {
     // Rows the tool settles itself may be written in bulk: nothing is lost if they are written again. Not a row
     // still to be checked ("outcome unknown"): a later --resume must find that mark, so it is on disk at once.
     this.writer?.add(outs, (how === 'settled' || how === 'stopped') && !unknown);
-    if (this.failedFile) for (const out of outs) if (out.status !== 'ok') this.pendingFailed.push(out);
+    // Not a row whose outcome is unknown: loading the --failed file sends its rows blindly, and that row may have
+    // been applied (--resume looks it up first).
+    if (this.failedFile) for (const out of outs) if (out.status !== 'ok' && out.error_code !== OUTCOME_UNKNOWN) this.pendingFailed.push(out);
     this.progress();
     if (this.waiting.length && !this.full()) for (const w of this.waiting.splice(0)) w();
   }

@@ -10,20 +10,21 @@
 import { setMaxListeners } from 'node:events';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CliError, UsageError, type ExitCode } from '../core/errors.js';
+import { CliError, EXIT, UsageError, type ExitCode } from '../core/errors.js';
 import type { ReportFormat } from '../core/types.js';
 import { openInput, type OpenInputOptions } from '../input/index.js';
 import type { CmdbApi } from '../http/cmdb.js';
 import type { FeishuApi } from '../http/feishu.js';
 import type { Operation, OperationOptions, Session } from '../operations/types.js';
 import type { RunSummary } from '../report/summary.js';
-import { defaultReportPath } from '../report/writer.js';
 import type { Progress } from '../ui/progress.js';
 import { checkAll, describePlan, invalidMessage } from './plan.js';
 import type { StopCause } from './recorder.js';
+import { placeReport, realReportPath } from './report-path.js';
 import { Resume } from './resume.js';
 import { headerProblems } from './rows.js';
 import { sendRows } from './send-rows.js';
+import { checkUniqueInFile } from './unique-check.js';
 import { summarize } from './summarize.js';
 
 export interface Connection {
@@ -46,6 +47,8 @@ export interface RunOptions {
   concurrency: number;
   resume?: string;
   retryFailed?: string;
+  /** --overwrite: --report may name a file that holds a report with ok rows. */
+  overwrite?: boolean;
   /** Opens the server connection; not called for a dry run with --no-schema. */
   connect(): Promise<Connection>;
   info(line: string): void;
@@ -87,7 +90,8 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       if (out && sameFile(out, source.path)) throw new UsageError(`${flag} ${out} is the input file: the report would overwrite it`, `give ${flag} another path`);
     }
 
-    const priorPath = o.resume ?? o.retryFailed;
+    const given = o.resume ?? o.retryFailed;
+    const priorPath = given === undefined ? undefined : realReportPath(given);
     const resume = priorPath ? await Resume.read(priorPath, !!o.retryFailed) : Resume.none();
 
     // A dry run needs the server only to read a CMDB model's attributes or resolve keys; Feishu objects have no schema here.
@@ -97,15 +101,13 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     // rows are still read and each one reported (unsent, or as the earlier report has it), so nothing is lost.
     let setupError: CliError | undefined;
     try {
-      conn = needServer ? await o.connect() : undefined;
-      session = await op.setup({
-        cmdb: conn?.cmdb,
-        feishu: conn?.feishu,
-        options: o.opOptions,
-        source,
-        info: o.info,
-        signal: o.kill,
-      });
+      // Ctrl-C while connecting or reading the model does not wait for the answer: the run stops (exit 130) and
+      // every row is reported unsent.
+      const setup = async () => {
+        conn = needServer ? await o.connect() : undefined;
+        return op.setup({ cmdb: conn?.cmdb, feishu: conn?.feishu, options: o.opOptions, source, info: o.info, signal: o.kill });
+      };
+      session = await unlessStopped(setup(), o.stop);
     } catch (e) {
       if (!(e instanceof CliError) || e instanceof UsageError || !o.report || o.dryRun) throw e;
       setupError = e;
@@ -121,17 +123,27 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       }
     }
 
+    // A dry run also finds rows of the file that repeat a unique value (the server would refuse the second).
+    const unique = o.dryRun && !setupError ? checkUniqueInFile(session) : undefined;
+    if (unique) session = unique;
+
     // ---- pass 1: check everything, send nothing
     const plan = await checkAll(source, session, resume, o.stop);
+    unique?.reset();
     for (const note of source.notes()) o.info(note);
-    if (plan.total === 0) throw setupError ?? new UsageError(`${source.file}: no rows to send`, 'the file has a header but no data rows');
-
-    let reportPath = o.report ? (o.report.path ?? priorPath ?? defaultReportPath(o.input.file, op.command, o.report.format)) : null;
-    // A dry run never replaces the earlier report: its outcomes (and "outcome unknown" marks) are still needed.
-    if (o.dryRun && priorPath && reportPath && resolve(reportPath) === resolve(priorPath)) {
-      o.info(`dry run: the earlier report ${priorPath} is left as it is (no new report)`);
-      reportPath = null;
+    // An empty change set (a header and no rows) is normal in CI: nothing to do, an empty report, exit 0 — unless
+    // setup failed. (Interrupted, pass 1 read nothing: pass 2 still reports every row.)
+    if (plan.total === 0 && setupError && !o.stop.aborted) throw setupError;
+    if (priorPath && !o.stop.aborted) {
+      const edited = resume.verdict(priorPath, plan.total);
+      if (edited) o.info(edited);
+      if (!resume.byContent) o.warn(`${priorPath} has no row fingerprints (written by an older version): its rows are matched to the input's by number only`);
     }
+
+    const place = o.report
+      ? await placeReport({ given: o.report.path, format: o.report.format, inputFile: o.input.file, command: op.command, dryRun: o.dryRun, priorPath, overwrite: !!o.overwrite, warn: o.warn, now: new Date(started) })
+      : null;
+    const reportPath = place?.path ?? null;
     const blockedByInvalid = plan.invalid > 0 && !o.skipInvalid && !setupError;
     if (blockedByInvalid) {
       o.warn(invalidMessage(source, plan));
@@ -145,7 +157,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     const { recorder, stats: sent } = await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath, send, setupError, plan });
     const stats = conn?.stats() ?? { requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0 };
     const cause: StopCause | undefined = setupError ? { kind: 'failed', error: setupError } : recorder.cause;
-    const summary = summarize({ o, plan, batchSize, reportPath, recorder, sent, stats, cause, blockedByInvalid, send, emptyRows: source.emptyRows, durationMs: now() - started });
+    const summary = summarize({ o, plan, batchSize, reportPath, recorder, sent, stats, cause, blockedByInvalid, send, emptyRows: source.emptyRows, durationMs: now() - started, key: o.opOptions.key ?? (op.command === 'create-inst' ? session.uniqueKey : undefined) });
     const exitCode = summary.exit_code as ExitCode;
     return { summary, exitCode };
   } finally {
@@ -165,6 +177,20 @@ function sameFile(a: string, b: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `work`, or an interruption (exit 130) as soon as `stop` aborts, whichever comes first. */
+function unlessStopped<T>(work: Promise<T>, stop: AbortSignal): Promise<T> {
+  const interrupted = () => new CliError('interrupted before any row was sent (while connecting or reading the model)', EXIT.INTERRUPTED, 'run the same command again; nothing was sent');
+  if (stop.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(interrupted());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onStop = () => reject(interrupted());
+    stop.addEventListener('abort', onStop, { once: true });
+    work.then(resolve, reject).finally(() => stop.removeEventListener('abort', onStop));
+  });
 }
 
 /** A stand-in session when setup failed: it only reads rows (to report each one); nothing can be sent. */

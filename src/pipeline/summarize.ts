@@ -20,6 +20,8 @@ export interface Facts {
   /** CSV rows with every cell empty, skipped by the reader. */
   emptyRows: number;
   durationMs: number;
+  /** The unique field rows are looked up by (Session.uniqueKey), when it is a field. */
+  key?: string;
 }
 
 /** The run's numbers, its exit code and why it stopped, for the summary (and --json). */
@@ -40,7 +42,9 @@ export function summarize(f: Facts): RunSummary {
     requests: stats.requests,
     retries: stats.retries,
     duration_ms: f.durationMs,
-    report: f.reportPath,
+    // A dry run writes a plan, never a report: nothing in it may be taken for a record of what was sent.
+    report: o.dryRun ? null : f.reportPath,
+    plan: o.dryRun ? f.reportPath : undefined,
     exit_code: exitCode,
     dry_run: o.dryRun || undefined,
     batches: o.dryRun ? plannedBatches(f.plan, f.batchSize) : f.sent.batches,
@@ -48,6 +52,9 @@ export function summarize(f: Facts): RunSummary {
     rate_limited: stats.rateLimited,
     rate_limit_wait_ms: Math.round(stats.rateLimitWaitMs),
     already_existed: f.sent.alreadyExisted,
+    duplicates: f.sent.duplicates || undefined,
+    // The field rows were found by, when some were: the advice names it.
+    key: f.sent.explained ? f.key : undefined,
     outcome_unknown: r.outcomeUnknown,
     resumed_ok: r.carried || undefined,
     empty_rows: f.emptyRows || undefined,

@@ -80,7 +80,8 @@ describe('wide and long runs', () => {
     const preload = t.file('rss.mjs', `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(usage)}, JSON.stringify({ rssKb: process.resourceUsage().maxRSS })));\n`);
     const r = spawnSync(process.execPath, ['--import', preload, BIN, 'create-inst', file, '--obj', 'bk_switch', '--dry-run', '--no-schema', '--quiet', '--no-progress', '--report', report], { cwd: ROOT, env: cleanEnv(), encoding: 'utf8' });
     expect(r.status).toBe(0);
-    const rows = readReport(report);
+    // A dry run writes its plan beside the --report path (big.plan.csv), never the report.
+    const rows = readReport(join(t.dir, 'big.plan.csv'));
     expect(rows).toHaveLength(n);
     expect(rows[n - 1]).toMatchObject({ row: n, status: 'unsent', detail: 'dry run', bk_asset_id: `SW-${n}`, port_count: String((n % 1024) + 1) });
     // The file is ~14 MB and its report ~20 MB; rows kept across the passes would take well over 100 MB more.

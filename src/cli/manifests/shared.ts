@@ -24,7 +24,11 @@ export const inputFlags = group('Input', {
 });
 
 export const outputFlags = group('Report and output', {
-  report: text('--report <path>', { help: 'where the per-row report goes ("-" for stdout)', defaultText: 'next to the input; for stdin, in the current folder' }),
+  report: text('--report <path>', {
+    help: 'where the per-row report goes ("-" for stdout); a dry run writes its plan beside it (x.plan.csv)',
+    defaultText: 'a new <input>.<command>.<time>.report.<ext> next to the input (for stdin, in the current folder), linked from <input>.<command>.latest.report.<ext>',
+  }),
+  overwrite: on('--overwrite', { help: 'let --report write over a file that holds a report with ok rows' }),
   reportFormat: choice('--report-format <format>', REPORT_FORMATS, { help: 'report format', defaultText: "the --report path's extension, else the input's format" }),
   failed: text('--failed <path>', { help: "also write the rows that did not end ok, in the input's format, with an _error column, ready to fix and feed back" }),
   json: on('--json', { help: 'print one JSON summary on stdout and nothing else there' }),
@@ -54,7 +58,7 @@ export function runFlags(l: BatchLimits) {
       ...(l.maxBatch === null ? {} : { max: l.maxBatch, maxReason: `the limit of ${l.api} (${l.maxBatch} rows a request); use --batch-size ${l.maxBatch} or less` }),
     }),
     concurrency: int('--concurrency <n>', { help: 'batches in flight at once', default: 4, min: 1, max: 64 }),
-    resume: text('--resume <report>', { help: 'finish an earlier run: skip the rows its report has as ok, and complete that report', conflicts: ['retryFailed'] }),
+    resume: text('--resume <report>', { help: 'finish an earlier run: skip the rows its report has as ok (matched by content), and complete that report', conflicts: ['retryFailed'] }),
     retryFailed: text('--retry-failed <report>', { help: 'send only the rows an earlier report has as failed or unsent', conflicts: ['resume'] }),
   });
 }
