@@ -22,7 +22,8 @@ import type { OperationFlagValues, RowsOptions } from './manifests/operations.js
 function reportFormat(o: RowsOptions, inputFormat: InputFormat | undefined): ReportFormat {
   if (o.reportFormat) return o.reportFormat;
   const path = o.report ?? o.resume ?? o.retryFailed;
-  return (path && reportFormatOfPath(path)) || inputFormat || 'csv';
+  // A workbook's report is a CSV (it opens in Excel too).
+  return (path && reportFormatOfPath(path)) || (inputFormat === 'xlsx' ? undefined : inputFormat) || 'csv';
 }
 
 /** The operation's own options (its manifest's `own` flags), as the operation reads them. */
@@ -90,7 +91,7 @@ export async function runRows(o: RowsOptions, args: string[], m: OperationManife
     };
     result = await runOperation({
       operation: op,
-      input: { file, format: o.format, encoding: o.encoding, delimiter: o.delimiter },
+      input: { file, format: o.format, encoding: o.encoding, delimiter: o.delimiter, sheet: o.sheet, obj: (o as { obj?: string }).obj },
       opOptions: operationOptions(o, m),
       report: { path: o.report, format: reportFormat(o, fmt) },
       failedPath: o.failed,

@@ -5,7 +5,7 @@
 import { extname } from 'node:path';
 import type { InputFormat, ReportFormat } from './types.js';
 
-export const INPUT_FORMATS = ['csv', 'json', 'ndjson'] as const satisfies readonly InputFormat[];
+export const INPUT_FORMATS = ['csv', 'json', 'ndjson', 'xlsx'] as const satisfies readonly InputFormat[];
 export const REPORT_FORMATS = ['csv', 'json', 'ndjson'] as const satisfies readonly ReportFormat[];
 
 /**
@@ -19,6 +19,9 @@ const BY_EXTENSION: Readonly<Record<string, { format: InputFormat; readOnly?: tr
   json: { format: 'json' },
   ndjson: { format: 'ndjson' },
   jsonl: { format: 'ndjson' },
+  // Workbooks (docs/excel.md); a report is never written as a workbook.
+  xlsx: { format: 'xlsx', readOnly: true },
+  xlsm: { format: 'xlsx', readOnly: true },
 };
 
 function entryOf(path: string): { format: InputFormat; readOnly?: true } | undefined {

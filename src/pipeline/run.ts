@@ -12,7 +12,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CliError, EXIT, UsageError, type ExitCode } from '../core/errors.js';
 import type { ReportFormat } from '../core/types.js';
-import { openInput, type OpenInputOptions } from '../input/index.js';
+import { openInput, type InputSource, type OpenInputOptions } from '../input/index.js';
 import type { CmdbApi } from '../http/cmdb.js';
 import type { FeishuApi } from '../http/feishu.js';
 import type { Operation, OperationOptions, Session } from '../operations/types.js';
@@ -73,6 +73,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   const source = await openInput(o.input);
   let conn: Connection | undefined;
   try {
+    if (source.sheet) o.info(sheetLine(source));
     const batchSize = o.batchSize ?? op.defaultBatch;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a positive whole number, got ${o.batchSize}`);
     if (op.maxBatch !== null && batchSize > op.maxBatch) {
@@ -118,7 +119,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       if (problems.length) {
         throw new UsageError(
           `${source.file}: the header has problems:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`,
-          'fix the header (or use --no-schema to send columns unchecked)',
+          'fix the header: use the field ids (or display names) of the model',
         );
       }
     }
@@ -164,6 +165,14 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     await source.close();
     await conn?.close();
   }
+}
+
+/** Which sheet of a workbook is read, and how: the first thing to check when nothing matches. */
+function sheetLine(source: InputSource): string {
+  const { name, layout } = source.sheet!;
+  const first = source.firstRow ?? 1;
+  const how = layout === 'cmdb' ? `CMDB's layout: field ids from row 3, data from row ${first}` : `header in row ${first - 1}`;
+  return `${source.file}: sheet "${name}" (${how})`;
 }
 
 /** Do two paths name the same existing file (also through links)? */

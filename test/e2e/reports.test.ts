@@ -49,7 +49,15 @@ const interruptAt = (re: RegExp, n: number, signal: NodeJS.Signals = 'SIGINT') =
 
 const switchLines = (assets: string[]) => ['bk_inst_name,bk_asset_id,port_count', ...assets.map((a) => `sw-${a},${a},24`)];
 const switchesWith = (asset: string) => sim.store.instances('bk_switch').filter((s) => s.bk_asset_id === asset);
-const reportsIn = (dir: string, re: RegExp) => readdirSync(dir).filter((f) => re.test(f)).sort();
+/** Oldest first: by the name's time stamp, then by its collision number (`-2` is a later run in the same second). */
+const runOrder = (f: string) => {
+  const m = /\.(\d{8}-\d{6})(?:-(\d+))?\./.exec(f);
+  return m ? `${m[1]}.${(m[2] ?? '1').padStart(6, '0')}` : f;
+};
+const reportsIn = (dir: string, re: RegExp) =>
+  readdirSync(dir)
+    .filter((f) => re.test(f))
+    .sort((a, b) => runOrder(a).localeCompare(runOrder(b)));
 
 describe('reports are records: never replaced silently', () => {
   it('an interrupted apaas-create, a dry run, a --resume of the latest report: every record once (was 600 duplicates)', async () => {

@@ -112,7 +112,7 @@ describe('the options object a command gets', () => {
     expectTypeOf<RowsOptions['concurrency']>().toEqualTypeOf<number>();
     expectTypeOf<RowsOptions['batchSize']>().toEqualTypeOf<number>();
     expectTypeOf<RowsOptions['encoding']>().toEqualTypeOf<string | undefined>();
-    expectTypeOf<RowsOptions['format']>().toEqualTypeOf<'csv' | 'json' | 'ndjson' | undefined>();
+    expectTypeOf<RowsOptions['format']>().toEqualTypeOf<'csv' | 'json' | 'ndjson' | 'xlsx' | undefined>();
     expectTypeOf<RowsOptions['schema']>().toEqualTypeOf<boolean>();
     expectTypeOf<RowsOptions['gateway']>().toEqualTypeOf<'esb' | 'apigw' | undefined>();
     expectTypeOf<OperationOptions['biz']>().toEqualTypeOf<number | undefined>();

@@ -164,7 +164,7 @@ describe('the spec made from the command manifests', () => {
   });
 
   it('takes the values of each choice flag from its declaration, per command', () => {
-    expect(of('create-inst').values).toMatchObject({ '--format': ['csv', 'json', 'ndjson'], '--empty': ['omit', 'null'], '--gateway': ['esb', 'apigw'] });
+    expect(of('create-inst').values).toMatchObject({ '--format': ['csv', 'json', 'ndjson', 'xlsx'], '--empty': ['omit', 'null'], '--gateway': ['esb', 'apigw'] });
     expect(of('config').values).toMatchObject({ '--service': ['cmdb', 'feishu', 'all'] });
     expect(of('sim').values).toEqual({});
   });

@@ -5,13 +5,14 @@ import { detectFormat } from '../../src/input/index.js';
 
 describe('formatOfPath', () => {
   it('maps each known extension, in any case', () => {
-    expect(['a.csv', 'dir/B.CSV', 'x.tsv', 'unicode.txt', 'x.json', 'x.ndjson', 'x.JSONL'].map(formatOfPath)).toEqual(['csv', 'csv', 'csv', 'csv', 'json', 'ndjson', 'ndjson']);
-    expect(KNOWN_EXTENSIONS).toEqual(['.csv', '.tsv', '.txt', '.json', '.ndjson', '.jsonl']);
-    expect(INPUT_FORMATS).toEqual(['csv', 'json', 'ndjson']);
+    expect(['a.csv', 'dir/B.CSV', 'x.tsv', 'unicode.txt', 'x.json', 'x.ndjson', 'x.JSONL', 'book.XLSX', 'macro.xlsm'].map(formatOfPath)).toEqual(['csv', 'csv', 'csv', 'csv', 'json', 'ndjson', 'ndjson', 'xlsx', 'xlsx']);
+    expect(KNOWN_EXTENSIONS).toEqual(['.csv', '.tsv', '.txt', '.json', '.ndjson', '.jsonl', '.xlsx', '.xlsm']);
+    expect(INPUT_FORMATS).toEqual(['csv', 'json', 'ndjson', 'xlsx']);
+    expect(reportFormatOfPath('out.xlsx')).toBeUndefined(); // a report is never a workbook
   });
 
   it('knows nothing of stdin, other extensions, or a dot file', () => {
-    expect(['-', 'a.xlsx', 'a', '.csv', 'dir.csv/file', 'a.csv.bak', 'a.constructor'].map(formatOfPath)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined, undefined]);
+    expect(['-', 'a.xls', 'a', '.csv', 'dir.csv/file', 'a.csv.bak', 'a.constructor'].map(formatOfPath)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined, undefined]);
   });
 
   it('is what the input reader and the report use', () => {

@@ -19,6 +19,7 @@ export const inputFlags = group('Input', {
     defaultText: 'UTF-16 when the file starts with its byte order mark, else utf-8',
   }),
   delimiter: text('--delimiter <char>', { help: 'CSV delimiter: one character (, ; | ...), or the word tab', defaultText: 'found in the header' }),
+  sheet: text('--sheet <name>', { help: '.xlsx: the sheet to read', defaultText: 'the sheet named after --obj, else the first' }),
   empty: choice('--empty <mode>', ['omit', 'null'], { help: 'empty CSV cells: omit the field, or send null to clear it', default: 'omit' }),
   schema: negatable('--no-schema', { help: "do not fetch the model's attributes: no type coercion (except header hints) and no field checks" }),
 });

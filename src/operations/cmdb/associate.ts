@@ -11,6 +11,7 @@ import { BUILTIN_MODELS, type CmdbAttribute } from '../../schema/model.js';
 import type { FieldError } from '../../schema/rows.js';
 import type { CmdbEnvelope } from '../../http/cmdb.js';
 import type { BatchVerdict, CheckedRow, Operation, OperationContext, Reconciled, Session } from '../types.js';
+import { cellsAreText } from '../../input/index.js';
 import {
   envelopeError, fetchAttributes, keyText, KeyResolver, newTally, readCreateMaps, requireCmdb,
   resolveKeyColumn, tallyLine, type KeyTally,
@@ -128,7 +129,7 @@ export const associate: Operation = {
       if (k.problem) throw new UsageError(k.problem, 'check --asst-id (the bk_obj_asst_id, e.g. bk_switch_connect_host), --obj, --asst-obj, --key and --asst-key');
     }
 
-    const isText = ctx.source.format === 'csv';
+    const isText = cellsAreText(ctx.source);
     const srcCol = o.key ?? 'bk_inst_id';
     // CSV: the header decides the target key column once; JSON: each record may use either name.
     const dstColFor = (values: Record<string, unknown> | null): string => {

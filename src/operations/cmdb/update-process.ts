@@ -14,6 +14,7 @@ import { idCell } from '../id-cell.js';
 import type { CheckedRow, Operation, RowResult, Session } from '../types.js';
 import { envelopeError, requireCmdb, WHOLE_REQUEST_CODES } from './common.js';
 import { ProcessReader, type CurrentProcess } from './process-reader.js';
+import { cellsAreText } from '../../input/index.js';
 
 /** The fields of the server's Process struct a row may change (metadata.Process, src/common/metadata/process.go). */
 const PROCESS_FIELDS: FieldSpec[] = [
@@ -81,7 +82,7 @@ export const updateProcess: Operation = {
       hints: ctx.source.hints,
       what: 'processes (update_process_instance)',
     });
-    const isText = ctx.source.format === 'csv';
+    const isText = cellsAreText(ctx.source);
     const reader = ctx.cmdb ? new ProcessReader(requireCmdb(ctx), biz, ctx.signal) : undefined;
 
     const session: Session = {

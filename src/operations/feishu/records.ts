@@ -12,6 +12,7 @@ import type { FeishuApi, FeishuData, FeishuEnvelope } from '../../http/feishu.js
 import { AmbiguousWriteError } from '../../http/sender.js';
 import { buildShape, shapeRow, type FieldError } from '../../schema/rows.js';
 import type { BatchVerdict, CheckedRow, Operation, OperationContext, Reconciled, RowResult, Session, UnclearRule } from '../types.js';
+import { cellsAreText } from '../../input/index.js';
 import { keyOf, RecordFinder } from './lookup.js';
 import { apaasValue, isApaasHint, type ApaasHint } from './values.js';
 
@@ -95,7 +96,7 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
       const hinted = Object.entries(ctx.source.hints).filter((e): e is [string, ApaasHint] => isApaasHint(e[1]) && !naming.includes(e[0]));
       const control = [...naming, ...hinted.map(([c]) => c)];
       const shape = buildShape([], { control, allowUnknown: true, empty: ctx.options.empty, hints: ctx.source.hints, what: `${ns}/${obj}` });
-      const isText = ctx.source.format === 'csv';
+      const isText = cellsAreText(ctx.source);
       const finder = key && ctx.feishu ? new RecordFinder(ctx.feishu, ns, obj, key, !isCreate) : undefined;
       const firstRowOf = new Map<string, number>(); // create --key: key value → first row that has it
       if (isCreate && !key) {
