@@ -22,6 +22,8 @@
 // 6. sync of 100,000 rows (--sync-rows) against a model holding them, 1% changed, over apigw with 20 ms latency and
 //    the gateway's 100 requests/s: --plan-only (rows/s planned), the sync itself, and update-inst --key of every
 //    row (what sending every row as an update costs): wall time, requests per 1,000 rows, CLI CPU.
+// 7. the simulator alone (in this process): 200,000 creates then 200,000 updates, 200 a request: seconds and the
+//    cost of a request at the start and at the end (it must not grow with the store).
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -39,7 +41,7 @@ const opt = (name, dflt) => {
 };
 const RUNS = Number(opt('runs', 3));
 const ROWS = Number(opt('rows', 1_000_000));
-const ONLY = new Set(String(opt('only', '1,2,3,4,5,6')).split(',').map(Number));
+const ONLY = new Set(String(opt('only', '1,2,3,4,5,6,7')).split(',').map(Number));
 const XLSX_ROWS = String(opt('xlsx-rows', '100000,1000000')).split(',').map(Number);
 const XLSX_RUNS = Number(opt('xlsx-runs', 1));
 const SEND_ROWS = Number(opt('send-rows', 100_000));
@@ -379,7 +381,7 @@ function fastest(n, windows) {
 }
 
 async function case3() {
-  console.log(`\n3. apaas-update of ${fmt(SEND_ROWS)} records against the simulator's rate windows (--concurrency 8)`);
+  console.log(`\n3. apaas-update of ${fmt(SEND_ROWS)} records against the simulator's rate windows (--concurrency ${opt('c3-concurrency', '8')})`);
   // 500 a request = 200 requests: they fit in one minute's budget, so only 50/s binds (~4 s). The same without
   // windows shows what the machine can push. 50 a request = 2,000 requests: the 1000/min window binds too —
   // 1,000 requests in the first 20 s, then nothing until the minute has passed (~80 s): the long run the bar is about.
@@ -388,8 +390,14 @@ async function case3() {
     { name: '500 a request, no windows (what this machine can push)', batch: 500, windows: null },
     { name: '50 a request, windows 50/s + 1000/min (both bind)', batch: 50, windows: FEISHU_WINDOWS },
   ];
+  // --latencies 0,30,150 adds server latency to the windowed setups (0 alone by default); --c3-concurrency N|default
+  // (8 unless given; "default" passes no --concurrency, as a user would); --c3-batches 500 keeps only those setups.
+  const latencies = String(opt('latencies', '0')).split(',').map(Number);
+  const concurrency = String(opt('c3-concurrency', '8'));
+  const batches = opt('c3-batches') ? String(opt('c3-batches')).split(',').map(Number) : null; // e.g. 500: skip the 80 s runs
+  const runs = setups.filter((s) => !batches || batches.includes(s.batch)).flatMap((s) => (s.windows ? latencies : [0]).map((latency) => ({ ...s, latency })));
   const out = [];
-  for (const s of setups) {
+  for (const s of runs) {
     const times = [];
     // A fresh simulator per setup: its windows start empty, like a fresh app.
     const sim = await startSimulator({
@@ -399,6 +407,7 @@ async function case3() {
         if (line.includes(' feishu_batch_update -> ')) times.push(performance.now());
       },
     });
+    if (s.latency) sim.setFaults({ latencyMs: s.latency });
     try {
       const table = sim.store.table('bench__c', 'device');
       const firstId = sim.store.nextFeishuId;
@@ -409,7 +418,7 @@ async function case3() {
       const file = join(tmp, `update-${out.length}.ndjson`);
       await writeLines(file, '', SEND_ROWS, (i) => `{"_id":"${firstId + i - 1}","status":"maintenance","cpu_cores":${16 + (i % 3)}}\n`);
       const report = join(tmp, `update-${out.length}.report.ndjson`);
-      const args = ['apaas-update', file, '--namespace', 'bench__c', '--object', 'device', '--batch-size', String(s.batch), '--concurrency', '8', '--rate', s.windows ? '50/s,1000/min' : 'off', '--no-progress', '--quiet', '--json', '--report', report];
+      const args = ['apaas-update', file, '--namespace', 'bench__c', '--object', 'device', '--batch-size', String(s.batch), ...(concurrency === 'default' ? [] : ['--concurrency', concurrency]), '--rate', s.windows ? '50/s,1000/min' : 'off', '--no-progress', '--quiet', '--json', '--report', report];
       const r = await cli(args, { env: feishuEnv(sim) });
       expectOk(r, `case 3 ${s.name}`);
       const sum = summaryOf(r);
@@ -421,6 +430,8 @@ async function case3() {
       const rel = times.map((t) => t - times[0]);
       const f = {
         setup: s.name,
+        latency_ms: s.latency,
+        concurrency,
         batch: s.batch,
         requests: n,
         records_ok: sum.ok,
@@ -446,7 +457,7 @@ async function case3() {
       out.push(f);
       row(
         '3',
-        `${s.name}: ${n} requests`,
+        `${s.name}, ${s.latency} ms latency, concurrency ${concurrency}: ${n} requests`,
         `${fmt(f.achieved_req_per_s, 2)} req/s, ${f.http_429} × 429, first→last ${fmt(f.first_to_last_ms / 1000, 1)} s`,
         s.windows ? `ceiling ${fmt(f.ceiling_req_per_s, 2)} req/s (fastest ${fmt(f.fastest_first_to_last_ms / 1000, 1)} s): ${pct(f.ratio)}; bar ≥ 95%, 0 × 429` : `${fmt(f.records_per_s_sending)} records/s`,
         s.windows ? (f.http_429 === 0 && f.ratio >= 0.95 ? 'ok' : f.http_429 ? '429 RECEIVED' : 'BELOW BAR') : '',
@@ -455,7 +466,7 @@ async function case3() {
       await sim.close();
     }
   }
-  results.cases.apaas_update = { records: SEND_ROWS, concurrency: 8, runs: out };
+  results.cases.apaas_update = { records: SEND_ROWS, concurrency, runs: out };
 }
 
 // ------------------------------------------------------------------ case 4
@@ -657,6 +668,61 @@ async function case6() {
   results.cases.sync = { rows: N, changed, latency_ms: 20, gateway: 'apigw 100/s', runs: out };
 }
 
+// ------------------------------------------------------------------ case 7
+/** POSTs one ESB operation to the simulator (credentials in the body); the parsed answer. */
+async function esbCall(sim, op, body) {
+  const creds = { bk_app_code: sim.credentials.bkAppCode, bk_app_secret: sim.credentials.bkAppSecret, bk_username: 'admin' };
+  const res = await fetch(`${sim.urls.esb}/api/c/compapi/v2/cc/${op}/`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...creds, ...body }) });
+  const json = await res.json();
+  if (!json.result) throw new Error(`case 7 ${op}: ${json.message}`);
+  return json.data;
+}
+
+async function case7() {
+  const n = Number(opt('sim-rows', 200_000));
+  const requests = n / 200;
+  console.log(`\n7. the simulator alone: ${fmt(n)} creates, then ${fmt(n)} updates, 200 a request, one at a time`);
+  // Its cost per request must not grow with the store: the first and the last tenth of the requests are timed
+  // apart (a quadratic operation shows as a last tenth many times slower than the first).
+  const sim = await startSimulator({ world: 'empty-extra' });
+  const c = {};
+  try {
+    const ids = [];
+    for (const op of ['batch_create_inst', 'batch_update_inst']) {
+      const tenth = Math.max(1, Math.floor(requests / 10));
+      const times = [];
+      const cpu0 = process.cpuUsage();
+      const t0 = performance.now();
+      for (let q = 0; q < requests; q++) {
+        const at = performance.now();
+        if (op === 'batch_create_inst') {
+          const details = Array.from({ length: 200 }, (_, i) => ({ bk_inst_name: `sw-${q * 200 + i}`, bk_asset_id: `A-${q * 200 + i}` }));
+          ids.push(...Object.values((await esbCall(sim, op, { bk_obj_id: 'bk_switch', details })).success_created));
+        } else {
+          const update = ids.slice(q * 200, q * 200 + 200).map((id, i) => ({ inst_id: id, datas: { bk_asset_id: `B-${q * 200 + i}` } }));
+          await esbCall(sim, op, { bk_obj_id: 'bk_switch', update });
+        }
+        times.push(performance.now() - at);
+      }
+      const wall = performance.now() - t0;
+      const cpu = process.cpuUsage(cpu0);
+      const avg = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      const first = avg(times.slice(0, tenth));
+      const last = avg(times.slice(-tenth));
+      c[op] = { requests, wall_s: +(wall / 1000).toFixed(2), cpu_s: +((cpu.user + cpu.system) / 1e6).toFixed(2), first_tenth_ms: +first.toFixed(2), last_tenth_ms: +last.toFixed(2) };
+      // Updates run against a store of constant size: flat whatever they cost, so they are held to the creates' pace.
+      const create = c.batch_create_inst;
+      const flat = op === 'batch_create_inst' ? last < first * 3 : c[op].cpu_s < create.cpu_s * 3;
+      row('7', `${op} × ${fmt(requests)} (${fmt(n)} rows)`, `${fmt(wall / 1000, 1)} s wall, ${fmt(c[op].cpu_s, 1)} s CPU`,
+        `ms a request, first tenth → last tenth: ${fmt(first, 1)} → ${fmt(last, 1)}${op === 'batch_create_inst' ? '' : '; bar: CPU < 3 × the creates\''}`, flat ? 'ok' : 'GROWS WITH THE STORE');
+    }
+    if (sim.store.instanceMap('bk_switch').size !== n) throw new Error('case 7: instances lost');
+  } finally {
+    await sim.close();
+  }
+  results.cases.simulator = c;
+}
+
 // ------------------------------------------------------------------ main
 try {
   console.log(`cmdb-bulk benchmark — ${results.machine.nproc} × ${results.machine.cpu}, ${results.machine.memory_gb} GB, Node ${results.machine.node}, load ${results.machine.loadavg_start.join(' ')}`);
@@ -667,6 +733,7 @@ try {
   if (ONLY.has(3)) await case3();
   if (ONLY.has(5)) await case5();
   if (ONLY.has(6)) await case6();
+  if (ONLY.has(7)) await case7();
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

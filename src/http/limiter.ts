@@ -7,10 +7,20 @@
  * Then no interval of length windowMs, however aligned, ever holds more than `limit` of our requests.
  *
  * Send time is not arrival time: requests released together reach the server spread out (client and server
- * serialise them), so two requests `windowMs` apart when sent can arrive closer than that. A *tracked* grant
- * therefore counts from the moment its request finished (the answer came back, or it failed), which is never
- * before it arrived; until then it blocks the slot it holds. The next request is sent no earlier than
- * `windowMs + margin` after that, so it arrives at least `windowMs` after the earlier one whatever the jitter.
+ * serialise them), so two requests `windowMs` apart when sent can arrive closer than that. The request `limit` grants
+ * after a *tracked* grant G may go only once G and every request granted before it have finished, and then no
+ * sooner than `windowMs + margin` after the earlier of:
+ *  - the latest finish among the requests up to G: each of them arrived before its answer came back, so this bound
+ *    holds whatever the network does (the rule of earlier versions: one round trip lost per window turn);
+ *  - G's send time plus the spread of the round trips seen so far (slowest minus fastest, over the whole run, times
+ *    SPREAD_FACTOR; known once `MIN_ROUND_TRIPS` have been sampled). If a request arrived d after it was sent, the
+ *    spread of the round trips bounds how much later than the fastest one it can arrive, so the later request still
+ *    arrives `windowMs` after every one up to G. With a steady round trip this costs nothing per window turn; an
+ *    outlier (a retry, a timeout) widens the spread for the rest of the run, and the first bound takes over.
+ * The first window turn is not sampled: it opens the connections, so even its fastest request took a connect longer
+ * to arrive than a later one on an open connection (sampled, their spread let a turn arrive too early: 429s at 0 ms
+ * latency in test/e2e/rate-latency.test.ts). Requests up to G in flight hold the turn: one slow to arrive is never
+ * overtaken by the count.
  */
 import { UsageError } from '../core/errors.js';
 import { abortError, realClock, type Clock } from './clock.js';
@@ -62,18 +72,85 @@ export function formatRate(w: RateWindow[]): string {
 }
 
 /**
- * Default safety margin: 1% of the window, at least 5 ms. Network jitter is not its job (tracked grants count
- * from when the request finished); it covers millisecond clocks on both ends and servers whose windows are
- * a little coarser than ours.
+ * Default safety margin: 1% of the window, at least 5 ms. Network jitter is not its job (see the top of this file);
+ * it covers millisecond clocks on both ends and servers whose windows are a little coarser than ours.
  */
 export function defaultMarginMs(w: RateWindow): number {
   return Math.max(5, Math.ceil(w.windowMs * 0.01));
 }
 
-/** One grant, shared by the logs of all windows: its grant time, or (tracked) Infinity until its request
- *  finished, then the time it finished. */
+/** One grant, shared by the logs of all windows: when it was granted, when its request finished (Infinity until then;
+ *  an untracked grant at once), and, once it and every grant before it finished, the latest of their finishes. */
 interface Grant {
-  t: number;
+  sent: number;
+  finished: number;
+  settled?: number;
+  tracked: boolean;
+  /** Its round trip is part of the spread (not in the first window turn). */
+  sampled?: boolean;
+}
+
+/** Round trips sampled (and at least two window turns' worth) before a grant may count from its send time. */
+export const MIN_ROUND_TRIPS = 16;
+
+/**
+ * The spread of round trips is scaled by this before use. A request's round trip is its way there (what the rule is
+ * about) plus the server's time and the way back, which vary too and can hide part of the first. With the bare spread
+ * (8 samples, the first turn sampled), 1 run in 10 had 429s at 0 ms latency and a load of 15 on 2 cores; with 1.5×,
+ * 16 samples after the first turn, none in 8 such runs (docs/decisions.md, "Rate limiting").
+ */
+const SPREAD_FACTOR = 1.5;
+
+/**
+ * What the limiter learnt from the tracked requests that finished: the spread of their round trips (grant to finish;
+ * over the whole run, so it only grows) and, per grant, the latest finish of the grants up to it.
+ */
+class Flights {
+  private n = 0;
+  private min = Infinity;
+  private max = -Infinity;
+  private granted = 0;
+  private settledMax = -Infinity;
+  /** Grants not settled yet, in grant order: the oldest is in flight. */
+  private readonly unsettled: Grant[] = [];
+
+  /** Grants before `firstSampled` (the first window turn) are not sampled. */
+  constructor(private readonly firstSampled: number) {}
+
+  start(g: Grant): void {
+    g.sampled = this.granted++ >= this.firstSampled;
+    if (!g.tracked) g.finished = g.sent;
+    this.unsettled.push(g);
+    this.settle();
+  }
+
+  end(g: Grant): void {
+    if (g.sampled) {
+      const ms = g.finished - g.sent;
+      this.n++;
+      this.min = Math.min(this.min, ms);
+      this.max = Math.max(this.max, ms);
+    }
+    this.settle();
+  }
+
+  private settle(): void {
+    let k = 0;
+    while (k < this.unsettled.length && this.unsettled[k]!.finished !== Infinity) {
+      const g = this.unsettled[k++]!;
+      this.settledMax = Math.max(this.settledMax, g.finished);
+      g.settled = this.settledMax;
+    }
+    if (k) this.unsettled.splice(0, k);
+  }
+
+  /** When G counts from (see the top of this file): Infinity while it or any request granted before it is in flight. */
+  countsFrom(g: Grant): number {
+    if (!g.tracked) return g.sent;
+    if (g.settled === undefined) return Infinity;
+    const spread = this.n < Math.max(MIN_ROUND_TRIPS, 2 * this.firstSampled) ? Infinity : (this.max - this.min) * SPREAD_FACTOR;
+    return Math.min(g.settled, g.sent + spread);
+  }
 }
 
 /** Calls when the request a tracked grant was for has finished (answer or failure); idempotent. */
@@ -81,8 +158,7 @@ export type Release = () => void;
 
 /**
  * Grants of one window: a ring of the last `limit` grants, in grant order. Tracked requests may finish out of
- * order; grants are FIFO and never earlier than the one before, so each grant also waited for every request
- * older than the one it checks.
+ * order; Flights.countsFrom makes the next grant wait for every request up to the one it checks.
  */
 class SlidingLog {
   private readonly grants: Grant[] = [];
@@ -91,10 +167,10 @@ class SlidingLog {
     readonly limit: number,
     readonly spanMs: number, // windowMs + margin
   ) {}
-  /** Earliest time the next grant may happen (Infinity while the request it depends on is in flight). */
-  earliest(): number {
+  /** Earliest time the next grant may happen (Infinity while a request it depends on is in flight). */
+  earliest(flights: Flights): number {
     if (this.grants.length < this.limit) return -Infinity;
-    return this.grants[this.next]!.t + this.spanMs;
+    return flights.countsFrom(this.grants[this.next]!) + this.spanMs;
   }
   record(g: Grant): void {
     if (this.grants.length < this.limit) this.grants.push(g);
@@ -127,6 +203,7 @@ export class RateLimiter {
   private pumping = false;
   private pumpSleep?: AbortController;
   private readonly onWait?: (ms: number) => void;
+  private readonly flights: Flights;
 
   constructor(
     readonly windows: RateWindow[],
@@ -140,6 +217,7 @@ export class RateLimiter {
   ) {
     const margin = opts.marginMs ?? defaultMarginMs;
     this.logs = windows.map((w) => new SlidingLog(w.limit, w.windowMs + Math.max(0, margin(w))));
+    this.flights = new Flights(Math.min(...windows.map((w) => w.limit)));
     this.clock = opts.clock ?? realClock;
     this.gate = opts.gate ?? (() => -Infinity);
     this.onWait = opts.onWait;
@@ -178,7 +256,7 @@ export class RateLimiter {
   /** Milliseconds until the next request may go (0 = now). */
   waitMs(now = this.clock.now()): number {
     let at = this.gate();
-    for (const log of this.logs) at = Math.max(at, log.earliest());
+    for (const log of this.logs) at = Math.max(at, log.earliest(this.flights));
     return Math.max(0, at - now);
   }
 
@@ -192,7 +270,7 @@ export class RateLimiter {
         if (wait > 0) {
           // Our own windows hold the run (the progress bar says so); a wait for an unfinished request is not timed.
           let own = -Infinity;
-          for (const log of this.logs) own = Math.max(own, log.earliest());
+          for (const log of this.logs) own = Math.max(own, log.earliest(this.flights));
           if (this.onWait && own - now >= wait && own !== Infinity) this.onWait(wait);
           this.pumpSleep = new AbortController();
           try {
@@ -205,7 +283,8 @@ export class RateLimiter {
         const w = this.queue.shift()!;
         if (w.done) continue;
         w.done = true;
-        const grant: Grant = { t: w.tracked ? Infinity : now };
+        const grant: Grant = { sent: now, finished: Infinity, tracked: w.tracked };
+        this.flights.start(grant);
         for (const log of this.logs) log.record(grant);
         w.resolve(w.tracked ? () => this.finish(grant) : () => {});
       }
@@ -216,8 +295,9 @@ export class RateLimiter {
   }
 
   private finish(grant: Grant): void {
-    if (grant.t !== Infinity) return;
-    grant.t = this.clock.now();
+    if (grant.finished !== Infinity) return;
+    grant.finished = this.clock.now();
+    this.flights.end(grant);
     this.pumpSleep?.abort(); // a waiter may depend on this grant
   }
 }

@@ -107,11 +107,25 @@ function uniqueIndex(rules: UniqueRule[], instances: Map<number, Row>): Map<Uniq
 }
 
 /**
- * batch_create_inst's unique indexes, kept from one create to the next while nothing else changed the instances
- * (store.version): building one per request made a 100,000-row import quadratic — the simulator, not the
- * client, was the bottleneck of the benchmark. Creates keep the index in step with their own inserts.
+ * The unique indexes of a model's instances, kept from one write to the next while nothing else changed the
+ * instances (store.version): building one per request made a 100,000-row import — and 200,000 updates, which took
+ * 299 s — quadratic, so the simulator, not the client, was the bottleneck of the benchmark. batch_create_inst and
+ * batch_update_inst keep the index in step with their own writes (an update that is refused undoes its steps), then
+ * stamp it with the version their write left; anything else that writes (delete, seed, a test's insert) bumps the
+ * version and the next write rebuilds it once.
  */
-const createIndexes = new WeakMap<Map<number, Row>, { version: number; rules: UniqueRule[]; unique: Map<UniqueRule, Map<string, number>> }>();
+const uniqueIndexes = new WeakMap<Map<number, Row>, { version: number; rules: UniqueRule[]; unique: Map<UniqueRule, Map<string, number>> }>();
+
+function indexesOf(ctx: CmdbCtx, m: Model, instances: Map<number, Row>): { rules: UniqueRule[]; unique: Map<UniqueRule, Map<string, number>> } {
+  const cached = uniqueIndexes.get(instances);
+  if (cached && cached.version === ctx.store.version) return cached;
+  const rules = rulesOf(m);
+  return { rules, unique: uniqueIndex(rules, instances) };
+}
+
+function keepIndexes(ctx: CmdbCtx, instances: Map<number, Row>, ix: { rules: UniqueRule[]; unique: Map<UniqueRule, Map<string, number>> }): void {
+  uniqueIndexes.set(instances, { version: ctx.store.version, ...ix });
+}
 
 /** The duplicate key as mongodb.GetDuplicateKey cuts it out of Mongo's E11000 message: `bk_asset_id: "SW-1"`. */
 const dupKey = (rule: UniqueRule, row: Row) => rule.fields.map((f) => `${f}: ${JSON.stringify(row[f])}`).join(', ');
@@ -145,10 +159,7 @@ const batchCreateInst: CmdbHandler = (ctx, body) => {
   const errors: Record<string, string> = {};
   let duplicates = 0;
   const instances = ctx.store.instanceMap(m.bk_obj_id);
-  const cached = createIndexes.get(instances);
-  const fresh = !(cached && cached.version === ctx.store.version);
-  const rules = fresh ? rulesOf(m) : cached!.rules;
-  const unique = fresh ? uniqueIndex(rules, instances) : cached!.unique;
+  const { rules, unique } = indexesOf(ctx, m, instances);
   const exists = (obj: string, id: number) => ctx.store.instanceMap(obj).has(id);
   // Rows are independent and applied in order, so a row that repeats an earlier
   // row's unique value fails against the instance that row just created.
@@ -192,7 +203,7 @@ const batchCreateInst: CmdbHandler = (ctx, body) => {
     }
     created[key] = id;
   });
-  createIndexes.set(instances, { version: ctx.store.version, rules, unique });
+  keepIndexes(ctx, instances, { rules, unique });
   return ok({ success_created: created, error_msg: errors }, Object.keys(created).length, duplicates);
 };
 
@@ -216,8 +227,14 @@ const batchUpdateInst: CmdbHandler = (ctx, body) => {
   // Validate everything against the state the batch would produce; the first
   // problem rejects the whole batch and the answer does not say which item.
   const pending = new Map<number, Row>();
-  const rules = rulesOf(m);
-  const unique = uniqueIndex(rules, instances);
+  const { rules, unique } = indexesOf(ctx, m, instances);
+  // Steps taken on the index, undone when the batch is refused: [values, key, id it had (undefined: none)].
+  const steps: [Map<string, number>, string, number | undefined][] = [];
+  const put = (values: Map<string, number>, key: string, id: number | undefined) => {
+    steps.push([values, key, values.get(key)]);
+    if (id === undefined) values.delete(key);
+    else values.set(key, id);
+  };
   let dup = 0;
   const check = (): CmdbResult | null => {
     for (const it of items as unknown[]) {
@@ -250,18 +267,26 @@ const batchUpdateInst: CmdbHandler = (ctx, body) => {
       // Later items are checked against the values this one leaves behind.
       for (const [rule, values] of unique) {
         const before = ruleValue(rule, current);
-        if (before !== undefined && values.get(before) === it.inst_id) values.delete(before);
+        if (before !== undefined && values.get(before) === it.inst_id) put(values, before, undefined);
         const after = ruleValue(rule, next);
-        if (after !== undefined) values.set(after, it.inst_id);
+        if (after !== undefined) put(values, after, it.inst_id);
       }
       pending.set(it.inst_id, next);
     }
     return null;
   };
   const err = check();
-  if (err) return { ...err, duplicates: dup };
+  if (err) {
+    for (const [values, key, id] of steps.reverse()) {
+      if (id === undefined) values.delete(key);
+      else values.set(key, id);
+    }
+    keepIndexes(ctx, instances, { rules, unique });
+    return { ...err, duplicates: dup };
+  }
   for (const [id, row] of pending) instances.set(id, row);
   ctx.store.version++;
+  keepIndexes(ctx, instances, { rules, unique });
   return ok(doneData(ctx), items.length);
 };
 

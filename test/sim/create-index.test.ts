@@ -47,3 +47,25 @@ describe('batch_create_inst unique index between requests', () => {
     expect(Object.keys((await create(['A', 'B', 'C', 'D'])).success_created)).toHaveLength(4);
   });
 });
+
+// batch_update_inst shares that index (rebuilding it per request made 200,000 updates quadratic): a refused batch
+// must leave it as it was, and each update must be seen by the next write.
+describe('batch_update_inst unique index between requests', () => {
+  const update = async (items: [number, string][]) =>
+    (await esb(sim, 'batch_update_inst', { bk_obj_id: 'bk_switch', update: items.map(([inst_id, a]) => ({ inst_id, datas: { bk_asset_id: a } })) })).json;
+
+  it('undoes the steps of a refused batch and sees every accepted one', async () => {
+    const ids = (await create(['A', 'B', 'C'])).success_created;
+    const [a, b, c] = [ids['0']!, ids['1']!, ids['2']!];
+    // a takes X, then b asks for C (c holds it): the whole batch is refused, so X stays free and A stays a's
+    expect((await update([[a, 'X'], [b, 'C']])).result).toBe(false);
+    expect(sim.store.instance('bk_switch', a)!.bk_asset_id).toBe('A');
+    expect((await update([[b, 'A']])).result).toBe(false);
+    expect((await update([[c, 'X']])).result).toBe(true);
+    // C is free now, X is c's
+    expect((await update([[a, 'X']])).result).toBe(false);
+    expect((await update([[b, 'C']])).result).toBe(true);
+    expect(Object.keys((await create(['B'])).success_created)).toEqual(['0']);
+    expect((await create(['X', 'C'])).error_msg).toMatchObject({ '0': expect.stringMatching(DUP), '1': expect.stringMatching(DUP) });
+  });
+});

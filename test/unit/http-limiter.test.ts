@@ -162,6 +162,27 @@ describe('RateLimiter', () => {
     expect(times).toEqual([280, 280]);
   });
 
+  it('once enough round trips were seen, a turn counts from the send time plus the spread, not from the answer', async () => {
+    // 2 per 100 ms, every request answered 50 ms after it was sent (spread 0): the first turns wait for the answers
+    // (150 ms apart), later ones only for the window (100 ms apart)
+    const clock = new ManualClock(0);
+    const limiter = new RateLimiter([{ limit: 2, windowMs: 100 }], { clock, marginMs: () => 0 });
+    const times: number[] = [];
+    let done = 0;
+    for (let i = 0; i < 60; i++) {
+      void limiter.acquire(undefined, { tracked: true }).then(async (release) => {
+        times.push(clock.now());
+        await clock.sleep(50);
+        release();
+        done++;
+      });
+    }
+    await drain(clock, () => done === 60, 1, 1_000_000);
+    const turns = times.filter((_, i) => i % 2 === 0).map((t, i, a) => (i ? t - a[i - 1]! : 0)).slice(1);
+    expect(turns.slice(0, 3)).toEqual([150, 150, 150]);
+    expect(turns.slice(-5)).toEqual([100, 100, 100, 100, 100]);
+  });
+
   it('an untracked grant counts from its grant time; its release does nothing', async () => {
     const clock = new ManualClock(0);
     const limiter = new RateLimiter([{ limit: 1, windowMs: 100 }], { clock, marginMs: () => 0 });
