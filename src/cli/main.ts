@@ -156,6 +156,44 @@ Docs: docs/README.md`);
     if (name === 'apaas-create') c.option('--key <field>', 'unique field used to check which records exist after an unclear answer');
   }
 
+  /** export / apaas-export: read everything, page by page, into a file (src/commands/export.ts). */
+  const exporter = (name: string, action: 'exportAction' | 'apaasExportAction') => {
+    const c = program.command(name).action(lazy(async () => (await import('../commands/export.js'))[action]));
+    if (!wanted(c)) return c;
+    return c
+      .option('--out <path>', 'file to write ("-" for stdout; default <name>.<format> in the current folder)')
+      .addOption(new Option('--format <format>', 'file format (default: from the --out extension, else csv)').choices(['csv', 'ndjson', 'json', 'xlsx', 'cmdb-xlsx']))
+      .option('--fields <a,b>', 'only these fields (the id column always comes first)')
+      .option('--page-size <n>', 'rows per request (at most 500)', toInt, 500)
+      .option('--overwrite', 'replace an existing --out file')
+      .option('--json', 'print one JSON summary on stdout and nothing else there')
+      .option('--rate <spec>', 'requests per window, e.g. 50/s,1000/min ("off" for none)')
+      .option('--retries <n>', 'retries for a failed request (rate-limit waits do not count)', toInt, 5)
+      .option('--retry-delay <ms>', 'first retry delay in ms; doubles each retry, with jitter', toInt, 500)
+      .option('--timeout <seconds>', 'per-request timeout in seconds', toNumber, 60)
+      .option('--url <url>', 'server base URL (env CMDB_URL / FEISHU_URL)')
+      .option('--profile <name>', 'settings profile from the config file')
+      .option('--config <path>', 'config file (default ~/.config/cmdb-bulk/config.json)')
+      .option('--ca <file>', 'extra CA certificate (PEM) for a private CA')
+      .option('--insecure', 'do not verify TLS certificates (warns on every run)')
+      .option('--sandbox', 'run against a built-in simulator started in this process')
+      .option('-q, --quiet', 'print nothing but errors and the final summary')
+      .option('--no-progress', 'no progress bar or progress lines')
+      .option('--no-color', 'no colours')
+      .option('-v, --verbose', 'trace every request and response (secrets masked)');
+  };
+  cmdbOptions(exporter('export', 'exportAction')
+    .description('write every instance of a model (or every association of a kind) to a file that loads back unchanged, paged stably by id')
+    .option('--obj <bk_obj_id>', 'model id, e.g. bk_switch (custom models and host)')
+    .option('--assoc <bk_obj_asst_id>', 'write the associations of this kind instead, in the columns associate reads')
+    .option('--where <field=value>', 'only instances whose field has this value (repeatable; a field given twice matches either value)', (v: string, prev: string[] = []) => [...prev, v])
+    .addHelpText('after', '\nExample:\n  cmdb-bulk export --obj bk_switch --out switches.csv\n  cmdb-bulk export --obj bk_switch --where vendor=huawei --fields bk_asset_id,bk_sn\n  cmdb-bulk export --assoc bk_switch_connect_host --out links.csv'));
+  exporter('apaas-export', 'apaasExportAction')
+    .description('write every record of a Feishu aPaaS object to a file (records batch_query, paged by page token)')
+    .requiredOption('--namespace <ns>', 'application namespace, e.g. package_demo__c')
+    .requiredOption('--object <api_name>', 'object API name')
+    .addHelpText('after', '\nExample:\n  cmdb-bulk apaas-export --namespace package_demo__c --object device --fields name,serial_no --out devices.ndjson');
+
   program
     .command('sim')
     .description('start the built-in simulator of CMDB (ESB and apigw) and Feishu aPaaS on 127.0.0.1')

@@ -38,7 +38,10 @@ export type CmdbOp =
   | 'search_object_attribute'
   | 'search_object_instances'
   | 'find_object_association'
-  | 'find_instance_association';
+  | 'find_instance_association'
+  | 'list_hosts_without_biz'
+  | 'search_instance_associations'
+  | 'count_object_instances';
 
 /** apigw method + path per operation; `{bk_obj_id}` is taken out of the params into the path. */
 export const APIGW_ROUTES: Record<CmdbOp, { method: HttpMethod; path: string }> = {
@@ -51,6 +54,9 @@ export const APIGW_ROUTES: Record<CmdbOp, { method: HttpMethod; path: string }> 
   search_object_instances: { method: 'POST', path: '/api/v3/search/instances/object/{bk_obj_id}' },
   find_object_association: { method: 'POST', path: '/api/v3/find/objectassociation' },
   find_instance_association: { method: 'POST', path: '/api/v3/find/instassociation' },
+  list_hosts_without_biz: { method: 'POST', path: '/api/v3/hosts/list_hosts_without_app' },
+  search_instance_associations: { method: 'POST', path: '/api/v3/search/instance_associations/object/{bk_obj_id}' },
+  count_object_instances: { method: 'POST', path: '/api/v3/count/instances/object/{bk_obj_id}' },
 };
 
 export const CMDB_OPS = Object.keys(APIGW_ROUTES) as CmdbOp[];

@@ -335,11 +335,11 @@ const searchObjectAttribute: CmdbHandler = (ctx, body) => {
 };
 
 type Rule = { field: string; operator: string; value: unknown };
-type Group = { condition: 'AND' | 'OR'; rules: (Rule | Group)[] };
+export type Group = { condition: 'AND' | 'OR'; rules: (Rule | Group)[] };
 const OPERATORS = new Set(['equal', 'not_equal', 'in', 'not_in', 'less', 'less_or_equal', 'greater', 'greater_or_equal', 'contains', 'exist', 'not_exist']);
 
 /** Returns a reason when the filter is malformed. */
-function checkFilter(g: unknown, path = 'conditions'): string | null {
+export function checkFilter(g: unknown, path = 'conditions'): string | null {
   if (!isObj(g)) return `${path} must be an object`;
   if (g.condition !== 'AND' && g.condition !== 'OR') return `${path}.condition must be AND or OR`;
   if (!Array.isArray(g.rules)) return `${path}.rules must be an array`;
@@ -357,7 +357,7 @@ function checkFilter(g: unknown, path = 'conditions'): string | null {
   return null;
 }
 
-function matches(row: Row, g: Group): boolean {
+export function matches(row: Row, g: Group): boolean {
   const test = (r: Rule | Group): boolean => {
     if ('condition' in r) return matches(row, r);
     const v = row[r.field];

@@ -65,6 +65,9 @@ const PARAMS: Record<CmdbOp, Record<string, unknown>> = {
   search_object_instances: { bk_obj_id: 'bk_switch', conditions: { condition: 'AND', rules: [] }, page: { start: 0, limit: 10 } },
   find_object_association: { condition: { bk_obj_asst_id: 'bk_switch_connect_host' } },
   find_instance_association: { bk_obj_id: 'bk_switch', condition: { bk_obj_asst_id: 'bk_switch_connect_host' } },
+  list_hosts_without_biz: { page: { start: 0, limit: 500, sort: 'bk_host_id' }, fields: ['bk_host_id'] },
+  search_instance_associations: { bk_obj_id: 'bk_switch', conditions: { condition: 'AND', rules: [] }, page: { start: 0, limit: 500, sort: 'id' } },
+  count_object_instances: { bk_obj_id: 'bk_switch', conditions: { condition: 'AND', rules: [] } },
 };
 
 const APIGW: Record<CmdbOp, [string, string, string[]]> = {
@@ -78,6 +81,9 @@ const APIGW: Record<CmdbOp, [string, string, string[]]> = {
   search_object_instances: ['POST', '/api/v3/search/instances/object/bk_switch', ['bk_obj_id']],
   find_object_association: ['POST', '/api/v3/find/objectassociation', []],
   find_instance_association: ['POST', '/api/v3/find/instassociation', []],
+  list_hosts_without_biz: ['POST', '/api/v3/hosts/list_hosts_without_app', []],
+  search_instance_associations: ['POST', '/api/v3/search/instance_associations/object/bk_switch', ['bk_obj_id']],
+  count_object_instances: ['POST', '/api/v3/count/instances/object/bk_switch', ['bk_obj_id']],
 };
 
 describe('defaultGateway', () => {

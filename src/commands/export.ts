@@ -1,0 +1,241 @@
+/**
+ * `export` and `apaas-export`: read every instance (association, record) page by page and write each page to the
+ * file as it arrives, so memory stays flat whatever the count. One harness runs both: connection, progress,
+ * Ctrl-C, the summary and the exit code; each command only says where its pages come from and which columns
+ * they have. docs/export.md describes the behaviour and cites the server source for each request.
+ */
+import { CliError, EXIT, UsageError } from '../core/errors.js';
+import { connectCmdb, connectFeishu, type ConnectFlags } from '../cli/connect.js';
+import { emptySummary } from '../cli/errors.js';
+import type { CmdbApi } from '../http/cmdb.js';
+import { appendStepSummary, fmtInt, type RunSummary } from '../report/summary.js';
+import { attributeToField, BUILTIN_MODELS, type CmdbAttribute } from '../schema/model.js';
+import type { FieldSpec } from '../schema/fields.js';
+import type { Connection } from '../pipeline/run.js';
+import { envelopeError } from '../operations/cmdb/common.js';
+import { colorEnabled, painter } from '../ui/color.js';
+import { createProgress, progressMode, type Progress } from '../ui/progress.js';
+import { recordPages } from '../export/apaas-pages.js';
+import { ASSOC_COLUMNS, associationPages, associationSource, hostPages, instancePages, MAX_PAGE, type Pages } from '../export/cmdb-pages.js';
+import { planColumns, specIndex, whereRules } from '../export/query.js';
+import { exportFormat, FORMATS, RowSink, type ExportFormat } from '../export/sink.js';
+
+interface ExportOpts extends ConnectFlags {
+  _command: string;
+  obj?: string;
+  assoc?: string;
+  namespace?: string;
+  object?: string;
+  out?: string;
+  format?: string;
+  fields?: string;
+  where?: string[];
+  pageSize: number;
+  overwrite?: boolean;
+  json?: boolean;
+  quiet?: boolean;
+  progress: boolean;
+  color: boolean;
+}
+
+/** What one export reads: its pages, the file's columns, and the notes to show before it starts. */
+interface Plan {
+  what: string;
+  name: string;
+  columns: string[];
+  specs: Map<string, FieldSpec>;
+  notes: string[];
+  pages(signal: AbortSignal): Promise<Pages>;
+}
+
+interface Io {
+  info(line: string): void;
+  progress: Progress;
+}
+
+function progressInterval(env: NodeJS.ProcessEnv): number {
+  const v = Number(env.CMDB_BULK_PROGRESS_INTERVAL_MS);
+  return Number.isFinite(v) && v >= 1 ? v : 15_000;
+}
+
+function checkPageSize(n: number): void {
+  if (!(n >= 1 && n <= MAX_PAGE)) throw new UsageError(`--page-size ${n}: expected 1 to ${MAX_PAGE} (the most one request may ask for)`);
+}
+
+/** Runs one export: plan, open the file, write every page, commit; returns the exit code. */
+async function runExport(o: ExportOpts, connect: (io: Io) => Promise<Connection>, plan: (conn: Connection, signal: AbortSignal) => Promise<Plan>): Promise<number> {
+  const env = process.env;
+  const stderr = process.stderr;
+  const color = colorEnabled({ flag: o.color, stream: stderr, env });
+  const paint = painter(color);
+  const quiet = !!o.quiet;
+  const started = Date.now();
+  const mode = progressMode({ progress: o.progress, quiet, stream: stderr, env });
+  const progress = createProgress({ mode, stream: stderr, label: o._command, color, intervalMs: progressInterval(env) });
+  const io: Io = { info: (l) => (quiet ? undefined : progress.log(l)), progress };
+  const stop = new AbortController();
+  const onSignal = () => {
+    progress.log(paint.warn('interrupted: stopping; the unfinished file is removed'));
+    stop.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let conn: Connection | undefined;
+  let sink: RowSink | undefined;
+  let summary: RunSummary = { ...emptySummary(o._command), report: null };
+  let out: string | undefined;
+  try {
+    checkPageSize(o.pageSize);
+    if (o.out === '-' && o.json) throw new UsageError('--out - and --json both want stdout', 'write the export to a file with --out <path>');
+    const format: ExportFormat = exportFormat(o.format, o.out);
+    conn = await connect(io);
+    const p = await plan(conn, stop.signal);
+    out = o.out ?? `${p.name}.${FORMATS[format].ext}`;
+    for (const n of p.notes) io.info(paint.dim(n));
+    const pages = await p.pages(stop.signal);
+    sink = await RowSink.open(out, format, p.columns, p.specs, !!o.overwrite);
+    progress.update({ done: 0, total: pages.total ?? 0, ok: 0, failed: 0 });
+    for await (const rows of pages.pages) {
+      await sink.page(rows);
+      progress.update({ done: sink.rows, total: pages.total ?? 0, ok: sink.rows, failed: 0 });
+    }
+    await sink.commit();
+    const stats = conn.stats();
+    summary = { ...summary, total: sink.rows, ok: sink.rows, requests: stats.requests, retries: stats.retries, exit_code: EXIT.OK, error: null };
+    Object.assign(summary, { out, format, what: p.what });
+  } catch (e) {
+    await sink?.discard();
+    const interrupted = stop.signal.aborted;
+    if (!interrupted && !(e instanceof CliError)) throw e;
+    const code = interrupted ? EXIT.INTERRUPTED : (e as CliError).exitCode;
+    const why = interrupted ? `interrupted after ${fmtInt(sink?.rows ?? 0)} rows; ${out ?? 'the file'} was not written` : (e as CliError).message + ((e as CliError).hint ? `\n${(e as CliError).hint}` : '');
+    const stats = conn?.stats();
+    summary = { ...summary, total: sink?.rows ?? 0, unsent: 0, requests: stats?.requests ?? 0, retries: stats?.retries ?? 0, exit_code: code, error: why };
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    await conn?.close();
+  }
+  summary.duration_ms = Date.now() - started;
+  if (summary.exit_code !== EXIT.OK) summary.ok = 0;
+  printSummary(summary, { json: !!o.json, color });
+  return summary.exit_code;
+}
+
+function printSummary(s: RunSummary, o: { json: boolean; color: boolean }): void {
+  appendStepSummary(s);
+  const paint = painter(o.color);
+  if (o.json) process.stdout.write(JSON.stringify(s) + '\n');
+  if (s.error) {
+    process.stderr.write(`${paint.fail('error:')} ${s.error}\n`);
+    return;
+  }
+  if (o.json) return;
+  const x = s as RunSummary & { out: string; what: string };
+  const secs = (s.duration_ms / 1000).toFixed(1);
+  const where = x.out === '-' ? 'stdout' : x.out;
+  process.stderr.write(`${paint.ok('exported')} ${fmtInt(s.total)} ${x.what} to ${where} (${fmtInt(s.requests)} request${s.requests === 1 ? '' : 's'}, ${secs} s)\n`);
+}
+
+/** The model's attributes, as field specs. */
+async function modelSpecs(api: CmdbApi, obj: string, signal: AbortSignal): Promise<FieldSpec[]> {
+  const env = await api.call('search_object_attribute', { bk_obj_id: obj }, { idempotent: true, signal });
+  if (!env.result) throw new UsageError(`cannot read the attributes of model "${obj}": ${envelopeError(env)}`, 'check --obj');
+  const attrs = Array.isArray(env.data) ? (env.data as CmdbAttribute[]) : [];
+  if (attrs.length === 0) throw new UsageError(`model "${obj}" has no attributes: it does not exist or is not visible to this app`, 'check --obj (a model id such as bk_switch, not its display name)');
+  return attrs.map(attributeToField);
+}
+
+async function instancePlan(api: CmdbApi, o: ExportOpts, signal: AbortSignal): Promise<Plan> {
+  const obj = o.obj!;
+  if (BUILTIN_MODELS.has(obj) && obj !== 'host') {
+    throw new UsageError(`export reads custom models and host; "${obj}" is a built-in model that search_object_instances refuses (code 1199084)`, 'choose a custom model (e.g. --obj bk_switch) or --obj host');
+  }
+  const specs = await modelSpecs(api, obj, signal);
+  const { columns, leftOut } = planColumns(specs, o.fields);
+  const rules = whereRules(o.where ?? [], specs);
+  const fields = columns.slice(1);
+  const notes = leftOut.length
+    ? [`note: left out ${leftOut.join(', ')}: not editable, so update-inst would refuse the column; name it in --fields to export it anyway`]
+    : [];
+  if (obj === 'host') notes.push('note: host ids (bk_host_id) are written in column bk_inst_id, the column update-inst --obj host reads');
+  return {
+    what: `${obj} instances`,
+    name: obj,
+    columns,
+    specs: specIndex(specs),
+    notes,
+    pages: (s) =>
+      obj === 'host'
+        ? hostPages(api, { fields, rules, pageSize: o.pageSize, signal: s })
+        : instancePages(api, { obj, fields, rules, pageSize: o.pageSize, signal: s }),
+  };
+}
+
+async function associationPlan(api: CmdbApi, o: ExportOpts, signal: AbortSignal): Promise<Plan> {
+  const asstId = o.assoc!;
+  const obj = await associationSource(api, asstId, signal);
+  return {
+    what: `${asstId} associations`,
+    name: asstId,
+    columns: ASSOC_COLUMNS,
+    specs: new Map(),
+    notes: [],
+    pages: async (s) => associationPages(api, { obj, asstId, pageSize: o.pageSize, signal: s }),
+  };
+}
+
+/** Commander's options as ExportOpts; one page at a time, so one connection is enough. */
+function exportOpts(opts: Record<string, unknown>): ExportOpts {
+  return { concurrency: 1, ...opts } as unknown as ExportOpts;
+}
+
+export async function exportAction(opts: Record<string, unknown>): Promise<number> {
+  const o = exportOpts(opts);
+  return runExport(
+    o,
+    (io) => connectCmdb(o, connectIo(io)),
+    async (conn, signal) => {
+      if (!o.obj === !o.assoc) throw new UsageError(o.obj ? '--obj and --assoc cannot be used together' : 'say what to export: --obj <bk_obj_id> or --assoc <bk_obj_asst_id>', 'e.g. cmdb-bulk export --obj bk_switch --out switches.csv');
+      if (o.assoc && (o.fields || o.where?.length)) throw new UsageError('--fields and --where apply to instances (--obj), not to --assoc', 'leave them out: --assoc writes the columns associate reads');
+      return o.assoc ? associationPlan(conn.cmdb!, o, signal) : instancePlan(conn.cmdb!, o, signal);
+    },
+  );
+}
+
+export async function apaasExportAction(opts: Record<string, unknown>): Promise<number> {
+  const o = exportOpts(opts);
+  return runExport(
+    o,
+    (io) => connectFeishu(o, connectIo(io)),
+    async (conn) => {
+      const fields = (o.fields ?? '').split(',').map((f) => f.trim()).filter((f) => f !== '');
+      if (fields.length === 0) {
+        throw new UsageError(
+          'apaas-export needs --fields: batch_query returns only the fields it is asked for, and the open platform has no call that lists an object\'s fields',
+          `name them, e.g. cmdb-bulk apaas-export --namespace ${o.namespace} --object ${o.object} --fields name,status`,
+        );
+      }
+      const columns = ['_id', ...new Set(fields.filter((f) => f !== '_id'))];
+      return {
+        what: `${o.namespace}/${o.object} records`,
+        name: o.object!,
+        columns,
+        specs: new Map(),
+        notes: [],
+        pages: async (s) => recordPages(conn.feishu!, { namespace: o.namespace!, object: o.object!, fields: columns.slice(1), pageSize: o.pageSize, signal: s }),
+      };
+    },
+  );
+}
+
+function connectIo(io: Io) {
+  return {
+    env: process.env,
+    warn: (l: string) => io.progress.log(l),
+    trace: (l: string) => io.progress.log(l),
+    onWait: (ms: number, reason: string) => io.progress.wait(ms, reason === 'rate limit' ? 'rate limit' : 'server rate limit'),
+  };
+}
