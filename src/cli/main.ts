@@ -157,8 +157,8 @@ Docs: docs/README.md`);
   }
 
   /** export / apaas-export: read everything, page by page, into a file (src/commands/export.ts). */
-  const exporter = (name: string, action: 'exportAction' | 'apaasExportAction') => {
-    const c = program.command(name).action(lazy(async () => (await import('../commands/export.js'))[action]));
+  const exporter = (name: string, action: 'exportAction' | 'apaasExportAction', own: (c: Command) => Command) => {
+    const c = own(program.command(name)).action(lazy(async () => (await import('../commands/export.js'))[action]));
     if (!wanted(c)) return c;
     return c
       .option('--out <path>', 'file to write ("-" for stdout; default <name>.<format> in the current folder)')
@@ -182,17 +182,17 @@ Docs: docs/README.md`);
       .option('--no-color', 'no colours')
       .option('-v, --verbose', 'trace every request and response (secrets masked)');
   };
-  cmdbOptions(exporter('export', 'exportAction')
+  cmdbOptions(exporter('export', 'exportAction', (c) => c
     .description('write every instance of a model (or every association of a kind) to a file that loads back unchanged, paged stably by id')
     .option('--obj <bk_obj_id>', 'model id, e.g. bk_switch (custom models and host)')
     .option('--assoc <bk_obj_asst_id>', 'write the associations of this kind instead, in the columns associate reads')
     .option('--where <field=value>', 'only instances whose field has this value (repeatable; a field given twice matches either value)', (v: string, prev: string[] = []) => [...prev, v])
-    .addHelpText('after', '\nExample:\n  cmdb-bulk export --obj bk_switch --out switches.csv\n  cmdb-bulk export --obj bk_switch --where vendor=huawei --fields bk_asset_id,bk_sn\n  cmdb-bulk export --assoc bk_switch_connect_host --out links.csv'));
-  exporter('apaas-export', 'apaasExportAction')
+    .addHelpText('after', '\nExample:\n  cmdb-bulk export --obj bk_switch --out switches.csv\n  cmdb-bulk export --obj bk_switch --where vendor=huawei --fields bk_asset_id,bk_sn\n  cmdb-bulk export --assoc bk_switch_connect_host --out links.csv')));
+  exporter('apaas-export', 'apaasExportAction', (c) => c
     .description('write every record of a Feishu aPaaS object to a file (records batch_query, paged by page token)')
     .requiredOption('--namespace <ns>', 'application namespace, e.g. package_demo__c')
     .requiredOption('--object <api_name>', 'object API name')
-    .addHelpText('after', '\nExample:\n  cmdb-bulk apaas-export --namespace package_demo__c --object device --fields name,serial_no --out devices.ndjson');
+    .addHelpText('after', '\nExample:\n  cmdb-bulk apaas-export --namespace package_demo__c --object device --fields name,serial_no --out devices.ndjson'));
 
   program
     .command('sim')

@@ -63,7 +63,12 @@ function checkPageSize(n: number): void {
 }
 
 /** Runs one export: plan, open the file, write every page, commit; returns the exit code. */
-async function runExport(o: ExportOpts, connect: (io: Io) => Promise<Connection>, plan: (conn: Connection, signal: AbortSignal) => Promise<Plan>): Promise<number> {
+async function runExport(
+  o: ExportOpts,
+  check: () => void,
+  connect: (io: Io) => Promise<Connection>,
+  plan: (conn: Connection, signal: AbortSignal) => Promise<Plan>,
+): Promise<number> {
   const env = process.env;
   const stderr = process.stderr;
   const color = colorEnabled({ flag: o.color, stream: stderr, env });
@@ -87,6 +92,7 @@ async function runExport(o: ExportOpts, connect: (io: Io) => Promise<Connection>
   let out: string | undefined;
   try {
     checkPageSize(o.pageSize);
+    check();
     if (o.out === '-' && o.json) throw new UsageError('--out - and --json both want stdout', 'write the export to a file with --out <path>');
     const format: ExportFormat = exportFormat(o.format, o.out);
     conn = await connect(io);
@@ -196,29 +202,30 @@ export async function exportAction(opts: Record<string, unknown>): Promise<numbe
   const o = exportOpts(opts);
   return runExport(
     o,
-    (io) => connectCmdb(o, connectIo(io)),
-    async (conn, signal) => {
+    () => {
       if (!o.obj === !o.assoc) throw new UsageError(o.obj ? '--obj and --assoc cannot be used together' : 'say what to export: --obj <bk_obj_id> or --assoc <bk_obj_asst_id>', 'e.g. cmdb-bulk export --obj bk_switch --out switches.csv');
       if (o.assoc && (o.fields || o.where?.length)) throw new UsageError('--fields and --where apply to instances (--obj), not to --assoc', 'leave them out: --assoc writes the columns associate reads');
-      return o.assoc ? associationPlan(conn.cmdb!, o, signal) : instancePlan(conn.cmdb!, o, signal);
     },
+    (io) => connectCmdb(o, connectIo(io)),
+    async (conn, signal) => (o.assoc ? associationPlan(conn.cmdb!, o, signal) : instancePlan(conn.cmdb!, o, signal)),
   );
 }
 
 export async function apaasExportAction(opts: Record<string, unknown>): Promise<number> {
   const o = exportOpts(opts);
+  const columns = ['_id', ...new Set((o.fields ?? '').split(',').map((f) => f.trim()).filter((f) => f !== '' && f !== '_id'))];
   return runExport(
     o,
-    (io) => connectFeishu(o, connectIo(io)),
-    async (conn) => {
-      const fields = (o.fields ?? '').split(',').map((f) => f.trim()).filter((f) => f !== '');
-      if (fields.length === 0) {
+    () => {
+      if (columns.length === 1) {
         throw new UsageError(
           'apaas-export needs --fields: batch_query returns only the fields it is asked for, and the open platform has no call that lists an object\'s fields',
           `name them, e.g. cmdb-bulk apaas-export --namespace ${o.namespace} --object ${o.object} --fields name,status`,
         );
       }
-      const columns = ['_id', ...new Set(fields.filter((f) => f !== '_id'))];
+    },
+    (io) => connectFeishu(o, connectIo(io)),
+    async (conn) => {
       return {
         what: `${o.namespace}/${o.object} records`,
         name: o.object!,

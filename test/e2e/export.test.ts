@@ -194,12 +194,42 @@ describe('export: choosing rows and columns', () => {
     expect(x.stderr).toMatch(/xlsx output is not in this build yet.*--format csv/s);
   });
 
+  it('Ctrl-C stops the export (exit 130) and leaves no file behind, complete-looking or partial', async () => {
+    const out = join(tmp.dir, 'stopped.csv');
+    let child: import('node:child_process').ChildProcess | undefined;
+    let pages = 0;
+    onPage = () => {
+      if (++pages === 2) child?.kill('SIGINT');
+    };
+    sim.setFaults({ latencyMs: 100 });
+    const r = await runCli(['export', '--obj', 'bk_switch', '--out', out, '--page-size', '1'], { env: env(), onSpawn: (c) => (child = c) });
+    expect(r.code).toBe(130);
+    expect(r.stderr).toMatch(/interrupted after \d+ rows; .*stopped\.csv was not written/);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+
   it('exits 4 on bad credentials, with no file left behind', async () => {
     const out = join(tmp.dir, 'auth.csv');
     const r = await runCli(['export', '--obj', 'bk_switch', '--out', out], { env: cmdbEnv(sim, 'esb', { BK_APP_SECRET: 'wrong' }) });
     expect(r.code).toBe(4);
     expect(existsSync(out)).toBe(false);
     expect(existsSync(`${out}.partial`)).toBe(false);
+  });
+});
+
+describe('export: secrets', () => {
+  it('never prints a credential, even tracing every request with --verbose', async () => {
+    const runs = await Promise.all([
+      runCli(['export', '--obj', 'bk_switch', '--out', '-', '--verbose', '--page-size', '10'], { env: cmdbEnv(sim, 'esb') }),
+      runCli(['export', '--obj', 'host', '--out', '-', '--verbose'], { env: cmdbEnv(sim, 'apigw') }),
+      runCli(['apaas-export', '--namespace', 'package_demo__c', '--object', 'device', '--fields', 'name', '--out', '-', '--verbose'], { env: feishuEnv(sim) }),
+    ]);
+    for (const r of runs) {
+      expect(r.code).toBe(0);
+      expect(r.stderr).toMatch(/→ POST/);
+      for (const secret of [sim.credentials.bkAppSecret, sim.credentials.feishuAppSecret]) expect(r.stdout + r.stderr).not.toContain(secret);
+    }
   });
 });
 
