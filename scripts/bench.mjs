@@ -3,7 +3,7 @@
 // Every figure stands next to its reference. Data is generated in a temp folder; every server is a simulator on
 // 127.0.0.1 started and stopped here. docs/performance.md explains the cases and records a run.
 //
-//   node scripts/bench.mjs [--runs 3] [--rows 1000000] [--send-rows 100000] [--only 1,2,3,4]
+//   node scripts/bench.mjs [--runs 3] [--rows 1000000] [--send-rows 100000] [--only 1,2,3,4,5]
 //
 // 1. read + validate + batch of a 1,000,000-row CSV (8 columns): create-inst --dry-run --no-schema, the same
 //    with header type hints, and with the model's schema (fetched once from the simulator): rows/s and peak RSS
@@ -14,7 +14,12 @@
 //    same with no windows (the machine's own speed), and 50 a request (2,000 requests: the minute window binds,
 //    ~80 s): requests/s next to the fastest schedule the windows allow, and the 429s received (must be 0).
 // 4. `cmdb-bulk --help` start-up, median of 10, next to `node -e 0`.
+// 5. export of 1,000,000 bk_switch instances to CSV and NDJSON from a minimal loopback server that answers the
+//    calls export makes from the id cursor (the simulator filters and sorts its whole store for every page, which
+//    at a million rows would measure the simulator): peak RSS of the CLI (flat memory) and rows/s; then 100,000
+//    instances from the simulator itself (the real request checks), both front doors.
 import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -31,7 +36,7 @@ const opt = (name, dflt) => {
 };
 const RUNS = Number(opt('runs', 3));
 const ROWS = Number(opt('rows', 1_000_000));
-const ONLY = new Set(String(opt('only', '1,2,3,4')).split(',').map(Number));
+const ONLY = new Set(String(opt('only', '1,2,3,4,5')).split(',').map(Number));
 const SEND_ROWS = Number(opt('send-rows', 100_000));
 
 const { startSimulator } = await import(join(ROOT, 'dist/sim/index.js'));
@@ -468,6 +473,83 @@ async function case4() {
   row('4', 'cmdb-bulk --version', `${fmt(c.version_ms, 1)} ms`, `node -e 0: ${fmt(c.node_e0_ms, 1)} ms`);
 }
 
+// ------------------------------------------------------------------ case 5
+/** The ESB answers export needs for bk_switch, made up from the id cursor: instances 1..n, nothing stored. */
+function pagingServer(n, attributes) {
+  const row = (id) => ({
+    bk_inst_id: id, bk_obj_id: 'bk_switch', bk_inst_name: `switch-${id}`, bk_asset_id: `SW-${String(id).padStart(7, '0')}`, bk_sn: `SN${100000000 + id}`,
+    bk_operator: 'admin', port_count: (id % 1024) + 1, is_managed: id % 2 === 1, vendor: VENDORS[id % 3], bought_on: '2023-03-01', remark: null, tags: ['access'],
+    create_time: '2023-03-01T10:00:00+08:00', last_time: '2023-03-01T10:00:00+08:00',
+  });
+  const answer = (op, body) => {
+    if (op === 'search_object_attribute') return attributes;
+    if (op === 'count_object_instances') return { count: n };
+    if (op === 'search_object_instances') {
+      const after = body.conditions.rules.find((r) => r.field === 'bk_inst_id' && r.operator === 'greater').value;
+      const info = [];
+      for (let id = after + 1; id <= Math.min(n, after + body.page.limit); id++) info.push(row(id));
+      return { info };
+    }
+    throw new Error(`unexpected ${op}`);
+  };
+  const server = http.createServer((req, res) => {
+    let text = '';
+    req.on('data', (d) => (text += d));
+    req.on('end', () => {
+      const op = req.url.split('/').filter(Boolean).pop();
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ result: true, code: 0, message: 'success', permission: null, request_id: 'bench', data: answer(op, JSON.parse(text)) }));
+    });
+  });
+  return new Promise((res) => server.listen(0, '127.0.0.1', () => res(server)));
+}
+
+async function case5() {
+  console.log(`\n5. export of ${fmt(ROWS)} instances (paged by id, 500 a request)`);
+  const { SimStore } = await import(join(ROOT, 'dist/sim/index.js'));
+  const attributes = new SimStore('empty-extra').models.get('bk_switch').attributes;
+  const server = await pagingServer(ROWS, attributes);
+  const c = { rows: ROWS, runs: [] };
+  try {
+    const env = { CMDB_URL: `http://127.0.0.1:${server.address().port}`, CMDB_GATEWAY: 'esb', BK_APP_CODE: 'bench', BK_APP_SECRET: 'bench', BK_USERNAME: 'admin' };
+    for (const [format, nodeOptions] of [['csv', ''], ['ndjson', ''], ['csv', '--max-old-space-size=512']]) {
+      const out = join(tmp, `export-1m.${format}`);
+      const r = await cli(['export', '--obj', 'bk_switch', '--out', out, '--no-progress', '--json'], { env: { ...env, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) } });
+      expectOk(r, `case 5 ${format}`);
+      const s = summaryOf(r);
+      if (s.total !== ROWS) throw new Error(`case 5 ${format}: ${s.total} rows exported`);
+      const f = { format, source: 'paging server', node_options: nodeOptions || null, wall_ms: Math.round(r.wallMs), rows_per_s: Math.round(ROWS / (r.wallMs / 1000)), requests: s.requests, cpu_s: +r.cpu.toFixed(2), peak_rss_mb: +(r.rssKb / 1024).toFixed(1) };
+      c.runs.push(f);
+      rmSync(out, { force: true });
+      row('5', `export ${fmt(ROWS)} rows to ${format}${nodeOptions ? `, NODE_OPTIONS=${nodeOptions}` : ''}`, `${fmt(f.peak_rss_mb, 1)} MB peak RSS, ${fmt(f.rows_per_s)} rows/s, CLI ${fmt(f.cpu_s, 1)} CPU-s`, `${fmt(f.requests)} requests; bar ≤ 150 MB`, f.peak_rss_mb <= 150 ? 'ok' : 'ABOVE');
+    }
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+  // The same through the simulator (its own request checks, both doors), at a size it pages in reasonable time.
+  const n = Math.min(ROWS, 100_000);
+  const sim = await startSimulator({ world: 'empty-extra', apigwWindows: false });
+  try {
+    const store = sim.store.instanceMap('bk_switch');
+    for (let i = 1; i <= n; i++) sim.store.insert('bk_switch', { bk_inst_name: `switch-${i}`, bk_asset_id: `SW-${i}`, port_count: (i % 1024) + 1, is_managed: i % 2 === 1, vendor: VENDORS[i % 3], tags: ['access'] });
+    for (const gateway of ['esb', 'apigw']) {
+      const out = join(tmp, `export-sim-${gateway}.csv`);
+      const env = { ...cmdbEnv(sim), CMDB_URL: gateway === 'apigw' ? sim.urls.apigw : sim.urls.esb, CMDB_GATEWAY: gateway };
+      const r = await cli(['export', '--obj', 'bk_switch', '--out', out, '--no-progress', '--json', '--rate', 'off'], { env });
+      expectOk(r, `case 5 simulator ${gateway}`);
+      const s = summaryOf(r);
+      if (s.total !== store.size) throw new Error(`case 5 simulator: ${s.total} of ${store.size}`);
+      const f = { format: 'csv', source: `simulator ${gateway}`, rows: n, wall_ms: Math.round(r.wallMs), rows_per_s: Math.round(n / (r.wallMs / 1000)), requests: s.requests, cpu_s: +r.cpu.toFixed(2), peak_rss_mb: +(r.rssKb / 1024).toFixed(1) };
+      c.runs.push(f);
+      rmSync(out, { force: true });
+      row('5', `export ${fmt(n)} rows from the simulator (${gateway})`, `${fmt(f.rows_per_s)} rows/s, ${fmt(f.peak_rss_mb, 1)} MB peak RSS`, 'the simulator filters and sorts its store for each page');
+    }
+  } finally {
+    await sim.close();
+  }
+  results.cases.export = c;
+}
+
 // ------------------------------------------------------------------ main
 try {
   console.log(`cmdb-bulk benchmark — ${results.machine.nproc} × ${results.machine.cpu}, ${results.machine.memory_gb} GB, Node ${results.machine.node}, load ${results.machine.loadavg_start.join(' ')}`);
@@ -476,6 +558,7 @@ try {
   if (ONLY.has(1)) await case1();
   if (ONLY.has(2)) await case2();
   if (ONLY.has(3)) await case3();
+  if (ONLY.has(5)) await case5();
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }
