@@ -24,7 +24,7 @@ export function commandIn(argv: string[]): string {
 /** Options every data command takes. */
 function common(cmd: Command): Command {
   if (!wanted(cmd)) return cmd;
-  return cmd
+  return connection(cmd
     .addOption(new Option('--format <format>', 'input format (default: from the extension; needed for stdin unless obvious)').choices(['csv', 'json', 'ndjson']))
     .option('--encoding <label>', 'input text encoding, e.g. gb18030 for files saved by Excel in China', 'utf-8')
     .option('--delimiter <char>', 'CSV delimiter (, ; tab |)', ',')
@@ -38,12 +38,17 @@ function common(cmd: Command): Command {
     .addOption(new Option('--empty <mode>', 'empty CSV cells: omit the field, or send null to clear it').choices(['omit', 'null']).default('omit'))
     .option('--batch-size <n>', 'rows per request (at most the API\'s limit)', toInt)
     .option('--concurrency <n>', 'batches in flight at once', toInt, 4)
+    .option('--resume <report>', 'finish an earlier run: skip the rows its report has as ok, and complete that report')
+    .option('--retry-failed <report>', 'send only the rows an earlier report has as failed or unsent'));
+}
+
+/** How a command talks to the servers and to the terminal: every data command and export take these. */
+function connection(cmd: Command): Command {
+  return cmd
     .option('--rate <spec>', 'requests per window, e.g. 50/s,1000/min ("off" for none)')
     .option('--retries <n>', 'retries for a failed request (rate-limit waits do not count)', toInt, 5)
     .option('--retry-delay <ms>', 'first retry delay in ms; doubles each retry, with jitter', toInt, 500)
     .option('--timeout <seconds>', 'per-request timeout in seconds', toNumber, 60)
-    .option('--resume <report>', 'finish an earlier run: skip the rows its report has as ok, and complete that report')
-    .option('--retry-failed <report>', 'send only the rows an earlier report has as failed or unsent')
     .option('--url <url>', 'server base URL (env CMDB_URL / FEISHU_URL)')
     .option('--profile <name>', 'settings profile from the config file')
     .option('--config <path>', 'config file (default ~/.config/cmdb-bulk/config.json)')
@@ -160,27 +165,13 @@ Docs: docs/README.md`);
   const exporter = (name: string, action: 'exportAction' | 'apaasExportAction', own: (c: Command) => Command) => {
     const c = own(program.command(name)).action(lazy(async () => (await import('../commands/export.js'))[action]));
     if (!wanted(c)) return c;
-    return c
+    return connection(c
       .option('--out <path>', 'file to write ("-" for stdout; default <name>.<format> in the current folder)')
       .addOption(new Option('--format <format>', 'file format (default: from the --out extension, else csv)').choices(['csv', 'ndjson', 'json', 'xlsx', 'cmdb-xlsx']))
       .option('--fields <a,b>', 'only these fields (the id column always comes first)')
       .option('--page-size <n>', 'rows per request (at most 500)', toInt, 500)
       .option('--overwrite', 'replace an existing --out file')
-      .option('--json', 'print one JSON summary on stdout and nothing else there')
-      .option('--rate <spec>', 'requests per window, e.g. 50/s,1000/min ("off" for none)')
-      .option('--retries <n>', 'retries for a failed request (rate-limit waits do not count)', toInt, 5)
-      .option('--retry-delay <ms>', 'first retry delay in ms; doubles each retry, with jitter', toInt, 500)
-      .option('--timeout <seconds>', 'per-request timeout in seconds', toNumber, 60)
-      .option('--url <url>', 'server base URL (env CMDB_URL / FEISHU_URL)')
-      .option('--profile <name>', 'settings profile from the config file')
-      .option('--config <path>', 'config file (default ~/.config/cmdb-bulk/config.json)')
-      .option('--ca <file>', 'extra CA certificate (PEM) for a private CA')
-      .option('--insecure', 'do not verify TLS certificates (warns on every run)')
-      .option('--sandbox', 'run against a built-in simulator started in this process')
-      .option('-q, --quiet', 'print nothing but errors and the final summary')
-      .option('--no-progress', 'no progress bar or progress lines')
-      .option('--no-color', 'no colours')
-      .option('-v, --verbose', 'trace every request and response (secrets masked)');
+      .option('--json', 'print one JSON summary on stdout and nothing else there'));
   };
   cmdbOptions(exporter('export', 'exportAction', (c) => c
     .description('write every instance of a model (or every association of a kind) to a file that loads back unchanged, paged stably by id')
