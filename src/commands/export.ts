@@ -100,7 +100,7 @@ async function runExport(
     out = o.out ?? `${p.name}.${FORMATS[format].ext}`;
     for (const n of p.notes) io.info(paint.dim(n));
     const pages = await p.pages(stop.signal);
-    sink = await RowSink.open(out, format, p.columns, p.specs, !!o.overwrite);
+    sink = await RowSink.open(out, format, p.columns, p.specs, p.name, !!o.overwrite);
     progress.update({ done: 0, total: pages.total ?? 0, ok: 0, failed: 0 });
     for await (const rows of pages.pages) {
       await sink.page(rows);

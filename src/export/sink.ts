@@ -8,7 +8,7 @@
  * separator), JSON fields as JSON, everything else as the text the server holds. CSV cells are not prefixed
  * against spreadsheet formulas (the report is; this file is data that must load back unchanged).
  */
-import { createWriteStream, existsSync, renameSync, rmSync, type WriteStream } from 'node:fs';
+import { createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
 import { UsageError } from '../core/errors.js';
 import { csvLine } from '../report/csv.js';
@@ -27,19 +27,33 @@ export interface Encoder {
   tail: string;
 }
 
+/** What a format writes into: pages of rows as they come, then the end of the file. */
+export interface PageWriter {
+  page(rows: Row[]): Promise<void>;
+  end(): Promise<void>;
+  /** Stops writing (the file is then removed by the caller). */
+  abort(): Promise<void>;
+}
+
+/** Where a format writes: a file path (the partial file), or stdout for `--out -`. */
+export type Target = { path: string } | { stdout: NodeJS.WritableStream };
+
 interface FormatEntry {
   ext: string;
-  encoder?: (columns: string[], specs: Map<string, FieldSpec>) => Encoder;
+  open?: (target: Target, columns: string[], specs: Map<string, FieldSpec>, name: string) => Promise<PageWriter>;
   /** Why the format cannot be written by this build. */
   unavailable?: string;
 }
 
 const NO_XLSX = 'xlsx output is not in this build yet (it comes with the Excel work); use --format csv, which Excel opens, or ndjson';
 
+const text = (encoder: (columns: string[], specs: Map<string, FieldSpec>) => Encoder): FormatEntry['open'] =>
+  (target, columns, specs) => textWriter(target, encoder(columns, specs));
+
 export const FORMATS: Record<ExportFormat, FormatEntry> = {
-  csv: { ext: 'csv', encoder: csvEncoder },
-  ndjson: { ext: 'ndjson', encoder: (columns) => ({ head: '', row: (r) => JSON.stringify(pick(r, columns)) + '\n', between: '', tail: '' }) },
-  json: { ext: 'json', encoder: (columns) => ({ head: '[\n', row: (r) => JSON.stringify(pick(r, columns)), between: ',\n', tail: '\n]\n' }) },
+  csv: { ext: 'csv', open: text(csvEncoder) },
+  ndjson: { ext: 'ndjson', open: text((columns) => ({ head: '', row: (r) => JSON.stringify(pick(r, columns)) + '\n', between: '', tail: '' })) },
+  json: { ext: 'json', open: text((columns) => ({ head: '[\n', row: (r) => JSON.stringify(pick(r, columns)), between: ',\n', tail: '\n]\n' })) },
   xlsx: { ext: 'xlsx', unavailable: NO_XLSX },
   'cmdb-xlsx': { ext: 'xlsx', unavailable: NO_XLSX },
 };
@@ -85,68 +99,94 @@ export function exportFormat(flag: string | undefined, out: string | undefined):
   return f;
 }
 
-/** A file (or stdout for "-") that rows are written to page by page, with backpressure. */
-export class RowSink {
-  private readonly stream: NodeJS.WritableStream;
-  private readonly file?: WriteStream;
-  private readonly encoder: Encoder;
-  private readonly partial?: string;
-  rows = 0;
-
-  private constructor(readonly out: string, encoder: Encoder, overwrite: boolean) {
-    this.encoder = encoder;
-    if (out === '-') {
-      this.stream = process.stdout;
-      return;
-    }
-    if (existsSync(out) && !overwrite) throw new UsageError(`${out} exists; export does not overwrite a file unless asked`, 'choose another --out path, or add --overwrite');
-    this.partial = `${out}.partial`;
-    this.file = createWriteStream(this.partial);
-    this.stream = this.file;
+/** A text format on a stream: the head, each page's rows joined, the tail; waits when the stream is full. */
+async function textWriter(target: Target, encoder: Encoder): Promise<PageWriter> {
+  const path = 'path' in target ? target.path : undefined;
+  const file = path !== undefined ? createWriteStream(path) : undefined;
+  const stream = file ?? (target as { stdout: NodeJS.WritableStream }).stdout;
+  let failure: Error | undefined;
+  if (file) {
+    file.on('error', (e) => (failure = e));
+    await new Promise((opened) => file.once('open', opened).once('error', opened));
   }
+  const write = async (t: string) => {
+    if (failure) throw cannotWrite(path!, failure);
+    if (t !== '' && !stream.write(t)) await once(stream, 'drain');
+  };
+  let first = true;
+  await write(encoder.head);
+  return {
+    async page(rows) {
+      let t = '';
+      for (const r of rows) {
+        t += (first ? '' : encoder.between) + encoder.row(r);
+        first = false;
+      }
+      await write(t);
+    },
+    async end() {
+      await write(encoder.tail);
+      if (!file) return;
+      file.end();
+      await once(file, 'close');
+      if (failure) throw cannotWrite(path!, failure);
+    },
+    async abort() {
+      if (!file) return;
+      file.destroy();
+      await once(file, 'close').catch(() => undefined);
+    },
+  };
+}
 
-  static async open(out: string, format: ExportFormat, columns: string[], specs: Map<string, FieldSpec>, overwrite: boolean): Promise<RowSink> {
-    const sink = new RowSink(out, FORMATS[format].encoder!(columns, specs), overwrite);
-    if (sink.file) {
-      const opened = once(sink.file, 'open');
-      const failed = once(sink.file, 'error').then(([e]) => {
-        throw new UsageError(`cannot write ${sink.partial}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'check the --out folder exists and is writable');
-      });
-      await Promise.race([opened, failed]);
-    }
-    await sink.write(sink.encoder.head);
+function cannotWrite(path: string, e: Error): UsageError {
+  return new UsageError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, 'check that the --out folder exists and is writable, and that the disk has room');
+}
+
+/**
+ * The export's file: written as `<out>.partial` and renamed when complete (stdout for "-", and devices or pipes
+ * written to directly); an existing file is refused unless `overwrite`. Counts the rows written.
+ */
+export class RowSink {
+  rows = 0;
+  private constructor(
+    readonly out: string,
+    private readonly writer: PageWriter,
+    private readonly partial?: string,
+  ) {}
+
+  static async open(out: string, format: ExportFormat, columns: string[], specs: Map<string, FieldSpec>, name: string, overwrite: boolean): Promise<RowSink> {
+    const open = FORMATS[format].open!;
+    if (out === '-') return new RowSink(out, await open({ stdout: process.stdout }, columns, specs, name));
+    const existing = statSync(out, { throwIfNoEntry: false });
+    // A device or a pipe (/dev/stdout, a FIFO) is written to as it is: a partial file renamed over it would replace it.
+    if (existing?.isDirectory()) throw new UsageError(`--out ${out} is a folder`, `name a file in it, e.g. --out ${out.replace(/\/$/, '')}/${name}.${FORMATS[format].ext}`);
+    if (existing && !existing.isFile()) return new RowSink(out, await open({ path: out }, columns, specs, name));
+    if (existing && !overwrite) throw new UsageError(`${out} exists; export does not overwrite a file unless asked`, 'choose another --out path, or add --overwrite');
+    const partial = `${out}.partial`;
+    const sink = new RowSink(out, await open({ path: partial }, columns, specs, name).catch(async (e: unknown) => {
+      rmSync(partial, { force: true });
+      throw e;
+    }), partial);
     return sink;
   }
 
-  /** Writes one page of rows; resolves when the stream can take more. */
+  /** Writes one page of rows; resolves when the file can take more. */
   async page(rows: Row[]): Promise<void> {
     if (rows.length === 0) return;
-    let text = '';
-    for (const r of rows) {
-      text += (this.rows > 0 ? this.encoder.between : '') + this.encoder.row(r);
-      this.rows++;
-    }
-    await this.write(text);
+    await this.writer.page(rows);
+    this.rows += rows.length;
   }
 
   /** Writes the end of the file and moves it to its name. */
   async commit(): Promise<void> {
-    await this.write(this.encoder.tail);
-    if (!this.file) return;
-    this.file.end();
-    await once(this.file, 'close');
-    renameSync(this.partial!, this.out);
+    await this.writer.end();
+    if (this.partial) renameSync(this.partial, this.out);
   }
 
-  /** Closes and removes the unfinished file. */
+  /** Stops and removes the unfinished file. */
   async discard(): Promise<void> {
-    if (!this.file) return;
-    this.file.end();
-    await once(this.file, 'close').catch(() => undefined);
-    rmSync(this.partial!, { force: true });
-  }
-
-  private async write(text: string): Promise<void> {
-    if (text !== '' && !this.stream.write(text)) await once(this.stream, 'drain');
+    await this.writer.abort();
+    if (this.partial) rmSync(this.partial, { force: true });
   }
 }

@@ -2,7 +2,12 @@
  * The export's parts on their own: cell values that the loaders read back to the same value, the format table,
  * --fields / --where against a model, and the two paging guards (ids must rise, page tokens must move).
  */
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { CliError, EXIT, UsageError } from '../../src/core/errors.js';
 import type { CmdbApi, CmdbEnvelope } from '../../src/http/cmdb.js';
 import type { FeishuApi, FeishuEnvelope } from '../../src/http/feishu.js';
@@ -10,7 +15,7 @@ import { compileField, type FieldSpec } from '../../src/schema/fields.js';
 import { recordPages } from '../../src/export/apaas-pages.js';
 import { instancePages } from '../../src/export/cmdb-pages.js';
 import { planColumns, whereRules } from '../../src/export/query.js';
-import { cellValue, exportFormat } from '../../src/export/sink.js';
+import { cellValue, exportFormat, RowSink } from '../../src/export/sink.js';
 
 const opt = (id: string, name = id) => ({ id, name });
 const SPECS: FieldSpec[] = [
@@ -211,5 +216,58 @@ describe('recordPages: page tokens that must move', () => {
     expect(err).toBeInstanceOf(CliError);
     expect((err as CliError).exitCode).toBe(EXIT.UNREACHABLE);
     expect((err as Error).message).toMatch(/more records but gave/);
+  });
+});
+
+describe('RowSink: complete or absent', () => {
+  const specs = new Map<string, FieldSpec>([['n', { name: 'n', type: 'int' }]]);
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'cmdb-bulk-sink-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes <out>.partial and renames it when complete; an empty JSON export is []', async () => {
+    const out = join(dir, 'a.json');
+    const sink = await RowSink.open(out, 'json', ['bk_inst_id', 'n'], specs, 'a', false);
+    await sink.page([{ bk_inst_id: 1, n: 2, extra: 'not a column' }]);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.partial`)).toBe(true);
+    await sink.commit();
+    expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([{ bk_inst_id: 1, n: 2 }]);
+    expect(existsSync(`${out}.partial`)).toBe(false);
+    const empty = await RowSink.open(join(dir, 'e.json'), 'json', ['bk_inst_id'], specs, 'e', false);
+    await empty.commit();
+    expect(JSON.parse(readFileSync(join(dir, 'e.json'), 'utf8'))).toEqual([]);
+  });
+
+  it('discard removes the partial file and leaves an existing --overwrite target as it was', async () => {
+    const out = join(dir, 'b.csv');
+    writeFileSync(out, 'old\n');
+    const sink = await RowSink.open(out, 'csv', ['bk_inst_id'], specs, 'b', true);
+    await sink.page([{ bk_inst_id: 1 }]);
+    await sink.discard();
+    expect(readFileSync(out, 'utf8')).toBe('old\n');
+    expect(readdirSync(dir)).toEqual(['b.csv']);
+  });
+
+  it('refuses an existing file without overwrite, and a folder', async () => {
+    const out = join(dir, 'c.csv');
+    writeFileSync(out, 'keep\n');
+    await expect(RowSink.open(out, 'csv', ['bk_inst_id'], specs, 'c', false)).rejects.toThrow(/exists.*/);
+    await expect(RowSink.open(dir, 'csv', ['bk_inst_id'], specs, 'c', true)).rejects.toThrow(/is a folder/);
+    expect(readFileSync(out, 'utf8')).toBe('keep\n');
+  });
+
+  it.skipIf(process.platform === 'win32')('writes into a pipe as it is (a partial file renamed over it would replace it)', async () => {
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const reader = readFile(fifo, 'utf8');
+    const sink = await RowSink.open(fifo, 'ndjson', ['bk_inst_id'], specs, 'p', false);
+    await sink.page([{ bk_inst_id: 7 }]);
+    await sink.commit();
+    expect(await reader).toBe('{"bk_inst_id":7}\n');
+    expect(statSync(fifo).isFIFO()).toBe(true);
+    expect(readdirSync(dir)).toEqual(['pipe']);
   });
 });
