@@ -10,6 +10,7 @@
  */
 import { createWriteStream, renameSync, rmSync, statSync } from 'node:fs';
 import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import { UsageError } from '../core/errors.js';
 import { csvLine } from '../report/csv.js';
 import type { FieldSpec } from '../schema/fields.js';
@@ -110,8 +111,11 @@ async function textWriter(target: Target, encoder: Encoder): Promise<PageWriter>
     await new Promise((opened) => file.once('open', opened).once('error', opened));
   }
   const write = async (t: string) => {
-    if (failure) throw cannotWrite(path!, failure);
-    if (t !== '' && !stream.write(t)) await once(stream, 'drain');
+    if (failure) throw cannotWrite(path, failure);
+    if (t === '' || stream.write(t)) return;
+    await once(stream, 'drain').catch((e: Error) => {
+      throw cannotWrite(path, e);
+    });
   };
   let first = true;
   await write(encoder.head);
@@ -128,19 +132,21 @@ async function textWriter(target: Target, encoder: Encoder): Promise<PageWriter>
       await write(encoder.tail);
       if (!file) return;
       file.end();
-      await once(file, 'close');
-      if (failure) throw cannotWrite(path!, failure);
+      await finished(file).catch(() => undefined);
+      if (failure) throw cannotWrite(path, failure);
     },
     async abort() {
       if (!file) return;
       file.destroy();
-      await once(file, 'close').catch(() => undefined);
+      await finished(file).catch(() => undefined);
     },
   };
 }
 
-function cannotWrite(path: string, e: Error): UsageError {
-  return new UsageError(`cannot write ${path}: ${(e as NodeJS.ErrnoException).code ?? e.message}`, 'check that the --out folder exists and is writable, and that the disk has room');
+function cannotWrite(path: string | undefined, e: Error): UsageError {
+  const code = (e as NodeJS.ErrnoException).code ?? e.message;
+  if (path === undefined) return new UsageError(`cannot write to stdout: ${code}`, 'the program reading the export stopped before the end (e.g. head); write to a file with --out <path> to keep it all');
+  return new UsageError(`cannot write ${path}: ${code}`, 'check that the --out folder exists and is writable, and that the disk has room');
 }
 
 /**

@@ -4,7 +4,8 @@
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -270,4 +271,20 @@ describe('RowSink: complete or absent', () => {
     expect(statSync(fifo).isFIFO()).toBe(true);
     expect(readdirSync(dir)).toEqual(['pipe']);
   });
+
+  it.skipIf(process.platform === 'win32')('a write that fails (the reader went away) ends with the error, and discard does not hang', async () => {
+    const fifo = join(dir, 'gone');
+    execFileSync('mkfifo', [fifo]);
+    const reader = createReadStream(fifo);
+    const opening = RowSink.open(fifo, 'csv', ['bk_inst_id', 'n'], specs, 'g', false);
+    await once(reader, 'open');
+    reader.destroy();
+    const sink = await opening;
+    const rows = Array.from({ length: 500 }, (_, i) => ({ bk_inst_id: i + 1, n: 'x'.repeat(200) }));
+    let err: unknown;
+    for (let i = 0; i < 100 && !err; i++) err = await sink.page(rows).then(() => undefined, (e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toMatch(/cannot write .*gone: EPIPE/);
+    await sink.discard();
+  }, 10_000);
 });
