@@ -1,6 +1,7 @@
 /**
  * An operation describes itself to the pipeline: its command, its batch limits, whether the server applies a
- * batch all-or-nothing, whether re-sending is safe, how to check a row, how to send a batch and read the answer.
+ * batch all-or-nothing, what an unclear answer means for it, how to check a row, how to send a batch and read the
+ * answer.
  * The pipeline (src/pipeline/) knows nothing about CMDB or Feishu; it runs whatever Operation it is handed.
  */
 import type { InputRecord } from '../core/types.js';
@@ -38,6 +39,25 @@ export type BatchVerdict =
    */
   | { kind: 'rejected'; code?: string | number; message: string; named?: number[]; splittable: boolean };
 
+/**
+ * An operation's rule for an unclear answer. `resend`: sending the rows again is harmless (updates carry their ids
+ * and values). `reconcile`: the rows may have been applied, so the pipeline asks the operation's `reconcile` what the
+ * server holds now, and sends again only the rows certainly not applied (creates, deletes).
+ */
+export type UnclearRule = 'resend' | 'reconcile';
+
+/**
+ * What the server says about one row after an unclear answer. `applied`: a create's record exists (its `id`), a
+ * delete's record is gone; `created`: the id belongs to one row only (a create), so a second row of the batch that
+ * finds the same id was not applied. `not-applied`: certainly not (safe to send again). `unknown`: cannot tell, and
+ * `why` says so in words a person can act on ("it has no serial_no to look it up by", "2 records have serial_no
+ * "S-1"").
+ */
+export type Reconciled =
+  | { state: 'applied'; id?: string | number; created?: boolean }
+  | { state: 'not-applied' }
+  | { state: 'unknown'; why: string };
+
 export interface OperationOptions {
   obj?: string;
   asstObj?: string;
@@ -62,24 +82,26 @@ export interface OperationContext {
 }
 
 export interface Session {
-  /** Called once with the CSV header: unknown columns, missing key columns. Problems here stop the run (exit 2). */
+  /** Called once with the CSV header: unknown columns and the like (the pipeline checks `required`). Problems stop the run (exit 2). */
   checkColumns(columns: string[]): FieldError[];
-  /** Checks one record; sync and fast, it runs for every row in both passes. */
+  /** Checks one record that was read well (the pipeline reports records it could not read); sync and fast, it runs for every row in both passes. */
   check(rec: InputRecord): CheckedRow;
   /** Optional look-ups for a chunk of checked rows (key → id resolution); may add errors to rows. */
   resolve?(rows: CheckedRow[]): Promise<void>;
   /** Sends one batch (rows without errors, one group) and reads the answer. Transport problems throw. */
   send(rows: CheckedRow[], signal: AbortSignal): Promise<BatchVerdict>;
   /**
-   * For creates: after an ambiguous answer, which of these rows exist now? One entry per row: the id when it
-   * exists, null when it certainly does not (safe to send again), undefined when this row cannot be checked.
-   * Absent when the operation has no unique field to check by.
+   * With `unclear: 'reconcile'`: after a request ended without a clear answer, asks the server what became of these
+   * rows (one entry per row, in order). Absent when there is nothing to look the rows up by (their outcome then
+   * stays unknown). Throws when the server cannot be asked.
    */
-  findExisting?(rows: CheckedRow[], signal: AbortSignal): Promise<(string | number | null | undefined)[]>;
+  reconcile?(rows: CheckedRow[], signal: AbortSignal): Promise<Reconciled[]>;
   /** Lines describing the plan for --dry-run (what model, which key, ...). */
   describe?(): string[];
-  /** Words for rows whose outcome stays unknown, naming how to check them. */
+  /** What rows are looked up by after an unclear answer ("serial_no", "the pair of instances"), for messages. */
   readonly uniqueKey?: string;
+  /** Columns every row must have, with why (checked on the header by the pipeline, before any row). */
+  readonly required?: Array<{ column: string; why: string }>;
 }
 
 export interface Operation {
@@ -92,7 +114,7 @@ export interface Operation {
   defaultBatch: number;
   /** The server applies a batch all or nothing. */
   atomic: boolean;
-  /** Re-sending a batch that may have been applied is harmless (updates carry their ids). */
-  idempotent: boolean;
+  /** What a request that ended without a clear answer (504 after the write, connection lost) means: see UnclearRule. */
+  unclear: UnclearRule;
   setup(ctx: OperationContext): Promise<Session>;
 }

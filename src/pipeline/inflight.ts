@@ -1,7 +1,8 @@
 /**
- * The in-flight log: before a create batch is sent, its row numbers are appended here (synchronously). A run
- * killed with SIGKILL leaves rows that were sent but never answered; `--resume` reads this log and checks those
- * rows on the server before sending them again, so a kill never causes a duplicate create.
+ * The in-flight log: before a batch of an operation whose unclear answers are reconciled (creates, deletes) is sent,
+ * its row numbers are appended here (synchronously). A run killed with SIGKILL leaves rows that were sent but never
+ * answered; `--resume` reads this log and reconciles those rows before sending them again, so a kill never causes a
+ * duplicate create.
  */
 import { closeSync, existsSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 

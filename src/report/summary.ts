@@ -19,8 +19,6 @@ export interface ErrorGroup {
 const MAX_GROUPS = 1000;
 const ROWS_KEPT = 5;
 const OTHER = '(other errors)';
-/** How the pipeline's errors for rows left unsent by a stopped run begin (src/pipeline/run.ts). */
-const RUN_STOPPED = 'not sent';
 /** Groups the pipeline puts in a summary (RunSummary.groups); more are in the report. */
 export const GROUPS_SHOWN = 10;
 
@@ -43,14 +41,13 @@ export class ErrorGroups {
   private readonly groups = new Map<string, ErrorGroup>();
 
   /**
-   * Counts a failed / invalid row, or an unsent row that carries its own error; ignores the rest. Rows the
-   * pipeline never tried because the whole run stopped ("not sent: the run was interrupted", "not sent: the file
-   * has invalid rows") are not a cause of their own: the summary's error says once why the run stopped, and
-   * they would crowd out the causes a person has to fix.
+   * Counts a row that is not ok and carries an error; ignores the rest. The pipeline's recorder does not add the
+   * rows it never tried because the whole run stopped (src/pipeline/recorder.ts, `stopped`): they are not a cause
+   * of their own — the summary's error says once why the run stopped, and they would crowd out the causes a person
+   * has to fix.
    */
   add(o: RowOutcome): void {
-    if (o.status === 'ok') return;
-    if (o.status === 'unsent' && (!o.error || o.error.startsWith(RUN_STOPPED))) return;
+    if (o.status === 'ok' || !o.error) return;
     const error = o.error ?? '(no message)';
     const key = `${o.error_code ?? ''}\u0000${normaliseMessage(error)}`;
     let g = this.groups.get(key);

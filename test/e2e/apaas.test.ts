@@ -254,6 +254,20 @@ describe('apaas-update: a whole batch refused with 400 / 2320001 is split to fin
     expect(seen.length).toBeLessThan(40); // bisecting, not one request per row
     expect(sim.counters().rowsApplied.feishu_batch_update).toBe(38);
   });
+
+  it('a batch every part of which is refused the same way is not bisected to single rows: 19 requests for 500, not 999', async () => {
+    seen.length = 0;
+    const rows = Array.from({ length: 500 }, (_, i) => ({ _id: id((i % 50) + 1), status: BAD }));
+    const input = tmp.file('all-bad.ndjson', ndjson(rows));
+    const report = join(tmp.dir, 'all-bad.report.csv');
+    const r = await runCli(['apaas-update', input, ...target, '--report', report, '--json'], { env: feishuEnv(sim, { FEISHU_URL: url }) });
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ total: 500, ok: 0, failed: 500, batches: 19 });
+    expect(seen).toHaveLength(19);
+    const out = readReport(report);
+    expectRowsOnce(out, 500);
+    expect(out.every((x) => x.status === 'failed' && x.error_code === '2320001')).toBe(true);
+  });
 });
 
 describe('apaas-update: rate windows', () => {
@@ -462,6 +476,35 @@ describe('apaas-create and apaas-delete', () => {
     expect(rows.every((x: ReportRow) => x.status === 'failed' && x.error_code === 'outcome_unknown')).toBe(true);
     expect(sim.counters().requests.feishu_batch_create).toBe(1);
     expect(records(sim)).toHaveLength(60); // applied once, never twice
+  });
+
+  it('an unclear delete answer ("applied, then 504") is checked: records gone are ok, none reported "record not found"', async () => {
+    sim.setFaults({ appliedThen504Rate: 1, ops: ['feishu_batch_delete'] });
+    const report = join(tmp.dir, 'delete-504.report.csv');
+    const r = await runCli(['apaas-delete', join(FIXTURES, 'devices-retire.csv'), ...target, '--report', report, '--json', '--retry-delay', '10'], { env: feishuEnv(sim) });
+    expect(r.code).toBe(0);
+    const rows = readReport(report);
+    expectRowsOnce(rows, 5);
+    for (const [i, row] of rows.entries()) {
+      expect(row).toMatchObject({ status: 'ok', id: id(46 + i) });
+      expect(row.detail).toMatch(/found applied on the server after an unclear answer/);
+    }
+    expect(sim.counters().requests.feishu_batch_delete).toBe(1);
+    expect(sim.counters().requests.feishu_batch_query).toBeGreaterThanOrEqual(1);
+    expect(records(sim).map((x) => x._id)).toEqual(Array.from({ length: 45 }, (_, i) => id(i + 1)));
+  });
+
+  it('an unclear delete whose records are still there (5xx, nothing applied) is checked, then sent again', async () => {
+    sim.setFaults({ error5xxRate: 0.5, ops: ['feishu_batch_delete'] });
+    const report = join(tmp.dir, 'delete-5xx.report.csv');
+    const r = await runCli(['apaas-delete', join(FIXTURES, 'devices-retire.csv'), ...target, '--batch-size', '1', '--concurrency', '1', '--report', report, '--retry-delay', '10'], { env: feishuEnv(sim) });
+    expect(r.code).toBe(0);
+    expect(sim.counters().faultsInjected.error5xx).toBeGreaterThan(0);
+    const rows = readReport(report);
+    expectRowsOnce(rows, 5);
+    expect(rows.every((x, i) => x.status === 'ok' && x.id === id(46 + i))).toBe(true);
+    expect(sim.counters().requests.feishu_batch_query).toBe(sim.counters().faultsInjected.error5xx);
+    expect(records(sim).map((x) => x._id)).toEqual(Array.from({ length: 45 }, (_, i) => id(i + 1)));
   });
 
   it('creates lost by 5xx answers are looked up, then re-sent: every record exactly once', async () => {

@@ -8,6 +8,7 @@ import type { FeishuApi, FeishuEnvelope, FeishuRecordsOp } from '../../src/http/
 import type { InputSource } from '../../src/input/index.js';
 import { apaasCreate, apaasDelete, apaasUpdate } from '../../src/operations/feishu/records.js';
 import type { CheckedRow, Operation, OperationContext, OperationOptions, Session } from '../../src/operations/types.js';
+import { headerProblems } from '../../src/pipeline/rows.js';
 
 type Call = { op: FeishuRecordsOp; ns: string; obj: string; body: Record<string, any>; idempotent: boolean };
 
@@ -52,7 +53,7 @@ describe('apaas-update', () => {
     expect(s.check(rec(3, { _id: '  ', status: 'x' })).errors[0]!.message).toMatch(/_id is required/);
     expect(s.check(rec(4, { _id: 1.5, status: 'x' })).errors[0]!.message).toMatch(/_id is required/);
     expect(s.check(rec(5, { _id: 'a' })).errors[0]!.message).toMatch(/nothing to update/);
-    expect(s.checkColumns(['status'])[0]!.message).toMatch(/column "_id" is missing/);
+    expect(headerProblems(s, ['status'])[0]!.message).toMatch(/column "_id" is missing/);
   });
 
   it('CSV type hints coerce the cells; JSON values are sent as they are', async () => {
@@ -121,8 +122,26 @@ describe('apaas-delete', () => {
     const s = await session(apaasDelete, api);
     const rows = good(s, rec(1, { _id: '1', name: 'x' }), rec(2, { _id: 2 }));
     await s.send(rows, signal);
-    expect(calls[0]).toMatchObject({ op: 'batch_delete', body: { ids: ['1', '2'] }, idempotent: true });
+    // Not idempotent for the sender: an unclear answer comes back to the pipeline, which reconciles it.
+    expect(calls[0]).toMatchObject({ op: 'batch_delete', body: { ids: ['1', '2'] }, idempotent: false });
     expect(s.check(rec(3, { name: 'x' })).errors[0]!.message).toMatch(/_id is required/);
+  });
+
+  it('reconciles an unclear delete by _id through batch_query: gone → applied, still there → not applied', async () => {
+    const { api, calls } = fakeApi(({ op }) => (op === 'batch_query' ? { data: { items: JSON.stringify([{ _id: '2' }]), has_more: false } } : {}));
+    const s = await session(apaasDelete, api);
+    expect(apaasDelete.unclear).toBe('reconcile');
+    const rows = good(s, rec(1, { _id: '1' }), rec(2, { _id: '2' }));
+    expect(await s.reconcile!(rows, signal)).toEqual([{ state: 'applied', id: '1' }, { state: 'not-applied' }]);
+    expect(calls[0]!.body).toMatchObject({ select: ['_id'] });
+    expect(JSON.parse(calls[0]!.body.filter.conditions[0].left.settings)).toEqual({ fieldPath: [{ fieldApiName: '_id', objectApiName: 'device' }] });
+    expect(JSON.parse(calls[0]!.body.filter.conditions[0].right.settings)).toEqual({ data: ['1', '2'] });
+  });
+
+  it('a look-up that fails throws: the pipeline reports the rows "outcome unknown"', async () => {
+    const { api } = fakeApi(() => ({ code: 2320001, msg: 'param is invalid', status: 400 }));
+    const s = await session(apaasDelete, api);
+    await expect(s.reconcile!(good(s, rec(1, { _id: '1' })), signal)).rejects.toThrow(/param is invalid \(code 2320001\)/);
   });
 });
 
@@ -130,7 +149,7 @@ describe('apaas-create', () => {
   it('sends records as a JSON string, not idempotent, ids of the new records in the results', async () => {
     const { api, calls } = fakeApi(() => ({ data: { items: [{ success: true, id: '1798681438085051' }] } }));
     const s = await session(apaasCreate, api);
-    expect(s.findExisting).toBeUndefined(); // no --key: nothing to check unclear answers by
+    expect(s.reconcile).toBeUndefined(); // no --key: nothing to check unclear answers by
     const v = await s.send(good(s, rec(1, { name: 'a', serial_no: 'S-1' })), signal);
     expect(calls[0]).toMatchObject({ op: 'batch_create', idempotent: false });
     expect(JSON.parse(calls[0]!.body.records)).toEqual([{ name: 'a', serial_no: 'S-1' }]);
@@ -138,7 +157,7 @@ describe('apaas-create', () => {
     expect(s.check(rec(2, {})).errors[0]!.message).toMatch(/empty record/);
   });
 
-  it('--key: unclear creates are looked up with batch_query (isAnyOf, paged); found once → id, absent → null, else unknown', async () => {
+  it('--key: unclear creates are reconciled with batch_query (isAnyOf, paged): found once → applied, absent → not applied, else unknown', async () => {
     const stored = [
       { _id: '11', serial_no: 'S-1' },
       { _id: '12', serial_no: 'S-3' },
@@ -156,7 +175,12 @@ describe('apaas-create', () => {
     const s = await session(apaasCreate, api, { key: 'serial_no' });
     expect(s.uniqueKey).toBe('serial_no');
     const rows = good(s, rec(1, { serial_no: 'S-1' }), rec(2, { serial_no: 'S-2' }), rec(3, { serial_no: 'S-3' }), rec(4, { name: 'no key' }));
-    expect(await s.findExisting!(rows, signal)).toEqual(['11', null, undefined, undefined]);
+    expect(await s.reconcile!(rows, signal)).toEqual([
+      { state: 'applied', id: '11', created: true },
+      { state: 'not-applied' },
+      { state: 'unknown', why: '2 records have serial_no "S-3"' },
+      { state: 'unknown', why: 'it has no serial_no to look it up by' },
+    ]);
     const queries = calls.filter((c) => c.op === 'batch_query');
     expect(queries).toHaveLength(2);
     expect(queries[0]!.body).toMatchObject({ select: ['_id', 'serial_no'], page_size: 500 });
@@ -169,7 +193,7 @@ describe('apaas-create', () => {
   it('a failed look-up throws (the pipeline then reports the rows "outcome unknown")', async () => {
     const { api } = fakeApi(() => ({ code: 2320001, msg: 'param is invalid: filter', status: 400 }));
     const s = await session(apaasCreate, api, { key: 'serial_no' });
-    await expect(s.findExisting!(good(s, rec(1, { serial_no: 'S-1' })), signal)).rejects.toThrow(/param is invalid: filter \(code 2320001\)/);
+    await expect(s.reconcile!(good(s, rec(1, { serial_no: 'S-1' })), signal)).rejects.toThrow(/param is invalid: filter \(code 2320001\)/);
   });
 });
 

@@ -1,6 +1,6 @@
 /** Summary wording for the cases a person meets: dry runs, runs blocked by invalid rows, stopped runs. */
 import { describe, expect, it } from 'vitest';
-import { ErrorGroups, formatSummary, markdownSummary, type RunSummary } from '../../src/report/summary.js';
+import { formatSummary, markdownSummary, type RunSummary } from '../../src/report/summary.js';
 
 const base: RunSummary = {
   command: 'create-inst',
@@ -49,14 +49,6 @@ describe('a run blocked by invalid rows', () => {
 });
 
 describe('groups', () => {
-  it('rows left unsent because the whole run stopped are not a cause; unsent rows with their own error are', () => {
-    const g = new ErrorGroups();
-    g.add({ row: 1, status: 'invalid', error: 'port_count: expected at most 1024, got "5000"' });
-    for (let row = 2; row <= 100; row++) g.add({ row, status: 'unsent', error: row % 2 ? 'not sent: the run was interrupted' : 'not sent: the file has invalid rows' });
-    g.add({ row: 101, status: 'unsent', error_code: 'unreachable', error: 'the server is unreachable: ECONNREFUSED' });
-    expect(g.list().map((x) => [x.count, x.rows])).toEqual([[1, [1]], [1, [101]]]);
-  });
-
   it('says how many rows are in causes not listed only when the list was cut', () => {
     const groups = Array.from({ length: 10 }, (_, i) => ({ error: `cause ${i}`, count: 2, rows: [i * 2 + 1, i * 2 + 2] }));
     expect(text({ failed: 25, unsent: 0, exit_code: 3, groups })).toContain('(5 more rows with other causes: see the report)');

@@ -71,10 +71,10 @@ describe('normaliseMessage / ErrorGroups', () => {
     expect(groupsOf(3).list(1)).toHaveLength(1);
   });
 
-  it('rows left unsent because the whole run stopped are not a cause of their own', () => {
+  it('rows without an error (dry run, unsent) are not a cause; unsent rows with their own error are', () => {
     const g = new ErrorGroups();
-    g.add({ row: 1, status: 'unsent', error: 'not sent: the run was interrupted' });
-    g.add({ row: 2, status: 'unsent', error: 'not sent: the file has invalid rows' });
+    g.add({ row: 1, status: 'unsent' });
+    g.add({ row: 2, status: 'ok', error: 'ignored' });
     g.add({ row: 3, status: 'unsent', error: 'batch abandoned after 5 retries: 503' });
     expect(g.list()).toEqual([{ error: 'batch abandoned after 5 retries: 503', count: 1, rows: [3] }]);
   });

@@ -9,7 +9,7 @@ import { compileField } from '../../schema/fields.js';
 import { didYouMean } from '../../schema/fields.js';
 import type { CmdbAttribute } from '../../schema/model.js';
 import type { FieldError } from '../../schema/rows.js';
-import type { CheckedRow, Operation, OperationContext, Session } from '../types.js';
+import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from '../types.js';
 import {
   envelopeError, fetchAttributes, keyFieldCheck, keyText, KeyResolver, newTally, readCreateMaps, requireCmdb,
   resolveKeyColumn, tallyLine, type KeyTally,
@@ -65,7 +65,7 @@ export const associate: Operation = {
   maxBatch: 200,
   defaultBatch: 200,
   atomic: false,
-  idempotent: false,
+  unclear: 'reconcile',
   async setup(ctx) {
     const o = ctx.options;
     // Without a connection (--dry-run --no-schema) nothing can be looked up: kinds come from the flags or the row's
@@ -182,7 +182,6 @@ export const associate: Operation = {
       },
       check(rec: InputRecord): CheckedRow {
         const v = rec.values;
-        if (rec.error) return { row: rec.row, values: v, payload: {}, group: '', errors: [{ message: rec.error }] };
         const errors: FieldError[] = [];
         const kindId = keyText(v.bk_obj_asst_id) ?? o.asstId;
         if (!kindId) errors.push({ field: 'bk_obj_asst_id', message: 'bk_obj_asst_id is empty and no --asst-id was given' });
@@ -233,7 +232,8 @@ export const associate: Operation = {
         if (!env.result) return { kind: 'rejected', code: env.code, message: envelopeError(env), splittable: false };
         return { kind: 'rows', results: readCreateMaps(env, rows.length, { alreadyExistsIsOk: true }) };
       },
-      async findExisting(rows, signal) {
+      // Applied means "the link exists".
+      async reconcile(rows, signal) {
         const k = kinds.get(rows[0]!.group)!;
         const env = await requireCmdb(ctx).call(
           'find_instance_association',
@@ -243,7 +243,10 @@ export const associate: Operation = {
         if (!env.result) throw new Error(envelopeError(env));
         const pairs = new Map<string, number>();
         for (const a of (Array.isArray(env.data) ? env.data : []) as Record<string, unknown>[]) pairs.set(`${a.bk_inst_id}:${a.bk_asst_inst_id}`, Number(a.id));
-        return rows.map((r) => pairs.get(`${r.payload.bk_inst_id}:${r.payload.bk_asst_inst_id}`) ?? null);
+        return rows.map((r): Reconciled => {
+          const id = pairs.get(`${r.payload.bk_inst_id}:${r.payload.bk_asst_inst_id}`);
+          return id === undefined ? { state: 'not-applied' } : { state: 'applied', id, created: true };
+        });
       },
       describe: () => [
         ...[...kinds.values()].filter((k) => !k.problem).map((k) => `association kind ${k.id}: ${k.obj} → ${k.asstObj} (${k.mapping === '?' ? 'mapping not looked up' : k.mapping})`),

@@ -3,7 +3,7 @@ import { UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
 import { BUILTIN_MODELS, attributeToField, uniqueFields, type CmdbAttribute } from '../../schema/model.js';
 import { buildShape, shapeRow, unknownColumns } from '../../schema/rows.js';
-import type { CheckedRow, Operation, OperationContext, Session } from '../types.js';
+import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from '../types.js';
 import { envelopeError, fetchAttributes, keyText, KeyResolver, readCreateMaps, requireCmdb } from './common.js';
 
 export function requireObj(ctx: OperationContext): string {
@@ -19,7 +19,7 @@ export const createInst: Operation = {
   maxBatch: 200,
   defaultBatch: 200,
   atomic: false,
-  idempotent: false,
+  unclear: 'reconcile',
   async setup(ctx) {
     const obj = requireObj(ctx);
     if (BUILTIN_MODELS.has(obj)) {
@@ -43,7 +43,6 @@ export const createInst: Operation = {
       uniqueKey: key,
       checkColumns: (columns) => unknownColumns(shape, columns),
       check(rec: InputRecord): CheckedRow {
-        if (rec.error) return { row: rec.row, values: rec.values, payload: {}, group: '', errors: [{ message: rec.error }] };
         const { payload, errors } = shapeRow(shape, rec.values, isText, isText);
         return { row: rec.row, values: rec.values, payload, group: '', errors };
       },
@@ -59,13 +58,16 @@ export const createInst: Operation = {
     };
     if (key) {
       const resolver = () => new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal);
-      session.findExisting = async (rows) => {
+      // Applied means "exists": one instance has the row's key value.
+      session.reconcile = async (rows) => {
         const values = rows.map((r) => keyText(r.payload[key]));
         const found = await resolver().lookup(values.filter((v): v is string => v !== undefined));
-        return values.map((v) => {
-          if (v === undefined) return undefined;
+        return values.map((v): Reconciled => {
+          if (v === undefined) return { state: 'unknown', why: `it has no ${key} to look it up by` };
           const ids = found.get(v) ?? [];
-          return ids.length === 1 ? ids[0]! : ids.length === 0 ? null : undefined;
+          if (ids.length === 0) return { state: 'not-applied' };
+          if (ids.length > 1) return { state: 'unknown', why: `${ids.length} ${obj} instances have ${key} "${v}"` };
+          return { state: 'applied', id: ids[0]!, created: true };
         });
       };
     }

@@ -4,14 +4,12 @@
  */
 import { UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
-import { compileField } from '../../schema/fields.js';
 import { BUILTIN_MODELS, attributeToField, type CmdbAttribute } from '../../schema/model.js';
 import { buildShape, shapeRow, unknownColumns, type FieldError } from '../../schema/rows.js';
+import { idCell } from '../id-cell.js';
 import type { CheckedRow, Operation, Session } from '../types.js';
 import { envelopeError, fetchAttributes, keyFieldCheck, keyText, KeyResolver, newTally, requireCmdb, resolveKeyColumn, tallyLine, WHOLE_REQUEST_CODES } from './common.js';
 import { requireObj } from './create-inst.js';
-
-const checkId = compileField({ name: 'bk_inst_id', type: 'id' });
 
 export const updateInst: Operation = {
   command: 'update-inst',
@@ -20,7 +18,7 @@ export const updateInst: Operation = {
   maxBatch: null,
   defaultBatch: 100,
   atomic: true,
-  idempotent: true,
+  unclear: 'resend',
   async setup(ctx) {
     const obj = requireObj(ctx);
     if (BUILTIN_MODELS.has(obj) && obj !== 'host') {
@@ -48,26 +46,23 @@ export const updateInst: Operation = {
     const tally = newTally();
 
     const session: Session = {
+      required: [{ column: idColumn, why: `every row must say which instance to update${key ? '' : ' (or name instances by a unique field with --key)'}` }],
       checkColumns(columns) {
         const errs = unknownColumns(shape, columns);
-        if (!columns.includes(idColumn)) errs.push({ field: idColumn, message: `column "${idColumn}" is missing: every row must say which instance to update${key ? '' : ' (or name instances by a unique field with --key)'}` });
         for (const c of columns) if (readOnly.has(c)) errs.push({ field: c, message: `field "${c}" of ${obj} is not editable; the server would ignore it` });
         return errs;
       },
       check(rec: InputRecord): CheckedRow {
-        if (rec.error) return { row: rec.row, values: rec.values, payload: {}, group: '', errors: [{ message: rec.error }] };
         const { payload: datas, errors } = shapeRow(shape, rec.values, isText, isText);
         let id: unknown;
         const raw = rec.values[idColumn];
         if (key) {
           id = keyText(raw);
           if (id === undefined) errors.unshift({ field: key, message: `${key} is empty: it names the instance to update` });
-        } else if (raw === undefined || raw === '' || raw === null) {
-          errors.unshift({ field: 'bk_inst_id', message: 'bk_inst_id is required: it names the instance to update' });
         } else {
-          const r = checkId(raw, isText);
-          if (r.error !== undefined) errors.unshift({ field: 'bk_inst_id', value: raw, message: `bk_inst_id: ${r.error}` });
-          else id = r.value;
+          const cell = idCell(rec.values, 'bk_inst_id', isText, 'the instance to update');
+          if (cell.error) errors.unshift(cell.error);
+          id = cell.id;
         }
         if (!isText) for (const f of readOnly) if (f in datas) errors.push({ field: f, message: `field "${f}" is not editable; the server would ignore it` });
         if (errors.length === 0 && Object.keys(datas).length === 0) errors.push({ message: 'nothing to update: the row has no field besides ' + idColumn } as FieldError);

@@ -4,8 +4,9 @@
  */
 import { UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
-import { compileField, type FieldSpec } from '../../schema/fields.js';
+import type { FieldSpec } from '../../schema/fields.js';
 import { buildShape, shapeRow, unknownColumns } from '../../schema/rows.js';
+import { idCell } from '../id-cell.js';
 import type { CheckedRow, Operation, RowResult, Session } from '../types.js';
 import { envelopeError, requireCmdb, WHOLE_REQUEST_CODES } from './common.js';
 
@@ -21,7 +22,6 @@ const PROCESS_FIELDS: FieldSpec[] = [
   ].map((name) => ({ name, type: 'string' as const, maxLength: 2000 })),
 ];
 
-const checkId = compileField({ name: 'bk_process_id', type: 'id' });
 const NAMED_IDS = /\[bk_process_id:\s*([\d,\s]+)\]/;
 
 export const updateProcess: Operation = {
@@ -31,7 +31,7 @@ export const updateProcess: Operation = {
   maxBatch: 100,
   defaultBatch: 100,
   atomic: true,
-  idempotent: true,
+  unclear: 'resend',
   async setup(ctx) {
     const biz = ctx.options.biz;
     if (!biz || !Number.isInteger(biz) || biz <= 0) throw new UsageError('--biz <bk_biz_id> is required: the business the processes belong to', 'for example --biz 2');
@@ -44,24 +44,18 @@ export const updateProcess: Operation = {
     });
     const isText = ctx.source.format === 'csv';
     const session: Session = {
-      checkColumns(columns) {
-        const errs = unknownColumns(shape, columns);
-        if (!columns.includes('bk_process_id')) errs.push({ field: 'bk_process_id', message: 'column "bk_process_id" is missing: every row must say which process to update' });
-        return errs;
-      },
+      required: [{ column: 'bk_process_id', why: 'every row must say which process to update' }],
+      checkColumns: (columns) => unknownColumns(shape, columns),
       check(rec: InputRecord): CheckedRow {
-        if (rec.error) return { row: rec.row, values: rec.values, payload: {}, group: '', errors: [{ message: rec.error }] };
         const { payload, errors } = shapeRow(shape, rec.values, isText, isText);
-        const raw = rec.values.bk_process_id;
-        const id = raw === undefined || raw === '' || raw === null ? undefined : checkId(raw, isText);
-        if (!id) errors.unshift({ field: 'bk_process_id', message: 'bk_process_id is required: it names the process to update' });
-        else if (id.error !== undefined) errors.unshift({ field: 'bk_process_id', value: raw, message: `bk_process_id: ${id.error}` });
+        const id = idCell(rec.values, 'bk_process_id', isText, 'the process to update');
+        if (id.error) errors.unshift(id.error);
         const rowBiz = rec.values.bk_biz_id;
         if (rowBiz !== undefined && rowBiz !== '' && Number(rowBiz) !== biz) {
           errors.push({ field: 'bk_biz_id', value: rowBiz, message: `bk_biz_id ${rowBiz} differs from --biz ${biz}` });
         }
         if (errors.length === 0 && Object.keys(payload).length === 0) errors.push({ message: 'nothing to update: the row has no field besides bk_process_id' });
-        return { row: rec.row, values: rec.values, payload: { ...payload, bk_process_id: id?.value }, group: '', errors };
+        return { row: rec.row, values: rec.values, payload: { ...payload, bk_process_id: id.id }, group: '', errors };
       },
       async send(rows, signal) {
         const env = await requireCmdb(ctx).call('update_process_instance', { bk_biz_id: biz, processes: rows.map((r) => r.payload) }, { idempotent: true, signal });

@@ -6,7 +6,7 @@ import { AuthError, UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
 import type { FeishuApi, FeishuEnvelope } from '../../http/feishu.js';
 import { buildShape, shapeRow, type FieldError } from '../../schema/rows.js';
-import type { BatchVerdict, CheckedRow, Operation, OperationContext, RowResult, Session } from '../types.js';
+import type { BatchVerdict, CheckedRow, Operation, OperationContext, Reconciled, RowResult, Session, UnclearRule } from '../types.js';
 
 type RecordsOp = 'batch_update' | 'batch_create' | 'batch_delete';
 
@@ -58,8 +58,43 @@ function idText(v: unknown): string | undefined {
   return undefined;
 }
 
+/**
+ * The ids of the records whose `field` holds one of `values` (JSON-compared), through batch_query: a map from
+ * JSON.stringify(value) to the ids that have it.
+ */
+async function recordsWith(api: FeishuApi, ns: string, obj: string, field: string, values: unknown[], signal: AbortSignal): Promise<Map<string, string[]>> {
+  const filter = {
+    conditions: [
+      {
+        left: { type: 'metadataVariable', settings: JSON.stringify({ fieldPath: [{ fieldApiName: field, objectApiName: obj }] }) },
+        operator: 'isAnyOf',
+        right: { type: 'constant', settings: JSON.stringify({ data: values }) },
+      },
+    ],
+    logic_expression: '1',
+  };
+  const found = new Map<string, string[]>();
+  let pageToken: string | undefined;
+  do {
+    const select = [...new Set(['_id', field])];
+    const env = await api.records('batch_query', ns, obj, { select, filter, page_size: 500, ...(pageToken ? { page_token: pageToken } : {}) }, { idempotent: true, signal });
+    if (env.code !== 0) throw new Error(`${env.msg} (code ${env.code})`);
+    const items = typeof env.data?.items === 'string' ? (JSON.parse(env.data.items) as Record<string, unknown>[]) : ((env.data?.items ?? []) as Record<string, unknown>[]);
+    for (const it of items) {
+      const k = JSON.stringify(it[field]);
+      found.set(k, [...(found.get(k) ?? []), String(it._id)]);
+    }
+    pageToken = env.data?.has_more ? env.data?.next_page_token : undefined;
+  } while (pageToken);
+  return found;
+}
+
+const given = (v: unknown) => v !== undefined && v !== null && v !== '';
+
 function recordsOperation(command: string, op: RecordsOp): Operation {
   const withId = op !== 'batch_create';
+  // An update carries its values: sending it again is harmless. A create or a delete may have been applied.
+  const unclear: UnclearRule = op === 'batch_update' ? 'resend' : 'reconcile';
   return {
     command,
     api: `records ${op}`,
@@ -67,22 +102,21 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
     maxBatch: 500,
     defaultBatch: 500,
     atomic: false,
-    idempotent: op !== 'batch_create',
+    unclear,
     async setup(ctx) {
       const { ns, obj } = target(ctx);
       const shape = buildShape([], { control: withId ? ['_id'] : [], allowUnknown: true, empty: ctx.options.empty, hints: ctx.source.hints, what: `${ns}/${obj}` });
       const isText = ctx.source.format === 'csv';
       const key = ctx.options.key;
       const session: Session = {
-        uniqueKey: key,
+        uniqueKey: op === 'batch_delete' ? '_id' : key,
+        required: withId ? [{ column: '_id', why: 'every row must carry the record id' }] : [],
         checkColumns(columns) {
           const errs: FieldError[] = [];
-          if (withId && !columns.includes('_id')) errs.push({ field: '_id', message: 'column "_id" is missing: every row must carry the record id' });
           if (key && !columns.includes(key)) errs.push({ field: key, message: `column "${key}" (--key) is missing` });
           return errs;
         },
         check(rec: InputRecord): CheckedRow {
-          if (rec.error) return { row: rec.row, values: rec.values, payload: {}, group: '', errors: [{ message: rec.error }] };
           const shaped = op === 'batch_delete' ? { payload: {}, errors: [] as FieldError[] } : shapeRow(shape, rec.values, isText, true);
           const errors = shaped.errors;
           let payload = shaped.payload;
@@ -97,43 +131,33 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
         },
         async send(rows, signal) {
           const body = op === 'batch_delete' ? { ids: rows.map((r) => r.payload._id) } : { records: JSON.stringify(rows.map((r) => r.payload)) };
-          const env = await requireFeishu(ctx).records(op, ns, obj, body, { idempotent: op !== 'batch_create', signal });
+          const env = await requireFeishu(ctx).records(op, ns, obj, body, { idempotent: unclear === 'resend', signal });
           if (env.code !== 0) return rejected(env);
           return { kind: 'rows', results: readItems(env, rows.length) };
         },
         describe: () => [`object ${ns}/${obj}: ${op}, records sent as a JSON string`],
       };
       if (op === 'batch_create' && key) {
-        session.findExisting = async (rows, signal) => {
+        // Applied means "exists": one record has the row's key value.
+        session.reconcile = async (rows, signal) => {
           const values = rows.map((r) => r.payload[key]);
-          const wanted = values.filter((v) => v !== undefined && v !== null && v !== '');
-          const filter = {
-            conditions: [
-              {
-                left: { type: 'metadataVariable', settings: JSON.stringify({ fieldPath: [{ fieldApiName: key, objectApiName: obj }] }) },
-                operator: 'isAnyOf',
-                right: { type: 'constant', settings: JSON.stringify({ data: wanted }) },
-              },
-            ],
-            logic_expression: '1',
-          };
-          const found = new Map<string, string[]>();
-          let pageToken: string | undefined;
-          do {
-            const env = await requireFeishu(ctx).records('batch_query', ns, obj, { select: ['_id', key], filter, page_size: 500, ...(pageToken ? { page_token: pageToken } : {}) }, { idempotent: true, signal });
-            if (env.code !== 0) throw new Error(`${env.msg} (code ${env.code})`);
-            const items = typeof env.data?.items === 'string' ? (JSON.parse(env.data.items) as Record<string, unknown>[]) : ((env.data?.items ?? []) as Record<string, unknown>[]);
-            for (const it of items) {
-              const k = JSON.stringify(it[key]);
-              found.set(k, [...(found.get(k) ?? []), String(it._id)]);
-            }
-            pageToken = env.data?.has_more ? env.data?.next_page_token : undefined;
-          } while (pageToken);
-          return values.map((v) => {
-            if (v === undefined || v === null || v === '') return undefined;
+          const found = await recordsWith(requireFeishu(ctx), ns, obj, key, values.filter(given), signal);
+          return values.map((v): Reconciled => {
+            if (!given(v)) return { state: 'unknown', why: `it has no ${key} to look it up by` };
             const ids = found.get(JSON.stringify(v)) ?? [];
-            return ids.length === 1 ? ids[0]! : ids.length === 0 ? null : undefined;
+            if (ids.length === 0) return { state: 'not-applied' };
+            if (ids.length > 1) return { state: 'unknown', why: `${ids.length} records have ${key} ${JSON.stringify(v)}` };
+            return { state: 'applied', id: ids[0]!, created: true };
           });
+        };
+      }
+      if (op === 'batch_delete') {
+        // Applied means "gone": no record has the row's _id any more.
+        session.reconcile = async (rows, signal) => {
+          const ids = rows.map((r) => String(r.payload._id));
+          const found = await recordsWith(requireFeishu(ctx), ns, obj, '_id', ids, signal);
+          const left = new Set([...found.values()].flat());
+          return ids.map((id): Reconciled => (left.has(id) ? { state: 'not-applied' } : { state: 'applied', id }));
         };
       }
       return session;

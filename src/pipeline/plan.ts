@@ -1,0 +1,72 @@
+/**
+ * Pass 1: read and check every row, send nothing. The plan says how many rows are valid and invalid, how they group
+ * into batches, and lists the first problems; a dry run prints it.
+ */
+import type { InputSource } from '../input/index.js';
+import type { Operation, Session } from '../operations/types.js';
+import { joinErrors } from '../schema/rows.js';
+import type { Resume } from './resume.js';
+import { checkedRows } from './rows.js';
+
+const MAX_LISTED_PROBLEMS = 20;
+
+export interface Plan {
+  total: number;
+  invalid: number;
+  valid: number;
+  skipped: number;
+  problems: Array<{ row: number; message: string }>;
+  groups: Map<string, number>;
+  /** The CSV header, or the keys seen in the first JSON records. */
+  columns: string[];
+}
+
+export async function checkAll(source: InputSource, session: Session, resume: Resume, stop: AbortSignal): Promise<Plan> {
+  const plan: Plan = { total: 0, invalid: 0, valid: 0, skipped: 0, problems: [], groups: new Map(), columns: source.columns ?? [] };
+  const seen = source.columns ? null : new Set<string>();
+  for await (const chunk of checkedRows(source, session, { skip: (row) => resume.skip(row), resolve: () => true, stop })) {
+    for (const { rec, checked: r } of chunk) {
+      plan.total++;
+      if (seen && seen.size < 1000) for (const k in rec.values) seen.add(k);
+      if (!r) plan.skipped++;
+      else if (r.errors.length) {
+        plan.invalid++;
+        if (plan.problems.length < MAX_LISTED_PROBLEMS) plan.problems.push({ row: r.row, message: joinErrors(r.errors) });
+      } else {
+        plan.valid++;
+        plan.groups.set(r.group, (plan.groups.get(r.group) ?? 0) + 1);
+      }
+    }
+  }
+  if (seen) plan.columns = [...seen];
+  return plan;
+}
+
+export function invalidMessage(source: InputSource, plan: Plan): string {
+  const lines = plan.problems.map((p) => `  row ${p.row}: ${p.message}`);
+  const more = plan.invalid - plan.problems.length;
+  return [
+    `${source.file}: ${plan.invalid} of ${plan.total} rows are invalid; nothing was sent.`,
+    ...lines,
+    ...(more > 0 ? [`  … and ${more} more (every problem is in the report)`] : []),
+    'Fix the rows, or use --skip-invalid to send the valid rows and report the others.',
+  ].join('\n');
+}
+
+export function plannedBatches(plan: Plan, batchSize: number): number {
+  return [...plan.groups.values()].reduce((n, rows) => n + Math.ceil(rows / batchSize), 0);
+}
+
+export function describePlan(op: Operation, session: Session, plan: Plan, batchSize: number, concurrency: number): string[] {
+  const batches = plannedBatches(plan, batchSize);
+  const lines = [
+    `dry run: ${op.command} (${op.api}), nothing sent`,
+    `  rows: ${plan.total} read, ${plan.valid} valid, ${plan.invalid} invalid${plan.skipped ? `, ${plan.skipped} skipped (already done in the earlier report)` : ''}`,
+    `  batches: ${batches} of up to ${batchSize} rows, ${concurrency} at a time${op.atomic ? ' (all-or-nothing on the server)' : ''}`,
+  ];
+  if (plan.groups.size > 1 || [...plan.groups.keys()][0]) {
+    for (const [g, n] of plan.groups) lines.push(`    ${g || '(default)'}: ${n} rows in ${Math.ceil(n / batchSize)} batch(es)`);
+  }
+  for (const l of session.describe?.() ?? []) lines.push(`  ${l}`);
+  return lines;
+}

@@ -1,0 +1,106 @@
+/**
+ * Pass 2, wired: every row read again (rows) and recorded once (recorder) — carried from the earlier report, settled
+ * here (invalid, dry run, stopped), or batched (batcher) and sent (send-batch).
+ */
+import { AuthError, EXIT, UnreachableError, type CliError } from '../core/errors.js';
+import { normalizeDelimiter, type InputSource } from '../input/index.js';
+import type { Session } from '../operations/types.js';
+import { joinErrors } from '../schema/rows.js';
+import { Batcher } from './batcher.js';
+import { notSent, outcome, type Pending } from './outcome.js';
+import type { Plan } from './plan.js';
+import { Recorder } from './recorder.js';
+import type { Resume } from './resume.js';
+import { checkedRows } from './rows.js';
+import type { RunOptions } from './run.js';
+import { BatchSender, type SendStats } from './send-batch.js';
+
+export interface Pass2 {
+  o: RunOptions;
+  session: Session;
+  source: InputSource;
+  resume: Resume;
+  priorPath: string | undefined;
+  batchSize: number;
+  reportPath: string | null;
+  /** False for a dry run or a file blocked by invalid rows: every row is reported, none sent. */
+  send: boolean;
+  /** Setup failed with this error: every row is reported unsent (or as the earlier report has it). */
+  setupError?: CliError;
+  plan: Plan;
+}
+
+/** Pass 2: every row read again and recorded once — carried from the earlier report, settled here, or sent. */
+export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: SendStats }> {
+  const { o, session, source } = x;
+  const op = o.operation;
+  const recorder = await Recorder.open({
+    reportPath: x.reportPath,
+    format: o.report?.format ?? 'csv',
+    priorPath: x.priorPath,
+    inputColumns: x.plan.columns,
+    failed: o.failedPath ? { path: o.failedPath, format: source.format, columns: failedColumns(source, x.plan.columns), delimiter: normalizeDelimiter(o.input.delimiter) } : undefined,
+    inflight: x.send && op.unclear === 'reconcile',
+    total: x.plan.total,
+    progress: o.progress,
+    now: o.now ?? Date.now,
+    window: Math.max(20_000, o.concurrency * x.batchSize * 8),
+  });
+  const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0 };
+  const sender = new BatchSender({ op, session, recorder, kill: o.kill, inflight: recorder.inflight, stats });
+  const batcher = new Batcher({ batchSize: x.batchSize, concurrency: o.concurrency, recorder, send: (rows) => sender.send(rows) });
+  const onStop = () => recorder.stop('interrupt');
+  o.stop.addEventListener('abort', onStop);
+  if (o.stop.aborted) onStop();
+  const setupError = x.setupError;
+
+  /** Records a row that is not sent, or hands it to the batcher (then returns the dispatch to wait for, if any). */
+  const take = (r: Pending): Promise<void> | undefined => {
+    if (r.errors.length) recorder.record([outcome(r, 'invalid', { error: joinErrors(r.errors) })], 'settled');
+    else if (setupError) recorder.record([notSent(r, { error_code: stopCode(setupError), error: `not sent: ${setupError.message.split('\n')[0]}` })], 'stopped');
+    else if (o.dryRun) recorder.record([notSent(r, { detail: [r.detail, 'dry run'].filter(Boolean).join('; ') })], 'settled');
+    else if (!x.send) recorder.record([notSent(r, { error: 'not sent: the file has invalid rows' })], 'stopped');
+    else if (recorder.stopping) recorder.record([notSent(r, { error: recorder.stopReason() })], 'stopped');
+    else return batcher.add(r);
+    return undefined;
+  };
+
+  let complete = false;
+  try {
+    // Show the bar (0 of total) before the first answer: a first batch held by a 429 or a slow server shows as such.
+    if (x.send) recorder.progress(true);
+    const rows = checkedRows(source, session, { skip: (row) => x.resume.skip(row), resolve: () => !recorder.stopping });
+    for await (const chunk of rows) {
+      for (const { rec, checked } of chunk) {
+        if (!checked) {
+          recorder.record([x.resume.carry(rec)], 'carried');
+          continue;
+        }
+        const r: Pending = checked;
+        if (x.resume.mayBeApplied(r.row, op.unclear)) r.verify = true;
+        const full = take(r);
+        if (full) await full;
+      }
+    }
+    try {
+      await batcher.finish();
+    } finally {
+      recorder.progress(true);
+    }
+    complete = true;
+  } finally {
+    o.stop.removeEventListener('abort', onStop);
+    await recorder.close(complete);
+  }
+  return { recorder, stats };
+}
+
+/** error_code for rows a stopped run did not send. */
+function stopCode(e: CliError): string {
+  return e instanceof AuthError || e.exitCode === EXIT.AUTH ? 'auth' : e instanceof UnreachableError ? 'unreachable' : 'stopped';
+}
+
+function failedColumns(source: InputSource, columns: string[]): string[] {
+  // Keep the original header text, type hints included, so the file can be fed back as it is.
+  return columns.map((c) => (source.hints[c] ? `${c}:${source.hints[c]}` : c));
+}
