@@ -62,7 +62,27 @@ function checkPageSize(n: number): void {
   if (!(n >= 1 && n <= MAX_PAGE)) throw new UsageError(`--page-size ${n}: expected 1 to ${MAX_PAGE} (the most one request may ask for)`);
 }
 
-/** Runs one export: plan, open the file, write every page, commit; returns the exit code. */
+/** The `--json` summary of an export: the usual keys (total = ok = rows written), and where the file went. */
+type ExportSummary = RunSummary & { out?: string; format?: ExportFormat; what?: string };
+
+/** Writes every page to the sink as it comes, with progress; returns when the last page is in the file. */
+async function writePages(pages: Pages, sink: RowSink, progress: Progress): Promise<void> {
+  progress.update({ done: 0, total: pages.total ?? 0, ok: 0, failed: 0 });
+  for await (const rows of pages.pages) {
+    await sink.page(rows);
+    progress.update({ done: sink.rows, total: pages.total ?? 0, ok: sink.rows, failed: 0 });
+  }
+  await sink.commit();
+}
+
+/** Why an export stopped, for the summary: Ctrl-C, or the user-facing error (anything else is a bug: rethrown). */
+function stopReason(e: unknown, interrupted: boolean, rows: number, out: string | undefined): { code: number; why: string } {
+  if (interrupted) return { code: EXIT.INTERRUPTED, why: `interrupted after ${fmtInt(rows)} rows; ${out === '-' ? 'the output on stdout is incomplete' : `${out ?? 'the file'} was not written`}` };
+  if (!(e instanceof CliError)) throw e;
+  return { code: e.exitCode, why: e.message + (e.hint ? `\n${e.hint}` : '') };
+}
+
+/** Runs one export: check the flags, connect, plan, write every page, commit; returns the exit code. */
 async function runExport(
   o: ExportOpts,
   check: () => void,
@@ -70,17 +90,15 @@ async function runExport(
   plan: (conn: Connection, signal: AbortSignal) => Promise<Plan>,
 ): Promise<number> {
   const env = process.env;
-  const stderr = process.stderr;
-  const color = colorEnabled({ flag: o.color, stream: stderr, env });
+  const color = colorEnabled({ flag: o.color, stream: process.stderr, env });
   const paint = painter(color);
-  const quiet = !!o.quiet;
   const started = Date.now();
-  const mode = progressMode({ progress: o.progress, quiet, stream: stderr, env });
-  const progress = createProgress({ mode, stream: stderr, label: o._command, color, intervalMs: progressInterval(env) });
-  const io: Io = { info: (l) => (quiet ? undefined : progress.log(l)), progress };
+  const mode = progressMode({ progress: o.progress, quiet: !!o.quiet, stream: process.stderr, env });
+  const progress = createProgress({ mode, stream: process.stderr, label: o._command, color, intervalMs: progressInterval(env) });
+  const io: Io = { info: (l) => (o.quiet ? undefined : progress.log(l)), progress };
   const stop = new AbortController();
   const onSignal = () => {
-    progress.log(paint.warn('interrupted: stopping; the unfinished file is removed'));
+    progress.log(paint.warn('interrupted: stopping the export'));
     stop.abort();
   };
   process.on('SIGINT', onSignal);
@@ -88,49 +106,37 @@ async function runExport(
 
   let conn: Connection | undefined;
   let sink: RowSink | undefined;
-  let summary: RunSummary = { ...emptySummary(o._command), report: null };
   let out: string | undefined;
+  const summary: ExportSummary = { ...emptySummary(o._command), report: null };
   try {
     checkPageSize(o.pageSize);
     check();
     if (o.out === '-' && o.json) throw new UsageError('--out - and --json both want stdout', 'write the export to a file with --out <path>');
-    const format: ExportFormat = exportFormat(o.format, o.out);
+    const format = exportFormat(o.format, o.out);
     conn = await connect(io);
     const p = await plan(conn, stop.signal);
     out = o.out ?? `${p.name}.${FORMATS[format].ext}`;
     for (const n of p.notes) io.info(paint.dim(n));
     const pages = await p.pages(stop.signal);
     sink = await RowSink.open(out, format, p.columns, p.specs, p.name, !!o.overwrite);
-    progress.update({ done: 0, total: pages.total ?? 0, ok: 0, failed: 0 });
-    for await (const rows of pages.pages) {
-      await sink.page(rows);
-      progress.update({ done: sink.rows, total: pages.total ?? 0, ok: sink.rows, failed: 0 });
-    }
-    await sink.commit();
-    const stats = conn.stats();
-    summary = { ...summary, total: sink.rows, ok: sink.rows, requests: stats.requests, retries: stats.retries, exit_code: EXIT.OK, error: null };
-    Object.assign(summary, { out, format, what: p.what });
+    await writePages(pages, sink, progress);
+    Object.assign(summary, { total: sink.rows, ok: sink.rows, exit_code: EXIT.OK, out, format, what: p.what });
   } catch (e) {
     await sink?.discard();
-    const interrupted = stop.signal.aborted;
-    if (!interrupted && !(e instanceof CliError)) throw e;
-    const code = interrupted ? EXIT.INTERRUPTED : (e as CliError).exitCode;
-    const why = interrupted ? `interrupted after ${fmtInt(sink?.rows ?? 0)} rows; ${out ?? 'the file'} was not written` : (e as CliError).message + ((e as CliError).hint ? `\n${(e as CliError).hint}` : '');
-    const stats = conn?.stats();
-    summary = { ...summary, total: sink?.rows ?? 0, unsent: 0, requests: stats?.requests ?? 0, retries: stats?.retries ?? 0, exit_code: code, error: why };
+    const { code, why } = stopReason(e, stop.signal.aborted, sink?.rows ?? 0, out);
+    Object.assign(summary, { exit_code: code, error: why });
   } finally {
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    Object.assign(summary, { requests: conn?.stats().requests ?? 0, retries: conn?.stats().retries ?? 0, duration_ms: Date.now() - started });
     await conn?.close();
   }
-  summary.duration_ms = Date.now() - started;
-  if (summary.exit_code !== EXIT.OK) summary.ok = 0;
   printSummary(summary, { json: !!o.json, color });
   return summary.exit_code;
 }
 
-function printSummary(s: RunSummary, o: { json: boolean; color: boolean }): void {
+function printSummary(s: ExportSummary, o: { json: boolean; color: boolean }): void {
   appendStepSummary(s);
   const paint = painter(o.color);
   if (o.json) process.stdout.write(JSON.stringify(s) + '\n');
@@ -139,10 +145,9 @@ function printSummary(s: RunSummary, o: { json: boolean; color: boolean }): void
     return;
   }
   if (o.json) return;
-  const x = s as RunSummary & { out: string; what: string };
   const secs = (s.duration_ms / 1000).toFixed(1);
-  const where = x.out === '-' ? 'stdout' : x.out;
-  process.stderr.write(`${paint.ok('exported')} ${fmtInt(s.total)} ${x.what} to ${where} (${fmtInt(s.requests)} request${s.requests === 1 ? '' : 's'}, ${secs} s)\n`);
+  const where = s.out === '-' ? 'stdout' : s.out;
+  process.stderr.write(`${paint.ok('exported')} ${fmtInt(s.total)} ${s.what} to ${where} (${fmtInt(s.requests)} request${s.requests === 1 ? '' : 's'}, ${secs} s)\n`);
 }
 
 /** The model's attributes, as field specs. */
@@ -225,16 +230,14 @@ export async function apaasExportAction(opts: Record<string, unknown>): Promise<
       }
     },
     (io) => connectFeishu(o, connectIo(io)),
-    async (conn) => {
-      return {
-        what: `${o.namespace}/${o.object} records`,
-        name: o.object!,
-        columns,
-        specs: new Map(),
-        notes: [],
-        pages: async (s) => recordPages(conn.feishu!, { namespace: o.namespace!, object: o.object!, fields: columns.slice(1), pageSize: o.pageSize, signal: s }),
-      };
-    },
+    async (conn) => ({
+      what: `${o.namespace}/${o.object} records`,
+      name: o.object!,
+      columns,
+      specs: new Map(),
+      notes: [],
+      pages: async (s) => recordPages(conn.feishu!, { namespace: o.namespace!, object: o.object!, fields: columns.slice(1), pageSize: o.pageSize, signal: s }),
+    }),
   );
 }
 

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import type { Row, Simulator } from '../../src/sim/index.js';
+import { SUMMARY_SCHEMA, validate } from '../support/summary-schema.js';
 import { cmdbEnv, feishuEnv, runCli, tempDir, withSim } from './helpers.js';
 
 let sim: Simulator;
@@ -45,7 +46,8 @@ describe.each(['esb', 'apigw'] as const)('export via %s', (gateway) => {
     const out = join(tmp.dir, `eq-${gateway}.ndjson`);
     const r = await runCli(['export', '--obj', 'bk_switch', '--out', out, '--page-size', '7', '--json'], { env: env() });
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout)).toMatchObject({ command: 'export', total: 22, ok: 22, exit_code: 0, out });
+    expect(JSON.parse(r.stdout)).toMatchObject({ command: 'export', total: 22, ok: 22, failed: 0, invalid: 0, unsent: 0, report: null, exit_code: 0, out, format: 'ndjson' });
+    expect(validate(SUMMARY_SCHEMA, JSON.parse(r.stdout))).toEqual([]);
     const store = switches();
     expect(readNdjson(out)).toEqual(store.map(asExported));
     // 22 rows at 7 a page: 4 pages, each asking for ids above the last one, sorted by id.
@@ -160,6 +162,12 @@ describe('export: choosing rows and columns', () => {
     const r = await runCli(['export', '--obj', 'bk_switch', '--out', out, '--fields', 'bk_asset,bk_sn', '--where', 'port_count=many', '--where', 'colour=red'], { env: env() });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('"bk_asset" is not a field of this model (did you mean "bk_asset_id"?)');
+    const asJson = await runCli(['export', '--obj', 'bk_switch', '--out', out, '--fields', 'bk_asset', '--json'], { env: env() });
+    expect(asJson.code).toBe(2);
+    const failed = JSON.parse(asJson.stdout);
+    expect(failed).toMatchObject({ command: 'export', total: 0, ok: 0, exit_code: 2 });
+    expect(failed.error).toMatch(/did you mean "bk_asset_id"/);
+    expect(validate(SUMMARY_SCHEMA, failed)).toEqual([]);
     expect(existsSync(out)).toBe(false);
     expect(sim.counters().requests.search_object_instances).toBeUndefined();
     const w = await runCli(['export', '--obj', 'bk_switch', '--out', out, '--where', 'port_count=many', '--where', 'colour=red'], { env: env() });
