@@ -26,8 +26,8 @@ function readPage(ctx: CmdbCtx, page: unknown, maxLimit: number): { start: numbe
   const p = isObj(page) ? page : {};
   const start = p.start ?? 0;
   if (!Number.isInteger(start) || (start as number) < 0) return fail(ctx, 1199006, 'page.start');
-  if (!Number.isInteger(p.limit) || (p.limit as number) <= 0) return fail(ctx, 1199006, 'page.limit');
-  if ((p.limit as number) > maxLimit) return fail(ctx, 1199035, maxLimit);
+  // Out of range is a parameter error naming page.limit (BasePage.Validate / ValidateLimit → CCErrCommParamsInvalid).
+  if (!Number.isInteger(p.limit) || (p.limit as number) <= 0 || (p.limit as number) > maxLimit) return fail(ctx, 1199006, 'page.limit');
   return { start: start as number, limit: p.limit as number, sort: typeof p.sort === 'string' ? p.sort : '' };
 }
 
