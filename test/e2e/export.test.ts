@@ -203,6 +203,14 @@ describe('export: choosing rows and columns', () => {
     expect(x.stderr).toMatch(/xlsx output is not in this build yet.*--format csv/s);
   });
 
+  it('shows progress with the total from count_object_instances (CI lines)', async () => {
+    const r = await runCli(['export', '--obj', 'bk_switch', '--out', join(tmp.dir, 'progress.csv'), '--page-size', '7'], { env: { ...env(), CI: 'true', CMDB_BULK_PROGRESS_INTERVAL_MS: '1' } });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/\[export\] 7\/20 rows \(35%\)/);
+    expect(r.stderr).toMatch(/\[export\] 20\/20 rows \(100%\)/);
+    expect(sim.counters().requests.count_object_instances).toBe(1);
+  });
+
   it('Ctrl-C stops the export (exit 130) and leaves no file behind, complete-looking or partial', async () => {
     const out = join(tmp.dir, 'stopped.csv');
     let child: import('node:child_process').ChildProcess | undefined;
