@@ -142,6 +142,11 @@ describe.each(['esb', 'apigw'] as const)('export via %s', (gateway) => {
     expect(readNdjson(out)).toEqual(sim.store.hosts().map(({ bk_host_id, bk_obj_id: _, ...rest }) => ({ bk_inst_id: bk_host_id, ...rest })));
     expect(sim.counters().requests.list_hosts_without_biz).toBe(1);
     expect(sim.counters().requests.search_object_instances).toBeUndefined();
+    // --where on hosts: the bk_inst_id column is the host id.
+    const some = join(tmp.dir, `some-hosts-${gateway}.ndjson`);
+    const w = await runCli(['export', '--obj', 'host', '--out', some, '--fields', 'bk_host_name', '--where', 'bk_host_name=host-007', '--where', 'bk_inst_id=9', '--where', 'bk_inst_id=7'], { env: env() });
+    expect(w.code).toBe(0);
+    expect(readNdjson(some)).toEqual([{ bk_inst_id: 7, bk_host_name: 'host-007' }]);
   });
 });
 
