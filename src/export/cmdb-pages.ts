@@ -38,6 +38,8 @@ interface CursorQuery {
   what: string;
   /** Called with each answer's data (hosts carry a count). */
   onData?: (data: Record<string, unknown>) => void;
+  /** The row as written (hosts: bk_host_id becomes the bk_inst_id column). */
+  toRow?: (r: Row) => Row;
 }
 
 const and = (rules: Rule[]) => ({ condition: 'AND', rules });
@@ -65,7 +67,7 @@ async function* byCursor(q: CursorQuery): AsyncGenerator<Row[]> {
       }
       last = id;
     }
-    if (rows.length > 0) yield rows;
+    if (rows.length > 0) yield q.toRow ? rows.map(q.toRow) : rows;
     if (rows.length < q.pageSize) return;
     after = last;
   }
@@ -98,8 +100,8 @@ export async function instancePages(api: CmdbApi, o: { obj: string; fields: stri
 /** Hosts through list_hosts_without_biz; each row's bk_host_id is written as the bk_inst_id column. */
 export async function hostPages(api: CmdbApi, o: { fields: string[]; rules: Rule[]; pageSize: number; signal?: AbortSignal }): Promise<Pages> {
   const rules = o.rules.map((r) => (r.field === ID_COLUMN ? { ...r, field: 'bk_host_id' } : r));
-  const out: Pages = { pages: (async function* () {})() };
-  const pages = byCursor({
+  const out = {} as Pages;
+  out.pages = byCursor({
     api,
     op: 'list_hosts_without_biz',
     idField: 'bk_host_id',
@@ -110,15 +112,13 @@ export async function hostPages(api: CmdbApi, o: { fields: string[]; rules: Rule
       const n = Number(data.count);
       if (out.total === undefined && Number.isFinite(n)) out.total = n;
     },
+    toRow: ({ bk_host_id, ...rest }) => ({ [ID_COLUMN]: bk_host_id, ...rest }),
     body: (after) => ({
       fields: ['bk_host_id', ...o.fields],
       host_property_filter: and([...rules, { field: 'bk_host_id', operator: 'greater', value: after }]),
       page: { start: 0, limit: o.pageSize, sort: 'bk_host_id' },
     }),
   });
-  out.pages = (async function* () {
-    for await (const rows of pages) yield rows.map(({ bk_host_id, ...rest }) => ({ [ID_COLUMN]: bk_host_id, ...rest }));
-  })();
   return out;
 }
 

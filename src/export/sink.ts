@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import { UsageError } from '../core/errors.js';
 import { csvLine } from '../report/csv.js';
-import type { FieldSpec } from '../schema/fields.js';
+import { LIST_SEPARATOR, type FieldSpec } from '../schema/fields.js';
 
 export type ExportFormat = 'csv' | 'ndjson' | 'json' | 'xlsx' | 'cmdb-xlsx';
 export const EXPORT_FORMATS: ExportFormat[] = ['csv', 'ndjson', 'json', 'xlsx', 'cmdb-xlsx'];
@@ -65,9 +65,6 @@ function pick(r: Row, columns: string[]): Row {
   for (const c of columns) if (r[c] !== undefined) out[c] = r[c];
   return out;
 }
-
-/** Separators a list cell is split on when read back (src/schema/fields.ts LIST_SEPARATOR). */
-const LIST_SEPARATOR = /[,;，；、|]/;
 
 /** The cell text of a value of this field, as create-inst / update-inst read it back. */
 export function cellValue(spec: FieldSpec | undefined, v: unknown): unknown {
