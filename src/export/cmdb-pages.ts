@@ -73,13 +73,26 @@ async function* byCursor(q: CursorQuery): AsyncGenerator<Row[]> {
   }
 }
 
+/**
+ * How many instances match, for the progress bar only: a server without count_object_instances (an older ESB
+ * answers 404) or one that refuses it leaves the total unknown; a real problem shows on the first page.
+ */
+async function countOf(api: CmdbApi, obj: string, rules: Rule[], signal?: AbortSignal): Promise<number | undefined> {
+  try {
+    const env = await api.call('count_object_instances', { bk_obj_id: obj, conditions: rules.length ? and(rules) : undefined }, { idempotent: true, signal });
+    const n = env.result ? Number((env.data as { count?: unknown } | null)?.count) : NaN;
+    return Number.isFinite(n) ? n : undefined;
+  } catch (e) {
+    if (e instanceof CliError) return undefined;
+    throw e;
+  }
+}
+
 /** Instances of a custom model through search_object_instances; the total from count_object_instances. */
 export async function instancePages(api: CmdbApi, o: { obj: string; fields: string[]; rules: Rule[]; pageSize: number; signal?: AbortSignal }): Promise<Pages> {
   const what = `the instances of ${o.obj}`;
-  const counted = await api.call('count_object_instances', { bk_obj_id: o.obj, conditions: o.rules.length ? and(o.rules) : undefined }, { idempotent: true, signal: o.signal });
-  const count = counted.result ? Number((counted.data as { count?: unknown } | null)?.count) : NaN;
   return {
-    total: Number.isFinite(count) ? count : undefined,
+    total: await countOf(api, o.obj, o.rules, o.signal),
     pages: byCursor({
       api,
       op: 'search_object_instances',

@@ -133,11 +133,11 @@ describe('planColumns / whereRules', () => {
 });
 
 /** A CmdbApi that answers from a list of pages and records the requests. */
-function fakeCmdb(pages: Record<string, unknown>[][]): { api: CmdbApi; bodies: Record<string, any>[] } {
+function fakeCmdb(pages: Record<string, unknown>[][], count: () => CmdbEnvelope = () => ({ result: true, code: 0, message: '', permission: null, data: { count: 99 }, status: 200 })): { api: CmdbApi; bodies: Record<string, any>[] } {
   const bodies: Record<string, any>[] = [];
   const api = {
     async call(op: string, body: Record<string, unknown>): Promise<CmdbEnvelope> {
-      if (op === 'count_object_instances') return { result: true, code: 0, message: '', permission: null, data: { count: 99 }, status: 200 };
+      if (op === 'count_object_instances') return count();
       bodies.push(body);
       return { result: true, code: 0, message: '', permission: null, data: { info: pages[bodies.length - 1] ?? [] }, status: 200 };
     },
@@ -164,6 +164,20 @@ describe('instancePages: ids above the last one, sorted by id', () => {
       conditions: { condition: 'AND', rules: [{ field: 'vendor', operator: 'equal', value: 'cisco' }, { field: 'bk_inst_id', operator: 'greater', value: 0 }] },
       page: { start: 0, limit: 2, sort: 'bk_inst_id' },
     });
+  });
+
+  it('runs without a total when count_object_instances is missing (404) or refused', async () => {
+    for (const count of [
+      (): CmdbEnvelope => {
+        throw new CliError('CMDB answered HTTP 404 for POST /api/c/compapi/v2/cc/count_object_instances/', EXIT.AUTH);
+      },
+      (): CmdbEnvelope => ({ result: false, code: 1199006, message: 'bad', permission: null, data: null, status: 200 }),
+    ]) {
+      const { api } = fakeCmdb([[{ bk_inst_id: 3 }]], count);
+      const p = await instancePages(api, { obj: 'bk_switch', fields: [], rules: [], pageSize: 2 });
+      expect(p.total).toBeUndefined();
+      expect(await drain(p.pages)).toEqual([[{ bk_inst_id: 3 }]]);
+    }
   });
 
   it('stops (exit 5) when the server hands back an id that does not rise past the cursor', async () => {
