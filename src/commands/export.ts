@@ -18,7 +18,7 @@ import { createProgress, progressMode, type Progress } from '../ui/progress.js';
 import { recordPages } from '../export/apaas-pages.js';
 import { ASSOC_COLUMNS, associationPages, associationSource, hostPages, instancePages, MAX_PAGE, type Pages } from '../export/cmdb-pages.js';
 import { planColumns, specIndex, whereRules } from '../export/query.js';
-import { exportFormat, FORMATS, RowSink, type ExportFormat } from '../export/sink.js';
+import { destination, exportFormat, FORMATS, RowSink, type ExportFormat } from '../export/sink.js';
 
 interface ExportOpts extends ConnectFlags {
   _command: string;
@@ -41,7 +41,6 @@ interface ExportOpts extends ConnectFlags {
 /** What one export reads: its pages, the file's columns, and the notes to show before it starts. */
 interface Plan {
   what: string;
-  name: string;
   columns: string[];
   specs: Map<string, FieldSpec>;
   notes: string[];
@@ -85,6 +84,7 @@ function stopReason(e: unknown, interrupted: boolean, rows: number, out: string 
 /** Runs one export: check the flags, connect, plan, write every page, commit; returns the exit code. */
 async function runExport(
   o: ExportOpts,
+  name: string,
   check: () => void,
   connect: (io: Io) => Promise<Connection>,
   plan: (conn: Connection, signal: AbortSignal) => Promise<Plan>,
@@ -113,12 +113,13 @@ async function runExport(
     check();
     if (o.out === '-' && o.json) throw new UsageError('--out - and --json both want stdout', 'write the export to a file with --out <path>');
     const format = exportFormat(o.format, o.out);
+    out = o.out ?? `${name}.${FORMATS[format].ext}`;
+    const dest = destination(out, format, name, !!o.overwrite);
     conn = await connect(io);
     const p = await plan(conn, stop.signal);
-    out = o.out ?? `${p.name}.${FORMATS[format].ext}`;
     for (const n of p.notes) io.info(paint.dim(n));
     const pages = await p.pages(stop.signal);
-    sink = await RowSink.open(out, format, p.columns, p.specs, p.name, !!o.overwrite);
+    sink = await RowSink.open(dest, p.columns, p.specs);
     await writePages(pages, sink, progress);
     Object.assign(summary, { total: sink.rows, ok: sink.rows, exit_code: EXIT.OK, out, format, what: p.what });
   } catch (e) {
@@ -174,7 +175,6 @@ async function instancePlan(api: CmdbApi, o: ExportOpts, signal: AbortSignal): P
   if (obj === 'host') notes.push('note: host ids (bk_host_id) are written in column bk_inst_id, the column update-inst --obj host reads');
   return {
     what: `${obj} instances`,
-    name: obj,
     columns,
     specs: specIndex(specs),
     notes,
@@ -190,7 +190,6 @@ async function associationPlan(api: CmdbApi, o: ExportOpts, signal: AbortSignal)
   const obj = await associationSource(api, asstId, signal);
   return {
     what: `${asstId} associations`,
-    name: asstId,
     columns: ASSOC_COLUMNS,
     specs: new Map(),
     notes: [],
@@ -207,6 +206,7 @@ export async function exportAction(opts: Record<string, unknown>): Promise<numbe
   const o = exportOpts(opts);
   return runExport(
     o,
+    o.obj ?? o.assoc ?? 'export',
     () => {
       if (!o.obj === !o.assoc) throw new UsageError(o.obj ? '--obj and --assoc cannot be used together' : 'say what to export: --obj <bk_obj_id> or --assoc <bk_obj_asst_id>', 'e.g. cmdb-bulk export --obj bk_switch --out switches.csv');
       if (o.assoc && (o.fields || o.where?.length)) throw new UsageError('--fields and --where apply to instances (--obj), not to --assoc', 'leave them out: --assoc writes the columns associate reads');
@@ -221,6 +221,7 @@ export async function apaasExportAction(opts: Record<string, unknown>): Promise<
   const columns = ['_id', ...new Set((o.fields ?? '').split(',').map((f) => f.trim()).filter((f) => f !== '' && f !== '_id'))];
   return runExport(
     o,
+    o.object!,
     () => {
       if (columns.length === 1) {
         throw new UsageError(
@@ -232,7 +233,6 @@ export async function apaasExportAction(opts: Record<string, unknown>): Promise<
     (io) => connectFeishu(o, connectIo(io)),
     async (conn) => ({
       what: `${o.namespace}/${o.object} records`,
-      name: o.object!,
       columns,
       specs: new Map(),
       notes: [],

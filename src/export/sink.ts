@@ -147,9 +147,30 @@ function cannotWrite(path: string | undefined, e: Error): UsageError {
 }
 
 /**
- * The export's file: written as `<out>.partial` and renamed when complete (stdout for "-", and devices or pipes
- * written to directly); an existing file is refused unless `overwrite`. Counts the rows written.
+ * Where the export goes, checked before anything is read: stdout for "-"; a device or a pipe (/dev/stdout, a FIFO)
+ * written to as it is, since a partial file renamed over it would replace it; otherwise a file written as
+ * `<out>.partial` and renamed when complete, refused when it exists unless `overwrite`, and when it is a folder.
  */
+export interface Destination {
+  out: string;
+  format: ExportFormat;
+  name: string;
+  /** Where the writer writes; `partial` when that is not `out` itself. */
+  target: Target;
+  partial?: string;
+}
+
+export function destination(out: string, format: ExportFormat, name: string, overwrite: boolean): Destination {
+  if (out === '-') return { out, format, name, target: { stdout: process.stdout } };
+  const existing = statSync(out, { throwIfNoEntry: false });
+  if (existing?.isDirectory()) throw new UsageError(`--out ${out} is a folder`, `name a file in it, e.g. --out ${out.replace(/\/$/, '')}/${name}.${FORMATS[format].ext}`);
+  if (existing && !existing.isFile()) return { out, format, name, target: { path: out } };
+  if (existing && !overwrite) throw new UsageError(`${out} exists; export does not overwrite a file unless asked`, 'choose another --out path, or add --overwrite');
+  const partial = `${out}.partial`;
+  return { out, format, name, target: { path: partial }, partial };
+}
+
+/** The export's file being written: pages in, then commit (rename into place) or discard. Counts the rows. */
 export class RowSink {
   rows = 0;
   private constructor(
@@ -158,20 +179,12 @@ export class RowSink {
     private readonly partial?: string,
   ) {}
 
-  static async open(out: string, format: ExportFormat, columns: string[], specs: Map<string, FieldSpec>, name: string, overwrite: boolean): Promise<RowSink> {
-    const open = FORMATS[format].open!;
-    if (out === '-') return new RowSink(out, await open({ stdout: process.stdout }, columns, specs, name));
-    const existing = statSync(out, { throwIfNoEntry: false });
-    // A device or a pipe (/dev/stdout, a FIFO) is written to as it is: a partial file renamed over it would replace it.
-    if (existing?.isDirectory()) throw new UsageError(`--out ${out} is a folder`, `name a file in it, e.g. --out ${out.replace(/\/$/, '')}/${name}.${FORMATS[format].ext}`);
-    if (existing && !existing.isFile()) return new RowSink(out, await open({ path: out }, columns, specs, name));
-    if (existing && !overwrite) throw new UsageError(`${out} exists; export does not overwrite a file unless asked`, 'choose another --out path, or add --overwrite');
-    const partial = `${out}.partial`;
-    const sink = new RowSink(out, await open({ path: partial }, columns, specs, name).catch(async (e: unknown) => {
-      rmSync(partial, { force: true });
+  static async open(d: Destination, columns: string[], specs: Map<string, FieldSpec>): Promise<RowSink> {
+    const writer = await FORMATS[d.format].open!(d.target, columns, specs, d.name).catch((e: unknown) => {
+      if (d.partial) rmSync(d.partial, { force: true });
       throw e;
-    }), partial);
-    return sink;
+    });
+    return new RowSink(d.out, writer, d.partial);
   }
 
   /** Writes one page of rows; resolves when the file can take more. */

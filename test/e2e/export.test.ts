@@ -198,6 +198,7 @@ describe('export: choosing rows and columns', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/exists.*--overwrite/s);
     expect(readFileSync(out, 'utf8')).toBe('keep me\n');
+    expect(sim.counters().requests).toEqual({});
     expect((await runCli(['export', '--obj', 'bk_switch', '--out', out, '--overwrite'], { env: env() })).code).toBe(0);
     expect(readCsv(out)).toHaveLength(20);
     const biz = await runCli(['export', '--obj', 'biz', '--out', join(tmp.dir, 'biz.csv')], { env: env() });

@@ -16,7 +16,7 @@ import { compileField, type FieldSpec } from '../../src/schema/fields.js';
 import { recordPages } from '../../src/export/apaas-pages.js';
 import { instancePages } from '../../src/export/cmdb-pages.js';
 import { planColumns, whereRules } from '../../src/export/query.js';
-import { cellValue, exportFormat, RowSink } from '../../src/export/sink.js';
+import { cellValue, destination, exportFormat, RowSink, type ExportFormat } from '../../src/export/sink.js';
 
 const opt = (id: string, name = id) => ({ id, name });
 const SPECS: FieldSpec[] = [
@@ -236,6 +236,7 @@ describe('recordPages: page tokens that must move', () => {
 
 describe('RowSink: complete or absent', () => {
   const specs = new Map<string, FieldSpec>([['n', { name: 'n', type: 'int' }]]);
+  const open = (out: string, format: ExportFormat, columns: string[], name: string, overwrite: boolean) => RowSink.open(destination(out, format, name, overwrite), columns, specs);
   let dir: string;
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'cmdb-bulk-sink-'));
@@ -244,14 +245,14 @@ describe('RowSink: complete or absent', () => {
 
   it('writes <out>.partial and renames it when complete; an empty JSON export is []', async () => {
     const out = join(dir, 'a.json');
-    const sink = await RowSink.open(out, 'json', ['bk_inst_id', 'n'], specs, 'a', false);
+    const sink = await open(out, 'json', ['bk_inst_id', 'n'], 'a', false);
     await sink.page([{ bk_inst_id: 1, n: 2, extra: 'not a column' }]);
     expect(existsSync(out)).toBe(false);
     expect(existsSync(`${out}.partial`)).toBe(true);
     await sink.commit();
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual([{ bk_inst_id: 1, n: 2 }]);
     expect(existsSync(`${out}.partial`)).toBe(false);
-    const empty = await RowSink.open(join(dir, 'e.json'), 'json', ['bk_inst_id'], specs, 'e', false);
+    const empty = await open(join(dir, 'e.json'), 'json', ['bk_inst_id'], 'e', false);
     await empty.commit();
     expect(JSON.parse(readFileSync(join(dir, 'e.json'), 'utf8'))).toEqual([]);
   });
@@ -259,7 +260,7 @@ describe('RowSink: complete or absent', () => {
   it('discard removes the partial file and leaves an existing --overwrite target as it was', async () => {
     const out = join(dir, 'b.csv');
     writeFileSync(out, 'old\n');
-    const sink = await RowSink.open(out, 'csv', ['bk_inst_id'], specs, 'b', true);
+    const sink = await open(out, 'csv', ['bk_inst_id'], 'b', true);
     await sink.page([{ bk_inst_id: 1 }]);
     await sink.discard();
     expect(readFileSync(out, 'utf8')).toBe('old\n');
@@ -269,8 +270,8 @@ describe('RowSink: complete or absent', () => {
   it('refuses an existing file without overwrite, and a folder', async () => {
     const out = join(dir, 'c.csv');
     writeFileSync(out, 'keep\n');
-    await expect(RowSink.open(out, 'csv', ['bk_inst_id'], specs, 'c', false)).rejects.toThrow(/exists.*/);
-    await expect(RowSink.open(dir, 'csv', ['bk_inst_id'], specs, 'c', true)).rejects.toThrow(/is a folder/);
+    expect(() => destination(out, 'csv', 'c', false)).toThrow(/exists; export does not overwrite/);
+    expect(() => destination(dir, 'csv', 'c', true)).toThrow(/is a folder/);
     expect(readFileSync(out, 'utf8')).toBe('keep\n');
   });
 
@@ -278,7 +279,7 @@ describe('RowSink: complete or absent', () => {
     const fifo = join(dir, 'pipe');
     execFileSync('mkfifo', [fifo]);
     const reader = readFile(fifo, 'utf8');
-    const sink = await RowSink.open(fifo, 'ndjson', ['bk_inst_id'], specs, 'p', false);
+    const sink = await open(fifo, 'ndjson', ['bk_inst_id'], 'p', false);
     await sink.page([{ bk_inst_id: 7 }]);
     await sink.commit();
     expect(await reader).toBe('{"bk_inst_id":7}\n');
@@ -290,7 +291,7 @@ describe('RowSink: complete or absent', () => {
     const fifo = join(dir, 'gone');
     execFileSync('mkfifo', [fifo]);
     const reader = createReadStream(fifo);
-    const opening = RowSink.open(fifo, 'csv', ['bk_inst_id', 'n'], specs, 'g', false);
+    const opening = open(fifo, 'csv', ['bk_inst_id', 'n'], 'g', false);
     await once(reader, 'open');
     reader.destroy();
     const sink = await opening;
