@@ -40,9 +40,10 @@ function unknownField(name: string, known: Map<string, FieldSpec>, what: string)
 export function planColumns(specs: FieldSpec[], fields: string | undefined): ColumnPlan {
   const known = specIndex(specs);
   if (fields === undefined) {
+    const fields = specs.filter((s) => s.name !== ID_COLUMN);
     return {
-      columns: [ID_COLUMN, ...specs.filter((s) => s.editable !== false).map((s) => s.name)],
-      leftOut: specs.filter((s) => s.editable === false).map((s) => s.name),
+      columns: [ID_COLUMN, ...fields.filter((s) => s.editable !== false).map((s) => s.name)],
+      leftOut: fields.filter((s) => s.editable === false).map((s) => s.name),
     };
   }
   const asked = fields.split(',').map((f) => f.trim()).filter((f) => f !== '');

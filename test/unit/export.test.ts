@@ -98,6 +98,8 @@ describe('planColumns / whereRules', () => {
     expect(p.columns[0]).toBe('bk_inst_id');
     expect(p.columns).not.toContain('online_at');
     expect(p.leftOut).toEqual(['online_at']);
+    // A model that lists bk_inst_id among its attributes still gets the column once.
+    expect(planColumns([{ name: 'bk_inst_id', type: 'int', editable: false }, ...SPECS], undefined).columns.filter((c) => c === 'bk_inst_id')).toHaveLength(1);
   });
 
   it('--fields keeps its order after the id column, once each; unknown names are all reported', () => {
