@@ -149,16 +149,18 @@ Docs: docs/README.md`);
     .addHelpText('after', '\nExample:\n  cmdb-bulk associate links.csv --asst-id bk_switch_connect_host\n  cmdb-bulk associate links.csv --asst-id bk_switch_connect_host --key bk_asset_id --asst-key bk_host_innerip');
 
   for (const [name, desc, example] of [
-    ['apaas-update', 'update Feishu aPaaS object records (records batch_update, up to 500 a request; rows carry _id)', 'cmdb-bulk apaas-update devices.ndjson --namespace package_demo__c --object device'],
+    ['apaas-update', 'update Feishu aPaaS object records (records batch_update, up to 500 a request; rows carry _id, or a unique field with --key)', 'cmdb-bulk apaas-update devices.ndjson --namespace package_demo__c --object device\n  cmdb-bulk apaas-update changes.csv --namespace package_demo__c --object device --key serial_no'],
     ['apaas-create', 'create Feishu aPaaS object records (records batch_create, up to 500 a request)', 'cmdb-bulk apaas-create new.csv --namespace package_demo__c --object device --key serial'],
-    ['apaas-delete', 'delete Feishu aPaaS object records (records batch_delete; rows carry _id)', 'cmdb-bulk apaas-delete old.csv --namespace package_demo__c --object device'],
+    ['apaas-delete', 'delete Feishu aPaaS object records (records batch_delete; rows carry _id, or a unique field with --key)', 'cmdb-bulk apaas-delete old.csv --namespace package_demo__c --object device\n  cmdb-bulk apaas-delete old.csv --namespace package_demo__c --object device --key serial_no'],
   ] as const) {
     const c = data(name, 'feishu')
       .description(desc)
       .requiredOption('--namespace <ns>', 'application namespace, e.g. package_demo__c')
       .requiredOption('--object <api_name>', 'object API name')
       .addHelpText('after', `\nExample:\n  ${example}`);
-    if (name === 'apaas-create') c.option('--key <field>', 'unique field used to check which records exist after an unclear answer');
+    c.option('--key <field>', name === 'apaas-create'
+      ? 'field unique per record: records whose value exists are not created (looked up first), nor two rows of one value'
+      : 'name records by this field, unique per record, instead of _id (looked up with batch_query)');
   }
 
   /** export / apaas-export: read everything, page by page, into a file (src/commands/export.ts). */

@@ -6,9 +6,17 @@
 export type InputFormat = 'csv' | 'json' | 'ndjson';
 export type ReportFormat = 'csv' | 'json' | 'ndjson';
 
-/** Type hints a CSV header may carry: `port_count:int`. */
-export type TypeHint = 'string' | 'int' | 'number' | 'float' | 'bool' | 'json' | 'date';
-export const TYPE_HINTS: readonly TypeHint[] = ['string', 'int', 'number', 'float', 'bool', 'json', 'date'];
+/**
+ * Type hints a CSV header may carry: `port_count:int`. The last six are aPaaS field kinds
+ * (src/operations/feishu/values.ts); other commands treat them as text.
+ */
+export type TypeHint =
+  | 'string' | 'int' | 'number' | 'float' | 'bool' | 'json' | 'date'
+  | 'bigint' | 'decimal' | 'datetime' | 'multiselect' | 'lookup' | 'multilingual';
+export const TYPE_HINTS: readonly TypeHint[] = [
+  'string', 'int', 'number', 'float', 'bool', 'json', 'date',
+  'bigint', 'decimal', 'datetime', 'multiselect', 'lookup', 'multilingual',
+];
 
 /** One record as read from the input, before validation. */
 export interface InputRecord {

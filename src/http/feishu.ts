@@ -136,6 +136,8 @@ export class TenantTokenManager {
         const b = isObject(res.body) ? res.body : undefined;
         const c = code(b?.code);
         const msg = maskSecrets(String(b?.msg ?? ''), secrets());
+        const stop = c !== undefined ? STOP_CODES[c] : undefined;
+        if (stop) throw new AuthError(`Feishu refused the token request (HTTP ${res.status}, code ${c}${msg ? `: ${msg}` : ''}): ${stop}`);
         if (res.status === 429 || c === 99991400) {
           lastError = `rate limited (HTTP ${res.status})`;
           if (++rateLimits <= this.policy.rateLimitRetries) {
@@ -195,8 +197,16 @@ const FATAL_CODES: Record<number, string> = {
   99991676: 'the token lacks permission for this object; grant the app access to the aPaaS application and object',
   99991662: 'the app is disabled or not installed in this tenant; check FEISHU_APP_ID and the app status in the Feishu admin console',
   99991673: 'the app is disabled or not installed in this tenant; check FEISHU_APP_ID and the app status in the Feishu admin console',
-  99991401: "this machine's IP address is not on the app's IP allow list; add it in the Feishu developer console",
+  99991401: "this machine's IP address is not on the app's IP allow list (the developer console's security settings, \"IP whitelist\"): add the address this machine reaches Feishu from, or run from an allowed machine",
 };
+/**
+ * The app's call quota for the month is used up: HTTP 429 like a rate limit, but waiting seconds does not help
+ * (reported by users of the open platform, openclaw/openclaw#28062; not in the SDKs). Checked before the 429 rule.
+ */
+const QUOTA_CODE = 99991403;
+const QUOTA_ADVICE = "the app's monthly API call quota is used up: nothing more can be sent until it resets at the start of next month or the tenant's plan raises it (Feishu admin console); the developer console shows the app's call count";
+/** Codes that stop the run at once with this advice, whichever endpoint answers them (the token one included). */
+const STOP_CODES: Record<number, string> = { ...FATAL_CODES, [QUOTA_CODE]: QUOTA_ADVICE };
 
 export function feishuService(opts: { tokens: TenantTokenManager }): Service {
   const { tokens } = opts;
@@ -220,6 +230,7 @@ export function feishuService(opts: { tokens: TenantTokenManager }): Service {
       const msg = maskSecrets(String(b?.msg ?? ''), tokens.secrets());
       const said = `HTTP ${res.status}${c !== undefined ? `, code ${c}` : ''}${msg ? `: ${msg}` : ''}`;
 
+      if (c === QUOTA_CODE) return { kind: 'fatal', error: new AuthError(`Feishu refused ${req.op} (${said}): ${QUOTA_ADVICE}`) };
       if (res.status === 429 || c === RATE_LIMIT_CODE) {
         return { kind: 'rate-limited', waitMs: resetHeaderMs(res.headers['x-ogw-ratelimit-reset']), reason: `rate limited (${said})` };
       }

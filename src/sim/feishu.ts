@@ -2,6 +2,7 @@
  * Feishu aPaaS: tenant access tokens and object records (api-notes.md §3).
  */
 import { randomBytes } from 'node:crypto';
+import { parseQuery, runQuery } from './feishu-query.js';
 import type { Row, SimStore } from './store.js';
 
 export interface FeishuReply {
@@ -145,112 +146,15 @@ export function batchDelete(store: SimStore, ns: string, obj: string, body: Row)
   return ok({ items }, applied);
 }
 
-// ---- batch_query filter (our understanding of Feishu's filter shape) ----------
-
-type Cond = { field: string; operator: string; value: unknown };
-
-function parseFilter(f: unknown): { conds: Cond[]; expr: string } | string {
-  if (!isObj(f) || !Array.isArray(f.conditions)) return 'filter.conditions must be a list';
-  const conds: Cond[] = [];
-  for (const [i, c] of (f.conditions as unknown[]).entries()) {
-    try {
-      if (!isObj(c) || !isObj(c.left) || !isObj(c.right) || typeof c.operator !== 'string') throw new Error();
-      const left = JSON.parse(String(c.left.settings)) as { fieldPath?: { fieldApiName?: string }[] };
-      const field = left.fieldPath?.[0]?.fieldApiName;
-      if (typeof field !== 'string') throw new Error();
-      const right = c.right.settings === undefined ? {} : (JSON.parse(String(c.right.settings)) as { data?: unknown });
-      conds.push({ field, operator: c.operator, value: right.data });
-    } catch {
-      return `filter.conditions[${i}] is malformed`;
-    }
-    if (!['equals', 'notEquals', 'isAnyOf', 'isNoneOf', 'contains', 'isEmpty', 'isNotEmpty'].includes(conds[i]!.operator)) {
-      return `filter.conditions[${i}]: unsupported operator ${conds[i]!.operator}`;
-    }
-  }
-  const expr = typeof f.logic_expression === 'string' && f.logic_expression.trim()
-    ? f.logic_expression
-    : conds.map((_, i) => i + 1).join(' AND ');
-  return { conds, expr };
-}
-
-function testCond(r: Row, c: Cond): boolean {
-  const v = r[c.field];
-  switch (c.operator) {
-    case 'equals': return v === c.value;
-    case 'notEquals': return v !== c.value;
-    case 'isAnyOf': return Array.isArray(c.value) && c.value.includes(v);
-    case 'isNoneOf': return Array.isArray(c.value) && !c.value.includes(v);
-    case 'contains': return typeof v === 'string' && v.includes(String(c.value));
-    case 'isEmpty': return v === undefined || v === null || v === '';
-    default: return !(v === undefined || v === null || v === '');
-  }
-}
-
-/** Evaluates "1 AND (2 OR 3)" over condition results; throws on a malformed expression. */
-function evalLogic(expr: string, results: boolean[]): boolean {
-  const tokens = expr.match(/\d+|AND|OR|\(|\)|\S/gi) ?? [];
-  let i = 0;
-  const factor = (): boolean => {
-    const t = tokens[i++];
-    if (t === '(') {
-      const v = orExpr();
-      if (tokens[i++] !== ')') throw new Error('missing )');
-      return v;
-    }
-    if (t && /^\d+$/.test(t) && Number(t) >= 1 && Number(t) <= results.length) return results[Number(t) - 1]!;
-    throw new Error(`bad token ${t}`);
-  };
-  const andExpr = (): boolean => {
-    let v = factor();
-    while (tokens[i]?.toUpperCase() === 'AND') { i++; v = factor() && v; }
-    return v;
-  };
-  const orExpr = (): boolean => {
-    let v = andExpr();
-    while (tokens[i]?.toUpperCase() === 'OR') { i++; v = andExpr() || v; }
-    return v;
-  };
-  if (tokens.length === 0) return true;
-  const v = orExpr();
-  if (i !== tokens.length) throw new Error('trailing tokens');
-  return v;
-}
-
 export function batchQuery(store: SimStore, ns: string, obj: string, body: Row): FeishuReply {
-  if (body.select !== undefined && (!Array.isArray(body.select) || !body.select.every((s) => typeof s === 'string'))) {
-    return paramInvalid('select must be a list of field names');
-  }
-  const size = body.page_size ?? 100;
-  if (!Number.isInteger(size) || (size as number) < 1 || (size as number) > 500) return paramInvalid('page_size must be 1..500');
-  let offset = 0;
-  if (body.page_token !== undefined && body.page_token !== '') {
-    offset = Number(Buffer.from(String(body.page_token), 'base64url').toString());
-    if (!Number.isInteger(offset) || offset < 0) return paramInvalid('page_token is invalid');
-  }
-  let rows = [...store.table(ns, obj).values()];
-  if (body.filter !== undefined && body.filter !== null) {
-    const f = parseFilter(body.filter);
-    if (typeof f === 'string') return paramInvalid(f);
-    try {
-      rows = rows.filter((r) => evalLogic(f.expr, f.conds.map((c) => testCond(r, c))));
-    } catch {
-      return paramInvalid('filter.logic_expression is malformed');
-    }
-  }
-  const select = body.select as string[] | undefined;
-  const page = rows.slice(offset, offset + (size as number)).map((r) => {
-    if (!select || select.length === 0) return { ...r };
-    const out: Row = { _id: r._id };
-    for (const k of select) if (k in r) out[k] = r[k];
-    return out;
-  });
-  const next = offset + page.length;
-  const hasMore = next < rows.length;
+  const q = parseQuery(body);
+  if (typeof q === 'string') return paramInvalid(q);
+  const r = runQuery([...store.table(ns, obj).values()], q);
   return ok({
-    items: JSON.stringify(page),
-    has_more: hasMore,
-    next_page_token: hasMore ? Buffer.from(String(next)).toString('base64url') : '',
-    total: rows.length,
+    items: JSON.stringify(r.items),
+    has_more: r.hasMore,
+    ...(r.next !== undefined ? { next_page_token: r.next } : {}),
+    ...(r.total !== undefined ? { total: r.total } : {}),
   });
 }
 

@@ -13,7 +13,7 @@ describe('Feishu windows (per app, per operation)', () => {
     const clock = manualClock();
     sim = await startSimulator({ clock: clock.now, feishuWindows: [{ limit: 5, windowMs: 200 }, { limit: 12, windowMs: 2000 }] });
     const token = await feishuToken(sim);
-    const q = () => records(sim!, token, 'batch_query', { page_size: 1 });
+    const q = () => records(sim!, token, 'batch_query', { select: ['_id'], page_size: 1 });
     for (let i = 0; i < 5; i++) {
       expect((await q()).status).toBe(200);
       clock.advance(10);
@@ -34,7 +34,7 @@ describe('Feishu windows (per app, per operation)', () => {
     const clock = manualClock();
     sim = await startSimulator({ clock: clock.now, feishuWindows: [{ limit: 5, windowMs: 200 }, { limit: 12, windowMs: 2000 }] });
     const token = await feishuToken(sim);
-    const q = () => records(sim!, token, 'batch_query', { page_size: 1 });
+    const q = () => records(sim!, token, 'batch_query', { select: ['_id'], page_size: 1 });
     // Evenly at the short ceiling (one every 40 ms): never refused by the short window.
     for (let i = 0; i < 12; i++) {
       expect((await q()).status).toBe(200);

@@ -174,20 +174,21 @@ describe('apaas-create', () => {
     });
     const s = await session(apaasCreate, api, { key: 'serial_no' });
     expect(s.uniqueKey).toBe('serial_no');
-    const rows = good(s, rec(1, { serial_no: 'S-1' }), rec(2, { serial_no: 'S-2' }), rec(3, { serial_no: 'S-3' }), rec(4, { name: 'no key' }));
+    const rows = good(s, rec(1, { serial_no: 'S-1' }), rec(2, { serial_no: 'S-2' }), rec(3, { serial_no: 'S-3' }));
     expect(await s.reconcile!(rows, signal)).toEqual([
       { state: 'applied', id: '11', created: true },
       { state: 'not-applied' },
       { state: 'unknown', why: '2 records have serial_no "S-3"' },
-      { state: 'unknown', why: 'it has no serial_no to look it up by' },
     ]);
+    expect(s.check(rec(4, { name: 'no key' })).errors[0]!.message).toMatch(/serial_no is empty/);
     const queries = calls.filter((c) => c.op === 'batch_query');
     expect(queries).toHaveLength(2);
-    expect(queries[0]!.body).toMatchObject({ select: ['_id', 'serial_no'], page_size: 500 });
-    expect(queries[0]!.body.filter.conditions[0]).toMatchObject({ operator: 'isAnyOf' });
+    expect(queries[0]!.body).toMatchObject({ select: ['_id', 'serial_no'], page_size: 500, use_page_token: true });
+    expect(queries[1]!.body).toMatchObject({ page_token: '2', use_page_token: true });
+    expect(queries[0]!.body.filter).toMatchObject({ logic_expression: '1', conditions: [{ index: '1', operator: 'isAnyOf' }] });
     expect(JSON.parse(queries[0]!.body.filter.conditions[0].left.settings)).toEqual({ fieldPath: [{ fieldApiName: 'serial_no', objectApiName: 'device' }] });
     expect(queries.every((q) => q.idempotent)).toBe(true);
-    expect(s.checkColumns(['name'])[0]!.message).toMatch(/"serial_no" \(--key\) is missing/);
+    expect(headerProblems(s, ['name'])[0]!.message).toMatch(/column "serial_no" is missing: with --key it tells whether the record exists/);
   });
 
   it('a failed look-up throws (the pipeline then reports the rows "outcome unknown")', async () => {

@@ -1,12 +1,19 @@
 /**
- * Feishu aPaaS object records: batch_update (rows carry _id), batch_create, batch_delete. At most 500 a request;
- * `records` travels as a JSON *string*; `items[i]` answers row i of the batch.
+ * Feishu aPaaS object records: batch_update, batch_create, batch_delete. At most 500 a request; `records` travels
+ * as a JSON *string*; `items[i]` answers row i of the batch.
+ *
+ * Rows name their record by `_id`, or with `--key <field>` by a field unique per record (looked up with
+ * batch_query before anything is written; src/operations/feishu/lookup.ts). apaas-create with `--key` looks the keys
+ * up before each batch and never creates a record whose key exists, nor two records of one key from one file.
  */
 import { AuthError, UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
 import type { FeishuApi, FeishuEnvelope } from '../../http/feishu.js';
+import { AmbiguousWriteError } from '../../http/sender.js';
 import { buildShape, shapeRow, type FieldError } from '../../schema/rows.js';
 import type { BatchVerdict, CheckedRow, Operation, OperationContext, Reconciled, RowResult, Session, UnclearRule } from '../types.js';
+import { keyOf, RecordFinder } from './lookup.js';
+import { apaasValue, isApaasHint, type ApaasHint } from './values.js';
 
 type RecordsOp = 'batch_update' | 'batch_create' | 'batch_delete';
 
@@ -33,21 +40,29 @@ function rejected(env: FeishuEnvelope): BatchVerdict {
   return { kind: 'rejected', code: env.code, message: `${env.msg || 'request refused'} (code ${env.code})`, splittable: env.code === 2320001 || env.status === 400 };
 }
 
-function readItems(env: FeishuEnvelope, n: number): RowResult[] {
+function itemError(it: Item): RowResult {
+  const errs = it.errors ?? [];
+  // error_code holds the first error's code; with several errors, each one's code leads its part of the text.
+  const text = (e: NonNullable<Item['errors']>[number]) =>
+    `${errs.length > 1 && e.code ? `${e.code}: ` : ''}${e.message || 'failed'}${e.sub_code ? ` [${e.sub_code}]` : ''}${e.fields?.length ? ` (fields: ${e.fields.join(', ')})` : ''}`;
+  return { ok: false, code: errs[0]?.code || 'failed', error: errs.map(text).join('; ') || 'the server refused this record' };
+}
+
+/**
+ * items[i] → row i. `sentIds` (update, delete): a successful item must name the record sent at its place; one
+ * that names another is a protocol error for that row, never an ok.
+ */
+function readItems(env: FeishuEnvelope, n: number, sentIds?: string[]): RowResult[] {
   const items: Item[] = Array.isArray(env.data?.items) ? env.data.items : [];
   const out: RowResult[] = [];
   for (let i = 0; i < n; i++) {
     const it = items[i];
+    const sent = sentIds?.[i];
     if (!it) out.push({ ok: false, code: 'protocol', error: `the server answered ${items.length} items for ${n} records; this one's outcome is unknown` });
-    else if (it.success) out.push({ ok: true, id: it.id });
-    else {
-      const errs = it.errors ?? [];
-      const first = errs[0];
-      // error_code holds the first error's code; with several errors, each one's code leads its part of the text.
-      const text = (e: NonNullable<Item['errors']>[number]) =>
-        `${errs.length > 1 && e.code ? `${e.code}: ` : ''}${e.message || 'failed'}${e.sub_code ? ` [${e.sub_code}]` : ''}${e.fields?.length ? ` (fields: ${e.fields.join(', ')})` : ''}`;
-      out.push({ ok: false, code: first?.code || 'failed', error: errs.map(text).join('; ') || 'the server refused this record' });
-    }
+    else if (!it.success) out.push(itemError(it));
+    else if (sent !== undefined && String(it.id ?? '') !== sent) {
+      out.push({ ok: false, code: 'protocol', error: `the answer for record ${sent} names record ${it.id ?? '(none)'}: the outcome of this row is unknown; check record ${sent}` });
+    } else out.push({ ok: true, id: it.id });
   }
   return out;
 }
@@ -58,41 +73,13 @@ function idText(v: unknown): string | undefined {
   return undefined;
 }
 
-/**
- * The ids of the records whose `field` holds one of `values` (JSON-compared), through batch_query: a map from
- * JSON.stringify(value) to the ids that have it.
- */
-async function recordsWith(api: FeishuApi, ns: string, obj: string, field: string, values: unknown[], signal: AbortSignal): Promise<Map<string, string[]>> {
-  const filter = {
-    conditions: [
-      {
-        left: { type: 'metadataVariable', settings: JSON.stringify({ fieldPath: [{ fieldApiName: field, objectApiName: obj }] }) },
-        operator: 'isAnyOf',
-        right: { type: 'constant', settings: JSON.stringify({ data: values }) },
-      },
-    ],
-    logic_expression: '1',
-  };
-  const found = new Map<string, string[]>();
-  let pageToken: string | undefined;
-  do {
-    const select = [...new Set(['_id', field])];
-    const env = await api.records('batch_query', ns, obj, { select, filter, page_size: 500, ...(pageToken ? { page_token: pageToken } : {}) }, { idempotent: true, signal });
-    if (env.code !== 0) throw new Error(`${env.msg} (code ${env.code})`);
-    const items = typeof env.data?.items === 'string' ? (JSON.parse(env.data.items) as Record<string, unknown>[]) : ((env.data?.items ?? []) as Record<string, unknown>[]);
-    for (const it of items) {
-      const k = JSON.stringify(it[field]);
-      found.set(k, [...(found.get(k) ?? []), String(it._id)]);
-    }
-    pageToken = env.data?.has_more ? env.data?.next_page_token : undefined;
-  } while (pageToken);
-  return found;
-}
+const VERB: Record<RecordsOp, string> = { batch_update: 'update', batch_create: 'create', batch_delete: 'delete' };
 
-const given = (v: unknown) => v !== undefined && v !== null && v !== '';
+/** Key values of rows waiting for their record id (update/delete --key): kept off the payload that is sent. */
+const pendingKey = new WeakMap<CheckedRow, string>();
 
 function recordsOperation(command: string, op: RecordsOp): Operation {
-  const withId = op !== 'batch_create';
+  const isCreate = op === 'batch_create';
   // An update carries its values: sending it again is harmless. A create or a delete may have been applied.
   const unclear: UnclearRule = op === 'batch_update' ? 'resend' : 'reconcile';
   return {
@@ -105,59 +92,180 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
     unclear,
     async setup(ctx) {
       const { ns, obj } = target(ctx);
-      const shape = buildShape([], { control: withId ? ['_id'] : [], allowUnknown: true, empty: ctx.options.empty, hints: ctx.source.hints, what: `${ns}/${obj}` });
-      const isText = ctx.source.format === 'csv';
       const key = ctx.options.key;
+      // update/delete --key: the key column names the record and is not sent; create --key: it is a field like any.
+      const byKey = !!key && !isCreate;
+      const idColumn = isCreate ? undefined : byKey ? key : '_id';
+      const naming = [...(isCreate ? [] : ['_id']), ...(byKey ? [key] : [])]; // columns that name the record, not sent
+      const hinted = Object.entries(ctx.source.hints).filter((e): e is [string, ApaasHint] => isApaasHint(e[1]) && !naming.includes(e[0]));
+      const control = [...naming, ...hinted.map(([c]) => c)];
+      const shape = buildShape([], { control, allowUnknown: true, empty: ctx.options.empty, hints: ctx.source.hints, what: `${ns}/${obj}` });
+      const isText = ctx.source.format === 'csv';
+      const finder = key && ctx.feishu ? new RecordFinder(ctx.feishu, ns, obj, key, !isCreate) : undefined;
+      const firstRowOf = new Map<string, number>(); // create --key: key value → first row that has it
+      if (isCreate && !key) {
+        ctx.info(`note: without --key, ${command} cannot tell whether a record already exists: running a file again creates its records again. Give --key <a field unique per record> to look them up first.`);
+      }
+
+      /** aPaaS-hinted cells into payload (empty: left out, or null with --empty null). */
+      const addHinted = (rec: InputRecord, payload: Record<string, unknown>, errors: FieldError[]) => {
+        for (const [column, hint] of hinted) {
+          const raw = rec.values[column];
+          if (raw === undefined) continue;
+          const text = typeof raw === 'string' ? raw.trim() : raw;
+          if (text === '' || text === null) {
+            if (ctx.options.empty === 'null') payload[column] = null;
+            continue;
+          }
+          const r = apaasValue(hint, String(text));
+          if (r.error !== undefined) errors.push({ field: column, value: raw, message: `${column}: ${r.error}, got "${String(raw)}"` });
+          else payload[column] = r.value;
+        }
+      };
+
+      /** The key value of a row (create: as it is sent), or an error. */
+      const checkKey = (v: unknown, errors: FieldError[]): string | undefined => {
+        const k = keyOf(v);
+        if (k === undefined) {
+          errors.unshift({ field: key, value: v, message: v === undefined || v === null || v === '' ? `${key} is empty: with --key it names the record${isCreate ? ' and tells whether it exists' : ''}` : `${key} must be text or a number to name a record` });
+        }
+        return k;
+      };
+
       const session: Session = {
-        uniqueKey: op === 'batch_delete' ? '_id' : key,
-        required: withId ? [{ column: '_id', why: 'every row must carry the record id' }] : [],
-        checkColumns(columns) {
-          const errs: FieldError[] = [];
-          if (key && !columns.includes(key)) errs.push({ field: key, message: `column "${key}" (--key) is missing` });
-          return errs;
-        },
+        uniqueKey: op === 'batch_delete' ? '_id' : key, // what unclear answers are reconciled by
+        required: [
+          ...(idColumn ? [{ column: idColumn, why: `every row must name the record to ${VERB[op]}${byKey ? ' (--key)' : ' by its id (or by a unique field with --key)'}` }] : []),
+          ...(isCreate && key ? [{ column: key, why: 'with --key it tells whether the record exists' }] : []),
+        ],
+        checkColumns: () => [],
         check(rec: InputRecord): CheckedRow {
           const shaped = op === 'batch_delete' ? { payload: {}, errors: [] as FieldError[] } : shapeRow(shape, rec.values, isText, true);
           const errors = shaped.errors;
-          let payload = shaped.payload;
-          if (withId) {
+          let payload: Record<string, unknown> = shaped.payload;
+          if (op !== 'batch_delete') addHinted(rec, payload, errors);
+          let k: string | undefined;
+          if (byKey) {
+            k = checkKey(rec.values[key!], errors);
+            payload = { _id: undefined, ...payload };
+          } else if (!isCreate) {
             const id = idText(rec.values._id);
             if (!id) errors.unshift({ field: '_id', value: rec.values._id, message: '_id is required: the id of the record' });
             payload = op === 'batch_delete' ? { _id: id } : { _id: id, ...payload };
+          } else if (key) {
+            k = checkKey(payload[key], errors);
+            const first = k === undefined ? undefined : firstRowOf.get(k);
+            if (k !== undefined && first === undefined) firstRowOf.set(k, rec.row);
+            else if (first !== undefined && first !== rec.row) {
+              errors.push({ field: key, value: k, message: `${key} "${k}" is also in row ${first} of this file: one record per ${key} (only the first row can be created)` });
+            }
           }
-          if (op === 'batch_update' && errors.length === 0 && Object.keys(payload).length <= 1) errors.push({ message: 'nothing to update: the row has no field besides _id' });
-          if (op === 'batch_create' && errors.length === 0 && Object.keys(payload).length === 0) errors.push({ message: 'empty record' });
-          return { row: rec.row, values: rec.values, payload, group: '', errors };
+          if (op === 'batch_update' && errors.length === 0 && Object.keys(payload).length <= 1) errors.push({ message: `nothing to update: the row has no field besides ${idColumn}` });
+          if (isCreate && errors.length === 0 && Object.keys(payload).length === 0) errors.push({ message: 'empty record' });
+          const row: CheckedRow = { row: rec.row, values: rec.values, payload, group: '', errors };
+          if (byKey && k !== undefined) pendingKey.set(row, k);
+          return row;
         },
         async send(rows, signal) {
+          if (isCreate && finder) return createAbsent(rows, signal);
           const body = op === 'batch_delete' ? { ids: rows.map((r) => r.payload._id) } : { records: JSON.stringify(rows.map((r) => r.payload)) };
           const env = await requireFeishu(ctx).records(op, ns, obj, body, { idempotent: unclear === 'resend', signal });
           if (env.code !== 0) return rejected(env);
-          return { kind: 'rows', results: readItems(env, rows.length) };
+          return { kind: 'rows', results: readItems(env, rows.length, isCreate ? undefined : rows.map((r) => String(r.payload._id))) };
         },
-        describe: () => [`object ${ns}/${obj}: ${op}, records sent as a JSON string`],
+        describe: () => [
+          `object ${ns}/${obj}: ${op}, records sent as a JSON string`,
+          byKey ? `records named by ${key}, looked up with batch_query${finder ? '' : ' (not looked up: no connection)'}` : isCreate && key ? `${key} looked up before each batch: a record whose ${key} exists is not created` : '',
+        ].filter(Boolean),
       };
-      if (op === 'batch_create' && key) {
+
+      /** create --key: look the batch's keys up, create only the absent ones; the others fail "already exists". */
+      async function createAbsent(rows: CheckedRow[], signal: AbortSignal): Promise<BatchVerdict> {
+        const found = await finder!.lookup(rows.map((r) => r.payload[key!]), signal);
+        const results: Array<RowResult | undefined> = rows.map((r) => {
+          const k = keyOf(r.payload[key!])!;
+          const ids = found.get(k) ?? [];
+          if (ids.length === 0) return undefined;
+          return {
+            ok: false,
+            code: 'already_exists',
+            error: `already exists (${key} "${k}" → _id ${ids.join(', ')}); not created. Next: to change it, load this row with apaas-update --key ${key}`,
+          };
+        });
+        const absent = rows.filter((_, i) => !results[i]);
+        if (absent.length > 0) {
+          let created: RowResult[];
+          try {
+            const env = await requireFeishu(ctx).records('batch_create', ns, obj, { records: JSON.stringify(absent.map((r) => r.payload)) }, { idempotent: false, signal });
+            if (env.code !== 0) return rejected(env);
+            created = readItems(env, absent.length);
+          } catch (e) {
+            // Nothing known yet: the pipeline settles the unclear answer (reconcile). Some rows already known to
+            // exist: settle here, so that they keep their "already exists" and are never reported as created.
+            if (!(e instanceof AmbiguousWriteError) || absent.length === rows.length) throw e;
+            created = await settleLost(absent, e, signal);
+          }
+          let j = 0;
+          for (let i = 0; i < rows.length; i++) results[i] ??= created[j++];
+        }
+        return { kind: 'rows', results: results as RowResult[] };
+      }
+
+      /** After an unclear create: each row found once is ok; a row not there was not created (safe to send again). */
+      async function settleLost(rows: CheckedRow[], e: AmbiguousWriteError, signal: AbortSignal): Promise<RowResult[]> {
+        const found = await finder!.lookup(rows.map((r) => r.payload[key!]), signal);
+        return rows.map((r): RowResult => {
+          const ids = found.get(keyOf(r.payload[key!])!) ?? [];
+          if (ids.length === 1) return { ok: true, id: ids[0], detail: `found on the server after an unclear answer (${e.message})` };
+          if (ids.length === 0) return { ok: false, code: 'not_created', error: `no clear answer (${e.message}) and the record is not on the server: not created; send it again (--retry-failed <report> looks it up first)` };
+          return { ok: false, code: 'outcome_unknown', error: `no clear answer (${e.message}); ${ids.length} records have ${key} "${keyOf(r.payload[key!])}": check them by hand` };
+        });
+      }
+
+      if (byKey && finder) {
+        session.resolve = async (rows) => {
+          const pending = rows.filter((r) => pendingKey.has(r));
+          if (pending.length === 0) return;
+          const found = await finder.lookup(pending.map((r) => pendingKey.get(r)), ctx.signal);
+          for (const r of pending) {
+            const k = pendingKey.get(r)!;
+            pendingKey.delete(r);
+            const ids = found.get(k) ?? [];
+            const given = idText(r.values._id);
+            if (ids.length === 1 && given !== undefined && given !== ids[0]) {
+              r.errors.push({ field: '_id', value: r.values._id, message: `_id ${given} is not the record whose ${key} is "${k}" (that is _id ${ids[0]})` });
+            } else if (ids.length === 1) {
+              r.payload._id = ids[0];
+              r.detail = [r.detail, `${key} "${k}" → _id ${ids[0]}`].filter(Boolean).join('; ');
+            } else if (ids.length === 0) {
+              r.errors.push({ field: key, value: k, message: `${key}: no ${obj} record has ${key} "${k}"` });
+            } else {
+              r.errors.push({ field: key, value: k, message: `${key}: ${ids.length} ${obj} records have ${key} "${k}" (_id ${ids.slice(0, 5).join(', ')}${ids.length > 5 ? ', …' : ''}); name the record by _id instead` });
+            }
+          }
+        };
+      }
+      if (isCreate && finder) {
         // Applied means "exists": one record has the row's key value.
         session.reconcile = async (rows, signal) => {
-          const values = rows.map((r) => r.payload[key]);
-          const found = await recordsWith(requireFeishu(ctx), ns, obj, key, values.filter(given), signal);
-          return values.map((v): Reconciled => {
-            if (!given(v)) return { state: 'unknown', why: `it has no ${key} to look it up by` };
-            const ids = found.get(JSON.stringify(v)) ?? [];
+          const found = await finder.lookup(rows.map((r) => r.payload[key!]), signal);
+          return rows.map((r): Reconciled => {
+            const k = keyOf(r.payload[key!]);
+            if (k === undefined) return { state: 'unknown', why: `it has no ${key} to look it up by` };
+            const ids = found.get(k) ?? [];
             if (ids.length === 0) return { state: 'not-applied' };
-            if (ids.length > 1) return { state: 'unknown', why: `${ids.length} records have ${key} ${JSON.stringify(v)}` };
+            if (ids.length > 1) return { state: 'unknown', why: `${ids.length} records have ${key} "${k}"` };
             return { state: 'applied', id: ids[0]!, created: true };
           });
         };
       }
-      if (op === 'batch_delete') {
+      if (op === 'batch_delete' && ctx.feishu) {
         // Applied means "gone": no record has the row's _id any more.
+        const byId = new RecordFinder(ctx.feishu, ns, obj, '_id', false);
         session.reconcile = async (rows, signal) => {
           const ids = rows.map((r) => String(r.payload._id));
-          const found = await recordsWith(requireFeishu(ctx), ns, obj, '_id', ids, signal);
-          const left = new Set([...found.values()].flat());
-          return ids.map((id): Reconciled => (left.has(id) ? { state: 'not-applied' } : { state: 'applied', id }));
+          const found = await byId.lookup(ids, signal);
+          return ids.map((id): Reconciled => ((found.get(id) ?? []).length > 0 ? { state: 'not-applied' } : { state: 'applied', id }));
         };
       }
       return session;
