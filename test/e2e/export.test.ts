@@ -86,6 +86,18 @@ describe.each(['esb', 'apigw'] as const)('export via %s', (gateway) => {
     }
   });
 
+  it('export --out - pipes into update-inst - (NDJSON on stdout, progress and summary on stderr)', async () => {
+    seedAwkwardSwitches();
+    const before = switches();
+    const out = await runCli(['export', '--obj', 'bk_switch', '--out', '-', '--format', 'ndjson'], { env: env() });
+    expect(out.code).toBe(0);
+    expect(out.stderr).toMatch(/exported 22 bk_switch instances to stdout/);
+    const back = await runCli(['update-inst', '-', '--obj', 'bk_switch', '--format', 'ndjson', '--report', join(tmp.dir, `pipe-${gateway}.report.csv`), '--json'], { env: env(), input: out.stdout });
+    expect(back.code).toBe(0);
+    expect(JSON.parse(back.stdout)).toMatchObject({ total: 22, ok: 22 });
+    expect(switches()).toEqual(before);
+  });
+
   it('export → edit three cells → update-inst changes exactly those', async () => {
     seedAwkwardSwitches();
     const before = switches();
