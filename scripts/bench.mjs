@@ -191,17 +191,21 @@ async function case1() {
   const plain = join(tmp, 'switches.csv');
   const hinted = join(tmp, 'switches-hints.csv');
   const ndjson = join(tmp, 'switches.ndjson');
+  const jsonArray = join(tmp, 'switches.json');
   await writeLines(plain, SWITCH_HEADER, ROWS, switchRow);
   await writeLines(hinted, SWITCH_HEADER_HINTS, ROWS, switchRow);
   // The same rows as NDJSON with JSON types (not one of the brief's figures: shown so the table hides nothing).
   const names = SWITCH_HEADER.trim().split(',');
-  await writeLines(ndjson, '', ROWS, (i) => {
+  const switchObject = (i) => {
     const cells = switchRow(i).trim().split(',');
     const o = Object.fromEntries(names.map((k, j) => [k, cells[j]]));
     o.port_count = Number(o.port_count);
     o.is_managed = o.is_managed === 'true';
-    return JSON.stringify(o) + '\n';
-  });
+    return JSON.stringify(o);
+  };
+  await writeLines(ndjson, '', ROWS, (i) => switchObject(i) + '\n');
+  // And as one JSON array (the element scanner of input/json.ts), closed by a last line.
+  await writeLines(jsonArray, '[\n', ROWS, (i) => switchObject(i) + (i < ROWS ? ',\n' : '\n]\n'));
   const report = join(tmp, 'dry.report.csv');
   const dry = ['--obj', 'bk_switch', '--dry-run', '--no-progress', '--quiet', '--json', '--report', report];
   const bareCode = `
@@ -218,6 +222,7 @@ async function case1() {
     hints: () => cli(['create-inst', hinted, '--no-schema', ...dry]),
     schema: () => cli(['create-inst', plain, ...dry], { env: cmdbEnv(sim) }),
     ndjson: () => cli(['create-inst', ndjson, '--no-schema', ...dry.slice(0, -1), join(tmp, 'dry.report.ndjson')]),
+    json: () => cli(['create-inst', jsonArray, '--no-schema', ...dry.slice(0, -1), join(tmp, 'dry.report.json.ndjson')]),
   };
   const runs = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
   try {
@@ -250,17 +255,17 @@ async function case1() {
       runs_wall_ms: rs.map((r) => Math.round(r.wallMs)),
     };
   };
-  const c = { rows: ROWS, file_mb: +(readFileSync(plain).length / 2 ** 20).toFixed(1), bare_csv_parse: fig('bare'), no_schema: fig('no_schema'), hints: fig('hints'), schema: fig('schema'), ndjson: fig('ndjson') };
-  for (const k of ['no_schema', 'hints', 'schema', 'ndjson']) c[k].ratio_to_bare = +(c[k].rows_per_s / c.bare_csv_parse.rows_per_s).toFixed(2);
+  const c = { rows: ROWS, file_mb: +(readFileSync(plain).length / 2 ** 20).toFixed(1), bare_csv_parse: fig('bare'), no_schema: fig('no_schema'), hints: fig('hints'), schema: fig('schema'), ndjson: fig('ndjson'), json: fig('json') };
+  for (const k of ['no_schema', 'hints', 'schema', 'ndjson', 'json']) c[k].ratio_to_bare = +(c[k].rows_per_s / c.bare_csv_parse.rows_per_s).toFixed(2);
   results.cases.read_validate_batch = c;
   const B = c.bare_csv_parse;
   row('1', 'bare csv-parse loop (reference)', `${fmt(B.rows_per_s)} rows/s, ${fmt(B.peak_rss_mb, 1)} MB`, `${fmt(B.rows_per_cpu_s)} rows per CPU-s`);
-  for (const [k, label] of [['no_schema', '--dry-run --no-schema'], ['hints', '--dry-run --no-schema, type hints'], ['schema', '--dry-run, model schema'], ['ndjson', 'NDJSON input, --dry-run --no-schema']]) {
+  for (const [k, label] of [['no_schema', '--dry-run --no-schema'], ['hints', '--dry-run --no-schema, type hints'], ['schema', '--dry-run, model schema'], ['ndjson', 'NDJSON input, --dry-run --no-schema'], ['json', 'JSON array input, --dry-run --no-schema']]) {
     const f = c[k];
     row('1', `${label}: rows/s`, `${fmt(f.rows_per_s)} (${fmt(f.rows_per_cpu_s)} per CPU-s)`, `bare parse ×${f.ratio_to_bare}; bar ≥ 150,000`, f.rows_per_s >= 150_000 ? 'ok' : 'BELOW BAR');
     row('1', `${label}: peak RSS`, `${fmt(f.peak_rss_mb, 1)} MB (max ${fmt(f.max_peak_rss_mb, 1)})`, `bare parse ${fmt(B.peak_rss_mb, 1)} MB; bar ≤ 150 MB`, f.max_peak_rss_mb <= 150 ? 'ok' : 'ABOVE BAR');
   }
-  for (const f of [plain, hinted, ndjson]) rmSync(f, { force: true });
+  for (const f of [plain, hinted, ndjson, jsonArray]) rmSync(f, { force: true });
 }
 
 // ------------------------------------------------------------------ case 2

@@ -27,6 +27,10 @@ export interface ConnectFlags {
   insecure?: boolean;
   sandbox?: boolean;
   verbose?: boolean;
+  /** CMDB multi-tenant id (X-Bk-Tenant-Id); env BK_TENANT_ID. */
+  tenant?: string;
+  /** CMDB supplier account; env BK_SUPPLIER_ACCOUNT. */
+  supplierAccount?: string;
 }
 
 export interface ConnectIo {
@@ -106,7 +110,9 @@ export async function connectCmdb(f: ConnectFlags, io: ConnectIo): Promise<Conne
   const client = createHttpClient(clientOptions(f, io, url, secrets));
   const windows = f.rate !== undefined ? parseRate(f.rate) : gateway === 'apigw' ? APIGW_DEFAULT : [];
   const throttle = new Throttle({ windowsFor: () => windows, onWait: io.onWait });
-  const service = cmdbService({ gateway, credentials: creds, language: 'en' });
+  const tenant = f.tenant || io.env.BK_TENANT_ID || undefined;
+  const supplierAccount = f.supplierAccount || io.env.BK_SUPPLIER_ACCOUNT || undefined;
+  const service = cmdbService({ gateway, credentials: creds, language: 'en', tenant, supplierAccount });
   const sender = new Sender({ client, service, throttle, policy: policyOf(f) });
   return assemble(client, sender, { cmdb: new CmdbApi({ sender, gateway }) }, stopSim);
 }

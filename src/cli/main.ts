@@ -27,7 +27,7 @@ function common(cmd: Command): Command {
   return connection(cmd
     .addOption(new Option('--format <format>', 'input format (default: from the extension; needed for stdin unless obvious)').choices(['csv', 'json', 'ndjson']))
     .option('--encoding <label>', 'input text encoding, e.g. gb18030 for files saved by Excel in China', 'utf-8')
-    .option('--delimiter <char>', 'CSV delimiter (, ; tab |)', ',')
+    .option('--delimiter <char>', 'CSV delimiter (, ; tab |; default: found in the header)')
     .option('--report <path>', 'where the per-row report goes (default: next to the input; "-" for stdout)')
     .addOption(new Option('--report-format <format>', 'report format').choices(['csv', 'json', 'ndjson']))
     .option('--failed <path>', 'also write the rows that did not end ok, in the input\'s format, with an _error column, ready to fix and feed back')
@@ -63,7 +63,10 @@ function connection(cmd: Command): Command {
 
 function cmdbOptions(cmd: Command): Command {
   if (!wanted(cmd)) return cmd;
-  return cmd.addOption(new Option('--gateway <door>', 'CMDB front door (env CMDB_GATEWAY; default apigw when the URL has /api/bk-cmdb/)').choices(['esb', 'apigw']));
+  return cmd
+    .addOption(new Option('--gateway <door>', 'CMDB front door (env CMDB_GATEWAY; default apigw when the URL has /api/bk-cmdb/)').choices(['esb', 'apigw']))
+    .option('--tenant <id>', 'tenant of a multi-tenant CMDB, sent as X-Bk-Tenant-Id (env BK_TENANT_ID)')
+    .option('--supplier-account <id>', 'supplier account: bk_supplier_account in the ESB body, X-Bkcmdb-Supplier-Account on apigw (env BK_SUPPLIER_ACCOUNT)');
 }
 
 function toInt(v: string): number {

@@ -48,7 +48,8 @@ export async function configCheckAction(opts: Record<string, unknown>): Promise<
       const conn = await connectCmdb(connectFlags, io);
       try {
         const env = await conn.cmdb!.call('search_object_attribute', { bk_obj_id: opts.obj as string }, { idempotent: true });
-        if (!env.result) return `the server answered: ${env.message} (code ${env.code})`;
+        // A read that must succeed: any refusal fails the check.
+        if (!env.result) throw new CliError(`CMDB refused the check's read (search_object_attribute): ${env.message} (code ${env.code})`, EXIT.AUTH);
         return `read ${Array.isArray(env.data) ? env.data.length : 0} attributes of model ${opts.obj}: the credentials work`;
       } finally {
         await conn.close();

@@ -19,7 +19,7 @@ interface Opts extends ConnectFlags, Omit<OperationOptions, 'noSchema'> {
   _args: string[];
   format?: InputFormat;
   encoding: string;
-  delimiter: string;
+  delimiter?: string;
   report?: string;
   reportFormat?: ReportFormat;
   failed?: string;

@@ -39,7 +39,10 @@ export type CmdbOp =
   | 'search_object_instances'
   | 'find_object_association'
   | 'find_instance_association'
+  | 'search_object_unique'
   | 'list_hosts_without_biz'
+  | 'list_process_related_info'
+  | 'get_proc_template'
   | 'search_instance_associations'
   | 'count_object_instances';
 
@@ -54,10 +57,17 @@ export const APIGW_ROUTES: Record<CmdbOp, { method: HttpMethod; path: string }> 
   search_object_instances: { method: 'POST', path: '/api/v3/search/instances/object/{bk_obj_id}' },
   find_object_association: { method: 'POST', path: '/api/v3/find/objectassociation' },
   find_instance_association: { method: 'POST', path: '/api/v3/find/instassociation' },
+  // bk-cmdb docs/apidoc/apigw/backend/bk_apigw_resources_bk-cmdb.yaml (operationId search_object_unique); no ESB component.
+  search_object_unique: { method: 'POST', path: '/api/v3/find/objectunique/object/{bk_obj_id}' },
   list_hosts_without_biz: { method: 'POST', path: '/api/v3/hosts/list_hosts_without_app' },
+  list_process_related_info: { method: 'POST', path: '/api/v3/findmany/proc/process_related_info/biz/{bk_biz_id}' },
+  get_proc_template: { method: 'POST', path: '/api/v3/find/proc/proc_template/id/{process_template_id}' },
   search_instance_associations: { method: 'POST', path: '/api/v3/search/instance_associations/object/{bk_obj_id}' },
   count_object_instances: { method: 'POST', path: '/api/v3/count/instances/object/{bk_obj_id}' },
 };
+
+/** Operations only the gateway serves: the ESB has no component for them (bk-cmdb docs/apidoc/cc/cc.yaml). */
+export const GATEWAY_ONLY_OPS: ReadonlySet<CmdbOp> = new Set<CmdbOp>(['search_object_unique']);
 
 export const CMDB_OPS = Object.keys(APIGW_ROUTES) as CmdbOp[];
 
@@ -75,7 +85,16 @@ export function defaultGateway(url: string): Gateway {
 const RATE_LIMIT_CODES = new Set([1642901, 1642902, 1642903, 1642904, 1306429, 1199997]);
 const APP_AUTH_CODES = new Set([1640101, 1306401]);
 const USER_AUTH_CODES = new Set([1640102, 1306402]);
-const GATEWAY_TIMEOUT_CODE = 1650401;
+/**
+ * Refused credentials: the ESB answers 1306000 (legacy-bk-paas esb/common/errors.py COMMON_ERROR, raised for the app
+ * and user validators), the gateway HTTP 400 with 1640001 (bk-auth-validate.lua → errorx.new_invalid_args).
+ */
+const ESB_REFUSED = 1306000;
+const GATEWAY_INVALID_ARGS = 1640001;
+/** The app may not call this API: ESB 1306403, gateway 403 / 1640301 (errorx.new_app_no_permission). */
+const APP_NO_PERMISSION_CODES = new Set([1306403, 1640301]);
+/** No answer in time: the gateway's 504 (1650401), the ESB's 1306201 after its 30 s (esb/outgoing.py). */
+const NO_CLEAR_ANSWER_CODES = new Set([1650401, 1306201]);
 const PERMISSION_CODE = 9900403;
 
 function num(v: unknown): number | undefined {
@@ -147,15 +166,21 @@ export function describePermission(permission: unknown): string[] {
 }
 
 /** Which settings an authentication failure points at. */
-function authSettings(code: number | undefined, message: string): string {
+export function authSettings(code: number | undefined, message: string): string {
   if (code !== undefined && APP_AUTH_CODES.has(code)) return 'BK_APP_CODE / BK_APP_SECRET';
   if (code !== undefined && USER_AUTH_CODES.has(code)) return 'BK_USERNAME / BK_TOKEN';
   if (/user|token|login/i.test(message) && !/app/i.test(message)) return 'BK_USERNAME / BK_TOKEN';
+  if (/app code|bk_app_code=|invalid app/i.test(message) && !/secret/i.test(message)) return 'BK_APP_CODE';
   if (/app/i.test(message) && !/user|token|login/i.test(message)) return 'BK_APP_CODE / BK_APP_SECRET';
   return 'BK_APP_CODE / BK_APP_SECRET and BK_USERNAME / BK_TOKEN';
 }
 
-export function cmdbService(opts: { gateway: Gateway; credentials: CmdbCredentials; language?: string }): Service {
+/**
+ * `tenant`: multi-tenant deployments (bk-cmdb's tenant branch) read X-Bk-Tenant-Id. `supplierAccount`: the ESB takes
+ * bk_supplier_account from the body, the gateway stage sets X-Bkcmdb-Supplier-Account (src/common/http/header/header.go
+ * SupplierAccountHeader); given, it is sent the way the front door reads it.
+ */
+export function cmdbService(opts: { gateway: Gateway; credentials: CmdbCredentials; language?: string; tenant?: string; supplierAccount?: string }): Service {
   const { gateway, credentials: c } = opts;
   const language = opts.language ?? 'en';
   const secrets = () => [c.appSecret, c.token ?? ''].filter(Boolean);
@@ -174,11 +199,14 @@ export function cmdbService(opts: { gateway: Gateway; credentials: CmdbCredentia
         'Blueking-Language': language,
         ...req.headers,
       };
+      if (opts.tenant) headers['X-Bk-Tenant-Id'] = opts.tenant;
       if (gateway === 'apigw') {
         headers['X-Bkapi-Authorization'] = JSON.stringify(auth);
+        if (opts.supplierAccount) headers['X-Bkcmdb-Supplier-Account'] = opts.supplierAccount;
         return { ...req, headers };
       }
-      const body = isObject(req.body) ? { ...auth, ...req.body } : { ...auth };
+      const supplier = opts.supplierAccount ? { bk_supplier_account: opts.supplierAccount } : {};
+      const body = isObject(req.body) ? { ...auth, ...supplier, ...req.body } : { ...auth, ...supplier };
       return { ...req, headers, body };
     },
     classify(res: HttpResponse, req: HttpRequest): Verdict {
@@ -191,8 +219,25 @@ export function cmdbService(opts: { gateway: Gateway; credentials: CmdbCredentia
       if (res.status === 429 || (code !== undefined && RATE_LIMIT_CODES.has(code))) {
         return { kind: 'rate-limited', waitMs: resetHeaderMs(res.headers['x-bkapi-ratelimit-reset']), reason: `rate limited (${said})` };
       }
-      if (res.status >= 500 || code === GATEWAY_TIMEOUT_CODE) return { kind: 'transient', reason: said };
-      if (res.status === 401 || res.status === 403 || (code !== undefined && (APP_AUTH_CODES.has(code) || USER_AUTH_CODES.has(code)))) {
+      // No clear answer: the write may have happened. Updates are re-sent; creates are looked up first (the sender
+      // turns a transient verdict on a non-idempotent request into an AmbiguousWriteError).
+      if (res.status >= 500 || (code !== undefined && NO_CLEAR_ANSWER_CODES.has(code))) return { kind: 'transient', reason: said };
+      if (code !== undefined && APP_NO_PERMISSION_CODES.has(code)) {
+        return {
+          kind: 'fatal',
+          error: new AuthError(
+            `the ${gateway === 'apigw' ? 'API gateway' : 'ESB'} does not let app "${c.appCode}" call ${req.op} (${said})`,
+            `ask the BlueKing administrator to grant app "${c.appCode}" permission to the bk-cmdb API (${gateway === 'apigw' ? 'gateway resource permissions' : 'ESB component permissions'}); the credentials themselves were accepted`,
+          ),
+        };
+      }
+      // 1306000 is also the ESB's word for its other refusals (a component error, a malformed parameter): only a
+      // message about the app or the user is about credentials.
+      if (code === ESB_REFUSED && !/app|user|token|secret/i.test(message)) {
+        return { kind: 'fatal', error: new CliError(`the ESB refused the request before it reached CMDB (${said})`, EXIT.AUTH, 'check CMDB_URL and CMDB_GATEWAY; run with --verbose to see the request') };
+      }
+      const refused = code === ESB_REFUSED || (code === GATEWAY_INVALID_ARGS && res.status === 400);
+      if (res.status === 401 || res.status === 403 || refused || (code !== undefined && (APP_AUTH_CODES.has(code) || USER_AUTH_CODES.has(code)))) {
         return {
           kind: 'fatal',
           error: new AuthError(`CMDB rejected the credentials (${said}); check ${authSettings(code, message)}`),
@@ -233,6 +278,7 @@ export class CmdbApi {
 
   /** The request for an operation on this front door (credentials are added by the service). */
   request(op: CmdbOp, params: Record<string, unknown>): HttpRequest {
+    if (this.gateway === 'esb' && GATEWAY_ONLY_OPS.has(op)) throw new Error(`CMDB ${op} has no ESB component: only the API gateway serves it`);
     if (this.gateway === 'esb') return { op, method: 'POST', path: `/api/c/compapi/v2/cc/${op}/`, body: { ...params } };
     const route = APIGW_ROUTES[op];
     if (!route) throw new Error(`unknown CMDB operation ${op}`);

@@ -5,6 +5,7 @@
 import { UsageError } from '../core/errors.js';
 import { TYPE_HINTS, type InputRecord, type TypeHint } from '../core/types.js';
 import { CsvScanner, CsvSyntaxError, type CsvCells } from './csv-scan.js';
+import { oneColumnHeader } from './csv-sniff.js';
 import { chunkToString, type TextChunk } from './decode.js';
 import { nullObject } from '../core/objects.js';
 
@@ -49,6 +50,18 @@ function isBlank(cells: string[]): boolean {
   return cells.length === 1 && (cells[0] === '' || cells[0]!.trim() === '');
 }
 
+/** A row of delimiters only (`,,,`: Excel keeps rows that once held something): every cell empty or blank. */
+function isEmptyRow(cells: string[]): boolean {
+  for (let i = 0; i < cells.length; i++) if (cells[i] !== '' && cells[i]!.trim() !== '') return false;
+  return true;
+}
+
+/** Counts what a read skipped; the reader sets it when a read of the whole file ends. */
+export interface CsvTally {
+  /** Rows whose cells were all empty: skipped, not numbered (like blank lines). */
+  emptyRows: number;
+}
+
 function fatal(err: unknown, display: string, line: number): unknown {
   if (!(err instanceof CsvSyntaxError)) return err;
   if (err.code === 'QUOTE_NOT_CLOSED') {
@@ -73,6 +86,8 @@ export async function readCsvHeader(chunks: AsyncIterable<TextChunk>, display: s
           line++;
           continue;
         }
+        const wrongDelimiter = oneColumnHeader(cells, delimiter, display, line);
+        if (wrongDelimiter) throw wrongDelimiter;
         return parseHeader(cells, display, line);
       }
     }
@@ -121,17 +136,20 @@ export function parseHeader(cells: string[], display: string, line: number): Csv
 
 /**
  * Streams the data records (the header row is skipped; it was checked by readCsvHeader), a chunk's worth at
- * a time: one await per chunk instead of one per row.
+ * a time: one await per chunk instead of one per row. Rows whose cells are all empty are skipped and counted
+ * into `tally` when the whole file was read.
  */
 export async function* csvBatches(
   chunks: AsyncIterable<TextChunk>,
   display: string,
   delimiter: string,
   columns: string[],
+  tally?: CsvTally,
 ): AsyncGenerator<InputRecord[]> {
   const width = columns.length;
   let next = 1; // line where the next record starts
   let row = 0;
+  let empty = 0;
   let header = true;
   try {
     for await (const batch of parser(chunks, delimiter)) {
@@ -145,6 +163,11 @@ export async function* csvBatches(
         next = line + 1 + (cells.newlines ?? 0);
         if (header) {
           header = false;
+          continue;
+        }
+        // The first cell decides for almost every row: the loop runs only for rows that start empty or blank.
+        if ((cells[0] === '' || cells[0]!.charCodeAt(0) <= 32) && isEmptyRow(cells)) {
+          empty++;
           continue;
         }
         row++;
@@ -170,4 +193,5 @@ export async function* csvBatches(
   } catch (err) {
     throw fatal(err, display, next);
   }
+  if (tally) tally.emptyRows = empty;
 }

@@ -7,8 +7,10 @@ import { extname } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { InputFormat, InputRecord, TypeHint } from '../core/types.js';
 import { bomEncoding, chunkToString, resolveEncoding, textChunks, type TextChunk } from './decode.js';
-import { csvBatches, readCsvHeader } from './csv.js';
+import { csvBatches, readCsvHeader, type CsvTally } from './csv.js';
+import { delimiterName, sniffDelimiter } from './csv-sniff.js';
 import { jsonBatches, NOT_ARRAY } from './json.js';
+import { findExport, findRows, type JsonExport } from './json-export.js';
 import { ndjsonBatches } from './ndjson.js';
 import { spoolStdin } from './spool.js';
 
@@ -16,7 +18,7 @@ export interface OpenInputOptions {
   file: string; // path, or '-' for standard input
   format?: InputFormat; // overrides the extension
   encoding?: string; // default 'utf-8'; any label TextDecoder knows (gb18030, gbk, utf-16le...)
-  delimiter?: string; // CSV only, default ','; accept '\t' and the word 'tab'
+  delimiter?: string; // CSV only, default: detected from the header; accept '\t' and the word 'tab'
   stdin?: NodeJS.ReadableStream; // default process.stdin (injectable for tests)
   tmpDir?: string; // where stdin is spooled (default os.tmpdir())
 }
@@ -27,6 +29,21 @@ export interface InputSource {
   format: InputFormat;
   columns: string[] | null; // CSV: header names with hints stripped; JSON/NDJSON: null
   hints: Record<string, TypeHint>; // CSV header type hints, e.g. { port_count: 'int' }
+  /** CSV: the delimiter read with (given, or detected from the header); ',' for JSON / NDJSON. */
+  delimiter: string;
+  /**
+   * How the text is stored: its encoding (TextDecoder's name) and whether it starts with a byte order mark. A file
+   * written for the user to load again (--failed) is written the same way, so the same command reads it.
+   */
+  encoding: string;
+  bom: boolean;
+  /** CSV: rows whose cells were all empty, skipped (not numbered, not checked); counted by the last full read. */
+  readonly emptyRows: number;
+  /**
+   * What the reader decided on its own that the user should be told: a delimiter found in the header, rows taken
+   * from an API export, and (after a full read) empty rows skipped. One line each, naming the file.
+   */
+  notes(): string[];
   /** Streams the records; may be called again to re-read from the start (two-pass pipeline). */
   records(): AsyncIterable<InputRecord>;
   /**
@@ -38,7 +55,9 @@ export interface InputSource {
   close(): Promise<void>;
 }
 
-const EXTENSIONS: Record<string, InputFormat> = { '.csv': 'csv', '.json': 'json', '.ndjson': 'ndjson', '.jsonl': 'ndjson' };
+// .tsv and .txt (Excel's "Unicode Text") are delimited text too: the delimiter is found in the header.
+const EXTENSIONS: Record<string, InputFormat> = { '.csv': 'csv', '.tsv': 'csv', '.txt': 'csv', '.json': 'json', '.ndjson': 'ndjson', '.jsonl': 'ndjson' };
+const CSV_DELIMITERS = [',', ';', '\t', '|'];
 const FORMATS: readonly InputFormat[] = ['csv', 'json', 'ndjson'];
 const HEAD_BYTES = 4096;
 
@@ -54,19 +73,35 @@ export function normalizeDelimiter(d: string | undefined): string {
 
 /**
  * The format of `file` from its extension; for standard input ('-') or when `head` (the first bytes) is given
- * and the extension says nothing, from the content: `[` -> json, `{` -> ndjson; CSV only when the first line
- * holds the delimiter and no `{` (a guess we only make when the content looks like a table).
+ * and the extension says nothing, from the content: `[` -> json; `{` -> ndjson, or json when it is one object
+ * with a rows array (an API answer, json-export.ts); CSV only when the first line holds the delimiter (any of
+ * , ; tab | when none was given) and no `{` (a guess we only make when the content looks like a table).
  */
-export function detectFormat(file: string, head?: Buffer, delimiter = ','): InputFormat | null {
+export function detectFormat(file: string, head?: Buffer, delimiter?: string): InputFormat | null {
   const byExt = file === '-' ? undefined : EXTENSIONS[extname(file).toLowerCase()];
   if (byExt) return byExt;
   if (!head) return null;
   const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
   if (text.startsWith('[')) return 'json';
-  if (text.startsWith('{')) return 'ndjson';
+  if (text.startsWith('{')) return isApiExport(text) ? 'json' : 'ndjson';
   const firstLine = text.split(/\r?\n/, 1)[0] ?? '';
-  if (firstLine.includes(delimiter) && !firstLine.includes('{')) return 'csv';
+  if ((delimiter ? [delimiter] : CSV_DELIMITERS).some((d) => firstLine.includes(d)) && !firstLine.includes('{')) return 'csv';
   return null;
+}
+
+/** One JSON object with a rows array (not a first NDJSON line followed by more). */
+function isApiExport(text: string): boolean {
+  const [first, ...rest] = text.split('\n');
+  if (rest.some((l) => l.trim() !== '')) {
+    try {
+      JSON.parse(first!);
+      return false; // a whole object on the first line, and more lines: NDJSON
+    } catch {
+      // the object goes on over several lines
+    }
+  }
+  const walk = findRows(text);
+  return walk !== 'more' && 'path' in walk;
 }
 
 async function readHead(path: string, display: string): Promise<Buffer> {
@@ -113,7 +148,7 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
   if (opts.format !== undefined && !FORMATS.includes(opts.format)) {
     throw new UsageError(`unknown format "${opts.format}"`, `use one of ${FORMATS.join(', ')}`);
   }
-  const delimiter = normalizeDelimiter(opts.delimiter);
+  let delimiter = opts.delimiter === undefined ? undefined : normalizeDelimiter(opts.delimiter);
   const explicit = opts.encoding !== undefined;
   let encoding = explicit ? resolveEncoding(opts.encoding!) : 'utf-8';
 
@@ -128,6 +163,7 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
   }
   try {
     const head = await readHead(path, display);
+    const bom = bomEncoding(head) !== null || (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf);
     // A UTF-16 byte order mark is unambiguous: decode as UTF-16 even without --encoding.
     if (!explicit) encoding = bomEncoding(head) ?? encoding;
     else if (encoding !== 'utf-8' && head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) {
@@ -139,7 +175,7 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
       if (!format) {
         throw new UsageError(
           `cannot tell the format of ${display} from its extension`,
-          'name it .csv, .json, .ndjson or .jsonl, or pass --format csv|json|ndjson',
+          'name it .csv, .tsv, .json, .ndjson or .jsonl, or pass --format csv|json|ndjson',
         );
       }
     }
@@ -157,12 +193,19 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
     let columns: string[] | null = null;
     let hints: Record<string, TypeHint> = Object.create(null);
     let batches: () => AsyncIterable<InputRecord[]>;
+    const said: string[] = [];
+    const tally: CsvTally = { emptyRows: 0 };
     if (format === 'csv') {
-      const header = await readCsvHeader(chunks(), display, delimiter);
+      if (delimiter === undefined) {
+        delimiter = sniffDelimiter(await firstText(chunks()), display);
+        if (delimiter !== ',') said.push(`${display}: delimiter ${delimiterName(delimiter)} (detected from the header; --delimiter chooses another)`);
+      }
+      const d = delimiter;
+      const header = await readCsvHeader(chunks(), display, d);
       columns = header.columns;
       hints = header.hints;
       const cols = columns;
-      batches = () => csvBatches(chunks(), display, delimiter, cols);
+      batches = () => csvBatches(chunks(), display, d, cols, tally);
     } else {
       // Read the first chunk now, so that a wrong encoding or a file that is plainly not a JSON array
       // fails at open rather than mid-run (the readers check again as they stream).
@@ -170,13 +213,35 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
       if (format === 'json') {
         const start = text.trimStart();
         if (text === '') throw new UsageError(`${display} is empty: ${NOT_ARRAY}`);
-        if (start !== '' && !start.startsWith('[')) throw new UsageError(`${display}: ${NOT_ARRAY}`);
-        batches = () => jsonBatches(chunks(), display);
+        let exp: JsonExport | undefined;
+        if (start.startsWith('{')) {
+          exp = await findExport(chunks(), display);
+          said.push(`${display}: an API export: the rows are the array at ${exp.path} (the rest of the object is not loaded)`);
+        } else if (start !== '' && !start.startsWith('[')) throw new UsageError(`${display}: ${NOT_ARRAY}`);
+        batches = () => jsonBatches(chunks(), display, exp);
       } else {
         batches = () => ndjsonBatches(chunks());
       }
     }
-    return { file: display, path, format, columns, hints, records: () => flatten(batches()), batches, close };
+    const notes = () =>
+      tally.emptyRows > 0 ? [...said, `${display}: ${tally.emptyRows} row${tally.emptyRows === 1 ? '' : 's'} with every cell empty skipped (not counted as rows)`] : said;
+    return {
+      file: display,
+      path,
+      format,
+      columns,
+      hints,
+      delimiter: delimiter ?? ',',
+      encoding,
+      bom,
+      get emptyRows() {
+        return tally.emptyRows;
+      },
+      notes,
+      records: () => flatten(batches()),
+      batches,
+      close,
+    };
   } catch (e) {
     await close();
     throw e;

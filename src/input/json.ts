@@ -4,7 +4,8 @@
  */
 import { UsageError } from '../core/errors.js';
 import type { InputRecord } from '../core/types.js';
-import { chunkToString, type TextChunk } from './decode.js';
+import { chunkToString, countNewlines, type TextChunk } from './decode.js';
+import { ENVELOPE_LIMIT, envelopeProblem, type JsonExport } from './json-export.js';
 
 export const NOT_ARRAY = 'expected a JSON array of objects; for one object per line use .ndjson (or --format ndjson)';
 
@@ -48,9 +49,14 @@ const enum S {
   End, // after the closing ']'
 }
 
-/** The records, a chunk's worth at a time (one await per chunk, not per row). */
-export async function* jsonBatches(chunks: AsyncIterable<TextChunk>, display: string): AsyncGenerator<InputRecord[]> {
+/**
+ * The records, a chunk's worth at a time (one await per chunk, not per row). `exp`: the file is an API export
+ * (json-export.ts): its prefix is skipped, and the rest of the object after the array is checked at the end.
+ */
+export async function* jsonBatches(chunks: AsyncIterable<TextChunk>, display: string, exp?: JsonExport): AsyncGenerator<InputRecord[]> {
   let state: S = S.Start as S;
+  let skip = exp?.prefix.length ?? 0; // characters of the export's prefix still to skip
+  let tail = ''; // the export's text after the array
   let line = 1;
   let row = 0;
   let afterOpen = true; // BeforeElem right after '[' (where ']' is allowed)
@@ -92,9 +98,19 @@ export async function* jsonBatches(chunks: AsyncIterable<TextChunk>, display: st
     const s = chunkToString(chunk);
     const n = s.length;
     let start = 0; // start of the current element within s
+    let first = 0; // where scanning starts within s (after the export's prefix)
+    if (skip > 0) {
+      first = Math.min(skip, n);
+      skip -= first;
+      line += countNewlines(first === n ? s : s.slice(0, first));
+    }
+    if (state === S.End && exp) {
+      tail += s; // the rest of the export's object, after the rows array
+      first = n;
+    }
     let error: unknown;
     try {
-      for (let i = 0; i < n; i++) {
+      for (let i = first; i < n; i++) {
         let c = s.charCodeAt(i);
         if (state === S.InElem) {
           if (inString) {
@@ -188,12 +204,16 @@ export async function* jsonBatches(chunks: AsyncIterable<TextChunk>, display: st
             else throw syntax(`expected "," or "]" after element ${row}, found "${s[i]}"`, line);
             break;
           case S.End:
-            throw syntax(`unexpected "${s[i]}" after the end of the array`, line);
+            if (!exp) throw syntax(`unexpected "${s[i]}" after the end of the array`, line);
+            tail += s.slice(i); // the rest of the export's object, after the rows array
+            i = n;
+            break;
         }
       }
       if (state === S.InElem) {
         parts.push(s.slice(start));
       }
+      if (tail.length > ENVELOPE_LIMIT) throw syntax(`the object goes on for more than 1 MB after the rows array at ${exp!.path}`, line);
     } catch (e) {
       error = e;
     }
@@ -206,4 +226,6 @@ export async function* jsonBatches(chunks: AsyncIterable<TextChunk>, display: st
   }
   if (state === S.Start) throw new UsageError(`${display} is empty: ${NOT_ARRAY}`);
   if (state !== S.End) throw syntax('the file ends before the array is closed with "]"', line);
+  const problem = exp && envelopeProblem(exp, tail);
+  if (problem) throw syntax(`${problem} (in the object around the rows array at ${exp!.path})`, line);
 }

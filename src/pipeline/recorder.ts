@@ -6,8 +6,8 @@
 import { renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CliError } from '../core/errors.js';
-import type { InputFormat, ReportFormat, RowOutcome, RowStatus } from '../core/types.js';
-import { FailedRowsWriter } from '../report/failed-file.js';
+import type { ReportFormat, RowOutcome, RowStatus } from '../core/types.js';
+import { FailedRowsWriter, type FailedRowsWriterOptions } from '../report/failed-file.js';
 import { ErrorGroups } from '../report/summary.js';
 import { ReportWriter } from '../report/writer.js';
 import type { Progress } from '../ui/progress.js';
@@ -31,7 +31,7 @@ export interface RecorderOptions {
   /** The earlier report (--resume / --retry-failed): a report written over it is written beside it until complete. */
   priorPath?: string;
   inputColumns: string[];
-  failed?: { path: string; format: InputFormat; columns: string[]; delimiter?: string };
+  failed?: FailedRowsWriterOptions;
   /** Keep an in-flight log beside the report (rows on the wire, for --resume). */
   inflight: boolean;
   total: number;

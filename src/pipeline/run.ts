@@ -123,6 +123,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
 
     // ---- pass 1: check everything, send nothing
     const plan = await checkAll(source, session, resume, o.stop);
+    for (const note of source.notes()) o.info(note);
     if (plan.total === 0) throw setupError ?? new UsageError(`${source.file}: no rows to send`, 'the file has a header but no data rows');
 
     let reportPath = o.report ? (o.report.path ?? priorPath ?? defaultReportPath(o.input.file, op.command, o.report.format)) : null;
@@ -144,7 +145,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     const { recorder, stats: sent } = await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath, send, setupError, plan });
     const stats = conn?.stats() ?? { requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0 };
     const cause: StopCause | undefined = setupError ? { kind: 'failed', error: setupError } : recorder.cause;
-    const summary = summarize({ o, plan, batchSize, reportPath, recorder, sent, stats, cause, blockedByInvalid, send, durationMs: now() - started });
+    const summary = summarize({ o, plan, batchSize, reportPath, recorder, sent, stats, cause, blockedByInvalid, send, emptyRows: source.emptyRows, durationMs: now() - started });
     const exitCode = summary.exit_code as ExitCode;
     return { summary, exitCode };
   } finally {

@@ -3,7 +3,7 @@
  * here (invalid, dry run, stopped), or batched (batcher) and sent (send-batch).
  */
 import { AuthError, EXIT, UnreachableError, type CliError } from '../core/errors.js';
-import { normalizeDelimiter, type InputSource } from '../input/index.js';
+import type { InputSource } from '../input/index.js';
 import type { Session } from '../operations/types.js';
 import { joinErrors } from '../schema/rows.js';
 import { Batcher } from './batcher.js';
@@ -39,7 +39,7 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
     format: o.report?.format ?? 'csv',
     priorPath: x.priorPath,
     inputColumns: x.plan.columns,
-    failed: o.failedPath ? { path: o.failedPath, format: source.format, columns: failedColumns(source, x.plan.columns), delimiter: normalizeDelimiter(o.input.delimiter) } : undefined,
+    failed: o.failedPath ? { path: o.failedPath, format: source.format, columns: failedColumns(source, x.plan.columns), delimiter: source.delimiter, encoding: source.encoding, bom: source.bom } : undefined,
     inflight: x.send && op.unclear === 'reconcile',
     total: x.plan.total,
     progress: o.progress,

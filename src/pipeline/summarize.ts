@@ -17,6 +17,8 @@ export interface Facts {
   cause: StopCause | undefined;
   blockedByInvalid: boolean;
   send: boolean;
+  /** CSV rows with every cell empty, skipped by the reader. */
+  emptyRows: number;
   durationMs: number;
 }
 
@@ -48,6 +50,7 @@ export function summarize(f: Facts): RunSummary {
     already_existed: f.sent.alreadyExisted,
     outcome_unknown: r.outcomeUnknown,
     resumed_ok: r.carried || undefined,
+    empty_rows: f.emptyRows || undefined,
     failed_file: o.failedPath ?? null,
     error:
       cause?.kind === 'failed'

@@ -3,12 +3,16 @@
  * columns, so a user can fix them and load the file again. Each row carries its error LAST, in a column
  * (CSV) or key (JSON / NDJSON) named `_error`, which the tool ignores on input.
  *
- * Cells are written exactly as read (no formula neutralising: this file is input data, not a report).
+ * Cells are written exactly as read (no formula neutralising: this file is input data, not a report), in the
+ * input's encoding, with a byte order mark when the input had one: a GB18030 file gives a GB18030 file, so that the
+ * same command (--encoding gb18030) loads it again and Excel opens it (input/encode.ts). An encoding with no
+ * encoder here (ISO-2022-JP) gives UTF-8 with a byte order mark, which the tool reads without --encoding.
  * Writes are gathered into chunks of about 64 KB; the report, not this file, is the crash-safe record.
  */
 import * as fs from 'node:fs';
 import { TYPE_HINTS } from '../core/types.js';
 import { UsageError } from '../core/errors.js';
+import { byteOrderMark, encoderFor, type Encode } from '../input/encode.js';
 import { csvLine } from './csv.js';
 
 export const FAILED_ERROR_COLUMN = '_error';
@@ -30,6 +34,9 @@ export interface FailedRowsWriterOptions {
   columns: string[];
   /** CSV delimiter of the input; default ','. */
   delimiter?: string;
+  /** The input's encoding (TextDecoder's name; default 'utf-8') and whether it started with a byte order mark. */
+  encoding?: string;
+  bom?: boolean;
 }
 
 export class FailedRowsWriter {
@@ -37,12 +44,15 @@ export class FailedRowsWriter {
   private readonly opts: FailedRowsWriterOptions;
   /** [header text, key in values] for CSV; a previous run's `_error` column is not repeated. */
   private readonly cols: [string, string][];
+  /** Text to bytes in the input's encoding; undefined: UTF-8, written as the string it is. */
+  private readonly encode: Encode | undefined;
   private pending = '';
   private n = 0;
   private done = false;
 
-  private constructor(fd: number, opts: FailedRowsWriterOptions) {
+  private constructor(fd: number, opts: FailedRowsWriterOptions, encode: Encode | undefined) {
     this.fd = fd;
+    this.encode = encode;
     this.opts = opts;
     this.cols = opts.columns.filter((c) => columnKey(c) !== FAILED_ERROR_COLUMN).map((c) => [c, columnKey(c)]);
   }
@@ -55,7 +65,9 @@ export class FailedRowsWriter {
       const e = err as NodeJS.ErrnoException;
       throw new UsageError(`cannot write the failed-rows file ${opts.path}: ${e.code ?? e.message}`, 'choose another path with --failed');
     }
-    const w = new FailedRowsWriter(fd, opts);
+    const { encode, bom } = textEncoding(opts);
+    const w = new FailedRowsWriter(fd, opts, encode);
+    if (bom.length > 0) fs.writeSync(fd, bom);
     if (opts.format === 'csv') {
       w.pending = csvLine([...w.cols.map(([header]) => header), FAILED_ERROR_COLUMN], false, w.delimiter);
     } else if (opts.format === 'json') {
@@ -95,7 +107,8 @@ export class FailedRowsWriter {
   /** Writes what is gathered (the pipeline may call this after each batch). */
   flush(): void {
     if (this.pending) {
-      fs.writeSync(this.fd, this.pending);
+      if (this.encode) fs.writeSync(this.fd, this.encode(this.pending));
+      else fs.writeSync(this.fd, this.pending);
       this.pending = '';
     }
   }
@@ -108,4 +121,15 @@ export class FailedRowsWriter {
     fs.fsyncSync(this.fd);
     fs.closeSync(this.fd);
   }
+}
+
+/**
+ * How the file's text becomes bytes: the input's encoding (undefined `encode`: UTF-8, the default) and the byte
+ * order mark to start with. With no encoder for the input's encoding, UTF-8 with a mark (read without --encoding).
+ */
+function textEncoding(opts: FailedRowsWriterOptions): { encode: Encode | undefined; bom: Buffer } {
+  const encoding = opts.encoding ?? 'utf-8';
+  const encode = encoding === 'utf-8' ? undefined : encoderFor(encoding);
+  if (encode === null) return { encode: undefined, bom: byteOrderMark('utf-8') };
+  return { encode, bom: opts.bom ? byteOrderMark(encoding) : Buffer.alloc(0) };
 }

@@ -90,6 +90,8 @@ export interface RunSummary {
   already_existed?: number;
   outcome_unknown?: number;
   resumed_ok?: number;
+  /** CSV rows whose cells were all empty: skipped, not counted in total. */
+  empty_rows?: number;
   batches?: number;
   failed_file?: string | null;
   /** Set for usage errors / fatal errors / interruption. */
@@ -173,7 +175,7 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
     lines.push('', 'Failures by cause:');
     const width = Math.max(...groups.map((g) => plural(g.count, 'row').length));
     for (const g of groups) {
-      // The code in front, unless the message already starts with it (the simulator writes "[1199014] ...").
+      // The code in front, unless the message already starts with it.
       const code = g.error_code !== undefined && !g.error.startsWith(`[${g.error_code}]`) ? `[${g.error_code}] ` : '';
       lines.push(`  ${plural(g.count, 'row').padStart(width)}  ${code}${oneLine(g.error)}  ${p.dim(rowsText(g))}`);
     }

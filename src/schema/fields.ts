@@ -15,7 +15,7 @@ import type { TypeHint } from '../core/types.js';
 
 export type FieldType =
   | 'singlechar' | 'longchar' | 'int' | 'float' | 'enum' | 'enummulti' | 'date' | 'time' | 'timezone'
-  | 'bool' | 'objuser' | 'organization' | 'list' | 'json' | 'string' | 'id';
+  | 'bool' | 'objuser' | 'organization' | 'list' | 'json' | 'string' | 'id' | 'enumquote';
 
 export interface EnumOption { id: string; name: string }
 
@@ -32,6 +32,8 @@ export interface FieldSpec {
   options?: EnumOption[];      // enum / enummulti
   listOptions?: string[];      // list
   pattern?: RegExp;            // singlechar regex option
+  /** ismultiple of the attribute: false allows one user / option / organization / quoted instance (undefined: no limit). */
+  multiple?: boolean;
   /** json fields: the JSON value must be an array (bind_info) */
   jsonArray?: boolean;
 }
@@ -54,7 +56,21 @@ const FALSE_WORDS = new Set(['false', '0', 'no', 'n', 'off', '否', 'f']);
 const INT_TEXT = /^[+-]?\d+$/;
 const FLOAT_TEXT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const DATE_TEXT = /^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})$/;
-const TIME_TEXT = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?(Z|[+-]\d{2}:?\d{2})?$/;
+/** The two forms CMDB accepts for a time (bk-cmdb src/common/util/struti.go dateTimePattern, timeWithLocationPattern). */
+const SERVER_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$|^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/;
+/** CMDB's user names (struti.go userPattern): what an objuser value must match, commas included. */
+const USER_NAMES = /^(\d|[a-zA-Z])([a-zA-Z0-9@.,_-])*$/;
+/** CMDB's text limits are bytes of UTF-8 (Go's len; common.FieldTypeSingleLenChar 256, LongLenChar / UserLenChar 2000). */
+const MAX_BYTES: Partial<Record<FieldType, number>> = { singlechar: 256, longchar: 2000, objuser: 2000 };
+/** CMDB trims these before checking and storing them (instance_validate.go): the tool sends them trimmed. */
+const TRIMMED = new Set<FieldType>(['singlechar', 'longchar', 'objuser']);
+
+/** At most `max` UTF-8 bytes, without encoding short strings (3 bytes per UTF-16 unit is the most there can be). */
+function withinBytes(v: string, max: number): boolean {
+  return v.length * 3 <= max || Buffer.byteLength(v) <= max;
+}
+
+const single = (f: FieldSpec) => f.multiple === false;
 
 function describe(v: unknown): string {
   if (typeof v === 'string') return `"${v.length > 40 ? v.slice(0, 40) + '…' : v}"`;
@@ -147,9 +163,14 @@ export function targetSchema(f: FieldSpec): z.ZodType {
     }
     case 'enummulti': {
       const ids = (f.options ?? []).map((o) => o.id);
-      return z.array(z.string().refine((v) => ids.includes(v), { error: `expected items from ${ids.join(', ')}` }), {
+      const s = z.array(z.string().refine((v) => ids.includes(v), { error: `expected items from ${ids.join(', ')}` }), {
         error: 'expected a list of option ids',
       });
+      return single(f) ? s.max(1, { error: 'expected one option: the field takes a single value (ismultiple is false)' }) : s;
+    }
+    case 'enumquote': {
+      const s = z.array(z.number().int().positive(), { error: 'expected a list of instance ids' });
+      return single(f) ? s.max(1, { error: 'expected one instance id: the field takes a single value (ismultiple is false)' }) : s;
     }
     case 'list': {
       const opts = f.listOptions ?? [];
@@ -157,12 +178,14 @@ export function targetSchema(f: FieldSpec): z.ZodType {
         error: `expected one of ${opts.join(', ')}`,
       });
     }
-    case 'organization':
-      return z.array(z.number().int().positive(), { error: 'expected a list of organization ids' });
+    case 'organization': {
+      const s = z.array(z.number().int().positive(), { error: 'expected a list of organization ids' });
+      return single(f) ? s.max(1, { error: 'expected one organization id: the field takes a single value (ismultiple is false)' }) : s;
+    }
     case 'date':
       return z.string({ error: 'expected a date YYYY-MM-DD' }).regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected a date YYYY-MM-DD' });
     case 'time':
-      return z.string({ error: 'expected a time YYYY-MM-DD HH:MM:SS' }).regex(TIME_TEXT, { error: 'expected a time YYYY-MM-DD HH:MM:SS or RFC 3339' });
+      return z.string({ error: 'expected a time YYYY-MM-DD HH:MM:SS' }).regex(SERVER_TIME, { error: 'expected a time "YYYY-MM-DD HH:MM:SS" or RFC 3339 with a zone ("2024-05-01T08:00:00+08:00")' });
     case 'timezone':
       return z.string({ error: 'expected a time zone like Asia/Shanghai' }).refine(validTimezone, { error: 'expected a time zone like Asia/Shanghai' });
     case 'json':
@@ -171,10 +194,14 @@ export function targetSchema(f: FieldSpec): z.ZodType {
     case 'singlechar':
     case 'longchar':
     case 'string': {
-      const max = f.maxLength ?? (f.type === 'singlechar' || f.type === 'objuser' ? 256 : f.type === 'longchar' ? 2000 : undefined);
-      let s = z.string({ error: 'expected text' });
-      if (max !== undefined) s = s.max(max, { error: `expected at most ${max} characters` });
-      if (f.pattern) s = s.regex(f.pattern, { error: `does not match the model's pattern ${f.pattern.source}` });
+      const max = f.maxLength ?? MAX_BYTES[f.type];
+      let s: z.ZodType<string> = z.string({ error: 'expected text' });
+      if (max !== undefined) s = s.refine((v) => withinBytes(v, max), { error: `expected at most ${max} bytes of UTF-8 (a Chinese character is 3)` });
+      if (f.pattern) s = s.refine((v) => f.pattern!.test(v), { error: `does not match the model's pattern ${f.pattern.source}` });
+      if (f.type === 'objuser') {
+        s = s.refine((v) => v === '' || USER_NAMES.test(v), { error: 'expected user names of letters, digits and @ . _ - separated by commas' });
+        if (single(f)) s = s.refine((v) => !v.includes(','), { error: 'expected one user: the field takes a single value (ismultiple is false)' });
+      }
       return s;
     }
   }
@@ -186,7 +213,7 @@ function fromText(f: FieldSpec, text: string): unknown {
   switch (f.type) {
     case 'int':
     case 'id':
-      return INT_TEXT.test(t) ? Number(t) : text;
+      return INT_TEXT.test(t) || WHOLE_DECIMAL_TEXT.test(t) ? Number(t) : excelScientific(t, AS_NUMBER) ?? text;
     case 'float':
       return FLOAT_TEXT.test(t) ? Number(t) : text;
     case 'bool': {
@@ -200,11 +227,15 @@ function fromText(f: FieldSpec, text: string): unknown {
     case 'enummulti':
       return splitList(t).map((v) => (typeof v === 'string' ? enumId(f, v) : v));
     case 'organization':
+    case 'enumquote':
       return splitList(t).map((v) => (typeof v === 'string' && INT_TEXT.test(v) ? Number(v) : v));
+    case 'time':
+      // A zone-less ISO time is the server's space form with a T: send it in the form the server takes.
+      return /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$/.test(t) ? t.replace('T', ' ') : t;
     case 'date': {
       if (isIsoDate(t)) return t;
       const m = DATE_TEXT.exec(t);
-      return m ? `${m[1]}-${pad2(m[2]!)}-${pad2(m[3]!)}` : text;
+      return m ? `${m[1]}-${pad2(m[2]!)}-${pad2(m[3]!)}` : excelSerialDate(t) ?? text;
     }
     case 'objuser':
       // One user name (the common case) is already what the server takes.
@@ -213,15 +244,74 @@ function fromText(f: FieldSpec, text: string): unknown {
       try {
         return JSON.parse(t);
       } catch (e) {
-        return new JsonTextError((e as Error).message);
+        return new Refused(`expected JSON: ${(e as Error).message}`);
       }
+    case 'singlechar':
+    case 'longchar':
+    case 'string':
+      return excelScientific(t, AS_TEXT) ?? (TRIMMED.has(f.type) ? t : text);
     default:
-      return text;
+      return TRIMMED.has(f.type) ? t : text;
   }
 }
 
-class JsonTextError {
+/** Cell text that cannot be what the user meant, and why (the message is the row's error as it is). */
+class Refused {
   constructor(readonly message: string) {}
+}
+
+/**
+ * JSON values keep their types, except an enum option's: named by its display name as in a CSV cell, or by a number
+ * that is its id's digits (1 for the option "1", as other tools export host bk_os_type).
+ */
+function fromJson(f: FieldSpec, v: unknown): unknown {
+  if (f.type === 'enum') return jsonOption(f, v);
+  if (f.type === 'enummulti' && Array.isArray(v)) return v.map((x) => jsonOption(f, x));
+  return v;
+}
+
+function jsonOption(f: FieldSpec, v: unknown): unknown {
+  if (typeof v === 'string') return enumId(f, v.trim());
+  if (typeof v === 'number' && (f.options ?? []).some((o) => o.id === String(v))) return String(v);
+  return v;
+}
+
+// ---- What Excel does to numbers and dates in a CSV it saves
+
+/** "48.0", "24.00": Excel's number format with decimals; a whole number all the same. */
+const WHOLE_DECIMAL_TEXT = /^[+-]?\d+\.0+$/;
+/** Excel's General format for a number of 12 digits or more: "1.79868E+15", the digits after the 6th gone. */
+const EXCEL_SCIENTIFIC = /^[+-]?(\d)(?:\.(\d+))?E\+(\d+)$/;
+const EXCEL_SERIAL_TEXT = /^\d{5}(\.\d+)?$/;
+
+const AS_TEXT = 'format the column as Text in Excel (ids of more than 15 digits before they are pasted in) and save the file again';
+const AS_NUMBER = 'format the column as Number with 0 decimal places in Excel and save the file again';
+
+/** A number Excel showed in scientific notation (refused: the digits are lost, `fix` says what to do), or undefined. */
+function excelScientific(t: string, fix: string): Refused | undefined {
+  if (t.length > 24 || t.indexOf('E+') === -1) return undefined; // the common case: one native search
+  const m = EXCEL_SCIENTIFIC.exec(t);
+  if (!m || Number(m[3]) < 11) return undefined;
+  const kept = 1 + (m[2]?.length ?? 0);
+  return new Refused(`"${t}" is a number Excel rounded to scientific notation (the digits after the ${ordinal(kept)} are lost): ${fix}`);
+}
+
+/**
+ * A date cell holding an Excel date serial number (days since 1899-12-30: 45123 is 2023-07-16), refused naming
+ * the date; or undefined. Five digits only (1927 to 2173): "2023" is a year, "20230716" a date without dashes.
+ */
+function excelSerialDate(t: string): Refused | undefined {
+  if (!EXCEL_SERIAL_TEXT.test(t)) return undefined;
+  const day = new Date(Date.UTC(1899, 11, 30) + Math.floor(Number(t)) * 86_400_000).toISOString().slice(0, 10);
+  return new Refused(
+    `"${t}" is an Excel date serial number (it would be ${day}): format the column as a date (YYYY-MM-DD) or as Text in Excel and save the file again`,
+  );
+}
+
+function ordinal(n: number): string {
+  const tens = n % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : n % 10 === 1 ? 'st' : n % 10 === 2 ? 'nd' : n % 10 === 3 ? 'rd' : 'th';
+  return `${n}${suffix}`;
 }
 
 function enumId(f: FieldSpec, v: string): string {
@@ -248,6 +338,7 @@ function expectedText(f: FieldSpec): string {
     case 'enummulti': return `a list of ${(f.options ?? []).map((o) => o.id).join(', ')}`;
     case 'date': return 'a date YYYY-MM-DD';
     case 'time': return 'a time YYYY-MM-DD HH:MM:SS';
+    case 'enumquote': return 'a list of instance ids';
     case 'json': return f.jsonArray ? 'a JSON array' : 'JSON';
     case 'organization': return 'a list of organization ids';
     case 'list': return `one of ${(f.listOptions ?? []).join(', ')}`;
@@ -278,13 +369,14 @@ function quickAccept(f: FieldSpec): ((v: unknown) => boolean) | undefined {
       const ids = new Set((f.options ?? []).map((o) => o.id));
       return (v) => typeof v === 'string' && ids.has(v);
     }
-    case 'objuser':
     case 'singlechar':
     case 'longchar':
     case 'string': {
       if (f.pattern) return undefined;
-      const limit = f.maxLength ?? (f.type === 'singlechar' || f.type === 'objuser' ? 256 : f.type === 'longchar' ? 2000 : Infinity);
-      return (v) => typeof v === 'string' && v.length <= limit;
+      const limit = f.maxLength ?? MAX_BYTES[f.type] ?? Infinity;
+      // Untrimmed text goes the long way (the checker trims it).
+      const trims = TRIMMED.has(f.type);
+      return (v) => typeof v === 'string' && v.length * 3 <= limit && !(trims && v !== v.trim());
     }
     default:
       return undefined;
@@ -296,9 +388,10 @@ export function compileField(f: FieldSpec): Checker {
   const schema = targetSchema(f);
   const quick = quickAccept(f);
   const check: Checker = (input, isText) => {
-    let v = isText && typeof input === 'string' ? fromText(f, input) : input;
+    let v = isText && typeof input === 'string' ? fromText(f, input) : isText ? input : fromJson(f, input);
+    if (!isText && typeof v === 'string' && TRIMMED.has(f.type)) v = v.trim();
     if (quick?.(v)) return { value: v };
-    if (v instanceof JsonTextError) return { error: `expected JSON: ${v.message}` };
+    if (v instanceof Refused) return { error: v.message };
     // JSON input: ids and ints may arrive as whole-number strings from other tools; keep them strict except ids.
     if (!isText && f.type === 'id' && typeof v === 'string' && INT_TEXT.test(v.trim())) v = Number(v);
     const r = schema.safeParse(v);

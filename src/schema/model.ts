@@ -5,6 +5,8 @@
 import type { FieldSpec, FieldType } from './fields.js';
 
 export interface CmdbAttribute {
+  /** The attribute's numeric id: what unique rules refer to (key_id). */
+  id?: number;
   bk_property_id: string;
   bk_property_name?: string;
   bk_property_type: string;
@@ -18,7 +20,7 @@ export interface CmdbAttribute {
 const KNOWN: Record<string, FieldType> = {
   singlechar: 'singlechar', longchar: 'longchar', int: 'int', float: 'float', enum: 'enum', enummulti: 'enummulti',
   date: 'date', time: 'time', timezone: 'timezone', bool: 'bool', objuser: 'objuser', organization: 'organization',
-  list: 'list', enumquote: 'enummulti', json: 'json', inner_table: 'json',
+  list: 'list', enumquote: 'enumquote', json: 'json', inner_table: 'json',
 };
 
 function num(v: unknown): number | undefined {
@@ -57,6 +59,8 @@ export function attributeToField(a: CmdbAttribute): FieldSpec {
     }
   }
   if (type === 'enum' && a.ismultiple) f.type = 'enummulti';
+  // ismultiple false: one value only (attribute.go validUser, validEnumMulti → 1199092, validOrganization).
+  if (['objuser', 'enummulti', 'organization', 'enumquote'].includes(f.type) && typeof a.ismultiple === 'boolean') f.multiple = a.ismultiple;
   return f;
 }
 
@@ -68,5 +72,8 @@ export function uniqueFields(attrs: CmdbAttribute[]): string[] {
     .map((a) => a.bk_property_id);
 }
 
-/** Models the batch instance APIs refuse (1199084): their instances have their own APIs. */
-export const BUILTIN_MODELS = new Set(['host', 'biz', 'set', 'module', 'process', 'plat']);
+/**
+ * Models the batch instance APIs and search_object_instances refuse (1199084; bk-cmdb src/common/mapping.go
+ * IsInnerModel): their instances have their own APIs.
+ */
+export const BUILTIN_MODELS = new Set(['host', 'biz', 'set', 'module', 'process', 'plat', 'bk_biz_set_obj', 'bk_project']);

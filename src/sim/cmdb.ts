@@ -3,10 +3,10 @@
  * Each handler takes the request body (path variables already merged in) and
  * returns the envelope fields; index.ts wraps them for ESB or apigw.
  */
-import type { Attribute, InstAssociation, Model, Row, SimStore } from './store.js';
-import { BUILTIN_MODELS } from './store.js';
-import { checkValue, isEmptyValue, type FieldError } from './validate.js';
-import { cmdbMessage, rowError, type Lang } from './messages.js';
+import type { InstAssociation, Model, ObjectAssociation, Row, SimStore } from './store.js';
+import { BUILTIN_MODELS, PROCESS_STRUCT_FIELDS } from './store.js';
+import { checkValue, isEmptyValue, trimmed, type FieldError } from './validate.js';
+import { cmdbMessage, type Lang } from './messages.js';
 
 export interface CmdbCtx {
   store: SimStore;
@@ -14,6 +14,8 @@ export interface CmdbCtx {
   user: string;
   /** The user may not write (forbiddenUsers). */
   forbidden: boolean;
+  /** IAM is on: the apiserver parses association batches before CMDB sees them (SimOptions.iam). */
+  iam: boolean;
   door: 'esb' | 'apigw';
 }
 
@@ -22,8 +24,11 @@ export interface CmdbResult {
   message?: string;
   data?: unknown;
   permission?: unknown;
-  /** A filter-level error of search_object_instances (apigw answers with bk_error_code / bk_error_msg). */
-  filterError?: boolean;
+  /**
+   * Answered by CMDB's apiserver filters (metadata.BaseResp, src/common/metadata/result.go): on apigw the keys stay
+   * bk_error_code / bk_error_msg.
+   */
+  apiserver?: boolean;
   /** Rows created / updated, for the counters. */
   applied?: number;
   /** Rows rejected because the unique value / association already existed. */
@@ -31,6 +36,9 @@ export interface CmdbResult {
 }
 
 export type CmdbHandler = (ctx: CmdbCtx, body: Row) => CmdbResult;
+
+/** Operations the ESB has no component for: only the gateway serves them (docs/apidoc/cc/cc.yaml lists no such name). */
+export const GATEWAY_ONLY = new Set(['search_object_unique']);
 
 export const CMDB_WRITE_OPS = new Set([
   'batch_create_inst', 'batch_update_inst', 'update_process_instance', 'batch_create_instance_association', 'batch_delete_inst',
@@ -67,14 +75,33 @@ function model(ctx: CmdbCtx, objId: unknown): Model | CmdbResult {
   return ctx.store.models.get(objId) ?? fail(ctx, 1101030, objId);
 }
 
-/** Per unique attribute: value -> instance id, built once per request so big stores stay fast. */
-function uniqueIndex(m: Model, instances: Map<number, Row>): Map<string, Map<unknown, number>> {
-  const idx = new Map<string, Map<unknown, number>>();
-  for (const a of m.attributes) {
-    if (!a.isonly) continue;
-    const values = new Map<unknown, number>();
-    for (const [id, r] of instances) if (!isEmptyValue(r[a.bk_property_id])) values.set(r[a.bk_property_id], id);
-    idx.set(a.bk_property_id, values);
+/** A unique rule as the property ids of its keys (in rule order). */
+interface UniqueRule { fields: string[] }
+
+function rulesOf(m: Model): UniqueRule[] {
+  const byId = new Map(m.attributes.map((a) => [a.id, a.bk_property_id]));
+  return m.uniques.map((u) => ({ fields: u.keys.map((k) => byId.get(k.key_id)!).filter(Boolean) }));
+}
+
+/**
+ * The value a rule holds for a row, or undefined when one of its fields has no value: bk-cmdb's unique indexes
+ * are partial (only documents that have every key), so a rule binds only the rows that fill it.
+ */
+function ruleValue(rule: UniqueRule, row: Row): string | undefined {
+  const values = rule.fields.map((f) => row[f]);
+  return values.some(isEmptyValue) ? undefined : JSON.stringify(values);
+}
+
+/** Per unique rule: rule value -> instance id, built once per request so big stores stay fast. */
+function uniqueIndex(rules: UniqueRule[], instances: Map<number, Row>): Map<UniqueRule, Map<string, number>> {
+  const idx = new Map<UniqueRule, Map<string, number>>();
+  for (const rule of rules) {
+    const values = new Map<string, number>();
+    for (const [id, r] of instances) {
+      const v = ruleValue(rule, r);
+      if (v !== undefined) values.set(v, id);
+    }
+    idx.set(rule, values);
   }
   return idx;
 }
@@ -84,20 +111,34 @@ function uniqueIndex(m: Model, instances: Map<number, Row>): Map<string, Map<unk
  * (store.version): building one per request made a 100,000-row import quadratic — the simulator, not the
  * client, was the bottleneck of the benchmark. Creates keep the index in step with their own inserts.
  */
-const createIndexes = new WeakMap<Map<number, Row>, { version: number; unique: Map<string, Map<unknown, number>> }>();
+const createIndexes = new WeakMap<Map<number, Row>, { version: number; rules: UniqueRule[]; unique: Map<UniqueRule, Map<string, number>> }>();
 
-const uniqueText = (a: Attribute, v: unknown) => `${a.bk_property_id}: ${typeof v === 'string' ? v : JSON.stringify(v)}`;
+/** The duplicate key as mongodb.GetDuplicateKey cuts it out of Mongo's E11000 message: `bk_asset_id: "SW-1"`. */
+const dupKey = (rule: UniqueRule, row: Row) => rule.fields.map((f) => `${f}: ${JSON.stringify(row[f])}`).join(', ');
+
+/** Every string value trimmed, as the server stores it (instance_validate.go). */
+function trimAll(row: Row): Row {
+  const out: Row = {};
+  for (const [k, v] of Object.entries(row)) out[k] = trimmed(v);
+  return out;
+}
 
 // ---- batch_create_inst ------------------------------------------------------
+
+/**
+ * A per-row error of batch_create_inst: the message only, no code (topo_server logics/inst/inst.go
+ * CreateManyInstance copies `err_msg` / `Message` into error_msg).
+ */
+const rowFail = (ctx: CmdbCtx, code: number, ...params: (string | number)[]) => cmdbMessage(code, ctx.lang, ...params);
 
 const batchCreateInst: CmdbHandler = (ctx, body) => {
   const m = model(ctx, body.bk_obj_id);
   if ('code' in m) return m;
-  if (m.builtin) return fail(ctx, 1199084, m.bk_obj_id);
+  if (m.builtin) return fail(ctx, 1199084);
   const details = body.details;
   if (details === undefined || details === null || (Array.isArray(details) && details.length === 0)) return fail(ctx, 1199038, 'details');
   if (!Array.isArray(details)) return fail(ctx, 1199006, 'details');
-  if (details.length > 200) return fail(ctx, 1199035, 200);
+  if (details.length > 200) return fail(ctx, 1199035, 'details', 200);
   if (ctx.forbidden) return denied(ctx, 'create_model_instance', '新建实例', `comobj_${m.bk_obj_id}`, m.bk_obj_id, [m.bk_obj_id]);
 
   const created: Record<string, number> = {};
@@ -105,47 +146,53 @@ const batchCreateInst: CmdbHandler = (ctx, body) => {
   let duplicates = 0;
   const instances = ctx.store.instanceMap(m.bk_obj_id);
   const cached = createIndexes.get(instances);
-  const unique = cached && cached.version === ctx.store.version ? cached.unique : uniqueIndex(m, instances);
+  const fresh = !(cached && cached.version === ctx.store.version);
+  const rules = fresh ? rulesOf(m) : cached!.rules;
+  const unique = fresh ? uniqueIndex(rules, instances) : cached!.unique;
+  const exists = (obj: string, id: number) => ctx.store.instanceMap(obj).has(id);
   // Rows are independent and applied in order, so a row that repeats an earlier
   // row's unique value fails against the instance that row just created.
-  details.forEach((row: unknown, i) => {
+  details.forEach((raw: unknown, i) => {
     const key = String(i);
-    if (!isObj(row)) {
-      errors[key] = rowError(1199006, cmdbMessage(1199006, ctx.lang, `details[${i}]`));
+    if (!isObj(raw)) {
+      errors[key] = rowFail(ctx, 1199006, `details[${i}]`);
       return;
     }
+    const row = trimAll(raw);
     const fields: Row = {};
     for (const a of m.attributes) {
       const v = row[a.bk_property_id];
       if (isEmptyValue(v)) {
         if (a.isrequired) {
-          errors[key] = rowError(1199010, cmdbMessage(1199010, ctx.lang, a.bk_property_id));
+          errors[key] = rowFail(ctx, 1199010, a.bk_property_id);
           return;
         }
         if (v !== undefined) fields[a.bk_property_id] = v;
         continue;
       }
-      const err = checkValue(a, v, ctx.lang);
+      const err = checkValue(a, v, ctx.lang, exists);
       if (err) {
-        errors[key] = rowError(err.code, err.message);
+        errors[key] = err.message;
         return;
       }
       fields[a.bk_property_id] = v;
     }
-    for (const a of m.attributes) {
-      const v = fields[a.bk_property_id];
-      if (!a.isonly || isEmptyValue(v)) continue;
-      if (unique.get(a.bk_property_id)!.has(v)) {
-        errors[key] = rowError(1199014, cmdbMessage(1199014, ctx.lang, uniqueText(a, v)));
+    for (const rule of rules) {
+      const v = ruleValue(rule, fields);
+      if (v !== undefined && unique.get(rule)!.has(v)) {
+        errors[key] = rowFail(ctx, 1199014, dupKey(rule, fields));
         duplicates++;
         return;
       }
     }
     const id = ctx.store.insert(m.bk_obj_id, fields);
-    for (const [p, values] of unique) if (!isEmptyValue(fields[p])) values.set(fields[p], id);
+    for (const [rule, values] of unique) {
+      const v = ruleValue(rule, fields);
+      if (v !== undefined) values.set(v, id);
+    }
     created[key] = id;
   });
-  createIndexes.set(instances, { version: ctx.store.version, unique });
+  createIndexes.set(instances, { version: ctx.store.version, rules, unique });
   return ok({ success_created: created, error_msg: errors }, Object.keys(created).length, duplicates);
 };
 
@@ -157,18 +204,20 @@ const doneData = (ctx: CmdbCtx) => (ctx.door === 'esb' ? 'success' : null);
 const batchUpdateInst: CmdbHandler = (ctx, body) => {
   const m = model(ctx, body.bk_obj_id);
   if ('code' in m) return m;
-  if (m.builtin && m.bk_obj_id !== 'host') return fail(ctx, 1199084, m.bk_obj_id);
+  if (m.builtin && m.bk_obj_id !== 'host') return fail(ctx, 1199084);
   const items = body.update;
   if (!Array.isArray(items)) return fail(ctx, 1199006, 'update');
   const instances = ctx.store.instanceMap(m.bk_obj_id);
   const attrs = new Map(m.attributes.map((a) => [a.bk_property_id, a]));
   const ids = items.map((it: unknown) => (isObj(it) ? it.inst_id : undefined));
   if (ctx.forbidden) return denied(ctx, 'edit_model_instance', '编辑实例', `comobj_${m.bk_obj_id}`, m.bk_obj_id, ids.filter(posInt));
+  const exists = (obj: string, id: number) => ctx.store.instanceMap(obj).has(id);
 
   // Validate everything against the state the batch would produce; the first
   // problem rejects the whole batch and the answer does not say which item.
   const pending = new Map<number, Row>();
-  const unique = uniqueIndex(m, instances);
+  const rules = rulesOf(m);
+  const unique = uniqueIndex(rules, instances);
   let dup = 0;
   const check = (): CmdbResult | null => {
     for (const it of items as unknown[]) {
@@ -177,31 +226,33 @@ const batchUpdateInst: CmdbHandler = (ctx, body) => {
       if (!current) return fail(ctx, 1199019);
       if (!isObj(it.datas)) return fail(ctx, 1199006, 'datas');
       const next: Row = { ...current };
-      for (const [k, v] of Object.entries(it.datas)) {
+      for (const [k, raw] of Object.entries(it.datas)) {
         const a = attrs.get(k);
         if (!a || !a.editable) continue; // unknown and non-editable fields are dropped
+        const v = trimmed(raw);
         if (isEmptyValue(v)) {
           if (a.isrequired) return fail(ctx, 1199010, k);
           next[k] = v;
           continue;
         }
-        const err: FieldError | null = checkValue(a, v, ctx.lang);
+        const err: FieldError | null = checkValue(a, v, ctx.lang, exists);
         if (err) return { code: err.code, message: err.message };
         next[k] = v;
       }
-      for (const a of m.attributes) {
-        const v = next[a.bk_property_id];
-        if (!a.isonly || isEmptyValue(v)) continue;
-        const owner = unique.get(a.bk_property_id)!.get(v);
+      for (const rule of rules) {
+        const v = ruleValue(rule, next);
+        const owner = v === undefined ? undefined : unique.get(rule)!.get(v);
         if (owner !== undefined && owner !== it.inst_id) {
           dup = 1;
-          return fail(ctx, 1199014, uniqueText(a, v));
+          return fail(ctx, 1199014, rule.fields.map((f) => attrs.get(f)?.bk_property_name ?? f).join(','));
         }
       }
       // Later items are checked against the values this one leaves behind.
-      for (const [p, values] of unique) {
-        if (values.get(current[p]) === it.inst_id) values.delete(current[p]);
-        if (!isEmptyValue(next[p])) values.set(next[p], it.inst_id);
+      for (const [rule, values] of unique) {
+        const before = ruleValue(rule, current);
+        if (before !== undefined && values.get(before) === it.inst_id) values.delete(before);
+        const after = ruleValue(rule, next);
+        if (after !== undefined) values.set(after, it.inst_id);
       }
       pending.set(it.inst_id, next);
     }
@@ -219,7 +270,7 @@ const batchUpdateInst: CmdbHandler = (ctx, body) => {
 const batchDeleteInst: CmdbHandler = (ctx, body) => {
   const m = model(ctx, body.bk_obj_id);
   if ('code' in m) return m;
-  if (m.builtin) return fail(ctx, 1199084, m.bk_obj_id);
+  if (m.builtin) return fail(ctx, 1199084);
   const del = body.delete;
   const ids = isObj(del) ? del.inst_ids : undefined;
   if (!Array.isArray(ids) || ids.length === 0) return fail(ctx, 1199038, 'delete.inst_ids');
@@ -237,14 +288,33 @@ const batchDeleteInst: CmdbHandler = (ctx, body) => {
 
 // ---- update_process_instance ------------------------------------------------
 
-const PROC_INT = new Set(['bk_process_id', 'proc_num', 'timeout', 'priority', 'auto_time_gap', 'bk_biz_id', 'process_template_id']);
+const PROC_INT = new Set(['bk_process_id', 'proc_num', 'timeout', 'priority', 'bk_biz_id', 'bk_start_check_secs']);
+const STRUCT = new Set<string>(PROCESS_STRUCT_FIELDS);
 
-function procTypeError(k: string, v: unknown): string | null {
-  if (v === null) return null;
-  if (k === 'auto_start') return typeof v === 'boolean' ? null : 'expected a JSON bool';
-  if (PROC_INT.has(k)) return typeof v === 'number' && Number.isInteger(v) ? null : 'expected a JSON integer';
-  if (k === 'bind_info') return Array.isArray(v) && v.every(isObj) ? null : 'expected an array of objects';
-  return typeof v === 'string' ? null : 'expected a JSON string';
+/** Whether a value decodes into the Process struct field (mapstr.DecodeFromMapStr); null decodes to a nil pointer. */
+function decodes(k: string, v: unknown): boolean {
+  if (v === null) return true;
+  if (k === 'auto_start') return typeof v === 'boolean';
+  if (PROC_INT.has(k)) return typeof v === 'number' && Number.isInteger(v);
+  if (k === 'bind_info') return Array.isArray(v) && v.every(isObj);
+  return typeof v === 'string';
+}
+
+/**
+ * What one item writes (proc_server service/processinstance.go updateProcessInstances): without a template the item
+ * is rebuilt from the whole Process struct, so every struct field the item leaves out becomes null; with a template
+ * only the fields the template does not lock, and only those sent (metadata.ProcessTemplate.ExtractInstanceUpdateData).
+ * Fields outside the struct are ignored either way.
+ */
+function processUpdate(item: Row, biz: number, locked: string[] | undefined): Row {
+  const data: Row = {};
+  for (const k of PROCESS_STRUCT_FIELDS) {
+    if (k === 'bk_process_id' || k === 'bk_supplier_account') continue;
+    if (locked && (locked.includes(k) || !(k in item))) continue;
+    data[k] = k in item ? trimmed(structuredClone(item[k])) : null;
+  }
+  data.bk_biz_id = biz;
+  return data;
 }
 
 const updateProcessInstance: CmdbHandler = (ctx, body) => {
@@ -252,41 +322,56 @@ const updateProcessInstance: CmdbHandler = (ctx, body) => {
   if (!posInt(biz)) return fail(ctx, 1199006, 'bk_biz_id');
   const list = body.processes;
   if (!Array.isArray(list)) return fail(ctx, 1199006, 'processes');
-  if (list.length > 100) return fail(ctx, 1199035, 100);
   if (list.length === 0) return ok([]);
+  if (list.length > 100) return fail(ctx, 1199035, 'update process instances', 100);
   if (ctx.forbidden) return denied(ctx, 'edit_business_service_instance', '服务实例编辑', 'biz', '业务', [biz]);
   const procs = ctx.store.processMap();
   for (const p of list as unknown[]) {
-    if (!isObj(p) || p.bk_process_id === undefined || p.bk_process_id === 0) return fail(ctx, 1199006, 'bk_process_id');
-    if (typeof p.bk_process_id !== 'number' || !Number.isInteger(p.bk_process_id)) {
-      return fail(ctx, 1199000, 'bk_process_id', 'expected a JSON integer');
-    }
+    if (!isObj(p)) return fail(ctx, 1199000);
+    for (const [k, v] of Object.entries(p)) if (STRUCT.has(k) && !decodes(k, v)) return fail(ctx, 1199000);
+    if (p.bk_process_id === undefined || p.bk_process_id === 0) return fail(ctx, 1199006, 'bk_process_id');
   }
   const missing = (list as Row[]).map((p) => p.bk_process_id as number).filter((id) => procs.get(id)?.bk_biz_id !== biz);
   if (missing.length) return fail(ctx, 1199011, `[bk_process_id: ${[...new Set(missing)].join(',')}]`);
+  // One transaction: every item is built and checked before anything is written.
+  const writes = new Map<number, Row>();
   for (const p of list as Row[]) {
-    for (const [k, v] of Object.entries(p)) {
-      if (!(k in procs.get(p.bk_process_id as number)!)) continue; // unknown fields are dropped
-      const why = procTypeError(k, v);
-      if (why) return fail(ctx, 1199000, k, why);
-    }
+    const id = p.bk_process_id as number;
+    const data = processUpdate(p, biz, ctx.store.templateOf(id)?.locked);
+    const next = { ...(writes.get(id) ?? procs.get(id)!), ...data };
+    if (isEmptyValue(next.bk_process_name)) return fail(ctx, 1199010, 'bk_process_name');
+    writes.set(id, next);
   }
-  for (const p of list as Row[]) {
-    const cur = procs.get(p.bk_process_id as number)!;
-    const next: Row = { ...cur };
-    for (const [k, v] of Object.entries(p)) if (k in cur && k !== 'bk_process_id' && k !== 'bk_biz_id') next[k] = structuredClone(v);
-    procs.set(cur.bk_process_id as number, next);
-  }
-  return ok(list.map((p: Row) => p.bk_process_id), list.length);
+  for (const [id, row] of writes) procs.set(id, row);
+  return ok([...new Set((list as Row[]).map((p) => p.bk_process_id))], list.length);
 };
 
 // ---- batch_create_instance_association --------------------------------------
+
+/**
+ * With IAM on, the apiserver's auth filter parses every detail before CMDB sees the request
+ * (ac/parser/topolatest.go, createObjectManyInstanceAssociationLatestPattern; ac/parser/util.go
+ * generateUpdateInstanceResource): an id <= 0, or a host id with no host-module relation (unknown or unplaced),
+ * stops the parse and the whole request is refused with 1199045 and the parser's words
+ * (apiserver/service/filter.go verifyAuthorizeStatus). Only the first bad id is named.
+ */
+function iamParse(ctx: CmdbCtx, kind: ObjectAssociation, details: Row[]): CmdbResult | null {
+  const refuse = (message: string): CmdbResult => ({ code: 1199045, message, apiserver: true });
+  for (const d of details) {
+    if ((d.bk_inst_id as number) <= 0) return refuse('invalid bk_inst_id value');
+    if ((d.bk_asst_inst_id as number) <= 0) return refuse('invalid bk_asst_inst_id value');
+    for (const [obj, id] of [[kind.bk_obj_id, d.bk_inst_id], [kind.bk_asst_obj_id, d.bk_asst_inst_id]] as const) {
+      if (obj === 'host' && !ctx.store.instanceMap('host').has(id as number)) return refuse(`host ${id} has no relations`);
+    }
+  }
+  return null;
+}
 
 const batchCreateInstanceAssociation: CmdbHandler = (ctx, body) => {
   const details = body.details;
   if (details === undefined || details === null || (Array.isArray(details) && details.length === 0)) return fail(ctx, 1199038, 'details');
   if (!Array.isArray(details)) return fail(ctx, 1199006, 'details');
-  if (details.length > 200) return fail(ctx, 1199035, 200);
+  if (details.length > 200) return fail(ctx, 1199035, 'details', 200);
   const { bk_obj_id: obj, bk_asst_obj_id: asstObj, bk_obj_asst_id: kindId } = body;
   if (typeof obj !== 'string' || obj === '') return fail(ctx, 1199006, 'bk_obj_id');
   if (typeof asstObj !== 'string' || asstObj === '') return fail(ctx, 1199006, 'bk_asst_obj_id');
@@ -298,8 +383,10 @@ const batchCreateInstanceAssociation: CmdbHandler = (ctx, body) => {
   if (kind.bk_obj_id !== obj || kind.bk_asst_obj_id !== asstObj) return fail(ctx, 1199006, 'bk_obj_asst_id');
   for (const d of details as unknown[]) {
     if (!isObj(d) || typeof d.bk_inst_id !== 'number' || typeof d.bk_asst_inst_id !== 'number') return fail(ctx, 1199006, 'details');
-    if (d.bk_inst_id <= 0 || d.bk_asst_inst_id <= 0) return fail(ctx, 1199045, 'details');
+    if (!ctx.iam && (d.bk_inst_id <= 0 || d.bk_asst_inst_id <= 0)) return fail(ctx, 1199006, 'details');
   }
+  const refused = ctx.iam ? iamParse(ctx, kind, details as Row[]) : null;
+  if (refused) return refused;
   if (ctx.forbidden) return denied(ctx, 'edit_model_instance', '编辑实例', `comobj_${obj}`, obj, (details as Row[]).map((d) => d.bk_inst_id as number));
 
   const sources = ctx.store.instanceMap(kind.bk_obj_id);
@@ -311,7 +398,7 @@ const batchCreateInstanceAssociation: CmdbHandler = (ctx, body) => {
   (details as Row[]).forEach((d, i) => {
     const src = d.bk_inst_id as number;
     const tgt = d.bk_asst_inst_id as number;
-    const err = (code: number) => (errors[String(i)] = rowError(code, cmdbMessage(code, ctx.lang)));
+    const err = (code: number) => (errors[String(i)] = code === 1101038 ? cmdbMessage(code, ctx.lang, obj, asstObj) : cmdbMessage(code, ctx.lang));
     if (!sources.has(src)) return err(1101073);
     if (!targets.has(tgt)) return err(1101074);
     const same = existing();
@@ -335,7 +422,7 @@ const searchObjectAttribute: CmdbHandler = (ctx, body) => {
 };
 
 type Rule = { field: string; operator: string; value: unknown };
-export type Group = { condition: 'AND' | 'OR'; rules: (Rule | Group)[] };
+type Group = { condition: 'AND' | 'OR'; rules: (Rule | Group)[] };
 const OPERATORS = new Set(['equal', 'not_equal', 'in', 'not_in', 'less', 'less_or_equal', 'greater', 'greater_or_equal', 'contains', 'exist', 'not_exist']);
 
 /** Returns a reason when the filter is malformed. */
@@ -357,7 +444,7 @@ export function checkFilter(g: unknown, path = 'conditions'): string | null {
   return null;
 }
 
-export function matches(row: Row, g: Group): boolean {
+function matches(row: Row, g: Group): boolean {
   const test = (r: Rule | Group): boolean => {
     if ('condition' in r) return matches(row, r);
     const v = row[r.field];
@@ -379,26 +466,22 @@ export function matches(row: Row, g: Group): boolean {
   return g.condition === 'AND' ? g.rules.every(test) : g.rules.some(test);
 }
 
-const searchObjectInstances: CmdbHandler = (ctx, body) => {
-  const m = model(ctx, body.bk_obj_id);
-  if ('code' in m) return m;
-  const filterFail = (why: string): CmdbResult => ({ code: 1199006, message: `${cmdbMessage(1199006, ctx.lang, 'conditions')}: ${why}`, filterError: true });
+/** page {start, limit, sort} as metadata.BasePage reads it; a reason when it is not acceptable. */
+export function readPage(body: Row, maxLimit: number): { start: number; limit: number; sort: string } | string {
   const page = isObj(body.page) ? body.page : {};
   const start = page.start ?? 0;
   const limit = page.limit;
-  if (!Number.isInteger(start) || (start as number) < 0) return filterFail('page.start must be an integer >= 0');
-  if (!Number.isInteger(limit) || (limit as number) <= 0) return filterFail('page.limit must be an integer between 1 and 500');
-  if ((limit as number) > 500) return { ...fail(ctx, 1199035, 500), filterError: true };
-  if (body.conditions !== undefined && body.conditions !== null) {
-    const why = checkFilter(body.conditions);
-    if (why) return filterFail(why);
-  }
-  const idField = m.idField;
-  let rows = [...ctx.store.instanceMap(m.bk_obj_id).values()];
-  if (isObj(body.conditions)) rows = rows.filter((r) => matches(r, body.conditions as unknown as Group));
-  if (typeof page.sort === 'string' && page.sort !== '') {
+  if (!Number.isInteger(start) || (start as number) < 0) return 'page.start';
+  if (!Number.isInteger(limit) || (limit as number) <= 0 || (limit as number) > maxLimit) return 'page.limit';
+  return { start: start as number, limit: limit as number, sort: typeof page.sort === 'string' ? page.sort : '' };
+}
+
+/** Filters, sorts, pages and projects rows the way the instance searches do. */
+export function searchRows(all: Row[], filter: unknown, page: { start: number; limit: number; sort: string }, fields: unknown, idField: string): { count: number; info: Row[] } {
+  let rows = isObj(filter) ? all.filter((r) => matches(r, filter as unknown as Group)) : all;
+  if (page.sort !== '') {
     const keys = page.sort.split(',').map((s) => (s.startsWith('-') ? { k: s.slice(1), dir: -1 } : { k: s, dir: 1 }));
-    rows.sort((a, b) => {
+    rows = [...rows].sort((a, b) => {
       for (const { k, dir } of keys) {
         const x = a[k] as never, y = b[k] as never;
         if (x !== y) return (x < y ? -1 : 1) * dir;
@@ -406,14 +489,101 @@ const searchObjectInstances: CmdbHandler = (ctx, body) => {
       return 0;
     });
   }
-  const fields = Array.isArray(body.fields) && body.fields.length ? (body.fields as string[]) : null;
-  const info = rows.slice(start as number, (start as number) + (limit as number)).map((r) => {
-    if (!fields) return structuredClone(r);
+  const wanted = Array.isArray(fields) && fields.length ? (fields as string[]) : null;
+  const info = rows.slice(page.start, page.start + page.limit).map((r) => {
+    if (!wanted) return structuredClone(r);
     const out: Row = { [idField]: r[idField] };
-    for (const f of fields) if (f in r) out[f] = structuredClone(r[f]);
+    for (const f of wanted) if (f in r) out[f] = structuredClone(r[f]);
     return out;
   });
-  return ok({ count: rows.length, info });
+  return { count: rows.length, info };
+}
+
+/**
+ * topo_server service/inst.go SearchObjectInstances: built-in models refused (common.IsInnerModel → 1199084);
+ * page.limit 1..500 (metadata.SearchInstanceFilter.Validate); the answer is metadata.CommonSearchResult
+ * `{info}` with no count (DisableCounter), and `info` is null when nothing matched (a nil Go slice).
+ */
+const searchObjectInstances: CmdbHandler = (ctx, body) => {
+  const m = model(ctx, body.bk_obj_id);
+  if ('code' in m) return m;
+  if (BUILTIN_MODELS.has(m.bk_obj_id)) return fail(ctx, 1199084);
+  const filterFail = (why: string): CmdbResult => ({ ...fail(ctx, 1199006, why), apiserver: true });
+  const page = readPage(body, 500);
+  if (typeof page === 'string') return filterFail(page);
+  if (body.conditions !== undefined && body.conditions !== null) {
+    const why = checkFilter(body.conditions);
+    if (why) return filterFail(`conditions: ${why}`);
+  }
+  const { info } = searchRows([...ctx.store.instanceMap(m.bk_obj_id).values()], body.conditions, page, body.fields, m.idField);
+  return ok({ info: info.length ? info : null });
+};
+
+/**
+ * list_hosts_without_biz (ESB) / POST /api/v3/hosts/list_hosts_without_app (host_server service/findhost.go
+ * ListHostsWithNoBiz): page limit 1..1000 (BasePage.Validate), default sort bk_host_id, filter
+ * host_property_filter {condition, rules}; answer {count, info} with bk_host_id in every row.
+ */
+const listHostsWithoutBiz: CmdbHandler = (ctx, body) => {
+  const page = readPage(body, 1000);
+  if (typeof page === 'string') return fail(ctx, 1199006, page);
+  const filter = body.host_property_filter;
+  if (filter !== undefined && filter !== null) {
+    const why = checkFilter(filter, 'host_property_filter');
+    if (why) return fail(ctx, 1199006, why);
+  }
+  return ok(searchRows(ctx.store.hosts(), filter, { ...page, sort: page.sort || 'bk_host_id' }, body.fields, 'bk_host_id'));
+};
+
+/**
+ * Gateway only (no ESB component): POST /api/v3/find/objectunique/object/{bk_obj_id} (topo_server
+ * service/unique.go SearchObjectUnique) → data: [metadata.ObjectUnique].
+ */
+const searchObjectUnique: CmdbHandler = (ctx, body) => {
+  const m = typeof body.bk_obj_id === 'string' ? ctx.store.models.get(body.bk_obj_id) : undefined;
+  return ok(m ? structuredClone(m.uniques) : []);
+};
+
+/**
+ * list_process_related_info (ESB) / POST /api/v3/findmany/proc/process_related_info/biz/{bk_biz_id}
+ * (proc_server service/processinstance.go ListProcessRelatedInfo): processes of the business matching
+ * process_property_filter, each with its process_template {id} (0: none) and the process document.
+ */
+const listProcessRelatedInfo: CmdbHandler = (ctx, body) => {
+  const biz = body.bk_biz_id;
+  if (!posInt(biz)) return fail(ctx, 1199011, 'bk_biz_id');
+  const page = readPage(body, 500);
+  if (typeof page === 'string') return fail(ctx, 1199006, page);
+  const filter = body.process_property_filter;
+  if (filter !== undefined && filter !== null) {
+    const why = checkFilter(filter, 'process_property_filter');
+    if (why) return fail(ctx, 1199006, why);
+  }
+  const mine = ctx.store.processes().filter((p) => p.bk_biz_id === biz);
+  const { count, info } = searchRows(mine, filter, { ...page, sort: page.sort || 'bk_process_id' }, body.fields, 'bk_process_id');
+  return ok({
+    count,
+    info: info.map((p) => ({
+      set: { bk_set_id: 10, bk_set_name: 'set-1' },
+      module: { bk_module_id: 20, bk_module_name: 'module-1' },
+      host: { bk_host_id: 1, bk_cloud_id: 0, bk_host_innerip: '10.0.0.1' },
+      service_instance: { id: p.bk_process_id, name: `svc-${p.bk_process_id}` },
+      process_template: { id: ctx.store.templateOf(p.bk_process_id as number)?.id ?? 0 },
+      process: p,
+    })),
+  });
+};
+
+/**
+ * get_proc_template (ESB) / POST /api/v3/find/proc/proc_template/id/{process_template_id} → metadata.ProcessTemplate;
+ * each property is {value, as_default_value} and as_default_value true locks the field in its processes.
+ */
+const getProcTemplate: CmdbHandler = (ctx, body) => {
+  const t = ctx.store.template(Number(body.process_template_id));
+  if (!t) return fail(ctx, 1199019);
+  const property: Row = {};
+  for (const f of PROCESS_STRUCT_FIELDS) if (f !== 'bk_process_id' && f !== 'bk_biz_id' && f !== 'bk_supplier_account') property[f] = { value: null, as_default_value: t.locked.includes(f) };
+  return ok({ id: t.id, bk_process_name: t.bk_process_name, bk_biz_id: t.bk_biz_id, service_template_id: t.service_template_id, property });
 };
 
 const findObjectAssociation: CmdbHandler = (ctx, body) => {
@@ -450,12 +620,16 @@ export const CMDB_HANDLERS: Record<string, CmdbHandler> = {
   batch_create_instance_association: batchCreateInstanceAssociation,
   search_object_attribute: searchObjectAttribute,
   search_object_instances: searchObjectInstances,
+  list_hosts_without_biz: listHostsWithoutBiz,
+  search_object_unique: searchObjectUnique,
+  list_process_related_info: listProcessRelatedInfo,
+  get_proc_template: getProcTemplate,
   find_object_association: findObjectAssociation,
   find_instance_association: findInstanceAssociation,
 };
 
 /** apigw routes: method, path pattern under /api/v3 (":obj" captures bk_obj_id), operation. */
-export const APIGW_ROUTES: { method: string; re: RegExp; op: string }[] = [
+export const APIGW_ROUTES: { method: string; re: RegExp; op: string; param?: string }[] = [
   { method: 'POST', re: /^\/api\/v3\/createmany\/instance\/object\/([^/]+)\/?$/, op: 'batch_create_inst' },
   { method: 'PUT', re: /^\/api\/v3\/updatemany\/instance\/object\/([^/]+)\/?$/, op: 'batch_update_inst' },
   { method: 'DELETE', re: /^\/api\/v3\/deletemany\/instance\/object\/([^/]+)\/?$/, op: 'batch_delete_inst' },
@@ -465,4 +639,8 @@ export const APIGW_ROUTES: { method: string; re: RegExp; op: string }[] = [
   { method: 'POST', re: /^\/api\/v3\/search\/instances\/object\/([^/]+)\/?$/, op: 'search_object_instances' },
   { method: 'POST', re: /^\/api\/v3\/find\/objectassociation\/?$/, op: 'find_object_association' },
   { method: 'POST', re: /^\/api\/v3\/find\/instassociation\/?$/, op: 'find_instance_association' },
+  { method: 'POST', re: /^\/api\/v3\/hosts\/list_hosts_without_app\/?$/, op: 'list_hosts_without_biz' },
+  { method: 'POST', re: /^\/api\/v3\/find\/objectunique\/object\/([^/]+)\/?$/, op: 'search_object_unique' },
+  { method: 'POST', re: /^\/api\/v3\/findmany\/proc\/process_related_info\/biz\/([^/]+)\/?$/, op: 'list_process_related_info', param: 'bk_biz_id' },
+  { method: 'POST', re: /^\/api\/v3\/find\/proc\/proc_template\/id\/([^/]+)\/?$/, op: 'get_proc_template', param: 'process_template_id' },
 ];

@@ -7,8 +7,8 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { SimStore, type SimWorld } from './store.js';
-import { CMDB_HANDLERS, CMDB_WRITE_OPS, APIGW_ROUTES, type CmdbResult } from './cmdb.js';
-import './cmdb-read.js'; // list_hosts_without_biz, search_instance_associations, count_object_instances
+import { CMDB_HANDLERS, CMDB_WRITE_OPS, APIGW_ROUTES, GATEWAY_ONLY, type CmdbResult } from './cmdb.js';
+import './cmdb-read.js'; // search_instance_associations, count_object_instances
 import { FEISHU_OPS, FEISHU_WRITE_OPS, FeishuTokens, type FeishuReply } from './feishu.js';
 import { SlidingLimiter, PerSecondPeak, mulberry32, type RateWindow } from './limiter.js';
 import { cmdbMessage, type Lang } from './messages.js';
@@ -33,6 +33,11 @@ export interface SimFaults {
   dropAfterApplyRate?: number;
   /** Share of write requests applied, then answered 504 (apigw style: code 1650401). */
   appliedThen504Rate?: number;
+  /**
+   * Share of ESB write requests applied, then answered HTTP 200 with code 1306201: the ESB's answer when CMDB takes
+   * longer than its 30 s (legacy-bk-paas esb/outgoing.py, REQUEST_TIMEOUT_SECS). Other doors ignore it.
+   */
+  appliedThen1306201Rate?: number;
   /** The next N requests (any data endpoint) get a rate-limit answer in the style of their front door. */
   storm429?: number;
   /** Reset value sent during a storm (default 0.2 s). */
@@ -56,6 +61,10 @@ export interface SimOptions {
   apigwWindows?: RateWindow[] | false;
   /** Default false (ESB has no limiter unless configured). */
   esbWindows?: RateWindow[] | false;
+  /** IAM on (default true): the apiserver parses association batches first and refuses a bad host id with 1199045. */
+  iam?: boolean;
+  /** CMDB operations the app has no permission to call: gateway 403 / 1640301, ESB 200 / 1306403 (default none). */
+  appDeniedOps?: string[];
   faults?: SimFaults;
   /** PRNG seed for faults (default 1); same seed + same requests = same faults. */
   seed?: number;
@@ -127,13 +136,15 @@ const FEISHU_RECORDS = /^\/open-apis\/apaas\/v1\/applications\/([^/]+)\/objects\
 const FEISHU_TOKEN = /^\/open-apis\/auth\/v3\/tenant_access_token\/internal\/?$/;
 
 type Door = 'esb' | 'apigw' | 'feishu';
-interface Route { door: Door; op: string; objId?: string; ns?: string; obj?: string; run?: (typeof FEISHU_OPS)[string]['run'] }
+/** An answer to send; CMDB's gateway errors add their X-Bkapi-Error-* headers. */
+type Reply = FeishuReply & { headers?: Record<string, string> };
+interface Route { door: Door; op: string; objId?: string; params?: Record<string, unknown>; ns?: string; obj?: string; run?: (typeof FEISHU_OPS)[string]['run'] }
 
 function emptyCounters(): SimCounters {
   return { requests: {}, writeRequests: 0, http429: 0, maxPerSecond: {}, duplicateKeyAttempts: 0, tokenFetches: 0, faultsInjected: {}, rowsApplied: {} };
 }
 
-const RATE_KEYS = ['error5xxRate', 'dropRate', 'dropAfterApplyRate', 'appliedThen504Rate'] as const;
+const RATE_KEYS = ['error5xxRate', 'dropRate', 'dropAfterApplyRate', 'appliedThen504Rate', 'appliedThen1306201Rate'] as const;
 
 /** Throws when a faults object is not well formed (control endpoint answers 400). */
 function checkFaults(f: unknown): SimFaults {
@@ -156,6 +167,8 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const clock = opts.clock ?? Date.now;
   const credentials = resolveCredentials(opts.credentials);
   const forbidden = new Set(opts.forbiddenUsers ?? ['forbidden']);
+  const iam = opts.iam ?? true;
+  const appDenied = new Set(opts.appDeniedOps ?? []);
   const seed = opts.seed ?? 1;
   const store = new SimStore(opts.world ?? 'default');
   const tokens = new FeishuTokens({ appId: credentials.feishuAppId, appSecret: credentials.feishuAppSecret }, opts.tokenTtlSec ?? 7200, clock);
@@ -216,13 +229,17 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   function route(method: string, path: string): Route | null {
     if (path.startsWith(ESB_PREFIX)) {
       const op = path.slice(ESB_PREFIX.length).replace(/\/$/, '');
-      return method === 'POST' && CMDB_HANDLERS[op] ? { door: 'esb', op } : null;
+      return method === 'POST' && CMDB_HANDLERS[op] && !GATEWAY_ONLY.has(op) ? { door: 'esb', op } : null;
     }
     const gw = APIGW_PREFIX.exec(path);
     if (gw) {
       for (const r of APIGW_ROUTES) {
         const m = r.re.exec(gw[1]!);
-        if (m && r.method === method) return { door: 'apigw', op: r.op, objId: m[1] && decodeURIComponent(m[1]) };
+        if (!m || r.method !== method) continue;
+        const value = m[1] && decodeURIComponent(m[1]);
+        if (!r.param) return { door: 'apigw', op: r.op, objId: value };
+        // Numeric path variables (bk_biz_id, process_template_id) are read as numbers, as the server parses them.
+        return { door: 'apigw', op: r.op, params: { [r.param]: /^\d+$/.test(value ?? '') ? Number(value) : value } };
       }
       return null;
     }
@@ -261,8 +278,8 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     if (r.door === 'feishu') {
       send(res, 429, { code: 99991400, msg: 'request trigger frequency limit' }, { 'x-ogw-ratelimit-reset': String(resetSec), 'x-ogw-ratelimit-limit': String(limit) });
     } else if (r.door === 'apigw') {
-      send(res, 429, { result: false, code: 1642903, message: 'rate limit exceeded', data: null }, {
-        'x-bkapi-request-id': rid, 'x-bkapi-ratelimit-limit': String(limit), 'x-bkapi-ratelimit-remaining': '0', 'x-bkapi-ratelimit-reset': String(resetSec),
+      gatewayError(res, rid, GATEWAY_ERRORS.rateLimit, {
+        'x-bkapi-ratelimit-limit': String(limit), 'x-bkapi-ratelimit-remaining': '0', 'x-bkapi-ratelimit-reset': String(resetSec),
       });
     } else {
       send(res, 200, { result: false, code: 1306429, message: 'Access frequency limit', permission: null, request_id: rid, data: null });
@@ -272,7 +289,9 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   function error5xx(r: Route, res: http.ServerResponse, rid: string, pick: number): void {
     const status = [500, 502, 503][Math.min(2, Math.floor(pick * 3))]!;
     const hdr: Record<string, string> = r.door === 'apigw' ? { 'x-bkapi-request-id': rid } : {};
-    if (status === 502) {
+    if (status === 502 && r.door === 'apigw') {
+      gatewayError(res, rid, GATEWAY_ERRORS.badGateway);
+    } else if (status === 502) {
       send(res, 502, '<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center><hr><center>nginx</center></body></html>', hdr);
     } else if (status === 503) {
       send(res, 503, 'Service Unavailable', hdr);
@@ -285,7 +304,23 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
 
   function timeout504(r: Route, res: http.ServerResponse, rid: string): void {
     if (r.door === 'feishu') send(res, 504, { code: 2200, msg: 'internal error: upstream request timeout' });
-    else send(res, 504, { result: false, code: 1650401, message: 'request backend timeout', data: null }, r.door === 'apigw' ? { 'x-bkapi-request-id': rid } : {});
+    else if (r.door === 'apigw') gatewayError(res, rid, GATEWAY_ERRORS.backendTimeout);
+    else send(res, 504, '<html><head><title>504 Gateway Time-out</title></head><body><center><h1>504 Gateway Time-out</h1></center><hr><center>nginx</center></body></html>');
+  }
+
+  /** The gateway's own error answer (bk-core/errorx.lua + bk-error-wrapper.lua): JSON body plus X-Bkapi-Error-* headers. */
+  function gatewayError(res: http.ServerResponse, rid: string, e: GatewayError, headers: Record<string, string> = {}): void {
+    send(res, e.status, { code: e.code, code_name: e.code_name, message: e.message, result: false, data: null }, {
+      'x-bkapi-request-id': rid, 'x-bkapi-error-code': String(e.code), 'x-bkapi-error-message': e.message, ...headers,
+    });
+  }
+
+  /** ESB, when CMDB answers after its 30 s: HTTP 200, 1306201 (legacy-bk-paas esb/common/errors.py REQUEST_THIRD_PARTY_ERROR). */
+  function esbTimeout(res: http.ServerResponse, rid: string): void {
+    send(res, 200, {
+      result: false, code: 1306201, data: null, request_id: rid,
+      message: 'Request third-party interface error, Third-party system interface response time exceeds 30 seconds',
+    });
   }
 
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
@@ -297,6 +332,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     const r = route(method, url.pathname);
     if (!r) {
       opts.log?.(`${method} ${url.pathname} -> 404`);
+      if (APIGW_PREFIX.test(url.pathname)) return gatewayError(res, requestId(), GATEWAY_ERRORS.notFound);
       return send(res, 404, url.pathname.startsWith('/open-apis/') ? { code: 404, msg: '404 page not found' } : { result: false, code: 404, message: `no such API: ${method} ${url.pathname}`, data: null });
     }
     const rid = requestId();
@@ -325,6 +361,8 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
     const faulty = !faults.ops || faults.ops.includes(r.op);
     // A fixed number of draws per request keeps a replay with the same seed identical.
     const draws = faulty && hasRandomFaults(faults) ? [random(), random(), random(), random(), random(), random()] : null;
+    // The 1306201 fault draws a seventh number only when it is set, so seeds replay as before it existed.
+    if (draws && (faults.appliedThen1306201Rate ?? 0) > 0) draws.push(random());
     const delay = faulty ? (faults.latencyMs ?? 0) + (faults.latencyJitterMs ?? 0) * (draws?.[5] ?? 0) : 0;
     if (delay > 0) {
       bump(counters.faultsInjected, 'latency');
@@ -364,7 +402,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
         apigwHeaders['x-bkapi-ratelimit-reset'] = '0';
       }
     }
-    const answer = r.door === 'feishu' ? feishu(r, req, body, badJson) : cmdb(r, req, body, badJson, rid);
+    const answer: Reply = r.door === 'feishu' ? feishu(r, req, body, badJson) : cmdb(r, req, body, badJson, rid);
     const applied = answer.applied ?? 0;
     if (applied > 0) bump(counters.rowsApplied, r.op, applied);
 
@@ -374,19 +412,24 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
       res.socket?.destroy();
       return;
     }
+    if (write && r.door === 'esb' && draws && draws[6]! < (faults.appliedThen1306201Rate ?? 0)) {
+      bump(counters.faultsInjected, 'appliedThen1306201');
+      log('applied, then 1306201');
+      return esbTimeout(res, rid);
+    }
     if (write && draws && draws[4]! < (faults.appliedThen504Rate ?? 0)) {
       bump(counters.faultsInjected, 'appliedThen504');
       log('applied, then 504');
       return timeout504(r, res, rid);
     }
     log(answer.status);
-    send(res, answer.status, answer.body, apigwHeaders);
+    send(res, answer.status, answer.body, { ...apigwHeaders, ...answer.headers });
   }
 
-  function cmdb(r: Route, req: http.IncomingMessage, body: Record<string, unknown>, badJson: boolean, rid: string): FeishuReply {
+  function cmdb(r: Route, req: http.IncomingMessage, body: Record<string, unknown>, badJson: boolean, rid: string): Reply {
     const lang: Lang = [header(req, 'x-bkcmdb-language'), header(req, 'blueking-language')].some((v) => v?.toLowerCase().startsWith('en')) ? 'en' : 'zh';
     const envelope = (res: CmdbResult) => {
-      if (r.door === 'apigw' && res.filterError) {
+      if (r.door === 'apigw' && res.apiserver) {
         return { result: false, bk_error_code: res.code, bk_error_msg: res.message, permission: null, request_id: rid, data: null };
       }
       return { result: res.code === 0, code: res.code, message: res.code === 0 ? 'success' : res.message, permission: res.permission ?? null, request_id: rid, data: res.code === 0 ? res.data ?? null : null };
@@ -402,25 +445,33 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
         auth = {};
       }
     }
-    const authFail = (code: number, message: string): FeishuReply =>
+    // Refused credentials (api-notes §5): the ESB answers HTTP 200 with 1306000 and the validator's words
+    // (legacy-bk-paas esb/bkapp/validators.py AppSecretValidator, esb/bkauth/validators.py UserAuthValidator, turned
+    // into CommonAPIError by esb/channel/base.py); the gateway 400 / 1640001 (bk-auth-validate.lua, errorx.new_invalid_args).
+    const authFail = (gw: GatewayError, esbMessage: string): Reply =>
       r.door === 'apigw'
-        ? { status: 401, body: { result: false, code, message, data: null } }
-        : { status: 200, body: { result: false, code, message, permission: null, request_id: rid, data: null } };
-    if (auth.bk_app_code !== credentials.bkAppCode || auth.bk_app_secret !== credentials.bkAppSecret) {
-      return r.door === 'apigw'
-        ? authFail(1640101, 'app authentication failed')
-        : authFail(1306401, 'app authentication failed: bk_app_code or bk_app_secret is invalid');
+        ? { status: gw.status, body: { code: gw.code, code_name: gw.code_name, message: gw.message, result: false, data: null }, headers: { 'x-bkapi-error-code': String(gw.code), 'x-bkapi-error-message': gw.message } }
+        : { status: 200, body: { result: false, code: 1306000, message: esbMessage, request_id: rid, data: null } };
+    if (auth.bk_app_code !== credentials.bkAppCode) {
+      return authFail(GATEWAY_ERRORS.appAuth, `Invalid APP Code [bk_app_code=${String(auth.bk_app_code ?? '')}], please confirm if the APP Code has been registered`);
+    }
+    if (auth.bk_app_secret !== credentials.bkAppSecret) {
+      return authFail(GATEWAY_ERRORS.appAuth, `APP Secret verification failed, pelase confirm if the APP Secret and APP Code [bk_app_code=${credentials.bkAppCode}] match`);
     }
     const user = typeof auth.bk_username === 'string' && auth.bk_username !== '' ? auth.bk_username
       : typeof auth.bk_token === 'string' && auth.bk_token !== '' ? 'admin' : '';
-    if (!user) {
+    if (!user) return authFail(GATEWAY_ERRORS.userAuth, 'User authentication failed, please provide a valid user identity, such as bk_token, bk_username');
+    // The app may not call this API (gateway bk-permission.lua → errorx.new_app_no_permission; ESB
+    // esb/bkapp/validators.py AppCodeWhiteListValidator / compperm → APP_PERMISSION_DENIED).
+    if (appDenied.has(r.op)) {
       return r.door === 'apigw'
-        ? authFail(1640102, 'user authentication failed, please provide a valid user identity, such as bk_username, bk_token')
-        : authFail(1306402, 'user authentication failed: bk_username or bk_token is required');
+        ? authFail(GATEWAY_ERRORS.appNoPermission, '')
+        : { status: 200, body: { result: false, code: 1306403, message: `APP permission is insufficient, APP [bk_app_code=${credentials.bkAppCode}] is forbidden to access this component`, request_id: rid, data: null } };
     }
     if (badJson) return { status: 200, body: envelope({ code: 1199001, message: cmdbMessage(1199001, lang) }) };
-    const input = r.objId !== undefined ? { ...body, bk_obj_id: r.objId } : body;
-    const result = CMDB_HANDLERS[r.op]!({ store, lang, user, forbidden: forbidden.has(user) && CMDB_WRITE_OPS.has(r.op), door: r.door as 'esb' | 'apigw' }, input);
+    const input = r.objId !== undefined ? { ...body, bk_obj_id: r.objId } : { ...body, ...r.params };
+    const ctx = { store, lang, user, forbidden: forbidden.has(user) && CMDB_WRITE_OPS.has(r.op), door: r.door as 'esb' | 'apigw', iam };
+    const result = CMDB_HANDLERS[r.op]!(ctx, input);
     counters.duplicateKeyAttempts += result.duplicates ?? 0;
     return { status: 200, body: envelope(result), applied: result.applied };
   }
@@ -504,6 +555,22 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   };
   return sim;
 }
+
+interface GatewayError { status: number; code: number; code_name: string; message: string }
+
+/** The gateway's errors the simulator answers with (blueking-apigateway-apisix src/apisix/plugins/bk-core/errorx.lua). */
+const GATEWAY_ERRORS = {
+  rateLimit: { status: 429, code: 1642903, code_name: 'RATE_LIMIT_RESTRICTION', message: 'API rate limit exceeded by resource strategy' },
+  badGateway: { status: 502, code: 1650200, code_name: 'BAD_GATEWAY', message: 'Bad Gateway' },
+  backendTimeout: { status: 504, code: 1650401, code_name: 'REQUEST_BACKEND_TIMEOUT', message: 'Request backend service timeout' },
+  appAuth: { status: 400, code: 1640001, code_name: 'INVALID_ARGS', message: 'Parameters error [reason="bk_app_code or bk_app_secret is incorrect"]' },
+  userAuth: {
+    status: 400, code: 1640001, code_name: 'INVALID_ARGS',
+    message: 'Parameters error [reason="user authentication failed, please provide a valid user identity, such as bk_username, bk_token, access_token"]',
+  },
+  notFound: { status: 404, code: 1640401, code_name: 'API_NOT_FOUND', message: 'API not found' },
+  appNoPermission: { status: 403, code: 1640301, code_name: 'APP_NO_PERMISSION', message: 'App has no permission to the resource' },
+} satisfies Record<string, GatewayError>;
 
 function hasRandomFaults(f: SimFaults): boolean {
   return RATE_KEYS.some((k) => (f[k] ?? 0) > 0) || (f.latencyJitterMs ?? 0) > 0;

@@ -7,7 +7,7 @@
 
 export type PropertyType =
   | 'singlechar' | 'longchar' | 'int' | 'float' | 'enum' | 'enummulti' | 'date' | 'time'
-  | 'timezone' | 'bool' | 'objuser' | 'organization' | 'list';
+  | 'timezone' | 'bool' | 'objuser' | 'organization' | 'list' | 'enumquote';
 
 export interface EnumOption { id: string; name: string; type: 'text'; is_default: boolean }
 
@@ -27,13 +27,32 @@ export interface Attribute {
   unit: string;
 }
 
+/** One key of a unique rule: the attribute's numeric id (metadata.UniqueKey, src/common/metadata/unique.go). */
+export interface UniqueKey { key_kind: 'property'; key_id: number }
+
+/** A unique rule (metadata.ObjectUnique): the combination of its keys' values is unique among the model's instances. */
+export interface ObjectUnique {
+  id: number;
+  bk_template_id: number;
+  bk_obj_id: string;
+  keys: UniqueKey[];
+  ispre: boolean;
+  bk_supplier_account: string;
+  last_time: string;
+}
+
 export interface Model {
   bk_obj_id: string;
   builtin: boolean;
   /** Name of the id field of its instances: bk_inst_id, or bk_host_id for host. */
   idField: string;
   attributes: Attribute[];
+  /** Unique rules (search_object_unique); every custom model has one on bk_inst_name. */
+  uniques: ObjectUnique[];
 }
+
+/** A process template (get_proc_template): `locked` are the fields whose as_default_value is true. */
+export interface ProcTemplate { id: number; bk_process_name: string; bk_biz_id: number; service_template_id: number; locked: string[] }
 
 export interface ObjectAssociation {
   id: number;
@@ -58,8 +77,21 @@ export interface InstAssociation {
 export type Row = Record<string, unknown>;
 export type SimWorld = 'default' | 'empty-extra';
 
-/** Built-in models: batch_create_inst refuses them all (1199084), batch_update_inst allows host only. */
-export const BUILTIN_MODELS = new Set(['host', 'biz', 'set', 'module', 'process', 'plat']);
+/**
+ * Built-in models (common.IsInnerModel, src/common/mapping.go): batch_create_inst and search_object_instances refuse
+ * them all (1199084), batch_update_inst allows host only.
+ */
+export const BUILTIN_MODELS = new Set(['host', 'biz', 'set', 'module', 'process', 'plat', 'bk_biz_set_obj', 'bk_project']);
+
+/**
+ * The fields of the server's Process struct (metadata.Process, src/common/metadata/process.go): what an
+ * update_process_instance item is decoded into. Anything else in an item is ignored.
+ */
+export const PROCESS_STRUCT_FIELDS = [
+  'proc_num', 'stop_cmd', 'restart_cmd', 'face_stop_cmd', 'bk_process_id', 'bk_func_name', 'work_path', 'priority',
+  'reload_cmd', 'bk_process_name', 'pid_file', 'auto_start', 'bk_start_check_secs', 'bk_biz_id', 'start_cmd', 'user',
+  'timeout', 'description', 'bk_supplier_account', 'bk_start_param_regex', 'bind_info',
+] as const;
 
 /** First ids of the global sequences (docs/simulator.md, "Ids"). */
 export const FIRST_INST_ID = 1001;
@@ -68,7 +100,7 @@ export const FIRST_FEISHU_ID = 1798681438085001;
 let attrSeq = 0;
 function attr(
   obj: string, id: string, name: string, type: PropertyType,
-  flags: { required?: boolean; only?: boolean; editable?: boolean; option?: unknown; unit?: string } = {},
+  flags: { required?: boolean; only?: boolean; editable?: boolean; multiple?: boolean; option?: unknown; unit?: string } = {},
 ): Attribute {
   const defaultOption = type === 'int' || type === 'float' ? { min: '', max: '' } : type === 'singlechar' || type === 'longchar' ? '' : null;
   return {
@@ -80,7 +112,7 @@ function attr(
     isrequired: flags.required ?? false,
     editable: flags.editable ?? true,
     isonly: flags.only ?? false,
-    ismultiple: type === 'enummulti',
+    ismultiple: flags.multiple ?? type === 'enummulti',
     option: flags.option ?? defaultOption,
     placeholder: '',
     unit: flags.unit ?? '',
@@ -89,49 +121,62 @@ function attr(
 
 const opt = (id: string, name: string): EnumOption => ({ id, name, type: 'text', is_default: false });
 
+/** A model with its unique rules: one on bk_inst_name (custom models; ispre) and one per extra list of fields. */
+function model(bk_obj_id: string, builtin: boolean, idField: string, attributes: Attribute[], rules: string[][]): Model {
+  const idOf = (field: string) => {
+    const a = attributes.find((x) => x.bk_property_id === field);
+    if (!a) throw new Error(`unique rule on unknown field ${bk_obj_id}.${field}`);
+    return a.id;
+  };
+  const all = builtin ? rules : [['bk_inst_name'], ...rules];
+  const uniques = all.map((fields, i) => ({
+    id: ++uniqueSeq, bk_template_id: 0, bk_obj_id, keys: fields.map((f) => ({ key_kind: 'property' as const, key_id: idOf(f) })),
+    ispre: builtin || i === 0, bk_supplier_account: '0', last_time: '2023-03-01T00:00:00Z',
+  }));
+  return { bk_obj_id, builtin, idField, attributes, uniques };
+}
+
+let uniqueSeq = 0;
+
 function buildModels(): Map<string, Model> {
   attrSeq = 0;
+  uniqueSeq = 0;
+  // Only bk_inst_name carries isonly:true; the other unique fields are unique through their rules (api-notes §5).
   const models: Model[] = [
-    {
-      bk_obj_id: 'bk_switch', builtin: false, idField: 'bk_inst_id',
-      attributes: [
-        attr('bk_switch', 'bk_inst_name', '实例名', 'singlechar', { required: true }),
-        attr('bk_switch', 'bk_asset_id', '固资编号', 'singlechar', { required: true, only: true }),
-        attr('bk_switch', 'bk_sn', '设备SN', 'singlechar'),
-        attr('bk_switch', 'bk_operator', '维护人', 'objuser'),
-        attr('bk_switch', 'port_count', '端口数', 'int', { option: { min: '1', max: '1024' } }),
-        attr('bk_switch', 'is_managed', '是否纳管', 'bool'),
-        attr('bk_switch', 'vendor', '厂商', 'enum', { option: [opt('cisco', 'Cisco'), opt('huawei', '华为'), opt('h3c', '华三')] }),
-        attr('bk_switch', 'bought_on', '采购日期', 'date'),
-        attr('bk_switch', 'remark', '备注', 'longchar'),
-        attr('bk_switch', 'tags', '标签', 'enummulti', { option: [opt('core', '核心'), opt('access', '接入'), opt('lab', '实验')] }),
-      ],
-    },
-    {
-      bk_obj_id: 'bk_firewall', builtin: false, idField: 'bk_inst_id',
-      attributes: [
-        attr('bk_firewall', 'bk_inst_name', '实例名', 'singlechar', { required: true }),
-        attr('bk_firewall', 'bk_asset_id', '固资编号', 'singlechar', { required: true, only: true }),
-        attr('bk_firewall', 'bk_sn', '设备SN', 'singlechar', { only: true }),
-        attr('bk_firewall', 'zone', '区域', 'list', { option: ['dmz', 'core', 'edge'] }),
-        attr('bk_firewall', 'throughput', '吞吐量', 'float', { option: { min: '0', max: '' }, unit: 'Gbps' }),
-        // Not editable: batch_update_inst silently drops it.
-        attr('bk_firewall', 'online_at', '上线时间', 'time', { editable: false }),
-      ],
-    },
-    {
-      bk_obj_id: 'host', builtin: true, idField: 'bk_host_id',
-      attributes: [
-        attr('host', 'bk_host_innerip', '内网IP', 'singlechar', { required: true, only: true, editable: false }),
-        attr('host', 'bk_host_name', '主机名称', 'singlechar'),
-        attr('host', 'bk_os_type', '操作系统类型', 'enum', { option: [opt('1', 'Linux'), opt('2', 'Windows'), opt('3', 'AIX')] }),
-        attr('host', 'operator', '主要维护人', 'objuser'),
-        attr('host', 'bk_comment', '备注', 'longchar'),
-      ],
-    },
+    model('bk_switch', false, 'bk_inst_id', [
+      attr('bk_switch', 'bk_inst_name', '实例名', 'singlechar', { required: true, only: true }),
+      attr('bk_switch', 'bk_asset_id', '固资编号', 'singlechar', { required: true }),
+      attr('bk_switch', 'bk_sn', '设备SN', 'singlechar'),
+      attr('bk_switch', 'bk_operator', '维护人', 'objuser', { multiple: true }),
+      attr('bk_switch', 'port_count', '端口数', 'int', { option: { min: '1', max: '1024' } }),
+      attr('bk_switch', 'is_managed', '是否纳管', 'bool'),
+      attr('bk_switch', 'vendor', '厂商', 'enum', { option: [opt('cisco', 'Cisco'), opt('huawei', '华为'), opt('h3c', '华三')] }),
+      attr('bk_switch', 'bought_on', '采购日期', 'date'),
+      attr('bk_switch', 'remark', '备注', 'longchar'),
+      attr('bk_switch', 'tags', '标签', 'enummulti', { option: [opt('core', '核心'), opt('access', '接入'), opt('lab', '实验')] }),
+    ], [['bk_asset_id']]),
+    model('bk_firewall', false, 'bk_inst_id', [
+      attr('bk_firewall', 'bk_inst_name', '实例名', 'singlechar', { required: true, only: true }),
+      attr('bk_firewall', 'bk_asset_id', '固资编号', 'singlechar', { required: true }),
+      attr('bk_firewall', 'bk_sn', '设备SN', 'singlechar'),
+      attr('bk_firewall', 'zone', '区域', 'list', { option: ['dmz', 'core', 'edge'] }),
+      attr('bk_firewall', 'throughput', '吞吐量', 'float', { option: { min: '0', max: '' }, unit: 'Gbps' }),
+      // Not editable: batch_update_inst silently drops it.
+      attr('bk_firewall', 'online_at', '上线时间', 'time', { editable: false }),
+      attr('bk_firewall', 'owner', '负责人', 'objuser', { multiple: false }),
+      attr('bk_firewall', 'peer', '对端交换机', 'enumquote', { multiple: false, option: [{ bk_obj_id: 'bk_switch', bk_inst_id: 1001 }, { bk_obj_id: 'bk_switch', bk_inst_id: 1002 }] }),
+    ], [['bk_asset_id'], ['bk_sn', 'zone']]),
+    model('host', true, 'bk_host_id', [
+      attr('host', 'bk_host_innerip', '内网IP', 'singlechar', { required: true, only: true, editable: false }),
+      attr('host', 'bk_cloud_id', '管控区域', 'int', { required: true, only: true, editable: false }),
+      attr('host', 'bk_host_name', '主机名称', 'singlechar'),
+      attr('host', 'bk_os_type', '操作系统类型', 'enum', { option: [opt('1', 'Linux'), opt('2', 'Windows'), opt('3', 'AIX')] }),
+      attr('host', 'operator', '主要维护人', 'objuser', { multiple: true }),
+      attr('host', 'bk_comment', '备注', 'longchar'),
+    ], [['bk_cloud_id', 'bk_host_innerip']]),
   ];
   for (const b of ['biz', 'set', 'module', 'process', 'plat']) {
-    models.push({ bk_obj_id: b, builtin: true, idField: `bk_${b === 'plat' ? 'cloud' : b === 'module' ? 'module' : b}_id`, attributes: [] });
+    models.push({ bk_obj_id: b, builtin: true, idField: `bk_${b === 'plat' ? 'cloud' : b === 'module' ? 'module' : b}_id`, attributes: [], uniques: [] });
   }
   return new Map(models.map((m) => [m.bk_obj_id, m]));
 }
@@ -153,6 +198,9 @@ export class SimStore {
   /** Per model id: instance id -> row (row includes the id field and bk_obj_id). */
   private data = new Map<string, Map<number, Row>>();
   private procs = new Map<number, Row>();
+  /** Process template id per process id (the process instance relation); absent: no template. */
+  private procTemplate = new Map<number, number>();
+  private templates = new Map<number, ProcTemplate>();
   private assts = new Map<number, InstAssociation>();
   /** Per "namespace/object": record _id -> record. */
   private feishu = new Map<string, Map<string, Row>>();
@@ -173,6 +221,8 @@ export class SimStore {
     this.objectAssociations = buildObjectAssociations();
     this.data = new Map();
     this.procs = new Map();
+    this.procTemplate = new Map();
+    this.templates = new Map();
     this.assts = new Map();
     this.feishu = new Map();
     this.nextInstId = FIRST_INST_ID;
@@ -184,19 +234,23 @@ export class SimStore {
     for (let i = 1; i <= 200; i++) {
       hosts.set(i, {
         bk_host_id: i, bk_obj_id: 'host', bk_host_innerip: `10.0.${Math.floor(i / 256)}.${i % 256}`,
-        bk_host_name: `host-${pad(i, 3)}`, bk_os_type: '1', operator: 'admin', bk_comment: '',
+        bk_cloud_id: 0, bk_host_name: `host-${pad(i, 3)}`, bk_os_type: '1', operator: 'admin', bk_comment: '',
       });
     }
+    // A process document holds the fields of the server's Process struct (metadata.Process).
     const proc = (id: number, biz: number, i: number): Row => ({
-      bk_process_id: id, bk_biz_id: biz, bk_supplier_account: '0', process_template_id: 0,
-      bk_func_id: '', bk_func_name: i % 2 ? 'java' : 'nginx', bk_process_name: `proc-${id}`, description: '',
+      bk_process_id: id, bk_biz_id: biz, bk_supplier_account: '0',
+      bk_func_name: i % 2 ? 'java' : 'nginx', bk_process_name: `proc-${id}`, description: '',
       user: 'root', work_path: `/data/app/${id}`, pid_file: `/data/app/${id}/pid`,
       start_cmd: './start.sh', stop_cmd: './stop.sh', restart_cmd: './restart.sh', reload_cmd: '', face_stop_cmd: '',
-      proc_num: 1, priority: 1, timeout: 30, auto_start: false, auto_time_gap: 60,
+      proc_num: 1, priority: 1, timeout: 30, auto_start: false, bk_start_check_secs: 5, bk_start_param_regex: '',
       bind_info: [{ enable: true, ip: '127.0.0.1', port: String(8000 + (id % 1000)), protocol: '1', template_row_id: 1 }],
     });
     for (let id = 1001; id <= 1500; id++) this.procs.set(id, proc(id, 2, id));
     for (let id = 2001; id <= 2010; id++) this.procs.set(id, proc(id, 3, id));
+    // Processes 1491..1500 were created from process template 7, which locks start_cmd, stop_cmd and user.
+    this.templates.set(7, { id: 7, bk_process_name: 'nginx', bk_biz_id: 2, service_template_id: 3, locked: ['start_cmd', 'stop_cmd', 'user'] });
+    for (let id = 1491; id <= 1500; id++) this.procTemplate.set(id, 7);
 
     if (this.world === 'empty-extra') return;
 
@@ -286,6 +340,16 @@ export class SimStore {
     return r && structuredClone(r);
   }
 
+  /** The process template a process was created from, if any. */
+  templateOf(processId: number): ProcTemplate | undefined {
+    const t = this.procTemplate.get(processId);
+    return t === undefined ? undefined : this.templates.get(t);
+  }
+
+  template(id: number): ProcTemplate | undefined {
+    return this.templates.get(id);
+  }
+
   // ---- associations ---------------------------------------------------------
 
   objectAssociation(bkObjAsstId: string): ObjectAssociation | undefined {
@@ -336,7 +400,7 @@ export class SimStore {
     for (const [k, t] of this.feishu) records[k] = [...t.values()];
     return {
       world: this.world,
-      models: [...this.models.values()].map((m) => ({ bk_obj_id: m.bk_obj_id, builtin: m.builtin, idField: m.idField, attributes: m.attributes })),
+      models: [...this.models.values()].map((m) => ({ bk_obj_id: m.bk_obj_id, builtin: m.builtin, idField: m.idField, attributes: m.attributes, uniques: m.uniques })),
       objectAssociations: this.objectAssociations,
       instances,
       processes: [...this.procs.values()],
@@ -349,7 +413,7 @@ export class SimStore {
 
 export interface SimStateSnapshot {
   world: SimWorld;
-  models: { bk_obj_id: string; builtin: boolean; idField: string; attributes: Attribute[] }[];
+  models: { bk_obj_id: string; builtin: boolean; idField: string; attributes: Attribute[]; uniques: ObjectUnique[] }[];
   objectAssociations: ObjectAssociation[];
   /** Per model id (host included), rows sorted by id. */
   instances: Record<string, Row[]>;

@@ -35,40 +35,70 @@ async function cli(gateway: Gateway, args: string[], name: string) {
 // ------------------------------------------------------------------ update-process
 
 describe.each(DOORS)('update-process via %s', (gateway) => {
-  it('230 rows with two unknown ids: 228 updated in 4 write requests, the two failed with the server message', async () => {
+  it('230 rows, two unknown ids: the read finds them missing (exit 2, nothing sent); --skip-invalid updates 228 and keeps every other field', async () => {
     // Processes 1001..1500 are business 2; 2005 belongs to business 3, so for --biz 2 it is as unknown as 9999.
     const ids = Array.from({ length: 228 }, (_, i) => 1001 + i);
     ids.splice(39, 0, 9999); // row 40
-    ids.splice(76, 0, 2005); // row 77: both in the first batch of 100
+    ids.splice(76, 0, 2005); // row 77
     const bind = '"[{""enable"":true,""ip"":""0.0.0.0"",""port"":""9100"",""protocol"":""1"",""template_row_id"":1}]"';
     const input = tmp.file(`procs-${gateway}.csv`, csv(['bk_process_id,proc_num,auto_start,timeout,user,bind_info', ...ids.map((id) => `${id},3,true,45,deploy,${bind}`)]));
     const other = sim.store.process(2005);
-    const r = await cli(gateway, ['update-process', input, '--biz', '2'], 'procs');
+    const before = sim.store.process(1001)!;
 
+    const stop = await cli(gateway, ['update-process', input, '--biz', '2'], 'procs-stop');
+    expect(stop.code).toBe(2);
+    expect(writes()).toBe(0);
+    expect(stop.stderr).toMatch(/row 40: bk_process_id: business 2 has no process 9999/);
+    expect(stop.stderr).toMatch(/row 77: bk_process_id: business 2 has no process 2005/);
+
+    const r = await cli(gateway, ['update-process', input, '--biz', '2', '--skip-invalid'], 'procs');
     expect(r.code).toBe(3);
-    expect(r.summary).toMatchObject({ command: 'update-process', total: 230, ok: 228, failed: 2, invalid: 0, unsent: 0 });
-    // 3 batches (100, 100, 30); the server names both unknown ids in its refusal, so the other 98 rows of the
-    // first batch go again at once: one extra request, no bisection.
-    expect(sim.counters().requests.update_process_instance).toBe(4);
-    expect(writes()).toBe(4);
+    expect(r.summary).toMatchObject({ command: 'update-process', total: 230, ok: 228, failed: 0, invalid: 2, unsent: 0 });
+    // 3 batches (100, 100, 28); each process was read first (list_process_related_info).
+    expect(sim.counters().requests.update_process_instance).toBe(3);
+    expect(sim.counters().requests.list_process_related_info).toBeGreaterThanOrEqual(1);
 
     const rows = r.rows();
     expectRowsOnce(rows, 230);
-    const failed = rows.filter((x) => x.status === 'failed');
-    expect(failed.map((x) => x.row)).toEqual([40, 77]);
-    for (const f of failed) {
-      expect(f.error_code).toBe('1199011');
-      expect(f.error).toMatch(/\[bk_process_id: 9999,2005\]' the parameter is invalid or does not exist/);
-    }
+    expect(rows.filter((x) => x.status === 'invalid').map((x) => x.row)).toEqual([40, 77]);
     for (const ok of rows.filter((x) => x.status === 'ok')) expect(Number(ok.id)).toBe(Number(ok.bk_process_id));
+    expect(rows[0]!.detail).toBe('changed: proc_num 1 → 3, auto_start false → true, timeout 30 → 45, user "root" → "deploy", bind_info [{"enable":true,"ip":"127.0.0.1","port"… → [{"enable":true,"ip":"0.0.0.0","port":"…');
 
     for (let id = 1001; id <= 1228; id++) {
       const p = sim.store.process(id)!;
       expect(p).toMatchObject({ proc_num: 3, auto_start: true, timeout: 45, user: 'deploy', bk_biz_id: 2 });
       expect(p.bind_info).toEqual([{ enable: true, ip: '0.0.0.0', port: '9100', protocol: '1', template_row_id: 1 }]);
     }
+    // The fields not in the file keep their values (the server would have written null into every one of them).
+    const { proc_num: _a, auto_start: _b, timeout: _c, user: _d, bind_info: _e, ...untouched } = before;
+    expect(sim.store.process(1001)).toMatchObject(untouched);
     expect(sim.store.process(1229)).toMatchObject({ proc_num: 1, auto_start: false, user: 'root' });
     expect(sim.store.process(2005)).toEqual(other);
+  });
+
+  it('a column the server ignores and a field a template locks are refused, naming why; nothing is sent', async () => {
+    const ignored = await cli(gateway, ['update-process', tmp.file(`proc-gap-${gateway}.csv`, csv(['bk_process_id,auto_time_gap,proc_num', '1001,30,2'])), '--biz', '2'], 'proc-gap');
+    expect(ignored.code).toBe(2);
+    expect(ignored.stderr).toMatch(/column "auto_time_gap" cannot be updated: the server's Process struct has no such field/);
+    // Processes 1491..1500 come from process template 7 ("nginx"), which locks start_cmd, stop_cmd and user.
+    const locked = tmp.file(`proc-locked-${gateway}.csv`, csv(['bk_process_id,user,description', '1495,app,web', '1001,app,api']));
+    const before = sim.store.process(1495);
+    const r = await cli(gateway, ['update-process', locked, '--biz', '2'], 'proc-locked');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/row 1: user is locked by process template 7 \("nginx"\): the server would ignore it; change it in the template/);
+    expect(writes()).toBe(0);
+    const skip = await cli(gateway, ['update-process', locked, '--biz', '2', '--skip-invalid'], 'proc-locked-skip');
+    expect(skip.summary).toMatchObject({ ok: 1, invalid: 1 });
+    expect(sim.store.process(1495)).toEqual(before);
+    expect(sim.store.process(1001)).toMatchObject({ user: 'app', description: 'api', start_cmd: './start.sh', work_path: '/data/app/1001' });
+  });
+
+  it('a process from a template: only the unlocked columns of the file change, the rest stay', async () => {
+    const before = sim.store.process(1496)!;
+    const r = await cli(gateway, ['update-process', tmp.file(`proc-tpl-${gateway}.csv`, csv(['bk_process_id,description,proc_num', '1496,edge,4'])), '--biz', '2'], 'proc-tpl');
+    expect(r.code).toBe(0);
+    expect(sim.store.process(1496)).toEqual({ ...before, description: 'edge', proc_num: 4 });
+    expect(r.rows()[0]!.detail).toBe('changed: description "" → "edge", proc_num 1 → 4');
   });
 });
 
@@ -146,20 +176,21 @@ describe.each(DOORS)('associate via %s', (gateway) => {
   it('450 rows of two kinds: new ones created once, existing ones ok "already exists", missing instances failed', async () => {
     // 150 more switches for the 1:n kind (ids 1026..1175), each contained by one of the 5 firewalls.
     for (let i = 0; i < 150; i++) sim.store.insert('bk_switch', { bk_inst_name: `extra-${i}`, bk_asset_id: `SW-EXTRA-${i}` });
-    type Line = { kind: string; src: number; dst: number; expect: 'new' | 'exists' | 1101073 | 1101074 };
+    type Line = { kind: string; src: number; dst: number; expect: 'new' | 'exists' | 'iam' | 'source_missing' | 'target_missing' };
     const a: Line[] = Array.from({ length: 290 }, (_, i) => ({ kind: CONNECT, src: 1001 + (i % 20), dst: 10 + Math.floor(i / 20), expect: 'new' as const }));
     const b: Line[] = Array.from({ length: 150 }, (_, i) => ({ kind: CONTAIN, src: 1021 + (i % 5), dst: 1026 + i, expect: 'new' as const }));
     const odd: Line[] = [
       { kind: CONNECT, src: 1001, dst: 1, expect: 'exists' },
       { kind: CONNECT, src: 1001, dst: 2, expect: 'exists' },
       { kind: CONNECT, src: 1002, dst: 3, expect: 'exists' },
-      { kind: CONNECT, src: 1001, dst: 9999, expect: 1101074 },
-      { kind: CONNECT, src: 99999, dst: 5, expect: 1101073 },
+      // With IAM on, an unknown host refuses its whole batch (1199045 naming it): that row fails, the rest go again.
+      { kind: CONNECT, src: 1001, dst: 9999, expect: 'iam' },
+      { kind: CONNECT, src: 99999, dst: 5, expect: 'source_missing' },
       { kind: CONTAIN, src: 1022, dst: 1018, expect: 'exists' },
       { kind: CONTAIN, src: 1022, dst: 1019, expect: 'exists' },
-      { kind: CONTAIN, src: 1021, dst: 99998, expect: 1101074 },
-      { kind: CONTAIN, src: 88888, dst: 1030, expect: 1101073 },
-      { kind: CONTAIN, src: 1023, dst: 77777, expect: 1101074 },
+      { kind: CONTAIN, src: 1021, dst: 99998, expect: 'target_missing' },
+      { kind: CONTAIN, src: 88888, dst: 1030, expect: 'source_missing' },
+      { kind: CONTAIN, src: 1023, dst: 77777, expect: 'target_missing' },
     ];
     // Interleave the kinds, odd rows spread through the file.
     const lines: Line[] = [];
@@ -176,8 +207,9 @@ describe.each(DOORS)('associate via %s', (gateway) => {
     const r = await cli(gateway, ['associate', input], 'links450');
     expect(r.code).toBe(3);
     expect(r.summary).toMatchObject({ command: 'associate', total: 450, ok: 445, failed: 5, invalid: 0, unsent: 0, already_existed: 5 });
-    // 295 connect rows in batches of 200 and 95, 155 contain rows in one: no batch mixes kinds.
-    expect(sim.counters().requests.batch_create_instance_association).toBe(3);
+    // 295 connect rows in batches of 200 and 95, 155 contain rows in one: no batch mixes kinds; the batch with host
+    // 9999 is refused whole once and its other rows go again at once.
+    expect(sim.counters().requests.batch_create_instance_association).toBe(4);
 
     const rows = r.rows();
     expectRowsOnce(rows, 450);
@@ -192,8 +224,10 @@ describe.each(DOORS)('associate via %s', (gateway) => {
         expect(row).toMatchObject({ status: 'ok', detail: 'already exists' });
       } else {
         expect(row.status).toBe('failed');
-        expect(row.error_code).toBe(String(l.expect));
-        expect(row.error).toMatch(l.expect === 1101073 ? /the source instance does not exist/ : /the target \(associated\) instance does not exist/);
+        // Row errors carry no code on the real server: the report names them by their text.
+        const said = { iam: /host 9999 is unknown or not placed in a business .*host 9999 has no relations \(code 1199045\)/, source_missing: /^关联实例不存在$|^the association inst is not exist$/, target_missing: /^被关联实例不存在$|^the  inst to asst  is not exist$/ }[l.expect];
+        expect(row.error_code).toBe(l.expect === 'iam' ? '1199045' : l.expect);
+        expect(row.error).toMatch(said);
       }
     });
     // Each link exactly once: the seeded ones plus the new ones, nothing else.
@@ -231,8 +265,11 @@ describe.each(DOORS)('associate via %s', (gateway) => {
     for (let i = 0; i < 10; i++) expect(pairs(CONNECT)).toContain(`${1011 + i}>${101 + i}`);
     const rows = r.rows();
     expect(rows[0]!.detail).toBe('bk_asset_id SW-EXIST-0011 → 1011; bk_asst_host_innerip 10.0.0.101 → 101');
-    // Look-ups: one search per model for the 10 values, fields limited to the id and the key.
-    expect(sim.counters().requests.search_object_instances).toBe(2);
+    // Look-ups: one search per model for the 10 values; hosts through list_hosts_without_biz (search_object_instances
+    // refuses built-in models); the gateway also reads the unique rules of both models, the ESB cannot.
+    expect(sim.counters().requests.search_object_instances).toBe(1);
+    expect(sim.counters().requests.list_hosts_without_biz).toBe(1);
+    expect(sim.counters().requests.search_object_unique ?? 0).toBe(gateway === 'apigw' ? 2 : 0);
     expect(writes()).toBe(1);
   });
 });
@@ -252,8 +289,8 @@ describe('associate: checks before sending', () => {
     const rows = r.rows();
     expect(rows.map((x) => x.status)).toEqual(['ok', 'failed', 'failed', 'failed', 'ok']);
     for (const f of rows.filter((x) => x.status === 'failed')) {
-      expect(f.error_code).toBe('1101052');
-      expect(f.error).toMatch(/mapping is 1:1/);
+      expect(f.error_code).toBe('mapping_1_1');
+      expect(f.error).toMatch(/^关联关系为1:1的|for a 1:1 association/);
     }
     expect(rows[4]!.detail).toBe('already exists');
     expect(pairs(ONE_TO_ONE).sort()).toEqual(['1021>1020', '1022>1001']);
@@ -293,7 +330,7 @@ describe('associate: checks before sending', () => {
   });
 
   it('keys that match nothing or several instances are invalid: exit 2 and nothing written; --skip-invalid sends the rest', async () => {
-    // Two switches share a name (bk_inst_name is not unique): naming by it is allowed, ambiguity is per row.
+    // Two switches share a name (put in the store directly, past the unique rule): a shared value is a conflict.
     sim.store.insert('bk_switch', { bk_inst_name: 'twin', bk_asset_id: 'TWIN-A' });
     sim.store.insert('bk_switch', { bk_inst_name: 'twin', bk_asset_id: 'TWIN-B' });
     const input = tmp.file('keys.csv', csv([
@@ -310,7 +347,7 @@ describe('associate: checks before sending', () => {
     expect(r.code).toBe(2);
     expect(writes()).toBe(0);
     expect(pairs(CONNECT)).toEqual(before);
-    expect(r.stderr).toMatch(/bk_inst_name is not a unique field of bk_switch/);
+    expect(r.stderr).toMatch(/bk_host_innerip is unique in host only together with bk_cloud_id; a bk_host_innerip value that several instances share is a conflict/);
     expect(r.stderr).toMatch(/row 2: bk_inst_name: 2 bk_switch instances have bk_inst_name "twin" \(ids 1026, 1027\)/);
     expect(r.stderr).toMatch(/row 3: bk_inst_name: no bk_switch instance has bk_inst_name "no-such-switch"/);
     expect(r.stderr).toMatch(/row 4: asst_bk_host_innerip: no host instance has bk_host_innerip "10.9.9.9"/);
@@ -327,8 +364,10 @@ describe('associate: checks before sending', () => {
   it('a key that is not a field of the model is refused with a suggestion', async () => {
     const r = await cli('esb', ['associate', join(FIXTURES, 'links-by-key.csv'), '--asst-id', CONNECT, '--key', 'bk_asset_id', '--asst-key', 'bk_host_ip'], 'badkey');
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/--asst-key bk_host_ip: host has no field "bk_host_ip"/);
-    expect(r.stderr).toMatch(/unique fields: bk_host_innerip/);
+    expect(r.stderr).toMatch(/--asst-key bk_host_ip: host has no field "bk_host_ip"\n/);
+    const gw = await cli('apigw', ['associate', join(FIXTURES, 'links-by-key.csv'), '--asst-id', CONNECT, '--key', 'bk_asset_id', '--asst-key', 'bk_host_ip'], 'badkey-gw');
+    expect(gw.code).toBe(2);
+    expect(gw.stderr).toMatch(/host has no field "bk_host_ip"; its unique rules: bk_cloud_id \+ bk_host_innerip/);
     expect(writes()).toBe(0);
   });
 
@@ -374,6 +413,18 @@ describe('update-inst --key', () => {
     expect(writes()).toBe(1);
   });
 
+  it('through the gateway a field in no unique rule is refused with the rules listed; a rule field works without isonly', async () => {
+    const input = tmp.file('upd-sn-gw.csv', csv(['bk_sn,port_count', 'SN-SW-0001,24']));
+    const r = await cli('apigw', ['update-inst', input, '--obj', 'bk_switch', '--key', 'bk_sn'], 'upd-sn-gw');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--key bk_sn: bk_sn is in no unique rule of bk_switch, so it cannot name one instance; its unique rules: bk_inst_name; bk_asset_id/);
+    expect(writes()).toBe(0);
+    // bk_asset_id carries isonly:false on the server, and is unique through its rule.
+    const ok = await cli('apigw', ['update-inst', tmp.file('upd-asset-gw.csv', csv(['bk_asset_id,port_count', 'SW-EXIST-0003,12'])), '--obj', 'bk_switch', '--key', 'bk_asset_id'], 'upd-asset-gw');
+    expect(ok.code).toBe(0);
+    expect(sim.store.instance('bk_switch', 1003)).toMatchObject({ port_count: 12 });
+  });
+
   it('ambiguous and missing keys are invalid rows: exit 2, nothing written', async () => {
     sim.store.insert('bk_switch', { bk_inst_name: 'a', bk_asset_id: 'SN-TWIN-A', bk_sn: 'SN-TWIN' });
     sim.store.insert('bk_switch', { bk_inst_name: 'b', bk_asset_id: 'SN-TWIN-B', bk_sn: 'SN-TWIN' });
@@ -381,7 +432,7 @@ describe('update-inst --key', () => {
     const r = await cli('esb', ['update-inst', input, '--obj', 'bk_switch', '--key', 'bk_sn'], 'upd-sn');
     expect(r.code).toBe(2);
     expect(writes()).toBe(0);
-    expect(r.stderr).toMatch(/bk_sn is not a unique field of bk_switch/);
+    expect(r.stderr).toMatch(/the ESB cannot read bk_switch's unique rules; instances are named by bk_sn as given, and a bk_sn value that several instances share is a conflict/);
     expect(r.stderr).toMatch(/row 2: bk_sn: 2 bk_switch instances have bk_sn "SN-TWIN"/);
     expect(r.stderr).toMatch(/row 3: bk_sn: no bk_switch instance has bk_sn "SN-NONE"/);
     expect(r.stderr).toMatch(/row 4: port_count: expected a whole number/);

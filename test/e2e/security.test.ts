@@ -110,7 +110,7 @@ describe('secrets never appear in output, reports, journals, --failed files or t
       await codes([
         run('create-inst apigw', ['create-inst', switches('b'), '--obj', 'bk_switch'], cmdbApigw),
         run('update-inst', ['update-inst', upd, '--obj', 'bk_switch'], cmdbToken),
-        run('update-process', ['update-process', proc, '--biz', '2'], cmdbApigw),
+        run('update-process', ['update-process', proc, '--biz', '2', '--skip-invalid'], cmdbApigw),
         run('associate', ['associate', asst, '--asst-id', 'bk_switch_connect_host'], cmdbToken),
         run('apaas-update', ['apaas-update', fu, '--namespace', NS, '--object', 'device'], feishu),
         run('apaas-create', ['apaas-create', fc, '--namespace', NS, '--object', 'device', '--key', 'serial_no'], feishu),
@@ -295,7 +295,10 @@ describe('TLS', () => {
     await new Promise<void>((r) => (server ? server.close(() => r()) : r()));
   });
 
-  const input = () => tmp.file('tls.csv', csv(['bk_inst_name,bk_asset_id', `t,TLS-${Math.random().toString(36).slice(2)}`]));
+  const input = () => {
+    const tag = Math.random().toString(36).slice(2);
+    return tmp.file('tls.csv', csv(['bk_inst_name,bk_asset_id', `t-${tag},TLS-${tag}`]));
+  };
   const env = (extra: Record<string, string> = {}) => cmdbEnv(sim, 'esb', { CMDB_URL: url, BK_APP_SECRET, ...extra });
 
   it.skipIf(!hasOpenssl)('verifies certificates by default: exit 4 with a hint about --ca / --insecure, every row unsent', async () => {

@@ -310,7 +310,8 @@ describe.concurrent('the summary', () => {
     expect(err).toMatch(/\d+ requests?, 0 retries/);
     expect(err).toContain(`report: ${report}`);
     expect(err).toContain('Failures by cause:');
-    expect(err).toMatch(/12 rows {2}\[1199014\] Data uniqueness check failed, \[bk_asset_id: SW-EXIST-0001\] duplicated {2}\(rows 1, 2, 3, 4, 5, …\)/);
+    // Per-row create errors carry no code on the real server: the tool names them by their text.
+    expect(err).toMatch(/12 rows {2}\[duplicate\] duplicated instances exist, fields \[bk_asset_id: "SW-EXIST-0001"\] duplicated {2}\(rows 1, 2, 3, 4, 5, …\)/);
     expect(err).toMatch(/ 3 rows {2}vendor: expected one of cisco, huawei, h3c, got "juniper" {2}\(rows 13, 14, 15\)/);
     expect(err).toMatch(/Next: .*--retry-failed/);
     expect(assetsWith('SG-')).toHaveLength(5);
@@ -321,15 +322,16 @@ describe.concurrent('the summary', () => {
     expect(md).toContain('| failed | 12 |');
     expect(md).toContain('| invalid | 3 |');
     expect(md).toContain('#### Failures by cause');
-    expect(md).toMatch(/\| 12 \| 1199014 \| .*duplicated \| 1, 2, 3, 4, 5, … \|/);
+    expect(md).toMatch(/\| 12 \| duplicate \| .*duplicated \| 1, 2, 3, 4, 5, … \|/);
 
-    // The same numbers in --json (the store has the first 5 now, so they fail too: 17 duplicates).
+    // The same numbers in --json (the store has the new 5 now, so they fail too, on their bk_inst_name rule: 17 duplicates).
     const j = await runCli(['create-inst', input, '--obj', 'bk_switch', '--skip-invalid', '--report', report, '--json'], { env: env() });
     const s = theJson(j);
     expect(s).toMatchObject({ command: 'create-inst', total: 20, ok: 0, failed: 17, invalid: 3, unsent: 0, report, exit_code: 3 });
-    const groups = s.groups as Array<{ error_code?: number; count: number; rows: number[] }>;
+    const groups = s.groups as Array<{ error_code?: string; count: number; rows: number[] }>;
     expect(groups.map((g) => [g.error_code, g.count, g.rows])).toEqual([
-      [1199014, 17, [1, 2, 3, 4, 5]],
+      ['duplicate', 12, [1, 2, 3, 4, 5]],
+      ['duplicate', 5, [16, 17, 18, 19, 20]],
       [undefined, 3, [13, 14, 15]],
     ]);
   });
@@ -436,7 +438,7 @@ describe.concurrent('--failed: fix the rows and feed the file back', () => {
     expect(lines[0]).toBe('bk_inst_name,bk_asset_id,port_count:int,vendor,_error');
     expect(lines.slice(1)).toEqual([
       'too many ports,FX-2,99999,cisco,"port_count: expected at most 1024, got ""99999"""',
-      'taken id,SW-EXIST-0001,48,huawei,"[1199014] Data uniqueness check failed, [bk_asset_id: SW-EXIST-0001] duplicated"',
+      'taken id,SW-EXIST-0001,48,huawei,"duplicated instances exist, fields [bk_asset_id: ""SW-EXIST-0001""] duplicated"',
       'odd vendor,FX-4,48,juniper,"vendor: expected one of cisco, huawei, h3c, got ""juniper"""',
       // A row with a cell missing keeps the cells it has, so it can be completed.
       'short row,FX-6,12,,"line 7: 3 cells, the header has 4 (check quoting and delimiters)"',

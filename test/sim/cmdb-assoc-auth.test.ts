@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
-import { apigw, call, codeOf, esb } from './helpers.js';
+import { apigw, call, esb } from './helpers.js';
 
 let sim: Simulator;
 beforeAll(async () => {
@@ -10,27 +10,46 @@ afterAll(() => sim.close());
 beforeEach(() => sim.reset());
 
 const assoc = (kind: string, obj: string, asstObj: string, details: unknown[]) =>
-  apigw(sim, 'POST', '/api/v3/createmany/instassociation', { bk_obj_id: obj, bk_asst_obj_id: asstObj, bk_obj_asst_id: kind, details });
+  apigw(sim, 'POST', '/api/v3/createmany/instassociation', { bk_obj_id: obj, bk_asst_obj_id: asstObj, bk_obj_asst_id: kind, details }, { lang: 'en' });
 
 describe('batch_create_instance_association', () => {
   it('creates n:n links with ids from the association sequence, per row', async () => {
-    const r = await assoc('bk_switch_connect_host', 'bk_switch', 'host', [
-      { bk_inst_id: 1003, bk_asst_inst_id: 10 }, { bk_inst_id: 1003, bk_asst_inst_id: 11 }, { bk_inst_id: 1001, bk_asst_inst_id: 1 },
-      { bk_inst_id: 5555, bk_asst_inst_id: 12 }, { bk_inst_id: 1003, bk_asst_inst_id: 999 },
+    const r = await assoc('bk_firewall_contain_bk_switch', 'bk_firewall', 'bk_switch', [
+      { bk_inst_id: 1023, bk_asst_inst_id: 1010 }, { bk_inst_id: 1023, bk_asst_inst_id: 1011 }, { bk_inst_id: 1022, bk_asst_inst_id: 1018 },
+      { bk_inst_id: 5555, bk_asst_inst_id: 1012 }, { bk_inst_id: 1023, bk_asst_inst_id: 9999 },
     ]);
     expect(r.json).toMatchObject({ result: true, code: 0 });
     expect(r.json.data.success_created).toEqual({ '0': 7, '1': 8 });
-    const e = r.json.data.error_msg;
-    expect([codeOf(e['2']), codeOf(e['3']), codeOf(e['4'])]).toEqual([1101038, 1101073, 1101074]);
+    // Row errors are messages without a code (topo_server logics/inst/association.go).
+    expect(r.json.data.error_msg).toEqual({
+      '2': 'the associations bk_firewall->bk_switch already exist', '3': 'the association inst is not exist', '4': 'the  inst to asst  is not exist',
+    });
     expect(sim.counters().duplicateKeyAttempts).toBe(1);
-    expect(sim.store.associations('bk_switch_connect_host')).toHaveLength(5);
+    expect(sim.store.associations('bk_firewall_contain_bk_switch')).toHaveLength(4);
+  });
+
+  it('with IAM on, one unknown host id refuses the whole batch with 1199045 naming that host (bk_error_code on apigw)', async () => {
+    const r = await assoc('bk_switch_connect_host', 'bk_switch', 'host', [
+      { bk_inst_id: 1003, bk_asst_inst_id: 10 }, { bk_inst_id: 1003, bk_asst_inst_id: 999 }, { bk_inst_id: 1003, bk_asst_inst_id: 998 },
+    ]);
+    expect(r.json).toMatchObject({ result: false, bk_error_code: 1199045, bk_error_msg: 'host 999 has no relations' });
+    expect(sim.store.associations('bk_switch_connect_host')).toHaveLength(3);
+    const e = await esb(sim, 'batch_create_instance_association', { bk_obj_id: 'bk_switch', bk_asst_obj_id: 'host', bk_obj_asst_id: 'bk_switch_connect_host', details: [{ bk_inst_id: 1003, bk_asst_inst_id: 999 }] });
+    expect(e.json).toMatchObject({ result: false, code: 1199045, message: 'host 999 has no relations' });
+    const off = await startSimulator({ iam: false });
+    try {
+      const o = await apigw(off, 'POST', '/api/v3/createmany/instassociation', { bk_obj_id: 'bk_switch', bk_asst_obj_id: 'host', bk_obj_asst_id: 'bk_switch_connect_host', details: [{ bk_inst_id: 1003, bk_asst_inst_id: 10 }, { bk_inst_id: 1003, bk_asst_inst_id: 999 }] }, { lang: 'en' });
+      expect(o.json.data).toEqual({ success_created: { '0': 7 }, error_msg: { '1': 'the  inst to asst  is not exist' } });
+    } finally {
+      await off.close();
+    }
   });
 
   it('refuses 201 details (1199035), an empty list (1199038) and ids <= 0 (1199045)', async () => {
     const many = Array.from({ length: 201 }, (_, i) => ({ bk_inst_id: 1003, bk_asst_inst_id: (i % 200) + 1 }));
     expect((await assoc('bk_switch_connect_host', 'bk_switch', 'host', many)).json.code).toBe(1199035);
     expect((await assoc('bk_switch_connect_host', 'bk_switch', 'host', [])).json.code).toBe(1199038);
-    expect((await assoc('bk_switch_connect_host', 'bk_switch', 'host', [{ bk_inst_id: 1003, bk_asst_inst_id: 0 }])).json.code).toBe(1199045);
+    expect((await assoc('bk_switch_connect_host', 'bk_switch', 'host', [{ bk_inst_id: 1003, bk_asst_inst_id: 0 }])).json).toMatchObject({ bk_error_code: 1199045, bk_error_msg: 'invalid bk_asst_inst_id value' });
     expect(sim.store.associations()).toHaveLength(6);
   });
 
@@ -49,15 +68,14 @@ describe('batch_create_instance_association', () => {
       { bk_inst_id: 1023, bk_asst_inst_id: 1003 }, // 1023 now taken by the row above
     ]);
     expect(one.json.data.success_created).toEqual({ '2': 7 });
-    expect(['0', '1', '3'].map((k) => codeOf(one.json.data.error_msg[k]))).toEqual([1101052, 1101052, 1101052]);
+    for (const k of ['0', '1', '3']) expect(one.json.data.error_msg[k]).toBe('can not create multiple instance association for a 1:1 association.');
     const many = await assoc('bk_firewall_contain_bk_switch', 'bk_firewall', 'bk_switch', [
       { bk_inst_id: 1022, bk_asst_inst_id: 1001 }, { bk_inst_id: 1022, bk_asst_inst_id: 1002 }, // one source, many targets: fine
       { bk_inst_id: 1023, bk_asst_inst_id: 1018 }, // 1018 already in 1022
       { bk_inst_id: 1024, bk_asst_inst_id: 1001 }, // 1001 just went into 1022
     ]);
     expect(Object.keys(many.json.data.success_created)).toEqual(['0', '1']);
-    expect(codeOf(many.json.data.error_msg['2'])).toBe(1101061);
-    expect(codeOf(many.json.data.error_msg['3'])).toBe(1101061);
+    for (const k of ['2', '3']) expect(many.json.data.error_msg[k]).toMatch(/^The relationship is 1:n/);
   });
 
   it('find_instance_association matches numbers and {"$in": [...]}', async () => {
@@ -71,29 +89,52 @@ describe('batch_create_instance_association', () => {
 describe('authentication and permission', () => {
   const details = [{ bk_inst_name: 'a', bk_asset_id: 'A-1' }];
 
-  it('apigw: wrong secret -> 401 1640101, no user -> 401 1640102; the secret is never echoed', async () => {
+  it('apigw: wrong secret or no user -> 400 1640001 INVALID_ARGS with X-Bkapi-Error-* headers; the secret is never echoed', async () => {
     const bad = await apigw(sim, 'POST', '/api/v3/createmany/instance/object/bk_switch', { details }, { secret: 'wrong-secret' });
-    expect(bad.status).toBe(401);
-    expect(bad.json).toMatchObject({ result: false, code: 1640101, message: 'app authentication failed', data: null });
+    expect(bad.status).toBe(400);
+    expect(bad.json).toEqual({ code: 1640001, code_name: 'INVALID_ARGS', message: 'Parameters error [reason="bk_app_code or bk_app_secret is incorrect"]', result: false, data: null });
+    expect(bad.headers['x-bkapi-error-code']).toBe('1640001');
+    expect(bad.headers['x-bkapi-error-message']).toBe(bad.json.message);
     expect(bad.text).not.toContain('wrong-secret');
     expect(bad.text).not.toContain('top-secret-value');
     const noUser = await apigw(sim, 'POST', '/api/v3/createmany/instance/object/bk_switch', { details }, { noUser: true });
-    expect(noUser.status).toBe(401);
-    expect(noUser.json.code).toBe(1640102);
+    expect(noUser.status).toBe(400);
+    expect(noUser.json).toMatchObject({ code: 1640001, message: expect.stringMatching(/user authentication failed/) });
     const missing = await call(`${sim.urls.apigw}/api/v3/find/objectattr`, 'POST', { bk_obj_id: 'bk_switch', bk_app_code: sim.credentials.bkAppCode, bk_app_secret: 'top-secret-value', bk_username: 'admin' });
-    expect(missing.status).toBe(401); // body credentials are ignored on apigw
+    expect(missing.status).toBe(400); // body credentials are ignored on apigw
+    const unknown = await apigw(sim, 'POST', '/api/v3/no/such/resource', {});
+    expect(unknown.status).toBe(404);
+    expect(unknown.json).toMatchObject({ code: 1640401, code_name: 'API_NOT_FOUND', result: false });
     expect(sim.store.instances('bk_switch')).toHaveLength(20);
   });
 
-  it('ESB: wrong app -> HTTP 200 1306401, no user -> 1306402, bk_token counts as a user', async () => {
+  it('ESB: unknown app, wrong secret or no user -> HTTP 200 1306000 with the validator\'s words; bk_token counts as a user', async () => {
     const bad = await esb(sim, 'batch_create_inst', { bk_obj_id: 'bk_switch', details }, { appCode: 'other' });
     expect(bad.status).toBe(200);
-    expect(bad.json).toMatchObject({ result: false, code: 1306401 });
-    expect(bad.text).not.toContain('top-secret-value');
+    expect(bad.json).toMatchObject({ result: false, code: 1306000, message: expect.stringMatching(/^Invalid APP Code \[bk_app_code=other\]/) });
+    const secret = await esb(sim, 'batch_create_inst', { bk_obj_id: 'bk_switch', details }, { secret: 'wrong-secret' });
+    expect(secret.json).toMatchObject({ result: false, code: 1306000, message: expect.stringMatching(/^APP Secret verification failed/) });
+    expect(secret.text).not.toContain('top-secret-value');
+    expect(secret.text).not.toContain('wrong-secret');
     const noUser = await esb(sim, 'batch_create_inst', { bk_obj_id: 'bk_switch', details }, { noUser: true });
-    expect(noUser.json.code).toBe(1306402);
+    expect(noUser.json).toMatchObject({ code: 1306000, message: expect.stringMatching(/^User authentication failed/) });
     const token = await esb(sim, 'batch_create_inst', { bk_obj_id: 'bk_switch', details, bk_token: 'abc' }, { noUser: true });
     expect(token.json.result).toBe(true);
+  });
+
+  it('appDeniedOps: the gateway answers 403 / 1640301 APP_NO_PERMISSION, the ESB 200 / 1306403; other operations work', async () => {
+    const s2 = await startSimulator({ appDeniedOps: ['batch_create_inst'] });
+    try {
+      const gw = await apigw(s2, 'POST', '/api/v3/createmany/instance/object/bk_switch', { details });
+      expect(gw.status).toBe(403);
+      expect(gw.json).toEqual({ code: 1640301, code_name: 'APP_NO_PERMISSION', message: 'App has no permission to the resource', result: false, data: null });
+      const e = await esb(s2, 'batch_create_inst', { bk_obj_id: 'bk_switch', details });
+      expect(e.json).toMatchObject({ result: false, code: 1306403, message: expect.stringMatching(/^APP permission is insufficient/) });
+      expect((await esb(s2, 'search_object_attribute', { bk_obj_id: 'bk_switch' })).json.result).toBe(true);
+      expect(s2.store.instances('bk_switch')).toHaveLength(20);
+    } finally {
+      await s2.close();
+    }
   });
 
   it('a forbidden user gets 9900403 with a permission object on writes, and can still read', async () => {
@@ -117,7 +158,7 @@ describe('authentication and permission', () => {
     expect(en.json.message).not.toMatch(/[\u4e00-\u9fff]/);
     expect(en.json.message).toContain('details');
     const esbEn = await esb(sim, 'batch_update_inst', { bk_obj_id: 'bk_switch', update: [{ inst_id: 4242, datas: {} }] }, { lang: 'en' });
-    expect(esbEn.json.message).toBe('instance not found');
+    expect(esbEn.json.message).toBe('No relevant data found');
   });
 
   it('sends X-Bkapi-Request-Id on apigw and request_id in the body', async () => {

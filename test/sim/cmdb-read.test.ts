@@ -10,25 +10,6 @@ beforeAll(async () => {
 afterAll(() => sim.close());
 beforeEach(() => sim.reset());
 
-const above = (field: string, value: number) => ({ condition: 'AND', rules: [{ field, operator: 'greater', value }] });
-
-describe('list_hosts_without_biz', () => {
-  it('pages hosts by a bk_host_id cursor, sorted by bk_host_id, with the count of all that match', async () => {
-    const body = { fields: ['bk_host_name'], host_property_filter: above('bk_host_id', 195), page: { start: 0, limit: 3, sort: 'bk_host_id' } };
-    const e = await esb(sim, 'list_hosts_without_biz', body);
-    const g = await apigw(sim, 'POST', '/api/v3/hosts/list_hosts_without_app', body);
-    for (const r of [e, g]) {
-      expect(r.json).toMatchObject({ result: true, code: 0 });
-      expect(r.json.data).toEqual({ count: 5, info: [196, 197, 198].map((id) => ({ bk_host_id: id, bk_host_name: `host-${id}` })) });
-    }
-  });
-
-  it('refuses a page over 1000 and a missing limit as a bad page.limit (1199006)', async () => {
-    expect((await esb(sim, 'list_hosts_without_biz', { page: { start: 0, limit: 1001 } }, { lang: 'en' })).json).toMatchObject({ code: 1199006, message: "parameter 'page.limit' is invalid" });
-    expect((await esb(sim, 'list_hosts_without_biz', { page: { start: 0 } })).json.code).toBe(1199006);
-  });
-});
-
 describe('search_instance_associations', () => {
   it('answers the associations of the model (source or target), filtered, sorted, without a count', async () => {
     const body = { conditions: { condition: 'AND', rules: [{ field: 'bk_obj_asst_id', operator: 'equal', value: 'bk_switch_connect_host' }, { field: 'id', operator: 'greater', value: 1 }] }, page: { start: 0, limit: 500, sort: 'id' } };

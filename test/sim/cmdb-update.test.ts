@@ -28,17 +28,17 @@ describe('batch_update_inst', () => {
   it('is all or nothing: one unknown id rolls back the batch and the message does not name the item', async () => {
     const before = sim.store.instances('bk_switch');
     const r = await update([{ inst_id: 1001, datas: { port_count: 24 } }, { inst_id: 999_999, datas: { port_count: 1 } }, { inst_id: 1002, datas: { remark: 'x' } }], 'bk_switch', 'en');
-    expect(r.json).toMatchObject({ result: false, code: 1199019, message: 'instance not found', data: null });
+    expect(r.json).toMatchObject({ result: false, code: 1199019, message: 'No relevant data found', data: null });
     expect(r.json.message).not.toContain('999999');
     expect(sim.store.instances('bk_switch')).toEqual(before);
   });
 
-  it('rejects inst_id 0 (1199006) and type errors (1199009 / 1199025 / 1199011) for the whole batch', async () => {
+  it('rejects inst_id 0 (1199006) and type errors (1199009 / 1199025 / 1199006) for the whole batch', async () => {
     const ok = { inst_id: 1001, datas: { remark: 'x' } };
     expect((await update([ok, { inst_id: 0, datas: {} }])).json.code).toBe(1199006);
     expect((await update([ok, { inst_id: 1002, datas: { port_count: '8' } }])).json.code).toBe(1199009);
     expect((await update([ok, { inst_id: 1002, datas: { is_managed: 'false' } }])).json.code).toBe(1199025);
-    expect((await update([ok, { inst_id: 1002, datas: { vendor: 'Huawei' } }])).json.code).toBe(1199011);
+    expect((await update([ok, { inst_id: 1002, datas: { vendor: 'Huawei' } }])).json.code).toBe(1199006);
     expect(sim.store.instance('bk_switch', 1001)!.remark).toBeNull();
   });
 
@@ -95,15 +95,48 @@ describe('batch_delete_inst', () => {
 });
 
 describe('update_process_instance', () => {
-  it('updates and answers the list of ids', async () => {
-    const r = await procs(2, [{ bk_process_id: 1001, proc_num: 4, auto_start: true, bind_info: [] }, { bk_process_id: 1500, user: 'app' }]);
-    expect(r.json).toMatchObject({ result: true, code: 0, data: [1001, 1500] });
-    expect(sim.store.process(1001)).toMatchObject({ proc_num: 4, auto_start: true, bind_info: [] });
-    expect(sim.store.process(1500)!.user).toBe('app');
+  it('rebuilds a process without a template from the whole struct: fields not sent become null', async () => {
+    const r = await procs(2, [{ bk_process_id: 1001, bk_process_name: 'web', proc_num: 4, auto_start: true, bind_info: [] }]);
+    expect(r.json).toMatchObject({ result: true, code: 0, data: [1001] });
+    const p = sim.store.process(1001)!;
+    expect(p).toMatchObject({ bk_process_id: 1001, bk_biz_id: 2, bk_process_name: 'web', proc_num: 4, auto_start: true, bind_info: [] });
+    for (const f of ['user', 'start_cmd', 'work_path', 'timeout', 'priority', 'description', 'bk_func_name']) expect(p[f]).toBeNull();
+  });
+
+  it('requires bk_process_name (1199010) for a process without a template, for the whole batch', async () => {
+    const r = await procs(2, [{ bk_process_id: 1002, bk_process_name: 'ok', user: 'app' }, { bk_process_id: 1003, user: 'app' }]);
+    expect(r.json).toMatchObject({ result: false, code: 1199010, message: "'bk_process_name' unassigned" });
+    expect(sim.store.process(1002)!.user).toBe('root');
+  });
+
+  it('ignores fields outside the Process struct (auto_time_gap, process_template_id, bk_func_id, process_info, typos)', async () => {
+    const before = sim.store.process(1004)!;
+    const r = await procs(2, [{ ...before, auto_time_gap: 'x', process_template_id: 'y', bk_func_id: 5, process_info: 1, colour: 'red' }]);
+    expect(r.json.result).toBe(true);
+    expect(sim.store.process(1004)).toEqual(before);
+  });
+
+  it('a process from a template: only the fields sent change, and the fields the template locks are ignored', async () => {
+    const before = sim.store.process(1495)!;
+    const r = await procs(2, [{ bk_process_id: 1495, user: 'app', start_cmd: './other.sh', description: 'web tier' }]);
+    expect(r.json.result).toBe(true);
+    expect(sim.store.process(1495)).toEqual({ ...before, description: 'web tier' });
+    const t = await esb(sim, 'get_proc_template', { process_template_id: 7 });
+    expect(t.json.data).toMatchObject({ id: 7, bk_process_name: 'nginx', property: { user: { as_default_value: true }, description: { as_default_value: false } } });
+  });
+
+  it('list_process_related_info answers each process with its template id (0: none), on both doors', async () => {
+    const body = { process_property_filter: { condition: 'AND', rules: [{ field: 'bk_process_id', operator: 'in', value: [1001, 1495, 2001] }] }, page: { start: 0, limit: 500 } };
+    const e = await esb(sim, 'list_process_related_info', { bk_biz_id: 2, ...body });
+    expect(e.json.data.count).toBe(2);
+    expect(e.json.data.info.map((x: { process_template: { id: number }; process: { bk_process_id: number } }) => [x.process.bk_process_id, x.process_template.id])).toEqual([[1001, 0], [1495, 7]]);
+    expect(e.json.data.info[0].process).toEqual(sim.store.process(1001));
+    const g = await apigw(sim, 'POST', '/api/v3/findmany/proc/process_related_info/biz/2', body);
+    expect(g.json.data).toEqual(e.json.data);
   });
 
   it('refuses 101 processes with 1199035 and answers [] for an empty list', async () => {
-    const many = Array.from({ length: 101 }, (_, i) => ({ bk_process_id: 1001 + i, proc_num: 2 }));
+    const many = Array.from({ length: 101 }, (_, i) => ({ bk_process_id: 1001 + i, bk_process_name: 'p', proc_num: 2 }));
     expect((await procs(2, many)).json).toMatchObject({ result: false, code: 1199035 });
     expect(sim.store.process(1001)!.proc_num).toBe(1);
     expect((await procs(2, [])).json).toMatchObject({ result: true, data: [] });

@@ -56,9 +56,10 @@ describe('faults', () => {
     const s = await start({ faults: { appliedThen504Rate: 1 } });
     const r = await createOne(s, 'T504-1');
     expect(r.status).toBe(504);
-    expect(r.json).toMatchObject({ result: false, code: 1650401, message: 'request backend timeout' });
+    expect(r.json).toEqual({ code: 1650401, code_name: 'REQUEST_BACKEND_TIMEOUT', message: 'Request backend service timeout', result: false, data: null });
+    expect(r.headers['x-bkapi-error-code']).toBe('1650401');
     expect(s.store.findBy('bk_switch', 'bk_asset_id', 'T504-1')).toBeDefined();
-    const e = await esb(s, 'update_process_instance', { bk_biz_id: 2, processes: [{ bk_process_id: 1001, proc_num: 7 }] });
+    const e = await esb(s, 'update_process_instance', { bk_biz_id: 2, processes: [{ bk_process_id: 1001, bk_process_name: 'p', proc_num: 7 }] });
     expect(e.status).toBe(504);
     expect(s.store.process(1001)!.proc_num).toBe(7);
     const token = await feishuToken(s);
@@ -67,6 +68,19 @@ describe('faults', () => {
     expect(s.store.records('package_demo__c', 'device')[0]!.status).toBe('late');
     expect((await readAttr(s)).status).toBe(200);
     expect(s.counters().faultsInjected.appliedThen504).toBe(3);
+  });
+
+  it('appliedThen1306201Rate applies an ESB write, then answers HTTP 200 with 1306201; other doors ignore it', async () => {
+    const s = await start({ faults: { appliedThen1306201Rate: 1 } });
+    const e = await esb(s, 'batch_create_inst', { bk_obj_id: 'bk_switch', details: [{ bk_inst_name: 't-1', bk_asset_id: 'T201-1' }] });
+    expect(e.status).toBe(200);
+    expect(e.json).toMatchObject({ result: false, code: 1306201, data: null, message: expect.stringMatching(/response time exceeds 30 seconds/) });
+    expect(s.store.findBy('bk_switch', 'bk_asset_id', 'T201-1')).toBeDefined();
+    const gw = await createOne(s, 'T201-2');
+    expect(gw.status).toBe(200);
+    expect(gw.json.result).toBe(true);
+    expect((await esb(s, 'search_object_attribute', { bk_obj_id: 'bk_switch' })).json.result).toBe(true);
+    expect(s.counters().faultsInjected.appliedThen1306201).toBe(1);
   });
 
   it('storm429 refuses the next N data requests in each door style, with the storm reset', async () => {

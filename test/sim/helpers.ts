@@ -75,6 +75,3 @@ export function manualClock(start = 1_000_000): { now: () => number; advance: (m
   let t = start;
   return { now: () => t, advance: (ms) => (t += ms) };
 }
-
-/** Row error code from a simulator error_msg value ("[1199014] ..."). */
-export const codeOf = (msg: string) => Number(/^\[(\d+)\]/.exec(msg)?.[1]);

@@ -62,7 +62,8 @@ describe('CMDB windows', () => {
     }
     const refused = await attr();
     expect(refused.status).toBe(429);
-    expect(refused.json).toMatchObject({ result: false, code: 1642903, message: 'rate limit exceeded' });
+    expect(refused.json).toEqual({ code: 1642903, code_name: 'RATE_LIMIT_RESTRICTION', message: 'API rate limit exceeded by resource strategy', result: false, data: null });
+    expect(refused.headers['x-bkapi-error-code']).toBe('1642903');
     expect(refused.headers['x-bkapi-ratelimit-limit']).toBe('5');
     expect(refused.headers['x-bkapi-ratelimit-remaining']).toBe('0');
     expect(Number(refused.headers['x-bkapi-ratelimit-reset'])).toBeCloseTo(0.2, 3);

@@ -25,6 +25,11 @@ export function memorySource(records: InputRecord[], chunk = 7): InputSource {
     format: 'csv',
     columns: ['name'],
     hints: {},
+    delimiter: ',',
+    encoding: 'utf-8',
+    bom: false,
+    emptyRows: 0,
+    notes: () => [],
     async *records() {
       yield* records;
     },

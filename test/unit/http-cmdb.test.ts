@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, CliError, EXIT } from '../../src/core/errors.js';
 import { ManualClock } from '../../src/http/clock.js';
 import { createHttpClient, type HttpRequest, type HttpResponse } from '../../src/http/client.js';
-import { CMDB_OPS, CmdbApi, cmdbService, defaultGateway, toEnvelope, type CmdbOp, type Gateway } from '../../src/http/cmdb.js';
+import { CMDB_OPS, CmdbApi, GATEWAY_ONLY_OPS, cmdbService, defaultGateway, toEnvelope, type CmdbOp, type Gateway } from '../../src/http/cmdb.js';
 import { Throttle } from '../../src/http/limiter.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/http/retry.js';
 import { Sender } from '../../src/http/sender.js';
@@ -65,7 +65,10 @@ const PARAMS: Record<CmdbOp, Record<string, unknown>> = {
   search_object_instances: { bk_obj_id: 'bk_switch', conditions: { condition: 'AND', rules: [] }, page: { start: 0, limit: 10 } },
   find_object_association: { condition: { bk_obj_asst_id: 'bk_switch_connect_host' } },
   find_instance_association: { bk_obj_id: 'bk_switch', condition: { bk_obj_asst_id: 'bk_switch_connect_host' } },
-  list_hosts_without_biz: { page: { start: 0, limit: 500, sort: 'bk_host_id' }, fields: ['bk_host_id'] },
+  search_object_unique: { bk_obj_id: 'bk_switch' },
+  list_hosts_without_biz: { fields: ['bk_host_id'], page: { start: 0, limit: 10 } },
+  list_process_related_info: { bk_biz_id: 2, page: { start: 0, limit: 10 } },
+  get_proc_template: { process_template_id: 7 },
   search_instance_associations: { bk_obj_id: 'bk_switch', conditions: { condition: 'AND', rules: [] }, page: { start: 0, limit: 500, sort: 'id' } },
   count_object_instances: { bk_obj_id: 'bk_switch', conditions: { condition: 'AND', rules: [] } },
 };
@@ -81,7 +84,10 @@ const APIGW: Record<CmdbOp, [string, string, string[]]> = {
   search_object_instances: ['POST', '/api/v3/search/instances/object/bk_switch', ['bk_obj_id']],
   find_object_association: ['POST', '/api/v3/find/objectassociation', []],
   find_instance_association: ['POST', '/api/v3/find/instassociation', []],
+  search_object_unique: ['POST', '/api/v3/find/objectunique/object/bk_switch', ['bk_obj_id']],
   list_hosts_without_biz: ['POST', '/api/v3/hosts/list_hosts_without_app', []],
+  list_process_related_info: ['POST', '/api/v3/findmany/proc/process_related_info/biz/2', ['bk_biz_id']],
+  get_proc_template: ['POST', '/api/v3/find/proc/proc_template/id/7', ['process_template_id']],
   search_instance_associations: ['POST', '/api/v3/search/instance_associations/object/bk_switch', ['bk_obj_id']],
   count_object_instances: ['POST', '/api/v3/count/instances/object/bk_switch', ['bk_obj_id']],
 };
@@ -96,7 +102,13 @@ describe('defaultGateway', () => {
 });
 
 describe('CMDB requests', () => {
-  it.each(CMDB_OPS)('ESB %s: POST /api/c/compapi/v2/cc/<op>/ with credentials and every param in the body', async (op) => {
+  it('ESB has no component for search_object_unique: building it is refused, nothing is sent', async () => {
+    const { api, seen } = connect('esb', 'https://paas.example.com');
+    await expect(api.call('search_object_unique', { bk_obj_id: 'bk_switch' }, { idempotent: true })).rejects.toThrow(/no ESB component/);
+    expect(seen).toHaveLength(0);
+  });
+
+  it.each(CMDB_OPS.filter((op) => !GATEWAY_ONLY_OPS.has(op)))('ESB %s: POST /api/c/compapi/v2/cc/<op>/ with credentials and every param in the body', async (op) => {
     const { api, seen } = connect('esb', 'https://paas.example.com');
     const env = await api.call(op, PARAMS[op], { idempotent: true });
     expect(env.result).toBe(true);
@@ -200,6 +212,7 @@ describe('cmdbService.classify', () => {
     [503, 'Service Unavailable'],
     [504, { result: false, code: 1650401, message: 'backend timeout' }],
     [200, { result: false, code: 1650401, message: 'backend timeout' }],
+    [200, { result: false, code: 1306201, message: 'Request third-party interface error, Third-party system interface response time exceeds 30 seconds', data: null }],
     [200, '<html>proxy error page</html>'],
   ])('HTTP %s %j → transient', (status, body) => {
     expect(classify(status, body).kind).toBe('transient');
@@ -221,6 +234,11 @@ describe('cmdbService.classify', () => {
     [200, { result: false, code: 1640102, message: 'user authentication failed' }, /BK_USERNAME \/ BK_TOKEN/],
     [200, { result: false, code: 1306402, message: 'user not login' }, /BK_USERNAME \/ BK_TOKEN/],
     [403, 'Forbidden', /BK_APP_CODE/],
+    [200, { result: false, code: 1306000, message: 'APP Secret verification failed, pelase confirm if the APP Secret and APP Code [bk_app_code=a] match' }, /check BK_APP_CODE \/ BK_APP_SECRET$/],
+    [200, { result: false, code: 1306000, message: 'Invalid APP Code [bk_app_code=a], please confirm if the APP Code has been registered' }, /check BK_APP_CODE$/],
+    [200, { result: false, code: 1306000, message: 'User authentication failed, please provide a valid user identity, such as bk_token, bk_username' }, /check BK_USERNAME \/ BK_TOKEN$/],
+    [400, { code: 1640001, code_name: 'INVALID_ARGS', message: 'Parameters error [reason="bk_app_code or bk_app_secret is incorrect"]', result: false, data: null }, /check BK_APP_CODE \/ BK_APP_SECRET$/],
+    [400, { code: 1640001, code_name: 'INVALID_ARGS', message: 'Parameters error [reason="user authentication failed, please provide a valid user identity, such as bk_username, bk_token, access_token"]', result: false, data: null }, /check BK_USERNAME \/ BK_TOKEN$/],
   ])('HTTP %s %j → fatal AuthError naming the settings, never the secret', (status, body, settings) => {
     const v = classify(status, body);
     expect(v.kind).toBe('fatal');
@@ -229,6 +247,26 @@ describe('cmdbService.classify', () => {
     expect(v.error.exitCode).toBe(EXIT.AUTH);
     expect(v.error.message).toMatch(settings);
     expect(v.error.message).not.toContain(SECRET);
+  });
+
+  it('1306000 that is not about the app or the user: exit 4 without pointing at the credentials', () => {
+    const v = classify(200, { result: false, code: 1306000, message: 'System error, Component error, please contact the component developer to handle it.' });
+    expect(v.kind === 'fatal' && v.error.exitCode).toBe(EXIT.AUTH);
+    expect(v.kind === 'fatal' && v.error.message).toMatch(/^the ESB refused the request before it reached CMDB \(HTTP 200, code 1306000: System error/);
+    expect(v.kind === 'fatal' && v.error.message).not.toMatch(/credentials|BK_APP/);
+  });
+
+  it.each([
+    [403, { code: 1640301, code_name: 'APP_NO_PERMISSION', message: 'App has no permission to the resource', result: false, data: null }],
+    [200, { result: false, code: 1306403, message: 'APP permission is insufficient' }],
+  ])('HTTP %s %j → fatal AuthError about the app\'s API permission, not the secret', (status, body) => {
+    const v = classify(status, body);
+    expect(v.kind).toBe('fatal');
+    if (v.kind !== 'fatal') return;
+    expect(v.error.exitCode).toBe(EXIT.AUTH);
+    expect(v.error.message).toMatch(/does not let app "cmdb-bulk-app" call/);
+    expect(v.error.message).not.toMatch(/BK_APP_SECRET|credentials/);
+    expect(v.error.hint).toMatch(/grant app "cmdb-bulk-app" permission/);
   });
 
   it('9900403 → permission denied listing the missing actions, resource types and user', () => {

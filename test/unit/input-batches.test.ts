@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { InputRecord } from '../../src/core/types.js';
 import { openInput } from '../../src/input/index.js';
 import { jsonBatches } from '../../src/input/json.js';
+import { findRows } from '../../src/input/json-export.js';
 import { collect, tempDir } from './input-helpers.js';
 
 let t: Awaited<ReturnType<typeof tempDir>>;
@@ -76,6 +77,25 @@ describe('InputSource.batches()', () => {
     }
     const byChar = await read([...text]);
     expect(byChar.map((r) => r.row)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it('skips an API export\'s prefix and keeps its tail right wherever the chunks end', async () => {
+    const rows = [{ a: 'x ] } "', b: [1] }, { a: '{"info":[' }];
+    const text = `{"code": 0, "msg": "a [ { \\" b",\n "data": {"count": 2, "info": [\n${rows.map((r) => JSON.stringify(r)).join(',\n')}\n], "more": {"x": [1]}}}\n`;
+    const exp = findRows(text);
+    if (exp === 'more' || !('path' in exp)) throw new Error('no rows found');
+    expect(exp.path).toBe('data.info');
+    for (let cut = 0; cut <= text.length; cut++) {
+      async function* chunks() {
+        yield text.slice(0, cut);
+        yield text.slice(cut);
+      }
+      const recs: InputRecord[] = [];
+      for await (const b of jsonBatches(chunks(), 'x.json', exp)) recs.push(...b);
+      expect(recs.map((r) => [r.row, r.line, { ...r.values }]), `cut at ${cut}`).toEqual([[1, 3, rows[0]], [2, 4, rows[1]]]);
+    }
+    // Walking a cut-off start asks for more, at every cut before the array.
+    for (let cut = 0; cut < exp.prefix.length; cut++) expect(findRows(text.slice(0, cut)), `cut at ${cut}`).toBe('more');
   });
 
   it('hands on the JSON elements before a syntax error, then throws', async () => {

@@ -159,3 +159,58 @@ describe('CSV input', () => {
     expect(recs.every((r, i) => r.values.id === String(i + 1))).toBe(true);
   });
 });
+
+describe('CSV delimiter found in the header (no --delimiter)', () => {
+  const read = async (name: string, text: string, delimiter?: string) => {
+    const src = await openInput({ file: await t.write(name, text), delimiter });
+    const recs = await collect(src.records());
+    await src.close();
+    return { src, recs };
+  };
+
+  it('takes the one candidate the header holds (, ; tab |) and says so when it is not ","', async () => {
+    for (const [d, name] of [[';', "';'"], ['\t', 'tab'], ['|', "'|'"]] as const) {
+      const { src, recs } = await read('d.csv', `a${d}"b${d}c"${d}c\n1${d}"x,y"${d}3\n`);
+      expect(src.delimiter).toBe(d);
+      expect(src.columns).toEqual(['a', `b${d}c`, 'c']);
+      expect({ ...recs[0]!.values }).toEqual({ a: '1', [`b${d}c`]: 'x,y', c: '3' });
+      expect(src.notes()).toEqual([`${src.file}: delimiter ${name} (detected from the header; --delimiter chooses another)`]);
+    }
+    const comma = await read('c.csv', 'a,b\n1,2\n');
+    expect([comma.src.delimiter, comma.src.notes()]).toEqual([',', []]);
+    const one = await read('one.csv', 'name\nx;y\n');
+    expect([one.src.delimiter, one.recs[0]!.values.name]).toEqual([',', 'x;y']);
+  });
+
+  it('a header with several candidates: the one every data line agrees with; else refused with the likely one', async () => {
+    const { src, recs } = await read('agree.csv', 'name;ip,mask;vlan\nsw;10.0.0.1/24;10\nsw2;10.0.0.2/16;20\n');
+    expect(src.delimiter).toBe(';');
+    expect(recs.map((r) => r.values['ip,mask'])).toEqual(['10.0.0.1/24', '10.0.0.2/16']);
+    const err = await usageError(openInput({ file: await t.write('both.csv', 'name;ip,mask;vlan\nsw;1,2;3\nsw2;4,5;6\n') }));
+    expect(err.message).toMatch(/both\.csv line 1: cannot tell the delimiter: the header has ',' ×1 and ';' ×2$/);
+    expect(err.hint).toBe("looks like ';' — use --delimiter ';'");
+  });
+
+  it('a header that is one column with another candidate in it, under a given delimiter: "looks like"', async () => {
+    const err = await usageError(openInput({ file: await t.write('given.csv', 'a;b;c\n1;2;3\n'), delimiter: ',' }));
+    expect(err.message).toContain('given.csv line 1: the header is one column "a;b;c" when split by \',\'');
+    expect(err.hint).toBe("looks like ';' — use --delimiter ';'");
+    const tab = await usageError(openInput({ file: await t.write('given-tab.csv', 'a\tb\n1\t2\n'), delimiter: ';' }));
+    expect(tab.hint).toBe('looks like tab — use --delimiter tab');
+  });
+});
+
+describe('rows Excel leaves empty', () => {
+  it('skips rows whose cells are all empty or blank (also short ones), numbers the rest without them, counts them', async () => {
+    const file = await t.write('empty-rows.csv', 'a,b,c\n1,2,3\n,,\n , ,\n4,,6\n,\n"",,""\n7,8,9\n');
+    const src = await openInput({ file });
+    expect(src.emptyRows).toBe(0); // nothing read yet
+    const recs = await collect(src.records());
+    expect(recs.map((r) => [r.row, r.line, r.values.a])).toEqual([[1, 2, '1'], [2, 5, '4'], [3, 8, '7']]);
+    expect(src.emptyRows).toBe(4);
+    expect(src.notes()).toEqual([`${file}: 4 rows with every cell empty skipped (not counted as rows)`]);
+    await collect(src.records()); // read again (the pipeline reads twice): counted once per read, not added up
+    expect(src.emptyRows).toBe(4);
+    await src.close();
+  });
+});

@@ -78,6 +78,18 @@ describe('input encodings', () => {
     expect(sniffed[0]!.values.name).toBe('交换机');
   });
 
+  it('Excel\'s "Unicode Text" (.txt, UTF-16LE with a BOM, tabs, CRLF) reads with no flags, and says how it is stored', async () => {
+    const file = await t.write('unicode.txt', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('名称\t端口\r\n交换机\t48\r\n', 'utf16le')]));
+    const src = await openInput({ file });
+    expect([src.format, src.delimiter, src.encoding, src.bom]).toEqual(['csv', '\t', 'utf-16le', true]);
+    expect((await collect(src.records())).map((r) => ({ ...r.values }))).toEqual([{ 名称: '交换机', 端口: '48' }]);
+    await src.close();
+    const gb = await openInput({ file: await t.write('gb.csv', GB), encoding: 'gb18030' });
+    expect([gb.encoding, gb.bom]).toEqual(['gb18030', false]);
+    const utf8 = await openInput({ file: await t.write('bom.csv', '\uFEFFa,b\n1,2\n') });
+    expect([utf8.encoding, utf8.bom, utf8.columns]).toEqual(['utf-8', true, ['a', 'b']]);
+  });
+
   it('reads JSON and NDJSON in other encodings too', async () => {
     const json = await t.write('gb.json', Buffer.concat([Buffer.from('[{"name":"'), Buffer.from('bdbbbbbbbbfa', 'hex'), Buffer.from('"}]')]));
     expect((await readAll({ file: json, encoding: 'gb18030' }))[0]!.values.name).toBe('交换机');

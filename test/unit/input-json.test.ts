@@ -68,10 +68,12 @@ describe('JSON array input', () => {
     }
   });
 
-  it('rejects a top level that is not an array at open, pointing to NDJSON', async () => {
+  it('rejects a top level that is not an array or an API export at open, pointing to NDJSON', async () => {
     const file = await t.write('object.json', '  {"a": 1}\n');
     const err = await usageError(openInput({ file }));
-    expect(err.message).toContain('expected a JSON array of objects; for one object per line use .ndjson');
+    expect(err.message).toContain('object.json: a JSON object with no array of rows at data, data.info, data.items, items or info (keys: a)');
+    expect(err.hint).toContain('for one object per line use .ndjson');
+    expect((await usageError(openInput({ file: await t.write('scalar.json', '5') }))).message).toContain('expected a JSON array of objects; for one object per line use .ndjson');
     expect((await usageError(openInput({ file: await t.write('nothing.json', '') }))).message).toContain('is empty');
   });
 
@@ -145,5 +147,50 @@ describe('NDJSON input', () => {
     const recs = await readAll({ file: await t.write('big.ndjson', text) });
     expect(recs.length).toBe(n);
     expect(recs.every((r, i) => r.row === i + 1 && r.line === i + 1 && r.values.name === `交换机-${i + 1}`)).toBe(true);
+  });
+});
+
+describe('JSON files that are API exports', () => {
+  it('reads the rows at data.info, data.items, items, info or data, says where, and counts lines from the file\'s start', async () => {
+    for (const [shape, path] of [
+      ['{\n "result": true, "code": 0, "permission": {"x": [1, {"info": []}]},\n "data": {"count": 2, "info": [\n{"a": 1},\n{"a": 2}\n]}}', 'data.info'],
+      ['{"code":0,"data":{"has_more":false,"items":[\n{"a": 1},\n{"a": 2}\n],"page_token":"t"},"msg":"success"}', 'data.items'],
+      ['{"total": 2, "items": [\n{"a": 1},\n{"a": 2}\n], "next": null}', 'items'],
+      ['{"info":[\n{"a": 1},\n{"a": 2}\n]}', 'info'],
+      ['{"data":[\n{"a": 1},\n{"a": 2}\n]}', 'data'],
+    ] as const) {
+      const src = await openInput({ file: await t.write('export.json', shape) });
+      expect(src.notes()).toEqual([`${src.file}: an API export: the rows are the array at ${path} (the rest of the object is not loaded)`]);
+      const recs = await collect(src.records());
+      const first = shape.split('\n').findIndex((l) => l.startsWith('{"a": 1}')) + 1;
+      expect(recs.map((r) => [r.row, r.line, r.values.a])).toEqual([[1, first, 1], [2, first + 1, 2]]);
+      await src.close();
+    }
+  });
+
+  it('checks the object around the array once read: a broken end is a syntax error, a huge prefix is refused', async () => {
+    const broken = await t.write('broken.json', '{"data": {"info": [{"a": 1}]}, "extra": }');
+    const err = await usageError(readAll({ file: broken }));
+    expect(err.message).toContain('invalid JSON');
+    expect(err.message).toContain('in the object around the rows array at data.info');
+    const unclosed = await usageError(readAll({ file: await t.write('unclosed.json', '{"items": [{"a": 1}]') }));
+    expect(unclosed.message).toContain('in the object around the rows array at items');
+    const badKey = await usageError(readAll({ file: await t.write('bad-key.json', '{"a\\x": 1, "items": [{"a": 1}]}') }));
+    expect(badKey.message).toContain('in the object around the rows array at items');
+        const far = await t.write('far.json', `{"note": "${'x'.repeat(1_100_000)}", "items": []}`);
+    expect((await usageError(openInput({ file: far }))).message).toContain('no array of rows at data, data.info, data.items, items or info in its first 1 MB');
+  });
+
+  it('standard input: one object with a rows array is JSON; objects line by line stay NDJSON', async () => {
+    const { Readable } = await import('node:stream');
+    const stdin = (text: string) => Readable.from([Buffer.from(text)]);
+    const exp = await openInput({ file: '-', stdin: stdin('{"code": 0, "data": {"items": [{"a": 1}]}}\n'), tmpDir: t.dir });
+    expect(exp.format).toBe('json');
+    expect((await collect(exp.records())).map((r) => r.values.a)).toEqual([1]);
+    await exp.close();
+    const nd = await openInput({ file: '-', stdin: stdin('{"items": [1]}\n{"items": [2]}\n'), tmpDir: t.dir });
+    expect(nd.format).toBe('ndjson');
+    expect((await collect(nd.records())).map((r) => r.values.items)).toEqual([[1], [2]]);
+    await nd.close();
   });
 });

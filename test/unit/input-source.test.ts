@@ -90,15 +90,20 @@ describe('files and formats', () => {
     expect(detectFormat('dir.x/a.json')).toBe('json');
     expect(detectFormat('a.ndjson')).toBe('ndjson');
     expect(detectFormat('a.JSONL')).toBe('ndjson');
-    expect(detectFormat('a.txt')).toBe(null);
+    expect(detectFormat('a.tsv')).toBe('csv');
+    expect(detectFormat('a.txt')).toBe('csv'); // Excel's "Unicode Text": delimited text, delimiter found in the header
+    expect(detectFormat('a.dat')).toBe(null);
     expect(detectFormat('-', Buffer.from(' [1]'))).toBe('json');
     expect(detectFormat('-', Buffer.from('\uFEFF{"a":1}'))).toBe('ndjson');
     expect(detectFormat('-', Buffer.from('a,b\n1,2'))).toBe('csv');
+    expect(detectFormat('-', Buffer.from('a;b\n1;2'))).toBe('csv');
+    expect(detectFormat('-', Buffer.from('a\tb\n1\t2'))).toBe('csv');
+    expect(detectFormat('-', Buffer.from('a;b\n1;2'), ',')).toBe(null);
     expect(detectFormat('-', Buffer.from('a b c'))).toBe(null);
-    const txt = await t.write('data.txt', 'a,b\n1,2\n');
-    const err = await usageError(openInput({ file: txt }));
-    expect(err.hint).toContain('.csv, .json, .ndjson or .jsonl');
-    expect((await readAll({ file: txt, format: 'csv' }))[0]!.values.b).toBe('2');
+    const dat = await t.write('data.dat', 'a,b\n1,2\n');
+    const err = await usageError(openInput({ file: dat }));
+    expect(err.hint).toContain('.csv, .tsv, .json, .ndjson or .jsonl');
+    expect((await readAll({ file: dat, format: 'csv' }))[0]!.values.b).toBe('2');
   });
 
   it('says plainly when a file cannot be read', async () => {

@@ -7,7 +7,8 @@ import type { InputRecord } from '../../src/core/types.js';
 import type { CmdbApi, CmdbEnvelope } from '../../src/http/cmdb.js';
 import type { InputSource } from '../../src/input/index.js';
 import { asstKeyColumn, asstKeyColumns, associate, prefixProblem } from '../../src/operations/cmdb/associate.js';
-import { keyFieldCheck, KeyResolver, newTally, resolveKeyColumn } from '../../src/operations/cmdb/common.js';
+import { KeyResolver, newTally, readCreateMaps, resolveKeyColumn, rowErrorCode } from '../../src/operations/cmdb/common.js';
+import { checkKey, lookupFields } from '../../src/operations/cmdb/unique.js';
 import { updateProcess } from '../../src/operations/cmdb/update-process.js';
 import type { CheckedRow, OperationContext, OperationOptions } from '../../src/operations/types.js';
 
@@ -40,13 +41,18 @@ function ctx(api: CmdbApi | undefined, options: Partial<OperationOptions>, sourc
 
 const rec = (row: number, values: Record<string, unknown>): InputRecord => ({ row, line: row + 1, values } as InputRecord);
 
-/** search_object_instances over a list of instances, like the server: `in` filter, fields, page. */
+/**
+ * search_object_instances (custom models: `{info}`, no count, info null when empty) or list_hosts_without_biz (hosts:
+ * `{count, info}`) over a list of instances, like the server: `in` filter, fields, page.
+ */
 function instancesAnswer(objId: string, insts: Record<string, unknown>[]) {
   return (op: string, body: Record<string, any>): Partial<CmdbEnvelope> => {
-    if (op !== 'search_object_instances' || body.bk_obj_id !== objId) return { data: [] };
-    const rule = body.conditions.rules[0];
+    const hostCall = op === 'list_hosts_without_biz' && objId === 'host';
+    if (!hostCall && (op !== 'search_object_instances' || body.bk_obj_id !== objId)) return { data: [] };
+    const rule = (hostCall ? body.host_property_filter : body.conditions).rules[0];
     const hits = insts.filter((i) => rule.value.includes(i[rule.field]));
-    return { data: { count: hits.length, info: hits.slice(body.page.start, body.page.start + body.page.limit) } };
+    const info = hits.slice(body.page.start, body.page.start + body.page.limit);
+    return { data: hostCall ? { count: hits.length, info } : { info: info.length ? info : null } };
   };
 }
 
@@ -69,20 +75,51 @@ describe('prefix rule of bk_obj_asst_id', () => {
   });
 });
 
-describe('keyFieldCheck', () => {
+describe('checkKey: keys from the unique rules', () => {
+  // As the server has them: isonly only on bk_inst_name; bk_asset_id and rack_no unique through rules.
   const attrs = [
-    { bk_property_id: 'bk_asset_id', bk_property_type: 'singlechar', isonly: true, isrequired: true },
-    { bk_property_id: 'bk_inst_name', bk_property_type: 'singlechar' },
-    { bk_property_id: 'rack_no', bk_property_type: 'int', isonly: true },
+    { id: 1, bk_property_id: 'bk_inst_name', bk_property_type: 'singlechar', isonly: true, isrequired: true },
+    { id: 2, bk_property_id: 'bk_asset_id', bk_property_type: 'singlechar', isonly: false, isrequired: true },
+    { id: 3, bk_property_id: 'rack_no', bk_property_type: 'int', isonly: false },
+    { id: 4, bk_property_id: 'bk_sn', bk_property_type: 'singlechar', isonly: false },
+    { id: 5, bk_property_id: 'remark', bk_property_type: 'longchar', isonly: false },
   ];
-  it('refuses a name that is not a field, with a suggestion and the unique fields', () => {
-    const c = keyFieldCheck(attrs, 'bk_switch', 'bk_asset');
-    expect(c.problem).toBe('bk_switch has no field "bk_asset" (did you mean "bk_asset_id"?); its unique fields: bk_asset_id, rack_no');
+  const rules = [['bk_inst_name'], ['bk_asset_id'], ['rack_no'], ['bk_sn', 'rack_no']];
+  it('gateway: any field of a single-field rule, without isonly', () => {
+    expect(checkKey(attrs, rules, 'bk_switch', 'bk_asset_id')).toEqual({ numeric: false });
+    expect(checkKey(attrs, rules, 'bk_switch', 'rack_no')).toEqual({ numeric: true });
   });
-  it('accepts a field that is not unique with a note, and knows numeric keys', () => {
-    expect(keyFieldCheck(attrs, 'bk_switch', 'bk_inst_name')).toMatchObject({ numeric: false, note: expect.stringMatching(/not a unique field of bk_switch/) });
-    expect(keyFieldCheck(attrs, 'bk_switch', 'bk_asset_id')).toEqual({ numeric: false });
-    expect(keyFieldCheck(attrs, 'bk_switch', 'rack_no')).toEqual({ numeric: true });
+  it('gateway: a field in no rule is refused with the rules listed; a typo with a suggestion', () => {
+    expect(checkKey(attrs, rules, 'bk_switch', 'remark').problem).toBe('remark is in no unique rule of bk_switch, so it cannot name one instance; its unique rules: bk_inst_name; bk_asset_id; rack_no; bk_sn + rack_no');
+    expect(checkKey(attrs, rules, 'bk_switch', 'bk_asset').problem).toMatch(/^bk_switch has no field "bk_asset" \(did you mean "bk_asset_id"\?\); its unique rules: /);
+  });
+  it('gateway: a field of a multi-field rule only is accepted with a note that shared values are conflicts', () => {
+    expect(checkKey(attrs, rules, 'bk_switch', 'bk_sn')).toMatchObject({ note: expect.stringMatching(/bk_sn is unique in bk_switch only together with rack_no; .* conflict/) });
+  });
+  it('ESB (no rules): the field the user names, with the conflict note', () => {
+    expect(checkKey(attrs, undefined, 'bk_switch', 'remark')).toMatchObject({ numeric: false, note: expect.stringMatching(/ESB cannot read bk_switch's unique rules/) });
+    expect(checkKey(attrs, undefined, 'bk_switch', 'nope').problem).toMatch(/has no field "nope"/);
+  });
+  it('unclear creates are checked by the single-field rules (gateway), else --key, else the isonly fields', () => {
+    expect(lookupFields(attrs, rules, undefined)).toEqual(['bk_inst_name', 'bk_asset_id', 'rack_no']);
+    expect(lookupFields(attrs, undefined, undefined)).toEqual(['bk_inst_name']);
+    expect(lookupFields(attrs, undefined, 'bk_asset_id')).toEqual(['bk_asset_id']);
+  });
+});
+
+describe('per-row create errors: read by their text, in either language', () => {
+  it.each([
+    ['duplicated instances exist, fields [bk_asset_id: "X"] duplicated', 'duplicate'],
+    ['数据唯一性校验失败， bk_asset_id: "X" 重复', 'duplicate'],
+    ['the associations bk_switch->host already exist', 'already_exists'],
+    ['关联关系 bk_switch->host 重复', 'already_exists'],
+    ["'port_count' parameters must be integral", 'invalid_value'],
+    ["'bk_inst_name' 未赋值", 'required'],
+    ['something new', undefined],
+  ])('%s → %s', (msg, code) => expect(rowErrorCode(msg)).toBe(code));
+  it('readCreateMaps: no code invented; an existing association is ok when asked', () => {
+    const env = { result: true, code: 0, message: '', permission: null, status: 200, data: { success_created: { '0': 9 }, error_msg: { '1': '关联关系 a->b 重复', '2': 'odd' } } };
+    expect(readCreateMaps(env, 3, { alreadyExistsIsOk: true })).toEqual([{ ok: true, id: 9 }, { ok: true, detail: 'already exists' }, { ok: false, code: undefined, error: 'odd' }]);
   });
 });
 
@@ -93,16 +130,17 @@ describe('KeyResolver', () => {
     const r = new KeyResolver(api, 'bk_switch', 'bk_asset_id', signal);
     const values = [...insts.map((i) => i.bk_asset_id), 'A-0', 'NOPE'];
     const found = await r.lookup(values);
-    expect(calls).toHaveLength(3);
+    // No count in the answer: a full page of 500 asks for the next (empty) one before the next chunk.
+    expect(calls.map((c) => [c.body.conditions.rules[0].value.length, c.body.page.start])).toEqual([[500, 0], [500, 500], [500, 0], [500, 500], [201, 0]]);
     for (const c of calls) {
       expect(c.body.conditions.rules[0].value.length).toBeLessThanOrEqual(500);
       expect(c.body.fields).toEqual(['bk_inst_id', 'bk_asset_id']);
-      expect(c.body.page).toMatchObject({ start: 0, limit: 500, sort: 'bk_inst_id' });
+      expect(c.body.page).toMatchObject({ limit: 500, sort: 'bk_inst_id' });
     }
     expect(found.get('A-7')).toEqual([5007]);
     expect(found.get('NOPE')).toEqual([]);
     await r.lookup(['A-1', 'A-1199', 'NOPE']);
-    expect(calls).toHaveLength(3);
+    expect(calls).toHaveLength(5);
   });
 
   it('pages through when 500 values match more than 500 instances', async () => {
@@ -114,12 +152,20 @@ describe('KeyResolver', () => {
     expect(found.get('S-650')).toEqual([651]);
   });
 
-  it('uses bk_host_id for hosts and sends numbers for numeric keys', async () => {
+  it('finds hosts with list_hosts_without_biz (bk_host_id) and sends numbers for numeric keys', async () => {
     const { api, calls } = fakeApi(instancesAnswer('host', [{ bk_host_id: 3, rack: 12 }]));
     const found = await new KeyResolver(api, 'host', 'rack', signal, undefined, true).lookup(['12', '13']);
+    expect(calls[0]!.op).toBe('list_hosts_without_biz');
     expect(calls[0]!.body.fields).toEqual(['bk_host_id', 'rack']);
-    expect(calls[0]!.body.conditions.rules[0].value).toEqual([12, 13]);
+    expect(calls[0]!.body.host_property_filter.rules[0].value).toEqual([12, 13]);
     expect(found.get('12')).toEqual([3]);
+  });
+
+  it('an answer without count and with info null is "none"; an instance without a usable id is never an id', async () => {
+    const { api } = fakeApi(() => ({ data: { info: [{ bk_asset_id: 'A' }, { bk_inst_id: 'x', bk_asset_id: 'A' }] } }));
+    expect((await new KeyResolver(api, 'bk_switch', 'bk_asset_id', signal).lookup(['A'])).get('A')).toEqual([]);
+    const none = fakeApi(() => ({ data: { info: null } }));
+    expect((await new KeyResolver(none.api, 'bk_switch', 'bk_asset_id', signal).lookup(['B'])).get('B')).toEqual([]);
   });
 
   it('a refused look-up is a usage error naming the model and key', async () => {
@@ -146,19 +192,47 @@ describe('resolveKeyColumn', () => {
   });
 });
 
-describe('update-process: reading the answer', () => {
-  async function session(answer: (op: string, body: Record<string, any>) => Partial<CmdbEnvelope>) {
-    const f = fakeApi(answer);
-    const s = await updateProcess.setup(ctx(f.api, { biz: 2 }, { columns: ['bk_process_id', 'proc_num'] }));
-    const rows = [1, 2, 3].map((i) => s.check(rec(i, { bk_process_id: String(10 + i), proc_num: '2' })));
+describe('update-process: read, merge, read the answer', () => {
+  /** Processes 11..13 of business 2; 13 comes from template 7, which locks user. */
+  const proc = (id: number) => ({ bk_process_id: id, bk_biz_id: 2, bk_process_name: `p${id}`, proc_num: 1, user: 'root', timeout: null, bind_info: [] });
+  function processes(write: (op: string, body: Record<string, any>) => Partial<CmdbEnvelope>) {
+    return (op: string, body: Record<string, any>): Partial<CmdbEnvelope> => {
+      if (op === 'list_process_related_info') {
+        const ids: number[] = body.process_property_filter.rules[0].value;
+        const info = ids.filter((id) => id >= 11 && id <= 13).map((id) => ({ process_template: { id: id === 13 ? 7 : 0 }, process: proc(id) }));
+        return { data: { count: info.length, info } };
+      }
+      if (op === 'get_proc_template') return { data: { id: 7, bk_process_name: 'nginx', property: { user: { value: 'www', as_default_value: true }, proc_num: { value: null, as_default_value: false } } } };
+      return write(op, body);
+    };
+  }
+  async function session(write: (op: string, body: Record<string, any>) => Partial<CmdbEnvelope>, values: Record<string, string>[] = [11, 12, 13].map((id) => ({ bk_process_id: String(id), proc_num: '2' }))) {
+    const f = fakeApi(processes(write));
+    const s = await updateProcess.setup(ctx(f.api, { biz: 2 }, { columns: Object.keys(values[0]!) }));
+    const rows = values.map((v, i) => s.check(rec(i + 1, v)));
+    await s.resolve!(rows);
     return { s, rows, calls: f.calls };
   }
 
-  it('sends typed values with the business id', async () => {
+  it('sends each row merged over the process as it is, and says which fields change', async () => {
     const { s, rows, calls } = await session((_op, body) => ({ data: body.processes.map((p: { bk_process_id: number }) => p.bk_process_id) }));
     const v = await s.send(rows, signal);
-    expect(calls[0]!.body).toEqual({ bk_biz_id: 2, processes: [11, 12, 13].map((id) => ({ bk_process_id: id, proc_num: 2 })) });
+    const sent = calls.find((c) => c.op === 'update_process_instance')!.body;
+    expect(sent.bk_biz_id).toBe(2);
+    expect(sent.processes[0]).toMatchObject({ bk_process_id: 11, bk_process_name: 'p11', proc_num: 2, user: 'root', timeout: null, bind_info: [], start_cmd: null });
+    expect(rows[0]!.detail).toBe('changed: proc_num 1 → 2');
     expect(v).toEqual({ kind: 'rows', results: [11, 12, 13].map((id) => ({ ok: true, id })) });
+  });
+
+  it('a field the template locks, an unknown process and a column the server ignores are refused', async () => {
+    const { rows } = await session(() => ({}), [{ bk_process_id: '13', user: 'app' }, { bk_process_id: '99', user: 'app' }]);
+    expect(rows[0]!.errors.map((e) => e.message)).toEqual(['user is locked by process template 7 ("nginx"): the server would ignore it; change it in the template']);
+    expect(rows[1]!.errors.map((e) => e.message)).toEqual(['bk_process_id: business 2 has no process 99 (list_process_related_info found none)']);
+    const s = await updateProcess.setup(ctx(fakeApi(processes(() => ({}))).api, { biz: 2 }));
+    expect(s.checkColumns(['bk_process_id', 'auto_time_gap', 'process_template_id']).map((e) => e.message)).toEqual([
+      'column "auto_time_gap" cannot be updated: the server\'s Process struct has no such field, so update_process_instance ignores it',
+      'column "process_template_id" cannot be updated: the server\'s Process struct has no such field (a process\'s template cannot be changed here)',
+    ]);
   });
 
   it('the ids named by a 1199011 refusal fail alone; the rest may go again', async () => {
@@ -167,9 +241,9 @@ describe('update-process: reading the answer', () => {
   });
 
   it('other row-level refusals are split; whole-request ones are not', async () => {
-    const typeErr = await session(() => ({ result: false, code: 1199000, message: "parameter 'proc_num' has a wrong JSON type" }));
+    const typeErr = await session(() => ({ result: false, code: 1199000, message: 'Deserializing JSON data failed' }));
     expect(await typeErr.s.send(typeErr.rows, signal)).toMatchObject({ kind: 'rejected', splittable: true });
-    const tooMany = await session(() => ({ result: false, code: 1199035, message: 'the data count exceed max limit 100' }));
+    const tooMany = await session(() => ({ result: false, code: 1199035, message: ' update process instances exceed the limit 100' }));
     expect(await tooMany.s.send(tooMany.rows, signal)).toMatchObject({ kind: 'rejected', splittable: false });
   });
 
@@ -190,10 +264,8 @@ describe('associate: kinds and keys', () => {
     if (op === 'search_object_attribute') {
       return { data: body.bk_obj_id === 'host' ? [{ bk_property_id: 'bk_host_innerip', bk_property_type: 'singlechar', isonly: true }] : [{ bk_property_id: 'bk_asset_id', bk_property_type: 'singlechar', isonly: true }] };
     }
-    if (op === 'search_object_instances') {
-      const data = body.bk_obj_id === 'host' ? [{ bk_host_id: 7, bk_host_innerip: '10.0.0.7' }] : [{ bk_inst_id: 1001, bk_asset_id: 'SW-1' }];
-      return instancesAnswer(body.bk_obj_id, data)(op, body);
-    }
+    if (op === 'list_hosts_without_biz') return instancesAnswer('host', [{ bk_host_id: 7, bk_host_innerip: '10.0.0.7' }])(op, body);
+    if (op === 'search_object_instances') return instancesAnswer(body.bk_obj_id, [{ bk_inst_id: 1001, bk_asset_id: 'SW-1' }])(op, body);
     return {};
   };
 
@@ -237,6 +309,14 @@ describe('associate: kinds and keys', () => {
       'bk_asst_host_innerip: no host instance has bk_host_innerip "10.0.0.9"',
     ]);
     expect(rows[3]!.errors.map((e) => e.message)).toEqual(['column "bk_inst_id" cannot be used with --key bk_asset_id: the source is named by bk_asset_id; drop one of them']);
+  });
+
+  it('instances of a built-in model other than host cannot be named by a field (search_object_instances refuses them)', async () => {
+    const kinds = (op: string, body: Record<string, any>): Partial<CmdbEnvelope> =>
+      op === 'find_object_association' ? { data: [{ bk_obj_asst_id: 'bk_switch_run_biz', bk_obj_id: 'bk_switch', bk_asst_obj_id: 'biz', mapping: 'n:n' }] } : answer(op, body);
+    const { api, calls } = fakeApi(kinds);
+    await expect(associate.setup(ctx(api, { asstId: 'bk_switch_run_biz', asstKey: 'bk_biz_name' }))).rejects.toThrow(/--asst-key bk_biz_name: biz instances cannot be looked up by a field \(search_object_instances refuses built-in models, code 1199084\); name them by id/);
+    expect(calls.map((c) => c.op)).toEqual(['find_object_association']);
   });
 
   it('--obj that contradicts the kind, and a key that is not a field, stop the run', async () => {

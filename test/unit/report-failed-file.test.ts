@@ -86,4 +86,29 @@ describe('FailedRowsWriter', () => {
   it('fails to open an unwritable path with a usage error', async () => {
     await expect(FailedRowsWriter.open({ path: path.join(dir, 'x', 'f.csv'), format: 'csv', columns: [] })).rejects.toMatchObject({ exitCode: 2 });
   });
+
+  it('writes in the input\'s encoding, with a byte order mark only when the input had one', async () => {
+    const write = async (name: string, o: { encoding?: string; bom?: boolean; format?: 'csv' | 'ndjson' }) => {
+      const file = path.join(dir, name);
+      const w = await FailedRowsWriter.open({ path: file, format: o.format ?? 'csv', columns: ['名称', 'n'], encoding: o.encoding, bom: o.bom });
+      for (let i = 0; i < 3000; i++) w.add(vals({ 名称: `交换机-${i} 😀`, n: String(i) }), '[1199014] 数据唯一性校验失败');
+      await w.finish();
+      return fs.readFileSync(file);
+    };
+    const gb = await write('gb.csv', { encoding: 'gb18030' });
+    const text = new TextDecoder('gb18030', { fatal: true }).decode(gb);
+    expect(text.split('\n').slice(0, 2)).toEqual(['名称,n,_error', '交换机-0 😀,0,[1199014] 数据唯一性校验失败']);
+    expect(text.split('\n')).toHaveLength(3002);
+    expect(gb.includes(Buffer.from('交换机', 'utf8'))).toBe(false);
+    const utf8Bom = await write('bom.csv', { encoding: 'utf-8', bom: true });
+    expect([...utf8Bom.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(utf8Bom.subarray(3).toString('utf8').startsWith('名称,n,_error\n')).toBe(true);
+    expect((await write('plain.csv', {})).toString('utf8').startsWith('名称,n,_error\n')).toBe(true);
+    const u16 = await write('u16.ndjson', { encoding: 'utf-16le', bom: true, format: 'ndjson' });
+    expect([...u16.subarray(0, 2)]).toEqual([0xff, 0xfe]);
+    expect(JSON.parse(new TextDecoder('utf-16le').decode(u16).split('\n')[0]!)).toEqual({ 名称: '交换机-0 😀', n: '0', _error: '[1199014] 数据唯一性校验失败' });
+    // No encoder for a stateful encoding: UTF-8 with a mark, which the tool reads without --encoding.
+    const jis = await write('jis.csv', { encoding: 'iso-2022-jp' });
+    expect([...jis.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+  });
 });

@@ -9,10 +9,19 @@ function calendarDate(s: string): boolean {
   return dt.getUTCFullYear() === y && dt.getUTCMonth() === m - 1 && dt.getUTCDate() === d;
 }
 
+/** CMDB's text types are trimmed before they are checked and sent, as the server trims them. */
+const trims = (f: FieldSpec) => f.type === 'singlechar' || f.type === 'longchar' || f.type === 'objuser';
+
 /** What the checker must answer: zod's verdict on the target schema, plus the calendar check for dates. */
 function reference(f: FieldSpec, v: unknown): boolean {
   // JSON input: an id may come as a whole-number string (other tools write them so).
   if (f.type === 'id' && typeof v === 'string' && /^[+-]?\d+$/.test(v.trim())) v = Number(v);
+  // JSON input: an enum option may be named by its display name, as in a CSV cell.
+  if (f.type === 'enum' && typeof v === 'string') {
+    const name = v.toLowerCase();
+    v = f.options!.find((o) => o.name.toLowerCase() === name)?.id ?? v;
+  }
+  if (trims(f) && typeof v === 'string') v = v.trim();
   const r = targetSchema(f).safeParse(v);
   if (!r.success) return false;
   if (f.type === 'date') return calendarDate(r.data as string);
@@ -39,6 +48,7 @@ const VALUES: unknown[] = [
   true, false, null, undefined, '', '48', 'true', 'cisco', 'Cisco', 'huawei', 'SW-1', 'SW-x', 'abc', 'abcd', 'x'.repeat(256),
   'x'.repeat(257), 'x'.repeat(2000), 'x'.repeat(2001), '2024-02-29', '2023-02-29', '1900-02-29', '2000-02-29', '2024-04-31',
   '2024-12-31', '2024-13-01', '2024-00-10', '2024-01-00', '2024-1-01', '２０２４-01-01', '2024/01/01', ' 2024-01-01', [], {}, ['cisco'],
+  '交'.repeat(85), '交'.repeat(86), ' admin ', 'alice,bob', '张三',
 ];
 
 describe('field checkers: the quick path', () => {
@@ -48,7 +58,7 @@ describe('field checkers: the quick path', () => {
       for (const v of VALUES) {
         const got = check(v, false);
         expect(got.error === undefined, `${f.name} (${f.type}) with ${JSON.stringify(v) ?? String(v)}`).toBe(reference(f, v));
-        if (got.error === undefined && !(f.type === 'id' && typeof v === 'string')) expect(got.value).toBe(v);
+        if (got.error === undefined && !(typeof v === 'string' && (f.type === 'id' || f.type === 'enum'))) expect(got.value).toBe(trims(f) && typeof v === 'string' ? v.trim() : v);
       }
     }
   });

@@ -82,3 +82,101 @@ describe('coercion of CSV text by attribute type', () => {
     expect(didYouMean('zzzzzz', ['bk_asset_id'])).toBeUndefined();
   });
 });
+
+describe('what Excel does to numbers and dates', () => {
+  const one = (values: Record<string, string>) => shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: 'A', ...values }, true, false);
+
+  it('48.0 for an int is 48 (exact); 48.5 is refused', () => {
+    expect({ ...one({ port_count: '48.0' }).payload }).toMatchObject({ port_count: 48 });
+    expect(one({ port_count: ' -0.00 ' }).errors[0]!.message).toContain('expected at least 1');
+    expect(one({ port_count: '48.5' }).errors.map((e) => e.message)).toEqual(['port_count: expected a whole number, got "48.5"']);
+  });
+
+  it('a number Excel wrote in scientific notation (12 digits or more) is refused in text and int fields, naming the digits lost', () => {
+    const r = one({ bk_asset_id: '1.79868E+15', port_count: '1E+11' });
+    expect(r.errors.map((e) => e.message)).toEqual([
+      'bk_asset_id: "1.79868E+15" is a number Excel rounded to scientific notation (the digits after the 6th are lost): format the column as Text in Excel (ids of more than 15 digits before they are pasted in) and save the file again',
+      'port_count: "1E+11" is a number Excel rounded to scientific notation (the digits after the 1st are lost): format the column as Number with 0 decimal places in Excel and save the file again',
+    ]);
+    // Not what Excel writes for a number: left as text (text fields), or the usual message (ints); floats take it.
+    expect(one({ bk_asset_id: '1.5E+3' }).errors).toEqual([]);
+    expect(one({ bk_asset_id: 'SW-1E+15' }).errors).toEqual([]);
+    expect(one({ port_count: '1.5E+3' }).errors[0]!.message).toBe('port_count: expected a whole number, got "1.5E+3"');
+    expect(one({ throughput: '1.79868E+15' }).payload.throughput).toBe(1.79868e15);
+    // JSON strings are not Excel's cells: kept as they are.
+    expect(shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: '1.79868E+15' }, false, false).errors).toEqual([]);
+  });
+
+  it('an Excel date serial number in a date field is refused, naming the date it stands for', () => {
+    expect(one({ bought_on: '45123' }).errors[0]!.message).toBe(
+      'bought_on: "45123" is an Excel date serial number (it would be 2023-07-16): format the column as a date (YYYY-MM-DD) or as Text in Excel and save the file again',
+    );
+    expect(one({ bought_on: '36526.75' }).errors[0]!.message).toContain('(it would be 2000-01-01)');
+    expect(one({ bought_on: '2023' }).errors[0]!.message).toBe('bought_on: expected a date YYYY-MM-DD, got "2023"');
+  });
+});
+
+describe('enum display names in JSON', () => {
+  it('a JSON string may name an option by its display name (or its id in another case), as a CSV cell may', () => {
+    const r = shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: 'A', vendor: ' 华为 ', tags: ['Edge', 'core'] }, false, false);
+    expect(r.errors).toEqual([]);
+    expect({ ...r.payload }).toMatchObject({ vendor: 'huawei', tags: ['edge', 'core'] });
+    expect(shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: 'A', vendor: 'CISCO' }, false, false).payload.vendor).toBe('cisco');
+    // A number that is an option id's digits (hosts exported by other tools: "bk_os_type": 1).
+    const os = buildShape([attributeToField({ bk_property_id: 'bk_os_type', bk_property_type: 'enum', option: [{ id: '1', name: 'Linux' }, { id: '2', name: 'Windows' }] })], { what: 'model host' });
+    expect({ ...shapeRow(os, { bk_os_type: 1 }, false, false).payload }).toEqual({ bk_os_type: '1' });
+    expect({ ...shapeRow(os, { bk_os_type: 'linux' }, false, false).payload }).toEqual({ bk_os_type: '1' });
+    expect(shapeRow(os, { bk_os_type: 3 }, false, false).errors.map((e) => e.message)).toEqual(['bk_os_type: expected one of 1, 2, got number 3']);
+    const bad = shapeRow(shape, { bk_inst_name: 'x', bk_asset_id: 'A', vendor: 'Juniper', tags: 'core' }, false, false);
+    expect(bad.errors.map((e) => e.message)).toEqual(['vendor: expected one of cisco, huawei, got "Juniper"', 'tags: expected a list of option ids, got "core"']);
+  });
+});
+
+describe('checks as CMDB checks (bk-cmdb src/common/metadata/attribute.go)', () => {
+  const attr = (type: string, extra: Record<string, unknown> = {}) => compileField(attributeToField({ bk_property_id: 'f', bk_property_type: type, ...extra }));
+
+  it('lengths are UTF-8 bytes: 85 Chinese characters fit a singlechar, 86 do not', () => {
+    const c = attr('singlechar');
+    expect(c('交'.repeat(85), true)).toEqual({ value: '交'.repeat(85) });
+    expect(c('交'.repeat(86), true).error).toMatch(/at most 256 bytes of UTF-8/);
+    expect(attr('longchar')('é'.repeat(1001), false).error).toMatch(/at most 2000 bytes/);
+  });
+
+  it('text is trimmed as the server trims it, from CSV and JSON alike', () => {
+    expect(attr('singlechar')('  SW-1 ', true)).toEqual({ value: 'SW-1' });
+    expect(attr('longchar')(' note\t', false)).toEqual({ value: 'note' });
+    expect(attr('objuser')(' admin ', false)).toEqual({ value: 'admin' });
+  });
+
+  it('time: "YYYY-MM-DD HH:MM:SS" or RFC 3339 with a zone; a zone-less ISO cell is sent in the space form', () => {
+    const t = attr('time');
+    expect(t('2024-05-01 08:00:00', true)).toEqual({ value: '2024-05-01 08:00:00' });
+    expect(t('2024-05-01T08:00:00+08:00', false)).toEqual({ value: '2024-05-01T08:00:00+08:00' });
+    expect(t('2024-05-01T08:00:00', true)).toEqual({ value: '2024-05-01 08:00:00' });
+    expect(t('2024-05-01T08:00:00', false).error).toMatch(/expected a time/);
+    expect(t('2024-05-01 08:00', true).error).toMatch(/expected a time/);
+  });
+
+  it('objuser: the server pattern, and one user when ismultiple is false', () => {
+    expect(attr('objuser', { ismultiple: true })('alice,bob', false)).toEqual({ value: 'alice,bob' });
+    expect(attr('objuser', { ismultiple: false })('alice,bob', false).error).toMatch(/one user/);
+    expect(attr('objuser', { ismultiple: false })('alice;bob', true).error).toMatch(/one user/);
+    expect(attr('objuser')('张三', false).error).toMatch(/user names of letters, digits/);
+  });
+
+  it('enummulti / organization: one value when ismultiple is false', () => {
+    const opts = [{ id: 'a', name: 'A' }, { id: 'b', name: 'B' }];
+    expect(attr('enummulti', { ismultiple: false, option: opts })('a,b', true).error).toMatch(/one option/);
+    expect(attr('enummulti', { ismultiple: true, option: opts })('a,b', true)).toEqual({ value: ['a', 'b'] });
+    expect(attr('organization', { ismultiple: false })([1, 2], false).error).toMatch(/one organization id/);
+  });
+
+  it('enumquote: a list of instance ids (one when ismultiple is false)', () => {
+    const single = attr('enumquote', { ismultiple: false, option: [{ bk_obj_id: 'bk_switch', bk_inst_id: 1001 }] });
+    expect(single('1001', true)).toEqual({ value: [1001] });
+    expect(single([1001], false)).toEqual({ value: [1001] });
+    expect(single('1001,1002', true).error).toMatch(/one instance id/);
+    expect(single('sw-1', true).error).toMatch(/instance ids/);
+    expect(attr('enumquote', { ismultiple: true })('1001,1002', true)).toEqual({ value: [1001, 1002] });
+  });
+});

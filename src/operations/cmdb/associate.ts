@@ -7,13 +7,15 @@ import { UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
 import { compileField } from '../../schema/fields.js';
 import { didYouMean } from '../../schema/fields.js';
-import type { CmdbAttribute } from '../../schema/model.js';
+import { BUILTIN_MODELS, type CmdbAttribute } from '../../schema/model.js';
 import type { FieldError } from '../../schema/rows.js';
-import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from '../types.js';
+import type { CmdbEnvelope } from '../../http/cmdb.js';
+import type { BatchVerdict, CheckedRow, Operation, OperationContext, Reconciled, Session } from '../types.js';
 import {
-  envelopeError, fetchAttributes, keyFieldCheck, keyText, KeyResolver, newTally, readCreateMaps, requireCmdb,
+  envelopeError, fetchAttributes, keyText, KeyResolver, newTally, readCreateMaps, requireCmdb,
   resolveKeyColumn, tallyLine, type KeyTally,
 } from './common.js';
+import { checkKey, fetchUniqueRules } from './unique.js';
 
 interface Kind {
   id: string;
@@ -79,8 +81,12 @@ export const associate: Operation = {
     /** Problems of naming instances of `obj` by `key` (not a field of the model); notes go to the user once. */
     const keyProblem = async (obj: string, key: string, flag: string): Promise<string | undefined> => {
       if (o.noSchema || !online) return undefined;
+      if (BUILTIN_MODELS.has(obj) && obj !== 'host') {
+        return `${flag} ${key}: ${obj} instances cannot be looked up by a field (search_object_instances refuses built-in models, code 1199084); name them by id`;
+      }
       if (!attrCache.has(obj)) attrCache.set(obj, fetchAttributes(ctx, obj));
-      const c = keyFieldCheck(await attrCache.get(obj)!, obj, key);
+      const attrs = await attrCache.get(obj)!;
+      const c = checkKey(attrs, await fetchUniqueRules(ctx, obj, attrs), obj, key);
       numericKey.set(`${obj}\u0000${key}`, c.numeric);
       if (c.note && !notes.has(c.note)) {
         notes.add(c.note);
@@ -229,6 +235,7 @@ export const associate: Operation = {
           { bk_obj_id: k.obj, bk_asst_obj_id: k.asstObj, bk_obj_asst_id: k.id, details: rows.map((r) => ({ bk_inst_id: r.payload.bk_inst_id, bk_asst_inst_id: r.payload.bk_asst_inst_id })) },
           { idempotent: false, signal },
         );
+        if (env.code === IAM_PARSE_FAILED) return iamRefusal(env, rows, k);
         if (!env.result) return { kind: 'rejected', code: env.code, message: envelopeError(env), splittable: false };
         return { kind: 'rows', results: readCreateMaps(env, rows.length, { alreadyExistsIsOk: true }) };
       },
@@ -259,6 +266,25 @@ export const associate: Operation = {
     return session;
   },
 };
+
+/**
+ * With IAM on, CMDB's apiserver parses the whole batch before CMDB sees it and refuses all of it (1199045) at the first
+ * host id that has no host-module relation — unknown, or not placed — in the parser's words: "host 999 has no
+ * relations" (ac/parser/topolatest.go, ac/parser/util.go generateUpdateInstanceResource, apiserver/service/filter.go).
+ * The rows naming that host fail alone and the rest go again; without a named host the batch is bisected.
+ */
+const IAM_PARSE_FAILED = 1199045;
+const NAMED_HOST = /host (\d+) has no relations/;
+
+function iamRefusal(env: CmdbEnvelope, rows: CheckedRow[], k: Kind): BatchVerdict {
+  const host = Number(NAMED_HOST.exec(env.message)?.[1]);
+  const names = (r: CheckedRow) => (k.obj === 'host' && r.payload.bk_inst_id === host) || (k.asstObj === 'host' && r.payload.bk_asst_inst_id === host);
+  const named = Number.isInteger(host) ? rows.flatMap((r, i) => (names(r) ? [i] : [])) : [];
+  const message = named.length
+    ? `host ${host} is unknown or not placed in a business (CMDB's permission check refused the whole batch for it: ${envelopeError(env)}); the other rows were sent again`
+    : envelopeError(env);
+  return named.length ? { kind: 'rejected', code: env.code, message, named, splittable: false } : { kind: 'rejected', code: env.code, message, splittable: true };
+}
 
 function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {
   const m = new Map<string, T[]>();

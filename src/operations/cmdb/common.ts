@@ -4,8 +4,7 @@
  */
 import { AuthError, UsageError } from '../../core/errors.js';
 import type { CmdbApi, CmdbEnvelope } from '../../http/cmdb.js';
-import { uniqueFields, type CmdbAttribute } from '../../schema/model.js';
-import { didYouMean } from '../../schema/fields.js';
+import type { CmdbAttribute } from '../../schema/model.js';
 import type { CheckedRow, OperationContext, RowResult } from '../types.js';
 
 export function requireCmdb(ctx: OperationContext): CmdbApi {
@@ -38,15 +37,26 @@ export const WHOLE_REQUEST_CODES = new Set([
   9900403, // permission (the sender stops the run before this is seen)
 ]);
 
-const CODE_IN_TEXT = /\b(1[0-9]{6}|99[0-9]{5})\b/;
+/**
+ * Per-row errors of batch_create_inst / batch_create_instance_association carry a message and no code (topo_server
+ * logics/inst/inst.go CreateManyInstance, logics/inst/association.go: error_msg holds err_msg / Message only), in
+ * English or Chinese (resources/errors/*). The report groups them by a short name read from the text.
+ */
+const ROW_ERRORS: [code: string, text: RegExp][] = [
+  ['duplicate', /duplicated instances exist|数据唯一性校验失败/],
+  ['already_exists', /the associations .* already exist|关联关系 .* 重复/],
+  ['mapping_1_1', /for a 1:1 association|关联关系为1:1/],
+  ['mapping_1_n', /relationship is 1:n|关联关系为1:n/],
+  ['source_missing', /^the association inst is not exist|^关联实例不存在/],
+  ['target_missing', /inst to asst\s+is not exist|被关联实例不存在/],
+  ['required', /unassigned|未赋值/],
+  ['invalid_value', /verification does not pass|数据参数校验不通过|must be integral|必须是整型|must be boolean|必须为bool|must be a string|必须为字符串|out of bounds|数据越界|regular check failed|正则校验失败|single choice|单选/],
+];
 
-/** The error code a per-row message carries, when the server put one in it. */
-export function codeOf(message: string): number | undefined {
-  const m = CODE_IN_TEXT.exec(message);
-  return m ? Number(m[1]) : undefined;
+/** The short name of a per-row error message, when the text is one the server is known to write. */
+export function rowErrorCode(message: string): string | undefined {
+  return ROW_ERRORS.find(([, re]) => re.test(message))?.[0];
 }
-
-const ALREADY_EXISTS = /already exist|已经存在|已存在|1101038/i;
 
 /**
  * batch_create_inst and batch_create_instance_association answer `success_created` / `error_msg` keyed by the
@@ -64,8 +74,9 @@ export function readCreateMaps(env: CmdbEnvelope, n: number, opts: { alreadyExis
       out.push({ ok: true, id: created[k] as number });
     } else if (Object.hasOwn(errors, k)) {
       const msg = String(errors[k]);
-      if (opts.alreadyExistsIsOk && ALREADY_EXISTS.test(msg)) out.push({ ok: true, detail: 'already exists' });
-      else out.push({ ok: false, code: codeOf(msg), error: msg });
+      const code = rowErrorCode(msg);
+      if (opts.alreadyExistsIsOk && code === 'already_exists') out.push({ ok: true, detail: 'already exists' });
+      else out.push({ ok: false, code, error: msg });
     } else {
       out.push({ ok: false, code: 'protocol', error: `the server's answer does not mention this row (index ${i} in neither success_created nor error_msg); its outcome is unknown` });
     }
@@ -109,33 +120,38 @@ export class KeyResolver {
       // A chunk of 500 distinct values can still match more than 500 instances (duplicates): page through,
       // sorted by id so that the pages do not overlap.
       for (let start = 0; wanted.length > 0; start += 500) {
-        const env = await this.api.call(
-          'search_object_instances',
-          {
-            bk_obj_id: this.objId,
-            fields: [this.idField, this.key],
-            conditions: { condition: 'AND', rules: [{ field: this.key, operator: 'in', value: wanted }] },
-            page: { start, limit: 500, sort: this.idField },
-          },
-          { idempotent: true, signal: this.signal },
-        );
-        if (!env.result) throw new UsageError(`cannot look up ${this.objId} instances by ${this.key}: ${envelopeError(env)}`, `check that ${this.key} is a field of ${this.objId}`);
-        const data = (env.data ?? {}) as { info?: Record<string, unknown>[]; count?: unknown };
-        const info = data.info ?? [];
+        const info = await this.page(wanted, start);
         for (const inst of info) {
           const k = String(inst[this.key]);
-          const id = Number(inst[this.idField]);
+          const id = inst[this.idField];
           const ids = found.get(k);
-          if (ids && !ids.includes(id)) ids.push(id);
+          // Never an id that is not one (a missing field would become NaN in the request).
+          if (ids && typeof id === 'number' && Number.isInteger(id) && id > 0 && !ids.includes(id)) ids.push(id);
         }
-        // A full page asks for the next one, unless the total count says there is none (500 unique values).
-        const count = Number(data.count);
-        if (info.length < 500 || (Number.isFinite(count) && start + info.length >= count)) break;
+        // No count comes back (search_object_instances has DisableCounter): a full page asks for the next one.
+        if (info.length < 500) break;
       }
       for (const [k, ids] of found) this.remember(k, ids);
     }
     for (const v of values) out.set(v, this.cache.get(v) ?? []);
     return out;
+  }
+
+  /**
+   * One page of instances whose key is one of `values`, with only the id and the key. Hosts through
+   * list_hosts_without_biz (search_object_instances refuses built-in models, topo_server service/inst.go
+   * SearchObjectInstances → 1199084); custom models through search_object_instances. `info` may be null.
+   */
+  private async page(values: unknown[], start: number): Promise<Record<string, unknown>[]> {
+    const rule = { field: this.key, operator: 'in', value: values };
+    const page = { start, limit: 500, sort: this.idField };
+    const fields = [this.idField, this.key];
+    const env = this.objId === 'host'
+      ? await this.api.call('list_hosts_without_biz', { fields, host_property_filter: { condition: 'AND', rules: [rule] }, page }, { idempotent: true, signal: this.signal })
+      : await this.api.call('search_object_instances', { bk_obj_id: this.objId, fields, conditions: { condition: 'AND', rules: [rule] }, page }, { idempotent: true, signal: this.signal });
+    if (!env.result) throw new UsageError(`cannot look up ${this.objId} instances by ${this.key}: ${envelopeError(env)}`, `check that ${this.key} is a field of ${this.objId}`);
+    const info = (env.data as { info?: unknown } | null)?.info;
+    return Array.isArray(info) ? (info as Record<string, unknown>[]) : [];
   }
 
   private remember(k: string, ids: number[]) {
@@ -191,30 +207,6 @@ export async function resolveKeyColumn(
       tally?.ambiguous.add(value);
     }
   }
-}
-
-/**
- * Whether `key` can name instances of `objId`: a problem when the model has no such field (a typo would make
- * every row "not found"); a note when the field is not marked unique (rows whose value matches several
- * instances are then invalid, one by one).
- */
-export function keyFieldCheck(attrs: CmdbAttribute[], objId: string, key: string): { problem?: string; note?: string; numeric: boolean } {
-  const a = attrs.find((x) => x.bk_property_id === key);
-  if (!a) {
-    const near = didYouMean(key, attrs.map((x) => x.bk_property_id));
-    const uniques = uniqueFields(attrs);
-    return {
-      problem: `${objId} has no field "${key}"${near ? ` (did you mean "${near}"?)` : ''}${uniques.length ? `; its unique fields: ${uniques.join(', ')}` : ''}`,
-      numeric: false,
-    };
-  }
-  const numeric = a.bk_property_type === 'int' || a.bk_property_type === 'float';
-  if (a.isonly) return { numeric };
-  const uniques = uniqueFields(attrs);
-  return {
-    numeric,
-    note: `note: ${key} is not a unique field of ${objId}${uniques.length ? ` (unique: ${uniques.join(', ')})` : ''}; a row whose ${key} matches several instances is invalid`,
-  };
 }
 
 /** Text of a key cell, or an error. */

@@ -1,10 +1,11 @@
 /** create-inst → batch_create_inst: each row stands alone; answers are index-keyed maps. */
 import { UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
-import { BUILTIN_MODELS, attributeToField, uniqueFields, type CmdbAttribute } from '../../schema/model.js';
+import { BUILTIN_MODELS, attributeToField, type CmdbAttribute } from '../../schema/model.js';
 import { buildShape, shapeRow, unknownColumns } from '../../schema/rows.js';
 import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from '../types.js';
 import { envelopeError, fetchAttributes, keyText, KeyResolver, readCreateMaps, requireCmdb } from './common.js';
+import { checkKey, fetchUniqueRules, lookupFields } from './unique.js';
 
 export function requireObj(ctx: OperationContext): string {
   const obj = ctx.options.obj;
@@ -33,11 +34,14 @@ export const createInst: Operation = {
       hints: ctx.source.hints,
       what: `model ${obj}`,
     });
-    const uniques = uniqueFields(attrs);
-    const key = ctx.options.key ?? uniques[0];
-    if (ctx.options.key && !ctx.options.noSchema && !uniques.includes(ctx.options.key)) {
-      throw new UsageError(`--key ${ctx.options.key} is not a unique field of ${obj}`, uniques.length ? `unique fields: ${uniques.join(', ')}` : `${obj} has no unique field`);
+    const rules = ctx.options.noSchema ? undefined : await fetchUniqueRules(ctx, obj, attrs);
+    if (ctx.options.key && !ctx.options.noSchema) {
+      const c = checkKey(attrs, rules, obj, ctx.options.key);
+      if (c.problem) throw new UsageError(`--key ${ctx.options.key}: ${c.problem}`, 'name a field of a single-field unique rule, e.g. bk_inst_name');
     }
+    // Unclear creates are checked by a unique field the row fills: the first of these it has a value for.
+    const keys = ctx.options.noSchema ? (ctx.options.key ? [ctx.options.key] : []) : lookupFields(attrs, rules, ctx.options.key);
+    const key = keys[0];
     const isText = ctx.source.format === 'csv';
     const session: Session = {
       uniqueKey: key,
@@ -53,22 +57,29 @@ export const createInst: Operation = {
       },
       describe: () => [
         `model ${obj}: ${ctx.options.noSchema ? 'not checked (--no-schema)' : `${attrs.length} fields checked`}`,
-        key ? `unclear answers are checked by ${key} before anything is sent again` : `${obj} has no unique field: rows of a batch with an unclear answer are reported "outcome unknown", never re-sent`,
+        keys.length ? `unclear answers are checked by ${keys.join(' or ')} (the first the row fills) before anything is sent again` : `${obj} has no unique field: rows of a batch with an unclear answer are reported "outcome unknown", never re-sent`,
       ],
     };
-    if (key) {
-      const resolver = () => new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal);
-      // Applied means "exists": one instance has the row's key value.
+    if (keys.length) {
+      const numeric = new Set(attrs.filter((a) => a.bk_property_type === 'int' || a.bk_property_type === 'float').map((a) => a.bk_property_id));
+      // Applied means "exists": one instance has the row's value of the first lookup field the row fills.
       session.reconcile = async (rows) => {
-        const values = rows.map((r) => keyText(r.payload[key]));
-        const found = await resolver().lookup(values.filter((v): v is string => v !== undefined));
-        return values.map((v): Reconciled => {
-          if (v === undefined) return { state: 'unknown', why: `it has no ${key} to look it up by` };
-          const ids = found.get(v) ?? [];
-          if (ids.length === 0) return { state: 'not-applied' };
-          if (ids.length > 1) return { state: 'unknown', why: `${ids.length} ${obj} instances have ${key} "${v}"` };
-          return { state: 'applied', id: ids[0]!, created: true };
-        });
+        const by = rows.map((r) => keys.find((k) => keyText(r.payload[k]) !== undefined));
+        const out: Reconciled[] = rows.map(() => ({ state: 'unknown', why: `it has no ${keys.join(' or ')} to look it up by` }));
+        for (const k of new Set(by.filter((x): x is string => x !== undefined))) {
+          const idx = rows.flatMap((_, i) => (by[i] === k ? [i] : []));
+          const values = idx.map((i) => keyText(rows[i]!.payload[k])!);
+          const found = await new KeyResolver(requireCmdb(ctx), obj, k, ctx.signal, undefined, numeric.has(k)).lookup(values);
+          idx.forEach((i, j) => {
+            const v = values[j]!;
+            const ids = found.get(v) ?? [];
+            // Several instances with the value: a conflict, never "found" (the ESB cannot tell us the field is unique).
+            out[i] = ids.length === 0 ? { state: 'not-applied' }
+              : ids.length > 1 ? { state: 'unknown', why: `${ids.length} ${obj} instances have ${k} "${v}"` }
+              : { state: 'applied', id: ids[0]!, created: true };
+          });
+        }
+        return out;
       };
     }
     return session;

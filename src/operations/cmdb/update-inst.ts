@@ -8,7 +8,8 @@ import { BUILTIN_MODELS, attributeToField, type CmdbAttribute } from '../../sche
 import { buildShape, shapeRow, unknownColumns, type FieldError } from '../../schema/rows.js';
 import { idCell } from '../id-cell.js';
 import type { CheckedRow, Operation, Session } from '../types.js';
-import { envelopeError, fetchAttributes, keyFieldCheck, keyText, KeyResolver, newTally, requireCmdb, resolveKeyColumn, tallyLine, WHOLE_REQUEST_CODES } from './common.js';
+import { envelopeError, fetchAttributes, keyText, KeyResolver, newTally, requireCmdb, resolveKeyColumn, tallyLine, WHOLE_REQUEST_CODES } from './common.js';
+import { checkKey, fetchUniqueRules } from './unique.js';
 import { requireObj } from './create-inst.js';
 
 export const updateInst: Operation = {
@@ -26,8 +27,8 @@ export const updateInst: Operation = {
     }
     const attrs: CmdbAttribute[] = ctx.options.noSchema ? [] : await fetchAttributes(ctx, obj);
     const key = ctx.options.key;
-    const keyCheck = key && !ctx.options.noSchema ? keyFieldCheck(attrs, obj, key) : undefined;
-    if (keyCheck?.problem) throw new UsageError(`--key ${key}: ${keyCheck.problem}`, 'name instances by a unique field such as bk_asset_id');
+    const keyCheck = key && !ctx.options.noSchema ? checkKey(attrs, await fetchUniqueRules(ctx, obj, attrs), obj, key) : undefined;
+    if (keyCheck?.problem) throw new UsageError(`--key ${key}: ${keyCheck.problem}`, 'name instances by a field of a unique rule, or by bk_inst_id');
     if (keyCheck?.note) ctx.info(keyCheck.note);
     const idColumn = key ?? 'bk_inst_id';
     const specs = attrs.map(attributeToField).filter((f) => f.name !== idColumn);
