@@ -1,57 +1,34 @@
 /**
  * The data commands: turn parsed options into a pipeline run, draw progress, print the summary, pick the exit code.
  */
-import type { Command } from 'commander';
-import { extname } from 'node:path';
 import { CliError, EXIT, UsageError } from '../core/errors.js';
+import { formatOfPath, reportFormatOfPath } from '../core/formats.js';
 import type { InputFormat, ReportFormat } from '../core/types.js';
-import { operations } from '../operations/index.js';
+import { loadOperation } from '../operations/index.js';
 import type { OperationOptions } from '../operations/types.js';
 import { runOperation, type RunResult } from '../pipeline/run.js';
 import { appendStepSummary, formatSummary, type RunSummary } from '../report/summary.js';
 import { colorEnabled, painter } from '../ui/color.js';
 import { createProgress, progressMode } from '../ui/progress.js';
-import { connectCmdb, connectFeishu, type ConnectFlags } from './connect.js';
+import { connectCmdb, connectFeishu } from './connect.js';
 import { emptySummary } from './errors.js';
-
-/** Commander's options: the connection flags, the operation's own (--obj, --key, ...) and the run's. */
-interface Opts extends ConnectFlags, Omit<OperationOptions, 'noSchema'> {
-  _args: string[];
-  format?: InputFormat;
-  encoding: string;
-  delimiter?: string;
-  report?: string;
-  reportFormat?: ReportFormat;
-  failed?: string;
-  json?: boolean;
-  dryRun?: boolean;
-  skipInvalid?: boolean;
-  schema: boolean;
-  batchSize?: number;
-  resume?: string;
-  retryFailed?: string;
-  quiet?: boolean;
-  progress: boolean;
-  color: boolean;
-}
+import type { OperationManifest } from './manifests/manifest.js';
+import type { OperationFlagValues, RowsOptions } from './manifests/operations.js';
 
 /**
  * The report format: the flag, else the report path's extension, else the input's format. Without --report,
  * --resume / --retry-failed rewrite the earlier report, so its extension decides.
  */
-function reportFormat(o: Opts, inputFormat: InputFormat | undefined): ReportFormat {
+function reportFormat(o: RowsOptions, inputFormat: InputFormat | undefined): ReportFormat {
   if (o.reportFormat) return o.reportFormat;
   const path = o.report ?? o.resume ?? o.retryFailed;
-  const ext = path && path !== '-' ? extname(path).slice(1).toLowerCase() : '';
-  if (ext === 'csv' || ext === 'json' || ext === 'ndjson') return ext;
-  if (ext === 'jsonl') return 'ndjson';
-  return inputFormat ?? 'csv';
+  return (path && reportFormatOfPath(path)) || inputFormat || 'csv';
 }
 
-function inputFormatGuess(o: Opts, file: string): InputFormat | undefined {
-  if (o.format) return o.format;
-  const ext = extname(file).toLowerCase();
-  return ext === '.csv' ? 'csv' : ext === '.json' ? 'json' : ext === '.ndjson' || ext === '.jsonl' ? 'ndjson' : undefined;
+/** The operation's own options (its manifest's `own` flags), as the operation reads them. */
+function operationOptions(o: RowsOptions, m: OperationManifest): OperationOptions {
+  const own: OperationFlagValues = Object.fromEntries(Object.keys(m.own).map((k) => [k, o[k as keyof RowsOptions]]));
+  return { ...own, noSchema: !o.schema, empty: o.empty };
 }
 
 /**
@@ -68,81 +45,78 @@ function waitReason(reason: string): string {
   return reason === 'rate limit' ? 'rate limit' : 'server rate limit';
 }
 
-export function commandAction(name: string) {
-  return async (opts: Record<string, unknown>, _cmd: Command): Promise<number> => {
-    const o = opts as unknown as Opts;
-    const op = operations[name];
-    if (!op) throw new CliError(`unknown command ${name}`, EXIT.INTERNAL);
-    const env = process.env;
-    const stderr = process.stderr;
-    const color = colorEnabled({ flag: o.color, stream: stderr, env });
-    const paint = painter(color);
-    const quiet = !!o.quiet;
-    const file = o._args[0]!;
-    const mode = progressMode({ progress: o.progress, quiet, stream: stderr, env });
-    const progress = createProgress({ mode, stream: stderr, label: name, color, intervalMs: progressInterval(env) });
-    const info = (line: string) => {
-      if (!quiet) progress.log(line);
-    };
-    const warn = (line: string) => progress.log(paint.warn(line));
-    const stop = new AbortController();
-    const kill = new AbortController();
-    let interrupts = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      interrupts++;
-      if (interrupts === 1) {
-        warn(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing the batches in flight, then writing the report (press Ctrl-C again to stop at once)`);
-        stop.abort();
-      } else if (interrupts === 2) {
-        warn('stopping now: requests in flight are abandoned and reported; --resume checks them before sending again');
-        kill.abort();
-      }
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-
-    let result: RunResult;
-    try {
-      if (o.report === '-' && o.json) throw new UsageError('--report - and --json both want stdout', 'write the report to a file with --report <path>');
-      const fmt = inputFormatGuess(o, file);
-      const { obj, asstObj, asstId, biz, namespace, object, key, asstKey, empty } = o;
-      const opOptions: OperationOptions = { obj, asstObj, asstId, biz, namespace, object, key, asstKey, empty, noSchema: !o.schema };
-      const io = {
-        env,
-        warn,
-        trace: (line: string) => progress.log(paint.dim(line)),
-        onWait: (ms: number, reason: string) => progress.wait(ms, waitReason(reason)),
-      };
-      result = await runOperation({
-        operation: op,
-        input: { file, format: o.format, encoding: o.encoding, delimiter: o.delimiter },
-        opOptions,
-        report: { path: o.report, format: reportFormat(o, fmt) },
-        failedPath: o.failed,
-        dryRun: !!o.dryRun,
-        skipInvalid: !!o.skipInvalid,
-        batchSize: o.batchSize,
-        concurrency: o.concurrency,
-        resume: o.resume,
-        retryFailed: o.retryFailed,
-        connect: () => (op.service === 'cmdb' ? connectCmdb(o, io) : connectFeishu(o, io)),
-        info,
-        warn,
-        progress,
-        stop: stop.signal,
-        kill: kill.signal,
-      });
-    } catch (e) {
-      if (!(e instanceof CliError)) throw e;
-      result = { exitCode: e.exitCode, summary: { ...emptySummary(name), exit_code: e.exitCode, error: e.message + (e.hint ? `\n${e.hint}` : '') } };
-    } finally {
-      progress.stop();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    printSummary(result.summary, { json: !!o.json, quiet, color });
-    return result.exitCode;
+/** Runs a data command: its operation through the pipeline, with progress, signals and the summary. */
+export async function runRows(o: RowsOptions, args: string[], m: OperationManifest): Promise<number> {
+  const name = m.name;
+  const op = await loadOperation(name);
+  if (!op) throw new CliError(`no operation behind the command ${name}`, EXIT.INTERNAL);
+  const env = process.env;
+  const stderr = process.stderr;
+  const color = colorEnabled({ flag: o.color, stream: stderr, env });
+  const paint = painter(color);
+  const quiet = !!o.quiet;
+  const file = args[0]!;
+  const mode = progressMode({ progress: o.progress, quiet, stream: stderr, env });
+  const progress = createProgress({ mode, stream: stderr, label: name, color, intervalMs: progressInterval(env) });
+  const info = (line: string) => {
+    if (!quiet) progress.log(line);
   };
+  const warn = (line: string) => progress.log(paint.warn(line));
+  const stop = new AbortController();
+  const kill = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts === 1) {
+      warn(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing the batches in flight, then writing the report (press Ctrl-C again to stop at once)`);
+      stop.abort();
+    } else if (interrupts === 2) {
+      warn('stopping now: requests in flight are abandoned and reported; --resume checks them before sending again');
+      kill.abort();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let result: RunResult;
+  try {
+    if (o.report === '-' && o.json) throw new UsageError('--report - and --json both want stdout', 'write the report to a file with --report <path>');
+    const fmt = o.format ?? formatOfPath(file);
+    const io = {
+      env,
+      warn,
+      trace: (line: string) => progress.log(paint.dim(line)),
+      onWait: (ms: number, reason: string) => progress.wait(ms, waitReason(reason)),
+    };
+    result = await runOperation({
+      operation: op,
+      input: { file, format: o.format, encoding: o.encoding, delimiter: o.delimiter },
+      opOptions: operationOptions(o, m),
+      report: { path: o.report, format: reportFormat(o, fmt) },
+      failedPath: o.failed,
+      dryRun: !!o.dryRun,
+      skipInvalid: !!o.skipInvalid,
+      batchSize: o.batchSize,
+      concurrency: o.concurrency,
+      resume: o.resume,
+      retryFailed: o.retryFailed,
+      connect: () => (m.service === 'cmdb' ? connectCmdb(o, io) : connectFeishu(o, io)),
+      info,
+      warn,
+      progress,
+      stop: stop.signal,
+      kill: kill.signal,
+    });
+  } catch (e) {
+    if (!(e instanceof CliError)) throw e;
+    result = { exitCode: e.exitCode, summary: { ...emptySummary(name), exit_code: e.exitCode, error: e.message + (e.hint ? `\n${e.hint}` : '') } };
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  printSummary(result.summary, { json: !!o.json, quiet, color });
+  return result.exitCode;
 }
 
 function printSummary(s: RunSummary, o: { json: boolean; quiet: boolean; color: boolean }) {

@@ -5,7 +5,8 @@
  * they have. docs/export.md describes the behaviour and cites the server source for each request.
  */
 import { CliError, EXIT, UsageError } from '../core/errors.js';
-import { connectCmdb, connectFeishu, type ConnectFlags } from '../cli/connect.js';
+import { connectCmdb, connectFeishu } from '../cli/connect.js';
+import type { ConnectOptions } from '../cli/manifests/shared.js';
 import { emptySummary } from '../cli/errors.js';
 import type { CmdbApi } from '../http/cmdb.js';
 import { appendStepSummary, fmtInt, type RunSummary } from '../report/summary.js';
@@ -16,12 +17,13 @@ import { envelopeError } from '../operations/cmdb/common.js';
 import { colorEnabled, painter } from '../ui/color.js';
 import { createProgress, progressMode, type Progress } from '../ui/progress.js';
 import { recordPages } from '../export/apaas-pages.js';
-import { ASSOC_COLUMNS, associationPages, associationSource, hostPages, instancePages, MAX_PAGE, type Pages } from '../export/cmdb-pages.js';
+import { ASSOC_COLUMNS, associationPages, associationSource, hostPages, instancePages, type Pages } from '../export/cmdb-pages.js';
 import { planColumns, specIndex, whereRules } from '../export/query.js';
 import { destination, exportFormat, FORMATS, RowSink, type ExportFormat } from '../export/sink.js';
 
-interface ExportOpts extends ConnectFlags {
-  _command: string;
+/** The parsed options (src/cli/manifests/export.ts), with the command's name. */
+interface ExportOpts extends ConnectOptions {
+  command: string;
   obj?: string;
   assoc?: string;
   namespace?: string;
@@ -57,10 +59,6 @@ function progressInterval(env: NodeJS.ProcessEnv): number {
   return Number.isFinite(v) && v >= 1 ? v : 15_000;
 }
 
-function checkPageSize(n: number): void {
-  if (!(n >= 1 && n <= MAX_PAGE)) throw new UsageError(`--page-size ${n}: expected 1 to ${MAX_PAGE} (the most one request may ask for)`);
-}
-
 /** The `--json` summary of an export: the usual keys (total = ok = rows written), and where the file went. */
 type ExportSummary = RunSummary & { out?: string; format?: ExportFormat; what?: string };
 
@@ -94,7 +92,7 @@ async function runExport(
   const paint = painter(color);
   const started = Date.now();
   const mode = progressMode({ progress: o.progress, quiet: !!o.quiet, stream: process.stderr, env });
-  const progress = createProgress({ mode, stream: process.stderr, label: o._command, color, intervalMs: progressInterval(env) });
+  const progress = createProgress({ mode, stream: process.stderr, label: o.command, color, intervalMs: progressInterval(env) });
   const io: Io = { info: (l) => (o.quiet ? undefined : progress.log(l)), progress };
   const stop = new AbortController();
   const onSignal = () => {
@@ -107,9 +105,8 @@ async function runExport(
   let conn: Connection | undefined;
   let sink: RowSink | undefined;
   let out: string | undefined;
-  const summary: ExportSummary = { ...emptySummary(o._command), report: null };
+  const summary: ExportSummary = { ...emptySummary(o.command), report: null };
   try {
-    checkPageSize(o.pageSize);
     check();
     if (o.out === '-' && o.json) throw new UsageError('--out - and --json both want stdout', 'write the export to a file with --out <path>');
     const format = exportFormat(o.format, o.out);
@@ -198,17 +195,18 @@ async function associationPlan(api: CmdbApi, o: ExportOpts, signal: AbortSignal)
 }
 
 /** Commander's options as ExportOpts; one page at a time, so one connection is enough. */
-function exportOpts(opts: Record<string, unknown>): ExportOpts {
-  return { concurrency: 1, ...opts } as unknown as ExportOpts;
+function exportOpts(command: string, opts: Record<string, unknown>): ExportOpts {
+  return { concurrency: 1, ...opts, command } as unknown as ExportOpts;
 }
 
 export async function exportAction(opts: Record<string, unknown>): Promise<number> {
-  const o = exportOpts(opts);
+  const o = exportOpts('export', opts);
   return runExport(
     o,
     o.obj ?? o.assoc ?? 'export',
     () => {
-      if (!o.obj === !o.assoc) throw new UsageError(o.obj ? '--obj and --assoc cannot be used together' : 'say what to export: --obj <bk_obj_id> or --assoc <bk_obj_asst_id>', 'e.g. cmdb-bulk export --obj bk_switch --out switches.csv');
+      // --obj with --assoc is refused by the flags themselves (src/cli/manifests/export.ts).
+      if (!o.obj && !o.assoc) throw new UsageError('say what to export: --obj <bk_obj_id> or --assoc <bk_obj_asst_id>', 'e.g. cmdb-bulk export --obj bk_switch --out switches.csv');
       if (o.assoc && (o.fields || o.where?.length)) throw new UsageError('--fields and --where apply to instances (--obj), not to --assoc', 'leave them out: --assoc writes the columns associate reads');
     },
     (io) => connectCmdb(o, connectIo(io)),
@@ -217,7 +215,7 @@ export async function exportAction(opts: Record<string, unknown>): Promise<numbe
 }
 
 export async function apaasExportAction(opts: Record<string, unknown>): Promise<number> {
-  const o = exportOpts(opts);
+  const o = exportOpts('apaas-export', opts);
   const columns = ['_id', ...new Set((o.fields ?? '').split(',').map((f) => f.trim()).filter((f) => f !== '' && f !== '_id'))];
   return runExport(
     o,

@@ -17,9 +17,6 @@ import { envelopeError } from '../operations/cmdb/common.js';
 import { ID_COLUMN, type Rule } from './query.js';
 import type { Row } from './sink.js';
 
-/** The largest page search_object_instances and search_instance_associations accept (common.BKMaxInstanceLimit). */
-export const MAX_PAGE = 500;
-
 export interface Pages {
   /** How many rows the export will have, when the server says (progress only). */
   total?: number;

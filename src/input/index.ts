@@ -3,8 +3,8 @@
  * Problems that stop everything throw UsageError; problems of one record come back as a record with `error`.
  */
 import { open } from 'node:fs/promises';
-import { extname } from 'node:path';
 import { UsageError } from '../core/errors.js';
+import { formatOfPath, INPUT_FORMATS as FORMATS, KNOWN_EXTENSIONS } from '../core/formats.js';
 import type { InputFormat, InputRecord, TypeHint } from '../core/types.js';
 import { bomEncoding, chunkToString, resolveEncoding, textChunks, type TextChunk } from './decode.js';
 import { csvBatches, readCsvHeader, type CsvTally } from './csv.js';
@@ -17,7 +17,7 @@ import { spoolStdin } from './spool.js';
 export interface OpenInputOptions {
   file: string; // path, or '-' for standard input
   format?: InputFormat; // overrides the extension
-  encoding?: string; // default 'utf-8'; any label TextDecoder knows (gb18030, gbk, utf-16le...)
+  encoding?: string; // default: UTF-16 when the file starts with its byte order mark, else utf-8; any label TextDecoder knows (gb18030, gbk, utf-16le...)
   delimiter?: string; // CSV only, default: detected from the header; accept '\t' and the word 'tab'
   stdin?: NodeJS.ReadableStream; // default process.stdin (injectable for tests)
   tmpDir?: string; // where stdin is spooled (default os.tmpdir())
@@ -55,10 +55,7 @@ export interface InputSource {
   close(): Promise<void>;
 }
 
-// .tsv and .txt (Excel's "Unicode Text") are delimited text too: the delimiter is found in the header.
-const EXTENSIONS: Record<string, InputFormat> = { '.csv': 'csv', '.tsv': 'csv', '.txt': 'csv', '.json': 'json', '.ndjson': 'ndjson', '.jsonl': 'ndjson' };
 const CSV_DELIMITERS = [',', ';', '\t', '|'];
-const FORMATS: readonly InputFormat[] = ['csv', 'json', 'ndjson'];
 const HEAD_BYTES = 4096;
 
 /** The delimiter for csv-parse: one character; 'tab', '\t' (typed as backslash-t) and a real tab mean tab. */
@@ -78,7 +75,7 @@ export function normalizeDelimiter(d: string | undefined): string {
  * , ; tab | when none was given) and no `{` (a guess we only make when the content looks like a table).
  */
 export function detectFormat(file: string, head?: Buffer, delimiter?: string): InputFormat | null {
-  const byExt = file === '-' ? undefined : EXTENSIONS[extname(file).toLowerCase()];
+  const byExt = formatOfPath(file);
   if (byExt) return byExt;
   if (!head) return null;
   const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
@@ -145,7 +142,7 @@ async function firstText(chunks: AsyncIterable<TextChunk>): Promise<string> {
 export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
   const isStdin = opts.file === '-';
   const display = isStdin ? '<stdin>' : opts.file;
-  if (opts.format !== undefined && !FORMATS.includes(opts.format)) {
+  if (opts.format !== undefined && !(FORMATS as readonly string[]).includes(opts.format)) {
     throw new UsageError(`unknown format "${opts.format}"`, `use one of ${FORMATS.join(', ')}`);
   }
   let delimiter = opts.delimiter === undefined ? undefined : normalizeDelimiter(opts.delimiter);
@@ -175,7 +172,7 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
       if (!format) {
         throw new UsageError(
           `cannot tell the format of ${display} from its extension`,
-          'name it .csv, .tsv, .json, .ndjson or .jsonl, or pass --format csv|json|ndjson',
+          `name it ${KNOWN_EXTENSIONS.slice(0, -1).join(', ')} or ${KNOWN_EXTENSIONS.at(-1)}, or pass --format ${FORMATS.join('|')}`,
         );
       }
     }

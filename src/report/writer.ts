@@ -324,8 +324,6 @@ export class ReportWriter {
   }
 }
 
-const EXT: Record<ReportFormat, string> = { csv: 'csv', json: 'json', ndjson: 'ndjson' };
-
 /**
  * Default report path: next to the input, `<input name without extension>.<command>.report.<ext>`
  * (switches.csv → switches.create-inst.report.csv); stdin ('-') → `stdin.<command>.report.<ext>` in the
@@ -333,7 +331,7 @@ const EXT: Record<ReportFormat, string> = { csv: 'csv', json: 'json', ndjson: 'n
  * `now` is accepted for callers that pass it but not used.
  */
 export function defaultReportPath(inputFile: string, command: string, format: ReportFormat, _now?: Date): string {
-  const ext = EXT[format];
+  const ext = format; // each format's name is its extension (src/core/formats.ts maps them back)
   if (inputFile === '-' || inputFile === '') return path.join(process.cwd(), `stdin.${command}.report.${ext}`);
   const p = path.parse(inputFile);
   return path.join(p.dir, `${p.name}.${command}.report.${ext}`);

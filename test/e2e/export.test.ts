@@ -193,6 +193,19 @@ describe('export: choosing rows and columns', () => {
     expect(w.stderr).toMatch(/colour=red: "colour" is not a field/);
   });
 
+  it('needs exactly one of --obj and --assoc, and a page size the API takes (exit 2, no request)', async () => {
+    const [none, both, big] = await Promise.all([
+      runCli(['export'], { env: env() }),
+      runCli(['export', '--obj', 'bk_switch', '--assoc', 'bk_switch_connect_host'], { env: env() }),
+      runCli(['export', '--obj', 'bk_switch', '--page-size', '501'], { env: env() }),
+    ]);
+    expect([none.code, both.code, big.code]).toEqual([2, 2, 2]);
+    expect(none.stderr).toMatch(/say what to export: --obj <bk_obj_id> or --assoc <bk_obj_asst_id>/);
+    expect(both.stderr).toMatch(/cannot be used with/);
+    expect(big.stderr).toMatch(/501 is over the 500 rows one search request may ask for/);
+    expect(sim.counters().requests).toEqual({});
+  });
+
   it('leaves out fields update-inst would refuse (not editable), and says so; --fields brings them back', async () => {
     const out = join(tmp.dir, 'fw.csv');
     const r = await runCli(['export', '--obj', 'bk_firewall', '--out', out], { env: env() });

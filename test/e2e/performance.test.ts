@@ -38,10 +38,11 @@ function loadedFiles(args: string[]): string[] {
 
 describe('fast start', () => {
   for (const args of [['--help'], ['--version'], ['create-inst', '--help']]) {
-    it(`cmdb-bulk ${args.join(' ')} loads only the program and commander`, () => {
+    it(`cmdb-bulk ${args.join(' ')} loads only the program, the command manifests and commander`, () => {
       const files = loadedFiles(args);
-      expect(files).toContain('dist/cli/main.js');
-      const others = files.filter((f) => !['bin/cmdb-bulk.js', 'dist/cli/main.js', 'dist/core/errors.js'].includes(f) && !f.startsWith('node_modules/commander/'));
+      expect(files).toEqual(expect.arrayContaining(['dist/cli/main.js', 'dist/cli/manifests/index.js', 'dist/cli/manifests/operations.js']));
+      const program = ['bin/cmdb-bulk.js', 'dist/cli/main.js', 'dist/cli/flags.js', 'dist/core/errors.js', 'dist/core/formats.js'];
+      const others = files.filter((f) => !program.includes(f) && !f.startsWith('dist/cli/manifests/') && !f.includes('node_modules/commander/'));
       expect(others).toEqual([]);
     });
   }
