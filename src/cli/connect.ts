@@ -114,9 +114,9 @@ export async function connectFeishu(f: ConnectOptions, io: ConnectIo): Promise<C
   // The tenant token changes during a run: mask whichever is current, and the app secret.
   let tokens: TenantTokenManager | undefined;
   const client = createHttpClient(clientOptions(f, io, url, () => [appSecret, ...(tokens?.secrets() ?? [])]));
-  tokens = new TenantTokenManager({ client, credentials: { appId, appSecret }, policy: policyOf(f) });
   const windows = f.rate !== undefined ? parseRate(f.rate) : FEISHU_DEFAULT;
   const throttle = new Throttle({ windowsFor: () => windows, onWait: io.onWait });
+  tokens = new TenantTokenManager({ client, credentials: { appId, appSecret }, throttle, policy: policyOf(f) });
   const service = feishuService({ tokens });
   const sender = new Sender({ client, service, throttle, policy: policyOf(f) });
   return assemble(client, sender, { feishu: new FeishuApi({ sender }) }, stopSim);

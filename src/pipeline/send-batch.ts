@@ -1,10 +1,13 @@
 /**
  * Send-batch: rows in, exactly one outcome per row out (through the recorder). One batch may take several requests:
- * a refused all-or-nothing batch is split to find the rows at fault (or loses the rows the server named), rows whose
- * answer was unclear are reconciled or sent again, and a send error settles every row it concerns.
+ * a refused all-or-nothing batch is split to find the rows at fault (or loses the rows the server named), a batch
+ * the front door refuses as too big (413) is split and later batches sent in requests of the size that passed, rows
+ * whose answer was unclear are reconciled or sent again, and a send error settles every row it concerns.
  */
 import { AuthError, CliError, UnreachableError } from '../core/errors.js';
 import type { RowOutcome } from '../core/types.js';
+import { ProtocolError } from '../http/answer.js';
+import { BodyTooLargeError, formatBytes } from '../http/front.js';
 import { AmbiguousWriteError, RetriesExhaustedError } from '../http/sender.js';
 import type { BatchVerdict, CheckedRow, Operation, RowResult, Session } from '../operations/types.js';
 import { notSent, outcome, OUTCOME_UNKNOWN, type Pending } from './outcome.js';
@@ -49,11 +52,38 @@ interface Probe {
 const sameError = (a: Rejection, b: Rejection) => a.code === b.code && a.message === b.message;
 
 export class BatchSender {
+  /** After a 413: the most rows a request may carry for the rest of the run (halved at each 413). */
+  private bodyCap = Infinity;
+
   constructor(private readonly d: SendDeps) {}
 
   /** Sends one batch (rows of one group) and records an outcome for every row of it, whatever happens. */
   send(rows: Pending[]): Promise<void> {
-    return this.run(rows, 0, { passed: false });
+    return this.capped(rows, 0, { passed: false });
+  }
+
+  /** Sends the rows in requests of at most `bodyCap` rows (the whole batch in one until a 413 was seen). */
+  private async capped(rows: Pending[], depth: number, probe: Probe): Promise<void> {
+    if (rows.length > this.bodyCap) this.d.stats.splits += Math.ceil(rows.length / this.bodyCap);
+    for (let i = 0; i < rows.length; ) {
+      const n = Math.min(this.bodyCap, rows.length - i);
+      await this.run(rows.slice(i, i + n), depth, probe);
+      i += n;
+    }
+  }
+
+  /**
+   * 413: the front door refused the request body as too big, so nothing in it was applied. Halve the requests from
+   * now on and send these rows again; a single row that is refused alone fails with the reason.
+   */
+  private async tooLarge(rows: Pending[], e: BodyTooLargeError, depth: number, probe: Probe): Promise<void> {
+    if (rows.length === 1) {
+      const error = `this row alone makes a request body of ${formatBytes(e.bytes)}, more than the front door accepts (HTTP 413 Request Entity Too Large); it was not applied`;
+      this.d.recorder.record([outcome(rows[0]!, 'failed', { error_code: 413, error })]);
+      return;
+    }
+    this.bodyCap = Math.min(this.bodyCap, Math.ceil(rows.length / 2));
+    await this.capped(rows, depth + 1, probe);
   }
 
   private async run(rows: Pending[], depth: number, probe: Probe): Promise<void> {
@@ -192,8 +222,14 @@ export class BatchSender {
 
   private async sendError(rows: Pending[], e: unknown, depth: number, probe: Probe): Promise<void> {
     const { d } = this;
+    if (e instanceof BodyTooLargeError) return this.tooLarge(rows, e, depth, probe);
     if (e instanceof AmbiguousWriteError) {
       const why = `no clear answer (${e.message})`;
+      if (e.cause instanceof ProtocolError && d.op.unclear === 'resend') {
+        // Sending it again would only bring back an answer that cannot be read either.
+        this.unknown(rows, `the server's answer could not be read (${e.message}): check these rows on the server, or send them again with --retry-failed <report>`);
+        return;
+      }
       const rest = d.op.unclear === 'reconcile' ? await this.reconcile(rows, why) : rows;
       if (rest.length && depth < MAX_UNCLEAR_ROUNDS) return this.run(rest, depth + 1, probe);
       if (rest.length) this.unknown(rest, `no clear answer after ${depth} attempts (${e.message}): check these rows on the server, or run again with --resume <report>`);

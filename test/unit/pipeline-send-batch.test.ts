@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AuthError } from '../../src/core/errors.js';
+import { ProtocolError } from '../../src/http/answer.js';
+import { BodyTooLargeError } from '../../src/http/front.js';
 import { AmbiguousWriteError, RetriesExhaustedError } from '../../src/http/sender.js';
 import type { BatchVerdict, CheckedRow, Reconciled, UnclearRule } from '../../src/operations/types.js';
 import type { Pending } from '../../src/pipeline/outcome.js';
@@ -189,6 +191,54 @@ describe('an unclear answer, resend rule (updates)', () => {
     await t.sender.send(rows(3));
     expect(t.server.requests).toEqual([[1, 2, 3], [1, 2, 3]]);
     expect(byRow(t.recorder.outcomes, 3).every((x) => x.status === 'ok' && !x.detail)).toBe(true);
+  });
+});
+
+describe("the front door's body limit (413: not applied, body too big)", () => {
+  /** A front that refuses any request of more than `max` rows as too big (rows of one size: the count is the size). */
+  const limit = (max: number) => (batch: CheckedRow[]) => {
+    if (batch.length > max) throw new BodyTooLargeError('HTTP 413', 'send fewer rows', batch.length * 1000);
+    return allOk(batch);
+  };
+
+  it('splits the refused batch and remembers the size that passed for the next batches: every row lands, no look-up', async () => {
+    const t = await setup(limit(50), { reconcile: () => [] });
+    await t.sender.send(rows(200));
+    await t.sender.send(rows(200, 201));
+    // 200 → refused; 100 → refused; 50 ok, 50 ok; the second 100 goes as 50 + 50; the next batch as 4 × 50.
+    expect(t.server.requests.map((r) => r.length)).toEqual([200, 100, 50, 50, 50, 50, 50, 50, 50, 50]);
+    expect(t.server.reconciles).toEqual([]);
+    const out = byRow(t.recorder.outcomes, 400);
+    expect(out.every((x) => x.status === 'ok')).toBe(true);
+  });
+
+  it('a single row too big for the limit fails with the reason; the rest of the batch lands', async () => {
+    const t = await setup((batch) => {
+      if (batch.some((r) => r.row === 3)) throw new BodyTooLargeError('HTTP 413', 'send fewer rows', 2_400_000);
+      return allOk(batch);
+    });
+    await t.sender.send(rows(4));
+    const out = byRow(t.recorder.outcomes, 4);
+    expect(out.map((x) => x.status)).toEqual(['ok', 'ok', 'failed', 'ok']);
+    expect(out[2]).toMatchObject({ error_code: 413 });
+    expect(out[2]!.error).toMatch(/this row alone makes a request body of 2\.3 MB.*HTTP 413.*not applied/);
+    expect(t.recorder.outcomeUnknown).toBe(0);
+  });
+});
+
+describe('an answer that cannot be read (ProtocolError inside an AmbiguousWriteError)', () => {
+  it('resend rule: the rows are outcome_unknown at once, not sent again and again', async () => {
+    const t = await setup(
+      () => {
+        throw new AmbiguousWriteError('CMDB batch_update_inst: the answer does not have the documented shape', { cause: new ProtocolError('unreadable', { op: 'batch_update_inst', status: 200 }) });
+      },
+      { unclear: 'resend' },
+    );
+    await t.sender.send(rows(5));
+    expect(t.server.requests).toHaveLength(1);
+    const out = byRow(t.recorder.outcomes, 5);
+    expect(out.every((x) => x.status === 'failed' && x.error_code === 'outcome_unknown')).toBe(true);
+    expect(out[0]!.error).toMatch(/could not be read/);
   });
 });
 

@@ -127,7 +127,7 @@ export const updateProcess: Operation = {
         });
         const env = await requireCmdb(ctx).call('update_process_instance', { bk_biz_id: biz, processes: items }, { idempotent: true, signal });
         if (env.result) {
-          const updated = new Set((Array.isArray(env.data) ? env.data : []).map(Number));
+          const updated = new Set(env.data);
           const results: RowResult[] = rows.map((r) => {
             const id = r.payload.bk_process_id as number;
             return updated.has(id) ? { ok: true, id } : { ok: false, code: 'protocol', error: `the server did not list process ${id} as updated; outcome unknown` };

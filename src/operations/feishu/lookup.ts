@@ -104,8 +104,8 @@ export class RecordFinder {
     let token: string | undefined;
     for (let page = 1; ; page++) {
       const env = await this.api.records('batch_query', this.ns, this.obj, token ? { ...body, page_token: token } : body, { idempotent: true, signal });
-      if (env.code !== 0) throw new LookupError(`looking up ${this.ns}/${this.obj} records by ${this.key} failed: ${env.msg || 'refused'} (code ${env.code})`);
-      for (const item of this.items(env.data?.items)) {
+      if (!env.ok) throw new LookupError(`looking up ${this.ns}/${this.obj} records by ${this.key} failed: ${env.msg || 'refused'} (code ${env.code})`);
+      for (const item of env.data.items) {
         const id = keyOf(item._id);
         const k = keyOf(item[this.key]);
         if (id === undefined) throw new LookupError(`looking up ${this.ns}/${this.obj} records by ${this.key}: the answer holds a record without _id`);
@@ -115,8 +115,8 @@ export class RecordFinder {
         if (!seen.has(id)) ids.get(k)!.push(id);
         seen.add(id);
       }
-      if (env.data?.has_more !== true) return ids;
-      const next = env.data?.next_page_token;
+      if (env.data.has_more !== true) return ids;
+      const next = env.data.next_page_token;
       if (typeof next !== 'string' || next === '' || next === token) {
         throw new LookupError(`looking up ${this.ns}/${this.obj} records by ${this.key}: page ${page} says there is more but ${next ? 'hands back the same page token' : 'gives no next_page_token'}, so the rest cannot be read`);
       }
@@ -125,21 +125,5 @@ export class RecordFinder {
       }
       token = next;
     }
-  }
-
-  private items(raw: unknown): Array<Record<string, unknown>> {
-    let list: unknown = raw;
-    if (typeof raw === 'string') {
-      try {
-        list = JSON.parse(raw);
-      } catch {
-        list = undefined;
-      }
-    }
-    if (list === undefined || list === null) return [];
-    if (!Array.isArray(list) || !list.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x))) {
-      throw new LookupError(`looking up ${this.ns}/${this.obj} records by ${this.key}: data.items is not a list of records`);
-    }
-    return list as Array<Record<string, unknown>>;
   }
 }
