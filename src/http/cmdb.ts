@@ -127,6 +127,9 @@ export const CMDB_ANSWERS = {
   list_hosts_without_biz: { write: false, data: page(RECORD) },
   list_process_related_info: { write: false, data: page(PROCESS_DETAIL) },
   get_proc_template: { write: false, data: PROC_TEMPLATE },
+  // export: a page of associations `{info}` (no count), and a count (bk-cmdb metadata.CommonCountResult).
+  search_instance_associations: { write: false, data: page(INSTANCE_ASSOCIATION) },
+  count_object_instances: { write: false, data: z.object({ count: z.number() }) },
 } satisfies Record<CmdbOp, { write: boolean; data: z.ZodType }>;
 
 /** The data of a successful answer to `op`, as its schema reads it. */

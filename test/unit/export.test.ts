@@ -200,7 +200,7 @@ function fakeFeishu(answers: Record<string, unknown>[]): { api: FeishuApi; bodie
   const api = {
     async records(_op: string, _ns: string, _obj: string, body: Record<string, unknown>): Promise<FeishuEnvelope> {
       bodies.push(body);
-      return { code: 0, msg: 'success', data: answers[bodies.length - 1], status: 200 };
+      return { ok: true, code: 0, msg: 'success', data: answers[bodies.length - 1], status: 200 };
     },
   } as unknown as FeishuApi;
   return { api, bodies };

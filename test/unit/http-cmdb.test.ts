@@ -90,6 +90,8 @@ const DATA: Record<CmdbOp, unknown> = {
   list_hosts_without_biz: { count: 1, info: [{ bk_host_id: 11, bk_host_innerip: '10.0.0.11' }] },
   list_process_related_info: { count: 1, info: [{ process: { bk_process_id: 12, bk_process_name: 'nginx' }, process_template: { id: 7 } }] },
   get_proc_template: { id: 7, bk_process_name: 'nginx', property: { bind_ip: { value: '', as_default_value: true } } },
+  search_instance_associations: { info: [{ id: 5, bk_obj_asst_id: 'bk_switch_connect_host', bk_inst_id: 1, bk_asst_inst_id: 2 }] },
+  count_object_instances: { count: 20 },
 };
 
 const success = (op: CmdbOp) => ({ body: { result: true, code: 0, message: 'success', permission: null, request_id: 'rid-1', data: DATA[op] } });
