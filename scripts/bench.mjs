@@ -3,7 +3,7 @@
 // Every figure stands next to its reference. Data is generated in a temp folder; every server is a simulator on
 // 127.0.0.1 started and stopped here. docs/performance.md explains the cases and records a run.
 //
-//   node scripts/bench.mjs [--runs 3] [--rows 1000000] [--send-rows 100000] [--only 1,2,3,4,5,6] [--sync-rows 100000]
+//   node scripts/bench.mjs [--runs 3] [--rows 1000000] [--send-rows 100000] [--only 1,2,3,4,5,6,7,8] [--sync-rows 100000]
 //                          [--xlsx-rows 100000,1000000] [--xlsx-runs 1]
 //
 // 1. read + validate + batch of a 1,000,000-row CSV (8 columns): create-inst --dry-run --no-schema, the same
@@ -24,7 +24,12 @@
 //    row (what sending every row as an update costs): wall time, requests per 1,000 rows, CLI CPU.
 // 7. the simulator alone (in this process): 200,000 creates then 200,000 updates, 200 a request: seconds and the
 //    cost of a request at the start and at the end (it must not grow with the store).
+// 8. export of 1,000,000 bk_switch instances to CSV and NDJSON from a minimal loopback server that answers the
+//    calls export makes from the id cursor (the simulator filters and sorts its whole store for every page, which
+//    at a million rows would measure the simulator): peak RSS of the CLI (flat memory) and rows/s; then 100,000
+//    instances from the simulator itself (the real request checks), both front doors.
 import { spawn, spawnSync } from 'node:child_process';
+import http from 'node:http';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join, resolve } from 'node:path';
@@ -41,7 +46,7 @@ const opt = (name, dflt) => {
 };
 const RUNS = Number(opt('runs', 3));
 const ROWS = Number(opt('rows', 1_000_000));
-const ONLY = new Set(String(opt('only', '1,2,3,4,5,6,7')).split(',').map(Number));
+const ONLY = new Set(String(opt('only', '1,2,3,4,5,6,7,8')).split(',').map(Number));
 const XLSX_ROWS = String(opt('xlsx-rows', '100000,1000000')).split(',').map(Number);
 const XLSX_RUNS = Number(opt('xlsx-runs', 1));
 const SEND_ROWS = Number(opt('send-rows', 100_000));
@@ -723,6 +728,83 @@ async function case7() {
   results.cases.simulator = c;
 }
 
+// ------------------------------------------------------------------ case 8
+/** The ESB answers export needs for bk_switch, made up from the id cursor: instances 1..n, nothing stored. */
+function pagingServer(n, attributes) {
+  const row = (id) => ({
+    bk_inst_id: id, bk_obj_id: 'bk_switch', bk_inst_name: `switch-${id}`, bk_asset_id: `SW-${String(id).padStart(7, '0')}`, bk_sn: `SN${100000000 + id}`,
+    bk_operator: 'admin', port_count: (id % 1024) + 1, is_managed: id % 2 === 1, vendor: VENDORS[id % 3], bought_on: '2023-03-01', remark: null, tags: ['access'],
+    create_time: '2023-03-01T10:00:00+08:00', last_time: '2023-03-01T10:00:00+08:00',
+  });
+  const answer = (op, body) => {
+    if (op === 'search_object_attribute') return attributes;
+    if (op === 'count_object_instances') return { count: n };
+    if (op === 'search_object_instances') {
+      const after = body.conditions.rules.find((r) => r.field === 'bk_inst_id' && r.operator === 'greater').value;
+      const info = [];
+      for (let id = after + 1; id <= Math.min(n, after + body.page.limit); id++) info.push(row(id));
+      return { info };
+    }
+    throw new Error(`unexpected ${op}`);
+  };
+  const server = http.createServer((req, res) => {
+    let text = '';
+    req.on('data', (d) => (text += d));
+    req.on('end', () => {
+      const op = req.url.split('/').filter(Boolean).pop();
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ result: true, code: 0, message: 'success', permission: null, request_id: 'bench', data: answer(op, JSON.parse(text)) }));
+    });
+  });
+  return new Promise((res) => server.listen(0, '127.0.0.1', () => res(server)));
+}
+
+async function case8() {
+  console.log(`\n8. export of ${fmt(ROWS)} instances (paged by id, 500 a request)`);
+  const { SimStore } = await import(join(ROOT, 'dist/sim/index.js'));
+  const attributes = new SimStore('empty-extra').models.get('bk_switch').attributes;
+  const server = await pagingServer(ROWS, attributes);
+  const c = { rows: ROWS, runs: [] };
+  try {
+    const env = { CMDB_URL: `http://127.0.0.1:${server.address().port}`, CMDB_GATEWAY: 'esb', BK_APP_CODE: 'bench', BK_APP_SECRET: 'bench', BK_USERNAME: 'admin' };
+    for (const [format, nodeOptions] of [['csv', ''], ['ndjson', ''], ['csv', '--max-old-space-size=512']]) {
+      const out = join(tmp, `export-1m.${format}`);
+      const r = await cli(['export', '--obj', 'bk_switch', '--out', out, '--no-progress', '--json'], { env: { ...env, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) } });
+      expectOk(r, `case 8 ${format}`);
+      const s = summaryOf(r);
+      if (s.total !== ROWS) throw new Error(`case 8 ${format}: ${s.total} rows exported`);
+      const f = { format, source: 'paging server', node_options: nodeOptions || null, wall_ms: Math.round(r.wallMs), rows_per_s: Math.round(ROWS / (r.wallMs / 1000)), requests: s.requests, cpu_s: +r.cpu.toFixed(2), peak_rss_mb: +(r.rssKb / 1024).toFixed(1) };
+      c.runs.push(f);
+      rmSync(out, { force: true });
+      row('8', `export ${fmt(ROWS)} rows to ${format}${nodeOptions ? `, NODE_OPTIONS=${nodeOptions}` : ''}`, `${fmt(f.peak_rss_mb, 1)} MB peak RSS, ${fmt(f.rows_per_s)} rows/s, CLI ${fmt(f.cpu_s, 1)} CPU-s`, `${fmt(f.requests)} requests; bar ≤ 150 MB`, f.peak_rss_mb <= 150 ? 'ok' : 'ABOVE');
+    }
+  } finally {
+    await new Promise((r) => server.close(r));
+  }
+  // The same through the simulator (its own request checks, both doors), at a size it pages in reasonable time.
+  const n = Math.min(ROWS, 100_000);
+  const sim = await startSimulator({ world: 'empty-extra', apigwWindows: false });
+  try {
+    const store = sim.store.instanceMap('bk_switch');
+    for (let i = 1; i <= n; i++) sim.store.insert('bk_switch', { bk_inst_name: `switch-${i}`, bk_asset_id: `SW-${i}`, port_count: (i % 1024) + 1, is_managed: i % 2 === 1, vendor: VENDORS[i % 3], tags: ['access'] });
+    for (const gateway of ['esb', 'apigw']) {
+      const out = join(tmp, `export-sim-${gateway}.csv`);
+      const env = { ...cmdbEnv(sim), CMDB_URL: gateway === 'apigw' ? sim.urls.apigw : sim.urls.esb, CMDB_GATEWAY: gateway };
+      const r = await cli(['export', '--obj', 'bk_switch', '--out', out, '--no-progress', '--json', '--rate', 'off'], { env });
+      expectOk(r, `case 8 simulator ${gateway}`);
+      const s = summaryOf(r);
+      if (s.total !== store.size) throw new Error(`case 8 simulator: ${s.total} of ${store.size}`);
+      const f = { format: 'csv', source: `simulator ${gateway}`, rows: n, wall_ms: Math.round(r.wallMs), rows_per_s: Math.round(n / (r.wallMs / 1000)), requests: s.requests, cpu_s: +r.cpu.toFixed(2), peak_rss_mb: +(r.rssKb / 1024).toFixed(1) };
+      c.runs.push(f);
+      rmSync(out, { force: true });
+      row('8', `export ${fmt(n)} rows from the simulator (${gateway})`, `${fmt(f.rows_per_s)} rows/s, ${fmt(f.peak_rss_mb, 1)} MB peak RSS`, 'the simulator filters and sorts its store for each page');
+    }
+  } finally {
+    await sim.close();
+  }
+  results.cases.export = c;
+}
+
 // ------------------------------------------------------------------ main
 try {
   console.log(`cmdb-bulk benchmark — ${results.machine.nproc} × ${results.machine.cpu}, ${results.machine.memory_gb} GB, Node ${results.machine.node}, load ${results.machine.loadavg_start.join(' ')}`);
@@ -734,6 +816,7 @@ try {
   if (ONLY.has(5)) await case5();
   if (ONLY.has(6)) await case6();
   if (ONLY.has(7)) await case7();
+  if (ONLY.has(8)) await case8();
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

@@ -48,7 +48,9 @@ export type CmdbOp =
   | 'search_object_unique'
   | 'list_hosts_without_biz'
   | 'list_process_related_info'
-  | 'get_proc_template';
+  | 'get_proc_template'
+  | 'search_instance_associations'
+  | 'count_object_instances';
 
 /** apigw method + path per operation; `{bk_obj_id}` is taken out of the params into the path. */
 export const APIGW_ROUTES: Record<CmdbOp, { method: HttpMethod; path: string }> = {
@@ -66,6 +68,8 @@ export const APIGW_ROUTES: Record<CmdbOp, { method: HttpMethod; path: string }> 
   list_hosts_without_biz: { method: 'POST', path: '/api/v3/hosts/list_hosts_without_app' },
   list_process_related_info: { method: 'POST', path: '/api/v3/findmany/proc/process_related_info/biz/{bk_biz_id}' },
   get_proc_template: { method: 'POST', path: '/api/v3/find/proc/proc_template/id/{process_template_id}' },
+  search_instance_associations: { method: 'POST', path: '/api/v3/search/instance_associations/object/{bk_obj_id}' },
+  count_object_instances: { method: 'POST', path: '/api/v3/count/instances/object/{bk_obj_id}' },
 };
 
 /** Operations only the gateway serves: the ESB has no component for them (bk-cmdb docs/apidoc/cc/cc.yaml). */
@@ -123,6 +127,9 @@ export const CMDB_ANSWERS = {
   list_hosts_without_biz: { write: false, data: page(RECORD) },
   list_process_related_info: { write: false, data: page(PROCESS_DETAIL) },
   get_proc_template: { write: false, data: PROC_TEMPLATE },
+  // export: a page of associations `{info}` (no count), and a count (bk-cmdb metadata.CommonCountResult).
+  search_instance_associations: { write: false, data: page(INSTANCE_ASSOCIATION) },
+  count_object_instances: { write: false, data: z.object({ count: z.number() }) },
 } satisfies Record<CmdbOp, { write: boolean; data: z.ZodType }>;
 
 /** The data of a successful answer to `op`, as its schema reads it. */

@@ -133,7 +133,8 @@ function splitList(text: string): unknown[] {
   return t.split(LIST_SEPARATOR).map((s) => s.trim()).filter((s) => s !== '');
 }
 
-const LIST_SEPARATOR = /[,;，；、|]/;
+/** What separates the items of a list cell (enummulti, organization, objuser): also what export must avoid. */
+export const LIST_SEPARATOR = /[,;，；、|]/;
 
 /** The zod schema of the JSON value the server accepts for a field. */
 export function targetSchema(f: FieldSpec): z.ZodType {

@@ -451,7 +451,7 @@ type Group = { condition: 'AND' | 'OR'; rules: (Rule | Group)[] };
 const OPERATORS = new Set(['equal', 'not_equal', 'in', 'not_in', 'less', 'less_or_equal', 'greater', 'greater_or_equal', 'contains', 'exist', 'not_exist']);
 
 /** Returns a reason when the filter is malformed. */
-function checkFilter(g: unknown, path = 'conditions'): string | null {
+export function checkFilter(g: unknown, path = 'conditions'): string | null {
   if (!isObj(g)) return `${path} must be an object`;
   if (g.condition !== 'AND' && g.condition !== 'OR') return `${path}.condition must be AND or OR`;
   if (!Array.isArray(g.rules)) return `${path}.rules must be an array`;
@@ -500,7 +500,7 @@ function matches(row: Row, g: Group): boolean {
 }
 
 /** page {start, limit, sort} as metadata.BasePage reads it; a reason when it is not acceptable. */
-function readPage(body: Row, maxLimit: number): { start: number; limit: number; sort: string } | string {
+export function readPage(body: Row, maxLimit: number): { start: number; limit: number; sort: string } | string {
   const page = isObj(body.page) ? body.page : {};
   const start = page.start ?? 0;
   const limit = page.limit;
@@ -510,7 +510,7 @@ function readPage(body: Row, maxLimit: number): { start: number; limit: number; 
 }
 
 /** Filters, sorts, pages and projects rows the way the instance searches do. */
-function searchRows(all: Row[], filter: unknown, page: { start: number; limit: number; sort: string }, fields: unknown, idField: string): { count: number; info: Row[] } {
+export function searchRows(all: Row[], filter: unknown, page: { start: number; limit: number; sort: string }, fields: unknown, idField: string): { count: number; info: Row[] } {
   let rows = isObj(filter) ? all.filter((r) => matches(r, filter as unknown as Group)) : all;
   if (page.sort !== '') {
     const keys = page.sort.split(',').map((s) => (s.startsWith('-') ? { k: s.slice(1), dir: -1 } : { k: s, dir: 1 }));

@@ -8,6 +8,7 @@ import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { SimStore, type SimWorld } from './store.js';
 import { CMDB_HANDLERS, CMDB_WRITE_OPS, APIGW_ROUTES, GATEWAY_ONLY, type CmdbResult } from './cmdb.js';
+import './cmdb-read.js'; // search_instance_associations, count_object_instances
 import { FEISHU_OPS, FEISHU_WRITE_OPS, FeishuTokens, type FeishuReply } from './feishu.js';
 import { SlidingLimiter, PerSecondPeak, mulberry32, type RateWindow } from './limiter.js';
 import { cmdbMessage, type Lang } from './messages.js';

@@ -71,6 +71,8 @@ const PARAMS: Record<CmdbOp, Record<string, unknown>> = {
   list_hosts_without_biz: { fields: ['bk_host_id'], page: { start: 0, limit: 10 } },
   list_process_related_info: { bk_biz_id: 2, page: { start: 0, limit: 10 } },
   get_proc_template: { process_template_id: 7 },
+  search_instance_associations: { bk_obj_id: 'bk_switch', conditions: { condition: 'AND', rules: [] }, page: { start: 0, limit: 500, sort: 'id' } },
+  count_object_instances: { bk_obj_id: 'bk_switch', conditions: { condition: 'AND', rules: [] } },
 };
 
 /** A successful answer's data for each operation, in the shape the real server gives. */
@@ -88,6 +90,8 @@ const DATA: Record<CmdbOp, unknown> = {
   list_hosts_without_biz: { count: 1, info: [{ bk_host_id: 11, bk_host_innerip: '10.0.0.11' }] },
   list_process_related_info: { count: 1, info: [{ process: { bk_process_id: 12, bk_process_name: 'nginx' }, process_template: { id: 7 } }] },
   get_proc_template: { id: 7, bk_process_name: 'nginx', property: { bind_ip: { value: '', as_default_value: true } } },
+  search_instance_associations: { info: [{ id: 5, bk_obj_asst_id: 'bk_switch_connect_host', bk_inst_id: 1, bk_asst_inst_id: 2 }] },
+  count_object_instances: { count: 20 },
 };
 
 const success = (op: CmdbOp) => ({ body: { result: true, code: 0, message: 'success', permission: null, request_id: 'rid-1', data: DATA[op] } });
@@ -107,6 +111,8 @@ const APIGW: Record<CmdbOp, [string, string, string[]]> = {
   list_hosts_without_biz: ['POST', '/api/v3/hosts/list_hosts_without_app', []],
   list_process_related_info: ['POST', '/api/v3/findmany/proc/process_related_info/biz/2', ['bk_biz_id']],
   get_proc_template: ['POST', '/api/v3/find/proc/proc_template/id/7', ['process_template_id']],
+  search_instance_associations: ['POST', '/api/v3/search/instance_associations/object/bk_switch', ['bk_obj_id']],
+  count_object_instances: ['POST', '/api/v3/count/instances/object/bk_switch', ['bk_obj_id']],
 };
 
 describe('defaultGateway', () => {

@@ -5,8 +5,9 @@
 import type { CommandManifest } from './manifest.js';
 import { operationManifests } from './operations.js';
 import { completion, configCheck, sim } from './tools.js';
+import { apaasExport, exportCommand } from './export.js';
 
-export const commands: readonly CommandManifest[] = [...operationManifests, sim, configCheck, completion];
+export const commands: readonly CommandManifest[] = [...operationManifests, exportCommand, apaasExport, sim, configCheck, completion];
 
 /** Commands that only group others (`config check`): their help. */
 export const groupsOfCommands: Readonly<Record<string, { summary: string; examples: readonly string[] }>> = {
