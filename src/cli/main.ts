@@ -146,6 +146,21 @@ Docs: docs/README.md`);
     .option('--asst-key <field>', 'name target instances by this unique field (column asst_<field>, or bk_asst_<field without bk_> such as bk_asst_host_innerip) instead of bk_asst_inst_id')
     .addHelpText('after', '\nExample:\n  cmdb-bulk associate links.csv --asst-id bk_switch_connect_host\n  cmdb-bulk associate links.csv --asst-id bk_switch_connect_host --key bk_asset_id --asst-key bk_host_innerip');
 
+  const sync = cmdbOptions(common(program.command('sync').argument('[file]', 'input file, or - for stdin (not with --apply)')).action(dataCommand('sync')));
+  if (wanted(sync)) {
+    sync
+      .description('make a model hold what the file says, by a unique field: creates what is missing, updates only the fields that differ, leaves equal rows alone')
+      .option('--obj <bk_obj_id>', 'model id, e.g. bk_switch (required unless --apply)')
+      .option('--key <field>', 'unique field that names each row\'s instance, e.g. bk_asset_id (required unless --apply)')
+      .option('--plan-only', 'compute the plan and write it (--plan), send nothing')
+      .option('--plan <path>', 'where the plan goes (default with --plan-only: <file>.sync.plan.ndjson next to the input)')
+      .option('--apply <plan>', 'apply a plan written by --plan-only; rows whose server values changed since are failed (conflict), never overwritten')
+      .option('--prune', 'also delete the model\'s instances that the file does not name (batch_delete_inst; needs --yes, or a "y" in a terminal)')
+      .option('--yes', 'confirm the deletes of --prune without asking')
+      .option('--max-delete <n>', 'with --prune: delete nothing when more than n instances would go', toInt)
+      .addHelpText('after', '\nExample:\n  cmdb-bulk sync switches.csv --obj bk_switch --key bk_asset_id --plan-only\n  cmdb-bulk sync --apply switches.sync.plan.ndjson\n  cmdb-bulk sync switches.csv --obj bk_switch --key bk_asset_id --json');
+  }
+
   for (const [name, desc, example] of [
     ['apaas-update', 'update Feishu aPaaS object records (records batch_update, up to 500 a request; rows carry _id, or a unique field with --key)', 'cmdb-bulk apaas-update devices.ndjson --namespace package_demo__c --object device\n  cmdb-bulk apaas-update changes.csv --namespace package_demo__c --object device --key serial_no'],
     ['apaas-create', 'create Feishu aPaaS object records (records batch_create, up to 500 a request)', 'cmdb-bulk apaas-create new.csv --namespace package_demo__c --object device --key serial'],

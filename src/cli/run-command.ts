@@ -3,11 +3,11 @@
  */
 import type { Command } from 'commander';
 import { extname } from 'node:path';
-import { CliError, EXIT, UsageError } from '../core/errors.js';
+import { CliError, EXIT, UsageError, type ExitCode } from '../core/errors.js';
 import type { InputFormat, ReportFormat } from '../core/types.js';
 import { operations } from '../operations/index.js';
 import type { OperationOptions } from '../operations/types.js';
-import { runOperation, type RunResult } from '../pipeline/run.js';
+import { runOperation, type RunOptions, type RunResult } from '../pipeline/run.js';
 import { appendStepSummary, formatSummary, type RunSummary } from '../report/summary.js';
 import { colorEnabled, painter } from '../ui/color.js';
 import { createProgress, progressMode } from '../ui/progress.js';
@@ -30,6 +30,12 @@ interface Opts extends ConnectFlags, Omit<OperationOptions, 'noSchema'> {
   batchSize?: number;
   resume?: string;
   retryFailed?: string;
+  planOnly?: boolean;
+  plan?: string;
+  apply?: string;
+  prune?: boolean;
+  yes?: boolean;
+  maxDelete?: number;
   quiet?: boolean;
   progress: boolean;
   color: boolean;
@@ -78,7 +84,7 @@ export function commandAction(name: string) {
     const color = colorEnabled({ flag: o.color, stream: stderr, env });
     const paint = painter(color);
     const quiet = !!o.quiet;
-    const file = o._args[0]!;
+    const file = o.apply ?? o._args[0] ?? '';
     const mode = progressMode({ progress: o.progress, quiet, stream: stderr, env });
     const progress = createProgress({ mode, stream: stderr, label: name, color, intervalMs: progressInterval(env) });
     const info = (line: string) => {
@@ -107,6 +113,7 @@ export function commandAction(name: string) {
       const fmt = inputFormatGuess(o, file);
       const { obj, asstObj, asstId, biz, namespace, object, key, asstKey, empty } = o;
       const opOptions: OperationOptions = { obj, asstObj, asstId, biz, namespace, object, key, asstKey, empty, noSchema: !o.schema };
+      if (name === 'sync') Object.assign(opOptions, await syncOptions(o));
       const io = {
         env,
         warn,
@@ -115,11 +122,11 @@ export function commandAction(name: string) {
       };
       result = await runOperation({
         operation: op,
-        input: { file, format: o.format, encoding: o.encoding, delimiter: o.delimiter },
+        input: { file, format: o.apply ? 'ndjson' : o.format, encoding: o.encoding, delimiter: o.delimiter },
         opOptions,
         report: { path: o.report, format: reportFormat(o, fmt) },
         failedPath: o.failed,
-        dryRun: !!o.dryRun,
+        dryRun: !!o.dryRun || !!o.planOnly,
         skipInvalid: !!o.skipInvalid,
         batchSize: o.batchSize,
         concurrency: o.concurrency,
@@ -131,6 +138,7 @@ export function commandAction(name: string) {
         progress,
         stop: stop.signal,
         kill: kill.signal,
+        after: name === 'sync' && o.prune ? (x) => pruneStep(o, opOptions, !!o.dryRun || !!o.planOnly, kill.signal, x) : undefined,
       });
     } catch (e) {
       if (!(e instanceof CliError)) throw e;
@@ -157,4 +165,61 @@ function printSummary(s: RunSummary, o: { json: boolean; quiet: boolean; color: 
     return;
   }
   process.stderr.write(formatSummary(s, { color: o.color }) + '\n');
+}
+
+/** sync's own options: the file or the plan to apply, the model and key (a plan says its own), where the plan goes. */
+async function syncOptions(o: Opts): Promise<Partial<OperationOptions>> {
+  const file = o._args[0];
+  if ((o.yes || o.maxDelete !== undefined) && !o.prune) throw new UsageError('--yes and --max-delete go with --prune (sync deletes nothing without it)');
+  if (o.apply) {
+    if (o.prune) throw new UsageError('--prune cannot be used with --apply: a plan names only the rows it changes', `prune with the file: cmdb-bulk sync <file> --obj <id> --key <field> --prune`);
+    if (file) throw new UsageError(`sync --apply takes the plan only, not a file too (got ${file})`, `run: cmdb-bulk sync --apply ${o.apply}`);
+    if (o.planOnly || o.plan) throw new UsageError('--apply cannot be used with --plan-only or --plan: it applies a plan that exists');
+    const { readFirstLine, planTarget } = await import('../operations/sync-plan.js');
+    const target = planTarget(readFirstLine(o.apply), o.apply);
+    if ((o.obj && o.obj !== target.obj) || (o.key && o.key !== target.key)) throw new UsageError(`${o.apply} is a plan for --obj ${target.obj} --key ${target.key}`, 'leave out --obj and --key with --apply: the plan says them');
+    return { ...target, applyPlan: true };
+  }
+  if (!file) throw new UsageError('sync needs a file (or --apply <plan>)', 'for example: cmdb-bulk sync switches.csv --obj bk_switch --key bk_asset_id');
+  if (!o.obj || !o.key) throw new UsageError('sync needs --obj <bk_obj_id> and --key <field>', 'for example: cmdb-bulk sync switches.csv --obj bk_switch --key bk_asset_id');
+  if (o.planOnly && file === '-' && !o.plan) throw new UsageError('--plan-only with standard input needs --plan <path>', 'for example --plan switches.plan.ndjson');
+  const plan = o.plan ?? (o.planOnly ? defaultPlanPath(file) : undefined);
+  return { plan };
+}
+
+/** switches.csv → switches.sync.plan.ndjson, next to it. */
+function defaultPlanPath(file: string): string {
+  const ext = extname(file);
+  return `${ext ? file.slice(0, -ext.length) : file}.sync.plan.ndjson`;
+}
+
+/** sync --prune, after the rows: deletes what the file does not name (src/operations/sync-prune.ts). */
+async function pruneStep(o: Opts, op: OperationOptions, dryRun: boolean, signal: AbortSignal, x: Parameters<NonNullable<RunOptions['after']>>[0]): Promise<ExitCode> {
+  const { prune } = await import('../operations/sync-prune.js');
+  const r = await prune({
+    api: x.conn.cmdb!,
+    obj: op.obj!,
+    key: op.key!,
+    source: x.source,
+    dryRun,
+    yes: !!o.yes,
+    maxDelete: o.maxDelete,
+    ask: process.stdin.isTTY && process.stderr.isTTY ? askYes : undefined,
+    reportPath: x.summary.report,
+    signal,
+  });
+  x.summary.pruned = r;
+  if (x.summary.plan) x.summary.plan.delete = r.candidates;
+  const s = x.summary;
+  return s.exit_code === EXIT.OK && !dryRun && (r.refused !== undefined && r.candidates > 0 || r.kept > 0) ? EXIT.PARTIAL : (s.exit_code as ExitCode);
+}
+
+async function askYes(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await rl.question(question)).trim());
+  } finally {
+    rl.close();
+  }
 }

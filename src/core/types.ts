@@ -37,8 +37,9 @@ export interface InputRecord {
   error?: string;
 }
 
-export type RowStatus = 'ok' | 'failed' | 'invalid' | 'unsent';
-export const ROW_STATUSES: readonly RowStatus[] = ['ok', 'failed', 'invalid', 'unsent'];
+/** `unchanged`: already as the file says, nothing sent (sync); it counts as success. */
+export type RowStatus = 'ok' | 'failed' | 'invalid' | 'unsent' | 'unchanged';
+export const ROW_STATUSES: readonly RowStatus[] = ['ok', 'failed', 'invalid', 'unsent', 'unchanged'];
 
 /** The outcome of one input row: one line of the report. */
 export interface RowOutcome {
@@ -50,6 +51,10 @@ export interface RowOutcome {
   error?: string;
   /** Extra detail, e.g. "already exists", "found after ambiguous create", "resolved bk_asset_id=A1 -> 42". */
   detail?: string;
+  /** What the run did to the row's target (sync: create / update / unchanged / conflict / delete). */
+  action?: string;
+  /** The values an update replaced, field → value before the run (what `revert` puts back). */
+  before?: Record<string, unknown>;
   /** The input record's own values, so the report keeps the source row. */
   values?: Record<string, unknown>;
 }
@@ -59,4 +64,5 @@ export interface StatusCounts {
   failed: number;
   invalid: number;
   unsent: number;
+  unchanged: number;
 }

@@ -5,7 +5,8 @@ import { updateInst } from './cmdb/update-inst.js';
 import { updateProcess } from './cmdb/update-process.js';
 import { associate } from './cmdb/associate.js';
 import { apaasCreate, apaasDelete, apaasUpdate } from './feishu/records.js';
+import { sync } from './sync.js';
 
 export const operations: Record<string, Operation> = Object.fromEntries(
-  [createInst, updateInst, updateProcess, associate, apaasUpdate, apaasCreate, apaasDelete].map((op) => [op.command, op]),
+  [createInst, updateInst, updateProcess, associate, apaasUpdate, apaasCreate, apaasDelete, sync].map((op) => [op.command, op]),
 );

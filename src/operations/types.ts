@@ -22,6 +22,15 @@ export interface CheckedRow {
   errors: FieldError[];
   /** Extra words for the report, e.g. how a key was resolved. */
   detail?: string;
+  /** For the report's `action` column: what is done to the row's target (sync: create / update / unchanged / conflict). */
+  action?: string;
+  /** For the report's `before` column: the values an update replaces (what `revert` puts back). */
+  before?: Record<string, unknown>;
+  /**
+   * The row needs no request: its outcome is known already (sync: `unchanged`, or `failed` with error_code
+   * `conflict` when the server's state refuses it). Recorded as it is, never batched.
+   */
+  settled?: { status: 'unchanged' | 'failed'; id?: string | number; error_code?: string; error?: string };
 }
 
 export type RowResult =
@@ -69,6 +78,10 @@ export interface OperationOptions {
   asstKey?: string;
   noSchema: boolean;
   empty: 'omit' | 'null';
+  /** sync: write the plan here (one NDJSON line per row) while classifying. */
+  plan?: string;
+  /** sync: the input is a plan written by --plan-only, applied as it is (rows whose server values moved fail). */
+  applyPlan?: boolean;
 }
 
 export interface OperationContext {

@@ -14,6 +14,8 @@ export function outcome(r: CheckedRow, status: RowStatus, extra: Partial<RowOutc
     status,
     values: r.values,
     ...(r.detail && !extra.detail ? { detail: r.detail } : {}),
+    ...(r.action !== undefined ? { action: r.action } : {}),
+    ...(r.before !== undefined ? { before: r.before } : {}),
     ...extra,
   };
 }

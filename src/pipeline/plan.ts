@@ -19,22 +19,30 @@ export interface Plan {
   groups: Map<string, number>;
   /** The CSV header, or the keys seen in the first JSON records. */
   columns: string[];
+  /** Rows by their `action` (sync: create / update / unchanged / conflict / invalid); empty for other commands. */
+  actions: Map<string, number>;
+  /** Fields the `update` rows change, in all. */
+  changedFields: number;
 }
 
 export async function checkAll(source: InputSource, session: Session, resume: Resume, stop: AbortSignal): Promise<Plan> {
-  const plan: Plan = { total: 0, invalid: 0, valid: 0, skipped: 0, problems: [], groups: new Map(), columns: source.columns ?? [] };
+  const plan: Plan = { total: 0, invalid: 0, valid: 0, skipped: 0, problems: [], groups: new Map(), columns: source.columns ?? [], actions: new Map(), changedFields: 0 };
   const seen = source.columns ? null : new Set<string>();
   for await (const chunk of checkedRows(source, session, { skip: (row) => resume.skip(row), resolve: () => true, stop })) {
     for (const { rec, checked: r } of chunk) {
       plan.total++;
       if (seen && seen.size < 1000) for (const k in rec.values) seen.add(k);
+      if (r?.action !== undefined) {
+        plan.actions.set(r.action, (plan.actions.get(r.action) ?? 0) + 1);
+        if (r.action === 'update' && r.before) plan.changedFields += Object.keys(r.before).length;
+      }
       if (!r) plan.skipped++;
       else if (r.errors.length) {
         plan.invalid++;
         if (plan.problems.length < MAX_LISTED_PROBLEMS) plan.problems.push({ row: r.row, message: joinErrors(r.errors) });
       } else {
         plan.valid++;
-        plan.groups.set(r.group, (plan.groups.get(r.group) ?? 0) + 1);
+        if (!r.settled) plan.groups.set(r.group, (plan.groups.get(r.group) ?? 0) + 1);
       }
     }
   }
@@ -69,4 +77,13 @@ export function describePlan(op: Operation, session: Session, plan: Plan, batchS
   }
   for (const l of session.describe?.() ?? []) lines.push(`  ${l}`);
   return lines;
+}
+
+/** "12 to create, 30 to update (45 fields), 958 unchanged, 2 conflicts, 1 invalid" — the plan of a sync, in words. */
+export function actionTotals(plan: Plan): string {
+  const n = (a: string) => plan.actions.get(a) ?? 0;
+  const parts = [`${n('create')} to create`, `${n('update')} to update (${plan.changedFields} field${plan.changedFields === 1 ? '' : 's'})`, `${n('unchanged')} unchanged`];
+  if (n('conflict')) parts.push(`${n('conflict')} conflict${n('conflict') === 1 ? '' : 's'}`);
+  if (n('invalid')) parts.push(`${n('invalid')} invalid`);
+  return parts.join(', ');
 }

@@ -42,7 +42,7 @@ export interface RecorderOptions {
 }
 
 export class Recorder {
-  readonly counts: Record<RowStatus, number> = { ok: 0, failed: 0, invalid: 0, unsent: 0 };
+  readonly counts: Record<RowStatus, number> = { ok: 0, failed: 0, invalid: 0, unsent: 0, unchanged: 0 };
   readonly groups = new ErrorGroups();
   carried = 0;
   outcomeUnknown = 0;

@@ -10,16 +10,16 @@
 import { setMaxListeners } from 'node:events';
 import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { CliError, UsageError, type ExitCode } from '../core/errors.js';
+import { CliError, EXIT, UsageError, type ExitCode } from '../core/errors.js';
 import type { ReportFormat } from '../core/types.js';
-import { openInput, type OpenInputOptions } from '../input/index.js';
+import { openInput, type InputSource, type OpenInputOptions } from '../input/index.js';
 import type { CmdbApi } from '../http/cmdb.js';
 import type { FeishuApi } from '../http/feishu.js';
 import type { Operation, OperationOptions, Session } from '../operations/types.js';
 import type { RunSummary } from '../report/summary.js';
 import { defaultReportPath } from '../report/writer.js';
 import type { Progress } from '../ui/progress.js';
-import { checkAll, describePlan, invalidMessage } from './plan.js';
+import { actionTotals, checkAll, describePlan, invalidMessage } from './plan.js';
 import type { StopCause } from './recorder.js';
 import { Resume } from './resume.js';
 import { headerProblems } from './rows.js';
@@ -56,6 +56,11 @@ export interface RunOptions {
   /** Aborted on the second Ctrl-C: in-flight requests are abandoned. */
   kill: AbortSignal;
   now?: () => number;
+  /**
+   * A step after the rows, on the same connection (sync --prune), when the run was not stopped or blocked; it may
+   * add to the summary, and returns the exit code.
+   */
+  after?: (x: { conn: Connection; source: InputSource; summary: RunSummary }) => Promise<ExitCode>;
 }
 
 export interface RunResult {
@@ -136,6 +141,10 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     if (blockedByInvalid) {
       o.warn(invalidMessage(source, plan));
     }
+    if (plan.actions.size) {
+      o.info(`plan: ${actionTotals(plan)}`);
+      if (plan.groups.size === 0 && !blockedByInvalid) o.info('nothing to send: the server already holds what the file says');
+    }
     if (o.dryRun) {
       for (const line of describePlan(op, session, plan, batchSize, o.concurrency)) o.info(line);
     }
@@ -146,7 +155,11 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     const stats = conn?.stats() ?? { requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0 };
     const cause: StopCause | undefined = setupError ? { kind: 'failed', error: setupError } : recorder.cause;
     const summary = summarize({ o, plan, batchSize, reportPath, recorder, sent, stats, cause, blockedByInvalid, send, emptyRows: source.emptyRows, durationMs: now() - started });
-    const exitCode = summary.exit_code as ExitCode;
+    let exitCode = summary.exit_code as ExitCode;
+    if (o.after && conn && (exitCode === EXIT.OK || exitCode === EXIT.PARTIAL)) {
+      exitCode = await o.after({ conn, source, summary });
+      summary.exit_code = exitCode;
+    }
     return { summary, exitCode };
   } finally {
     await source.close();

@@ -138,7 +138,10 @@ export class BatchSender {
       if (res.detail === 'already exists') this.d.stats.alreadyExisted++;
       // One object per row, no arrays: this runs for every row sent.
       const detail = r.detail && res.detail ? `${r.detail}; ${res.detail}` : r.detail || res.detail || undefined;
-      return { row: r.row, status: 'ok', values: r.values, id: res.id, detail };
+      const o: RowOutcome = { row: r.row, status: 'ok', values: r.values, id: res.id, detail };
+      if (r.action !== undefined) o.action = r.action;
+      if (r.before !== undefined) o.before = r.before;
+      return o;
     }
     return outcome(r, 'failed', { error_code: res.code, error: res.error, detail: res.detail });
   }

@@ -57,6 +57,7 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
   /** Records a row that is not sent, or hands it to the batcher (then returns the dispatch to wait for, if any). */
   const take = (r: Pending): Promise<void> | undefined => {
     if (r.errors.length) recorder.record([outcome(r, 'invalid', { error: joinErrors(r.errors) })], 'settled');
+    else if (r.settled) recorder.record([outcome(r, r.settled.status, { id: r.settled.id, error_code: r.settled.error_code, error: r.settled.error })], 'settled');
     else if (setupError) recorder.record([notSent(r, { error_code: stopCode(setupError), error: `not sent: ${setupError.message.split('\n')[0]}` })], 'stopped');
     else if (o.dryRun) recorder.record([notSent(r, { detail: [r.detail, 'dry run'].filter(Boolean).join('; ') })], 'settled');
     else if (!x.send) recorder.record([notSent(r, { error: 'not sent: the file has invalid rows' })], 'stopped');

@@ -32,11 +32,14 @@ export function summarize(f: Facts): RunSummary {
   return {
     command: o.operation.command,
     // Every row is recorded once in pass 2; pass 1 may have stopped early (Ctrl-C while checking).
-    total: c.ok + c.failed + c.invalid + c.unsent,
+    total: c.ok + c.failed + c.invalid + c.unsent + c.unchanged,
     ok: c.ok,
     failed: c.failed,
     invalid: c.invalid,
     unsent: c.unsent,
+    ...(c.unchanged ? { unchanged: c.unchanged } : {}),
+    ...(f.plan.actions.size ? { plan: planCounts(f.plan) } : {}),
+    ...(o.opOptions.plan ? { plan_file: o.opOptions.plan } : {}),
     requests: stats.requests,
     retries: stats.retries,
     duration_ms: f.durationMs,
@@ -67,4 +70,10 @@ export function summarize(f: Facts): RunSummary {
 /** The error of a run that stopped, with its hint (what to do), for the summary. */
 function withHint(e: CliError): string {
   return e.hint ? `${e.message}\n${e.hint}` : e.message;
+}
+
+/** --json's "plan" of a sync: rows by action (delete: instances --prune removes, counted by the prune step). */
+function planCounts(plan: Plan): NonNullable<RunSummary['plan']> {
+  const n = (a: string) => plan.actions.get(a) ?? 0;
+  return { create: n('create'), update: n('update'), unchanged: n('unchanged'), delete: n('delete'), conflict: n('conflict') };
 }

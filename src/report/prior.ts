@@ -31,8 +31,8 @@ export interface PriorReport {
 }
 
 // Status codes in the Uint8Array; 0 = no status for this row.
-const CODE: Record<RowStatus, number> = { ok: 1, failed: 2, invalid: 3, unsent: 4 };
-const STATUS_OF_CODE: (RowStatus | undefined)[] = [undefined, 'ok', 'failed', 'invalid', 'unsent'];
+const CODE: Record<RowStatus, number> = { ok: 1, failed: 2, invalid: 3, unsent: 4, unchanged: 5 };
+const STATUS_OF_CODE: (RowStatus | undefined)[] = [undefined, 'ok', 'failed', 'invalid', 'unsent', 'unchanged'];
 const STATUS_SET = new Set<string>(ROW_STATUSES);
 /** Characters of error messages kept for rows that are not ok (about 16 MB). */
 export const ERROR_BUDGET_CHARS = 8_000_000;
@@ -114,7 +114,7 @@ async function readJsonLines(file: string, store: Store): Promise<void> {
     const row = rec && typeof rec === 'object' ? validRow(rec.row) : null;
     const status = rec && typeof rec === 'object' ? rec.status : undefined;
     if (row === null || typeof status !== 'string' || !STATUS_SET.has(status)) {
-      bad = { where: `line ${lineNo}`, why: 'expected {"row": <number>, "status": "ok|failed|invalid|unsent", ...}' };
+      bad = { where: `line ${lineNo}`, why: 'expected {"row": <number>, "status": "ok|failed|invalid|unsent|unchanged", ...}' };
       continue;
     }
     store.set(row, status as RowStatus, rec.id, rec.detail, rec.error_code, rec.error);
@@ -197,7 +197,7 @@ export async function readPriorReport(path: string): Promise<PriorReport> {
     throw new UsageError(`cannot read the report ${path}: ${e.code ?? e.message}`);
   }
 
-  const counts: StatusCounts = { ok: 0, failed: 0, invalid: 0, unsent: 0 };
+  const counts: StatusCounts = { ok: 0, failed: 0, invalid: 0, unsent: 0, unchanged: 0 };
   let rows = 0;
   const st = store.status;
   for (let r = 1; r <= store.maxRow; r++) {

@@ -78,6 +78,14 @@ export interface RunSummary {
   failed: number;
   invalid: number;
   unsent: number;
+  /** Rows already as the file says, nothing sent (sync); success. */
+  unchanged?: number;
+  /** sync: the rows by what the plan does with them. */
+  plan?: { create: number; update: number; unchanged: number; delete: number; conflict: number };
+  /** sync --prune: instances the file does not name, and what became of them. */
+  pruned?: { candidates: number; deleted: number; kept: number; refused?: string; report?: string };
+  /** sync: the plan file written (--plan-only / --plan). */
+  plan_file?: string;
   requests: number;
   retries: number;
   duration_ms: number;
@@ -138,12 +146,14 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
     ? // A dry run sends nothing: its unsent rows are the rows that passed every check.
       [
         s.unsent > 0 ? p.ok(`${fmtInt(s.unsent)} ready to send`) : '0 ready to send',
+        ...(s.unchanged ? [`${fmtInt(s.unchanged)} unchanged`] : []),
         s.invalid > 0 ? p.warn(`${fmtInt(s.invalid)} invalid`) : '0 invalid',
         ...(s.ok > 0 ? [`${fmtInt(s.ok)} already ok in the earlier report`] : []),
         ...(s.failed > 0 ? [`${fmtInt(s.failed)} failed in the earlier report`] : []),
       ]
     : [
         s.ok > 0 ? p.ok(`${fmtInt(s.ok)} ok`) : `${fmtInt(s.ok)} ok`,
+        ...(s.unchanged ? [p.ok(`${fmtInt(s.unchanged)} unchanged`)] : []),
         s.failed > 0 ? p.fail(`${fmtInt(s.failed)} failed`) : `${fmtInt(s.failed)} failed`,
         s.invalid > 0 ? p.warn(`${fmtInt(s.invalid)} invalid`) : `${fmtInt(s.invalid)} invalid`,
         s.unsent > 0 ? p.warn(`${fmtInt(s.unsent)} unsent`) : `${fmtInt(s.unsent)} unsent`,
@@ -161,6 +171,8 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
   if (s.outcome_unknown) extra.push(`${plural(s.outcome_unknown, 'row')} with an unknown outcome (not sent again: check them, or --resume)`);
   lines.push(p.dim(`  ${extra.join(', ')}`));
 
+  if (s.plan_file) lines.push(`  plan: ${s.plan_file}`);
+  if (s.pruned) lines.push(pruneLine(s.pruned, !!s.dry_run));
   if (s.report) lines.push(`  report: ${s.report}`);
   if (s.failed_file) lines.push(`  failed rows: ${s.failed_file}`);
   if (s.error) {
@@ -192,6 +204,11 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
 
 /** What to do next, or '' when every row is ok. */
 function nextStep(s: RunSummary): string {
+  if (s.dry_run && s.plan_file) {
+    const apply = `cmdb-bulk sync --apply ${shellWord(s.plan_file)}`;
+    if (s.exit_code !== 0) return '';
+    return s.invalid === 0 ? `Check the plan, then apply it: ${apply}` : `Fix the invalid rows and plan again, or apply the plan without them: ${apply} --skip-invalid`;
+  }
   if (s.dry_run) {
     if (s.invalid === 0) return s.unsent > 0 ? 'Every row passed the checks: run again without --dry-run to send them.' : '';
     return s.exit_code === 0
@@ -200,6 +217,7 @@ function nextStep(s: RunSummary): string {
   }
   if (s.failed + s.invalid + s.unsent === 0) {
     // A re-run of a file already loaded (associate): say plainly that it changed nothing.
+    if (s.ok === 0 && s.unchanged) return `Nothing to change: ${s.unchanged === 1 ? 'the row is' : `all ${fmtInt(s.unchanged)} rows are`} already as the file says; nothing was sent.`;
     return s.ok > 0 && s.already_existed === s.ok ? `Nothing changed: ${s.ok === 1 ? 'the row' : `all ${fmtInt(s.ok)} rows`} already existed on the server.` : '';
   }
   if (s.exit_code === 2 && s.invalid > 0 && s.ok + s.failed === 0) {
@@ -276,4 +294,17 @@ export function appendStepSummary(s: RunSummary, env: NodeJS.ProcessEnv = proces
   } catch {
     // ignored on purpose, see above
   }
+}
+
+/** A path as one shell word (quoted when it has anything but safe characters). */
+function shellWord(s: string): string {
+  return /^[\w./:@%+=,-]+$/.test(s) ? s : `'${s.replace(/'/g, "'\\''")}'`;
+}
+
+/** "  prune: 3 instances not in the file: 2 deleted, 1 kept (associations) — <report>" */
+function pruneLine(p: NonNullable<RunSummary['pruned']>, dryRun: boolean): string {
+  const head = `  prune: ${plural(p.candidates, 'instance')} not in the file`;
+  if (dryRun) return `${head} (would be deleted)`;
+  if (p.refused) return `${head}: ${p.refused}`;
+  return `${head}: ${fmtInt(p.deleted)} deleted${p.kept ? `, ${fmtInt(p.kept)} not deleted (see ${p.report ?? 'the prune report'})` : ''}${p.report ? ` — ${p.report}` : ''}`;
 }

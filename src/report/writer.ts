@@ -15,7 +15,11 @@ import { ROW_STATUSES } from '../core/types.js';
 import { UsageError } from '../core/errors.js';
 import { csvCell, csvLine } from './csv.js';
 
-export const REPORT_COLUMNS: readonly string[] = ['row', 'status', 'id', 'error_code', 'error', 'detail'];
+/**
+ * `action` and `before` are filled by the commands that change existing records (sync: what it did to the row's
+ * target, and the values an update replaced, as JSON) so that `revert` can undo a run; empty otherwise.
+ */
+export const REPORT_COLUMNS: readonly string[] = ['row', 'status', 'id', 'error_code', 'error', 'detail', 'action', 'before'];
 
 export interface ReportWriterOptions {
   /** File path, or '-' for stdout. */
@@ -55,6 +59,8 @@ function outcomeHead(o: RowOutcome): string {
   if (o.error_code !== undefined && o.error_code !== null) s += `,"error_code":${jsonValue(o.error_code)}`;
   if (o.error !== undefined && o.error !== null) s += `,"error":${JSON.stringify(o.error)}`;
   if (o.detail !== undefined && o.detail !== null) s += `,"detail":${JSON.stringify(o.detail)}`;
+  if (o.action !== undefined) s += `,"action":${JSON.stringify(o.action)}`;
+  if (o.before !== undefined) s += `,"before":${JSON.stringify(o.before)}`;
   return s;
 }
 
@@ -234,14 +240,16 @@ export class ReportWriter {
   private renderCsv(o: RowOutcome): string {
     const cols = this.inputColumns;
     const v = o.values;
-    const cells = new Array<string>(6 + cols.length);
+    const cells = new Array<string>(8 + cols.length);
     cells[0] = String(o.row);
     cells[1] = o.status;
     cells[2] = csvCell(o.id, true);
     cells[3] = csvCell(o.error_code, true);
     cells[4] = csvCell(o.error, true);
     cells[5] = csvCell(o.detail, true);
-    for (let i = 0; i < cols.length; i++) cells[6 + i] = v ? csvCell(v[cols[i]!], true) : '';
+    cells[6] = csvCell(o.action, true);
+    cells[7] = o.before === undefined ? '' : csvCell(JSON.stringify(o.before), true);
+    for (let i = 0; i < cols.length; i++) cells[8 + i] = v ? csvCell(v[cols[i]!], true) : '';
     return cells.join(',') + '\n';
   }
 

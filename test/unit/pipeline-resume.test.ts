@@ -25,7 +25,7 @@ function prior(rows: Array<RowOutcome & { stored?: boolean }>): PriorReport {
     },
     rows: by.size,
     maxRow: Math.max(0, ...by.keys()),
-    counts: { ok: 0, failed: 0, invalid: 0, unsent: 0 },
+    counts: { ok: 0, failed: 0, invalid: 0, unsent: 0, unchanged: 0 },
   };
 }
 

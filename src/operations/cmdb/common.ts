@@ -89,13 +89,16 @@ const BUILTIN_ID_FIELDS: Record<string, string> = {
   host: 'bk_host_id', biz: 'bk_biz_id', set: 'bk_set_id', module: 'bk_module_id', plat: 'bk_cloud_id',
 };
 
+/** An instance as a look-up returns it: its id field, its key and the other fields asked for. */
+export type Instance = Record<string, unknown>;
+
 /**
- * Finds instance ids by a unique field: search_object_instances with `in` over at most 500 values a request,
- * only the id and the key asked for, answers cached for the run (bounded; oldest dropped first).
+ * Finds instances by a unique field: search_object_instances with `in` over at most 500 values a request,
+ * only the id, the key and `fields` asked for, answers cached for the run (bounded; oldest dropped first).
  * `numeric`: the key is an int/float attribute, so the values are sent as JSON numbers (the server compares types).
  */
 export class KeyResolver {
-  private cache = new Map<string, Array<number>>();
+  private cache = new Map<string, Instance[]>();
   constructor(
     private readonly api: CmdbApi,
     readonly objId: string,
@@ -103,6 +106,7 @@ export class KeyResolver {
     private readonly signal: AbortSignal,
     private readonly maxCache = 200_000,
     private readonly numeric = false,
+    private readonly fields: string[] = [],
   ) {}
 
   get idField(): string {
@@ -111,22 +115,27 @@ export class KeyResolver {
 
   /** Returns, for each value, the ids of the instances that have it (0, 1 or more). */
   async lookup(values: string[]): Promise<Map<string, number[]>> {
-    const out = new Map<string, number[]>();
+    const found = await this.find(values);
+    return new Map([...found].map(([k, insts]) => [k, insts.map((x) => Number(x[this.idField]))]));
+  }
+
+  /** Returns, for each value, the instances that have it (0, 1 or more), with the fields asked for. */
+  async find(values: string[]): Promise<Map<string, Instance[]>> {
+    const out = new Map<string, Instance[]>();
     const todo = [...new Set(values.filter((v) => !this.cache.has(v)))];
     for (let i = 0; i < todo.length; i += 500) {
       const chunk = todo.slice(i, i + 500);
-      const found = new Map<string, number[]>(chunk.map((v) => [v, []]));
+      const found = new Map<string, Instance[]>(chunk.map((v) => [v, []]));
       const wanted = this.numeric ? chunk.map(Number).filter(Number.isFinite) : chunk;
       // A chunk of 500 distinct values can still match more than 500 instances (duplicates): page through,
       // sorted by id so that the pages do not overlap.
       for (let start = 0; wanted.length > 0; start += 500) {
         const info = await this.page(wanted, start);
         for (const inst of info) {
-          const k = String(inst[this.key]);
+          const same = found.get(String(inst[this.key]));
           const id = inst[this.idField];
-          const ids = found.get(k);
           // Never an id that is not one (a missing field would become NaN in the request).
-          if (ids && typeof id === 'number' && Number.isInteger(id) && id > 0 && !ids.includes(id)) ids.push(id);
+          if (same && typeof id === 'number' && Number.isInteger(id) && id > 0 && !same.some((x) => x[this.idField] === id)) same.push(inst);
         }
         // No count comes back (search_object_instances has DisableCounter): a full page asks for the next one.
         if (info.length < 500) break;
@@ -138,23 +147,33 @@ export class KeyResolver {
   }
 
   /**
-   * One page of instances whose key is one of `values`, with only the id and the key. Hosts through
+   * One page of instances whose key is one of `values`, with the id, the key and the `fields` asked for. Hosts through
    * list_hosts_without_biz (search_object_instances refuses built-in models, topo_server service/inst.go
    * SearchObjectInstances → 1199084); custom models through search_object_instances. `info` may be null.
+   * `values` null: every instance (no condition).
    */
-  private async page(values: unknown[], start: number): Promise<Record<string, unknown>[]> {
-    const rule = { field: this.key, operator: 'in', value: values };
+  private async page(values: unknown[] | null, start: number): Promise<Record<string, unknown>[]> {
+    const filter = values ? { condition: 'AND', rules: [{ field: this.key, operator: 'in', value: values }] } : undefined;
     const page = { start, limit: 500, sort: this.idField };
-    const fields = [this.idField, this.key];
+    const fields = [...new Set([this.idField, this.key, ...this.fields])];
     const env = this.objId === 'host'
-      ? await this.api.call('list_hosts_without_biz', { fields, host_property_filter: { condition: 'AND', rules: [rule] }, page }, { idempotent: true, signal: this.signal })
-      : await this.api.call('search_object_instances', { bk_obj_id: this.objId, fields, conditions: { condition: 'AND', rules: [rule] }, page }, { idempotent: true, signal: this.signal });
+      ? await this.api.call('list_hosts_without_biz', { fields, ...(filter ? { host_property_filter: filter } : {}), page }, { idempotent: true, signal: this.signal })
+      : await this.api.call('search_object_instances', { bk_obj_id: this.objId, fields, ...(filter ? { conditions: filter } : {}), page }, { idempotent: true, signal: this.signal });
     if (!env.result) throw new UsageError(`cannot look up ${this.objId} instances by ${this.key}: ${envelopeError(env)}`, `check that ${this.key} is a field of ${this.objId}`);
     const info = (env.data as { info?: unknown } | null)?.info;
     return Array.isArray(info) ? (info as Record<string, unknown>[]) : [];
   }
 
-  private remember(k: string, ids: number[]) {
+  /** Every instance of the model, a page of up to 500 at a time (sorted by id, so pages do not overlap). */
+  async *all(): AsyncGenerator<Instance[]> {
+    for (let start = 0; ; start += 500) {
+      const info = await this.page(null, start);
+      if (info.length) yield info;
+      if (info.length < 500) return;
+    }
+  }
+
+  private remember(k: string, ids: Instance[]) {
     if (this.cache.size >= this.maxCache) {
       const first = this.cache.keys().next().value;
       if (first !== undefined) this.cache.delete(first);

@@ -1,0 +1,53 @@
+/**
+ * sync's one question about a row: which of its fields differ from what the server holds? Values are compared
+ * after the coercion the server applies (the row's values are already coerced by the model's attributes): text
+ * trimmed, an enum by its option id, numbers and booleans as JSON values, a list as the set of its items, an
+ * empty value ('' / null / absent) as "no value".
+ */
+
+/** The fields of `wanted` whose value differs from `current`'s: field → [before, after]. */
+export function changedFields(wanted: Record<string, unknown>, current: Record<string, unknown>, skip: ReadonlySet<string>): Map<string, [unknown, unknown]> {
+  const out = new Map<string, [unknown, unknown]>();
+  for (const f of Object.keys(wanted)) {
+    if (skip.has(f)) continue;
+    if (!sameValue(wanted[f], current[f])) out.set(f, [current[f] ?? null, wanted[f]]);
+  }
+  return out;
+}
+
+export function sameValue(a: unknown, b: unknown): boolean {
+  return canonical(a) === canonical(b);
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(normal(v));
+}
+
+function normal(v: unknown): unknown {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'string') {
+    const t = v.trim();
+    return t === '' ? null : t;
+  }
+  if (Array.isArray(v)) {
+    const items = v.map(normal);
+    return items.length === 0 ? null : items.map((x) => JSON.stringify(x)).sort();
+  }
+  if (typeof v === 'object') {
+    const o = v as Record<string, unknown>;
+    return Object.fromEntries(Object.keys(o).sort().map((k) => [k, normal(o[k])]));
+  }
+  return v;
+}
+
+/** "port_count: 24 → 48; vendor: cisco → h3c" for the report's detail column and the plan. */
+export function describeChanges(changes: Map<string, [unknown, unknown]>): string {
+  const shown = [...changes].slice(0, 10).map(([f, [b, a]]) => `${f}: ${brief(b)} → ${brief(a)}`);
+  if (changes.size > 10) shown.push(`… ${changes.size - 10} more`);
+  return shown.join('; ');
+}
+
+function brief(v: unknown): string {
+  const s = v === null || v === undefined ? '(empty)' : typeof v === 'string' ? v : JSON.stringify(v);
+  return s.length > 40 ? `${s.slice(0, 39)}…` : s;
+}
