@@ -146,6 +146,14 @@ Docs: docs/README.md`);
     .option('--asst-key <field>', 'name target instances by this unique field (column asst_<field>, or bk_asst_<field without bk_> such as bk_asst_host_innerip) instead of bk_asst_inst_id')
     .addHelpText('after', '\nExample:\n  cmdb-bulk associate links.csv --asst-id bk_switch_connect_host\n  cmdb-bulk associate links.csv --asst-id bk_switch_connect_host --key bk_asset_id --asst-key bk_host_innerip');
 
+  data('delete-inst', 'cmdb')
+    .description('delete instances of a model (batch_delete_inst; rows carry bk_inst_id, or a unique field with --key); shows the totals and asks first')
+    .requiredOption('--obj <bk_obj_id>', 'model id, e.g. bk_switch')
+    .option('--key <field>', 'name instances by this unique field instead of bk_inst_id, e.g. bk_asset_id')
+    .option('--yes', 'delete without asking (required when the input is not a terminal)')
+    .option('--max-delete <n>', 'delete nothing when more than n instances would go', toInt)
+    .addHelpText('after', '\nExample:\n  cmdb-bulk delete-inst retire.csv --obj bk_switch --key bk_asset_id\n  cmdb-bulk delete-inst retire.csv --obj bk_switch --key bk_asset_id --yes --max-delete 50');
+
   const sync = cmdbOptions(common(program.command('sync').argument('[file]', 'input file, or - for stdin (not with --apply)')).action(dataCommand('sync')));
   if (wanted(sync)) {
     sync

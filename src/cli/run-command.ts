@@ -114,6 +114,7 @@ export function commandAction(name: string) {
       const { obj, asstObj, asstId, biz, namespace, object, key, asstKey, empty } = o;
       const opOptions: OperationOptions = { obj, asstObj, asstId, biz, namespace, object, key, asstKey, empty, noSchema: !o.schema };
       if (name === 'sync') Object.assign(opOptions, await syncOptions(o));
+      if (name === 'delete-inst' || name === 'revert') Object.assign(opOptions, { yes: !!o.yes, maxDelete: o.maxDelete });
       const io = {
         env,
         warn,
@@ -138,6 +139,7 @@ export function commandAction(name: string) {
         progress,
         stop: stop.signal,
         kill: kill.signal,
+        ask: process.stdin.isTTY && process.stderr.isTTY ? askYes : undefined,
         after: name === 'sync' && o.prune ? (x) => pruneStep(o, opOptions, !!o.dryRun || !!o.planOnly, kill.signal, x) : undefined,
       });
     } catch (e) {

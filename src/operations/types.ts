@@ -82,6 +82,10 @@ export interface OperationOptions {
   plan?: string;
   /** sync: the input is a plan written by --plan-only, applied as it is (rows whose server values moved fail). */
   applyPlan?: boolean;
+  /** delete-inst, revert: deleting is confirmed (no question asked). */
+  yes?: boolean;
+  /** delete-inst: refuse a file that would delete more than this many instances. */
+  maxDelete?: number;
 }
 
 export interface OperationContext {
@@ -92,6 +96,8 @@ export interface OperationContext {
   /** Informational line for the user (stderr; silent with --quiet). */
   info(line: string): void;
   signal: AbortSignal;
+  /** Asks the user a y/N question in a terminal; undefined when there is none (stdin or stderr is not a TTY). */
+  ask?: (question: string) => Promise<boolean>;
 }
 
 export interface Session {
@@ -109,6 +115,11 @@ export interface Session {
    * stays unknown). Throws when the server cannot be asked.
    */
   reconcile?(rows: CheckedRow[], signal: AbortSignal): Promise<Reconciled[]>;
+  /**
+   * Called after pass 1 when rows are about to be sent (not for --dry-run, nor for a file blocked by invalid rows):
+   * the operation may show its totals and ask for confirmation; throwing (a UsageError) sends nothing.
+   */
+  confirm?(): Promise<void>;
   /** Lines describing the plan for --dry-run (what model, which key, ...). */
   describe?(): string[];
   /** What rows are looked up by after an unclear answer ("serial_no", "the pair of instances"), for messages. */
