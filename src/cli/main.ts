@@ -154,6 +154,15 @@ Docs: docs/README.md`);
     .option('--max-delete <n>', 'delete nothing when more than n instances would go', toInt)
     .addHelpText('after', '\nExample:\n  cmdb-bulk delete-inst retire.csv --obj bk_switch --key bk_asset_id\n  cmdb-bulk delete-inst retire.csv --obj bk_switch --key bk_asset_id --yes --max-delete 50');
 
+  const revert = cmdbOptions(common(program.command('revert').argument('<report>', 'the report of a finished update-inst, create-inst, delete-inst, sync or revert run')).action(dataCommand('revert')));
+  if (wanted(revert)) {
+    revert
+      .description('undo a finished run from its report: updates put back (unless changed since: conflict), creates deleted, deletes created again')
+      .requiredOption('--obj <bk_obj_id>', 'the model the run wrote to, e.g. bk_switch')
+      .option('--yes', 'delete the instances a create made without asking (required when the input is not a terminal)')
+      .addHelpText('after', '\nExample:\n  cmdb-bulk revert switches.update-inst.report.csv --obj bk_switch --dry-run\n  cmdb-bulk revert switches.create-inst.report.csv --obj bk_switch --yes');
+  }
+
   const sync = cmdbOptions(common(program.command('sync').argument('[file]', 'input file, or - for stdin (not with --apply)')).action(dataCommand('sync')));
   if (wanted(sync)) {
     sync

@@ -45,13 +45,25 @@ interface Opts extends ConnectFlags, Omit<OperationOptions, 'noSchema'> {
  * The report format: the flag, else the report path's extension, else the input's format. Without --report,
  * --resume / --retry-failed rewrite the earlier report, so its extension decides.
  */
-function reportFormat(o: Opts, inputFormat: InputFormat | undefined): ReportFormat {
+function reportFormat(o: Opts, inputFormat: InputFormat | undefined, command: string): ReportFormat {
+  if (command === 'revert') return revertReportFormat(o);
   if (o.reportFormat) return o.reportFormat;
   const path = o.report ?? o.resume ?? o.retryFailed;
   const ext = path && path !== '-' ? extname(path).slice(1).toLowerCase() : '';
   if (ext === 'csv' || ext === 'json' || ext === 'ndjson') return ext;
   if (ext === 'jsonl') return 'ndjson';
   return inputFormat ?? 'csv';
+}
+
+/**
+ * revert's report holds, as each row's input, what the revert wrote (so that it can be reverted in turn): values of
+ * any shape, which only JSON and NDJSON reports keep. NDJSON unless --report-format or --report says json.
+ */
+function revertReportFormat(o: Opts): ReportFormat {
+  const ext = o.report && o.report !== '-' ? extname(o.report).slice(1).toLowerCase() : '';
+  const f = o.reportFormat ?? (ext === 'json' ? 'json' : ext === 'csv' ? 'csv' : 'ndjson');
+  if (f === 'csv') throw new UsageError('revert writes its report as NDJSON or JSON (each row keeps what it wrote, so the revert can be reverted)', 'use --report-format ndjson, or a --report path ending in .ndjson');
+  return f;
 }
 
 function inputFormatGuess(o: Opts, file: string): InputFormat | undefined {
@@ -125,7 +137,7 @@ export function commandAction(name: string) {
         operation: op,
         input: { file, format: o.apply ? 'ndjson' : o.format, encoding: o.encoding, delimiter: o.delimiter },
         opOptions,
-        report: { path: o.report, format: reportFormat(o, fmt) },
+        report: { path: o.report, format: reportFormat(o, fmt, name) },
         failedPath: o.failed,
         dryRun: !!o.dryRun || !!o.planOnly,
         skipInvalid: !!o.skipInvalid,

@@ -5,9 +5,10 @@ import { updateInst } from './cmdb/update-inst.js';
 import { updateProcess } from './cmdb/update-process.js';
 import { associate } from './cmdb/associate.js';
 import { deleteInst } from './cmdb/delete-inst.js';
+import { revert } from './revert.js';
 import { apaasCreate, apaasDelete, apaasUpdate } from './feishu/records.js';
 import { sync } from './sync.js';
 
 export const operations: Record<string, Operation> = Object.fromEntries(
-  [createInst, updateInst, updateProcess, associate, deleteInst, apaasUpdate, apaasCreate, apaasDelete, sync].map((op) => [op.command, op]),
+  [createInst, updateInst, updateProcess, associate, deleteInst, revert, apaasUpdate, apaasCreate, apaasDelete, sync].map((op) => [op.command, op]),
 );

@@ -71,7 +71,7 @@ export const deleteInst: Operation = {
           if (cell.error) errors.push(cell.error);
           id = cell.id === undefined ? undefined : String(cell.id);
         }
-        return { row: rec.row, values: rec.values, payload: { lookup: id }, group: '', errors, action: 'delete' };
+        return { row: rec.row, values: rec.values, payload: { lookup: id }, group: '', errors };
       },
       async resolve(rows) {
         const pending = rows.filter((r) => typeof r.payload.lookup === 'string');
@@ -119,6 +119,8 @@ export const deleteInst: Operation = {
         if (!(await ctx.ask(`Delete ${n} ${obj} instance(s)? [y/N] `))) throw new UsageError('not confirmed: nothing deleted');
       },
       async send(rows, signal) {
+        // The report's action column, set when sent (a plan's action counts are sync's own).
+        for (const r of rows) r.action = 'delete';
         const env = await api.call('batch_delete_inst', { bk_obj_id: obj, delete: { inst_ids: rows.map((r) => r.payload.inst_id) } }, { idempotent: true, signal });
         if (env.result) return { kind: 'rows', results: rows.map((r) => ({ ok: true as const, id: r.payload.inst_id as number })) };
         // 1101075: an association appeared since the check; bisecting isolates its instance and deletes the rest.
