@@ -14,6 +14,9 @@
 //    same with no windows (the machine's own speed), and 50 a request (2,000 requests: the minute window binds,
 //    ~80 s): requests/s next to the fastest schedule the windows allow, and the 429s received (must be 0).
 // 4. `cmdb-bulk --help` start-up, median of 10, next to `node -e 0`.
+// 5. sync of 100,000 rows (--sync-rows) against a model holding them, 1% changed, over apigw with 20 ms latency and
+//    the gateway's 100 requests/s: --plan-only (rows/s planned), the sync itself, and update-inst --key of every
+//    row (what sending every row as an update costs): wall time, requests per 1,000 rows, CLI CPU.
 import { spawn, spawnSync } from 'node:child_process';
 import { createWriteStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -31,8 +34,9 @@ const opt = (name, dflt) => {
 };
 const RUNS = Number(opt('runs', 3));
 const ROWS = Number(opt('rows', 1_000_000));
-const ONLY = new Set(String(opt('only', '1,2,3,4')).split(',').map(Number));
+const ONLY = new Set(String(opt('only', '1,2,3,4,5')).split(',').map(Number));
 const SEND_ROWS = Number(opt('send-rows', 100_000));
+const SYNC_ROWS = Number(opt('sync-rows', 100_000));
 
 const { startSimulator } = await import(join(ROOT, 'dist/sim/index.js'));
 const tmp = mkdtempSync(join(os.tmpdir(), 'cmdb-bulk-bench-'));
@@ -473,6 +477,61 @@ async function case4() {
   row('4', 'cmdb-bulk --version', `${fmt(c.version_ms, 1)} ms`, `node -e 0: ${fmt(c.node_e0_ms, 1)} ms`);
 }
 
+// ------------------------------------------------------------------ case 5
+async function case5() {
+  const N = SYNC_ROWS;
+  const changed = Math.round(N / 100);
+  console.log(`\n5. sync of ${fmt(N)} rows, ${fmt(changed)} changed (1%), apigw with 20 ms latency and its 100 requests/s`);
+  const file = join(tmp, 'sync.csv');
+  // Every 100th row differs from the server in port_count; the rest are equal.
+  await writeLines(file, SWITCH_HEADER, N, (i) => (i % 100 === 0 ? switchRow(i).replace(/,admin,\d+,/, ',admin,7,') : switchRow(i)));
+  const sim = await startSimulator({ world: 'empty-extra' });
+  const env = { CMDB_URL: sim.urls.apigw, CMDB_GATEWAY: 'apigw', BK_APP_CODE: sim.credentials.bkAppCode, BK_APP_SECRET: sim.credentials.bkAppSecret, BK_USERNAME: 'admin' };
+  const seed = () => {
+    sim.reset();
+    for (let i = 1; i <= N; i++) {
+      const [bk_inst_name, bk_asset_id, bk_sn, bk_operator, port, managed, vendor, bought_on] = switchRow(i).trim().split(',');
+      sim.store.insert('bk_switch', { bk_inst_name, bk_asset_id, bk_sn, bk_operator, port_count: Number(port), is_managed: managed === 'true', vendor, bought_on });
+    }
+    sim.setFaults({ latencyMs: 20 });
+  };
+  const out = {};
+  try {
+    const runs = [
+      ['plan', ['sync', file, '--obj', 'bk_switch', '--key', 'bk_asset_id', '--plan-only', '--plan', join(tmp, 'sync.plan.ndjson')]],
+      ['sync', ['sync', file, '--obj', 'bk_switch', '--key', 'bk_asset_id']],
+      ['update_all', ['update-inst', file, '--obj', 'bk_switch', '--key', 'bk_asset_id']],
+    ];
+    for (const [name, args] of runs) {
+      seed();
+      const r = await cli([...args, '--no-progress', '--quiet', '--json', '--report', join(tmp, `sync-${name}.report.csv`)], { env });
+      expectOk(r, `case 5 ${name}`);
+      const s = summaryOf(r);
+      const writes = sim.counters().writeRequests;
+      const sec = r.wallMs / 1000;
+      out[name] = {
+        wall_ms: Math.round(r.wallMs),
+        rows_per_s: Math.round(N / sec),
+        requests: s.requests,
+        write_requests: writes,
+        requests_per_1000_rows: +((s.requests * 1000) / N).toFixed(2),
+        cli_cpu_s: +r.cpu.toFixed(2),
+        peak_rss_mb: +(r.rssKb / 1024).toFixed(1),
+        http_429: sim.counters().http429,
+        plan: s.plan ?? null,
+      };
+      if (name === 'sync' && (s.ok !== changed || s.unchanged !== N - changed)) throw new Error(`case 5 sync: ${s.ok} ok, ${s.unchanged} unchanged`);
+    }
+    const p = out.plan, s = out.sync, u = out.update_all;
+    row('5', `sync --plan-only, ${fmt(N)} rows`, `${fmt(p.rows_per_s)} rows/s planned, ${fmt(p.requests)} requests (${p.requests_per_1000_rows} / 1,000 rows)`, `CLI ${fmt(p.cli_cpu_s, 1)} CPU-s in ${fmt(p.wall_ms / 1000, 1)} s`);
+    row('5', `sync, 1% changed`, `${fmt(s.wall_ms / 1000, 1)} s, ${fmt(s.requests)} requests (${s.write_requests} writes), ${s.requests_per_1000_rows} / 1,000 rows`, `bar: well under 60 s; CLI ${fmt(s.cli_cpu_s, 1)} CPU-s; ${s.http_429} × 429`, s.wall_ms < 60_000 ? 'ok' : 'ABOVE');
+    row('5', 'update-inst --key of every row', `${fmt(u.wall_ms / 1000, 1)} s, ${fmt(u.requests)} requests (${u.write_requests} writes), ${u.requests_per_1000_rows} / 1,000 rows`, `sync is ×${(u.wall_ms / s.wall_ms).toFixed(1)} faster, ${fmt(u.write_requests / Math.max(1, s.write_requests), 0)}× fewer writes`);
+  } finally {
+    await sim.close();
+  }
+  results.cases.sync = { rows: N, changed, latency_ms: 20, gateway: 'apigw 100/s', runs: out };
+}
+
 // ------------------------------------------------------------------ main
 try {
   console.log(`cmdb-bulk benchmark — ${results.machine.nproc} × ${results.machine.cpu}, ${results.machine.memory_gb} GB, Node ${results.machine.node}, load ${results.machine.loadavg_start.join(' ')}`);
@@ -481,6 +540,7 @@ try {
   if (ONLY.has(1)) await case1();
   if (ONLY.has(2)) await case2();
   if (ONLY.has(3)) await case3();
+  if (ONLY.has(5)) await case5();
 } finally {
   rmSync(tmp, { recursive: true, force: true });
 }

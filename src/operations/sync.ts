@@ -58,7 +58,8 @@ export const sync: Operation = {
     readOnly.add(key);
     // Required fields are checked on the rows to create only (in classify): a row that updates names what it changes.
     const shape = buildShape(fields, { allowUnknown: false, checkRequired: false, empty: ctx.options.empty, hints: ctx.source.hints, what: `model ${obj}` });
-    const finder = new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal, undefined, keyCheck.numeric, fields.map((f) => f.name));
+    // No note: the unique rules say the key is unique on its own (one look-up request per 500 rows, no second page).
+    const finder = new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal, undefined, keyCheck.numeric, fields.map((f) => f.name), !keyCheck.note);
     const idField = finder.idField;
     const required = fields.filter((f) => f.required).map((f) => f.name);
     const rules = ctx.options.applyPlan ? planRules(ctx, obj, key) : fileRules(ctx, obj, key, required);

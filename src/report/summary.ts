@@ -217,6 +217,7 @@ function nextStep(s: RunSummary): string {
   }
   if (s.failed + s.invalid + s.unsent === 0) {
     // A re-run of a file already loaded (associate): say plainly that it changed nothing.
+    if (s.pruned?.refused && s.pruned.candidates > 0) return '';
     if (s.ok === 0 && s.unchanged) return `Nothing to change: ${s.unchanged === 1 ? 'the row is' : `all ${fmtInt(s.unchanged)} rows are`} already as the file says; nothing was sent.`;
     return s.ok > 0 && s.already_existed === s.ok ? `Nothing changed: ${s.ok === 1 ? 'the row' : `all ${fmtInt(s.ok)} rows`} already existed on the server.` : '';
   }

@@ -445,6 +445,14 @@ function checkFilter(g: unknown, path = 'conditions'): string | null {
   return null;
 }
 
+/** An `in` list as a set, made once per request (a 500-value list tested against every instance of a big model). */
+const IN_SETS = new WeakMap<unknown[], Set<unknown>>();
+function inSet(values: unknown[]): Set<unknown> {
+  let s = IN_SETS.get(values);
+  if (!s) IN_SETS.set(values, (s = new Set(values)));
+  return s;
+}
+
 function matches(row: Row, g: Group): boolean {
   const test = (r: Rule | Group): boolean => {
     if ('condition' in r) return matches(row, r);
@@ -452,8 +460,8 @@ function matches(row: Row, g: Group): boolean {
     switch (r.operator) {
       case 'equal': return v === r.value;
       case 'not_equal': return v !== r.value;
-      case 'in': return (r.value as unknown[]).includes(v);
-      case 'not_in': return !(r.value as unknown[]).includes(v);
+      case 'in': return inSet(r.value as unknown[]).has(v);
+      case 'not_in': return !inSet(r.value as unknown[]).has(v);
       case 'less': return (v as number) < (r.value as number);
       case 'less_or_equal': return (v as number) <= (r.value as number);
       case 'greater': return (v as number) > (r.value as number);

@@ -107,6 +107,8 @@ export class KeyResolver {
     private readonly maxCache = 200_000,
     private readonly numeric = false,
     private readonly fields: string[] = [],
+    /** The key is a unique rule on its own: 500 values match at most 500 instances, so one page answers a chunk. */
+    private readonly unique = false,
   ) {}
 
   get idField(): string {
@@ -138,7 +140,7 @@ export class KeyResolver {
           if (same && typeof id === 'number' && Number.isInteger(id) && id > 0 && !same.some((x) => x[this.idField] === id)) same.push(inst);
         }
         // No count comes back (search_object_instances has DisableCounter): a full page asks for the next one.
-        if (info.length < 500) break;
+        if (info.length < 500 || this.unique) break;
       }
       for (const [k, ids] of found) this.remember(k, ids);
     }
