@@ -6,14 +6,20 @@ import { cmdbEnv, csv, expectRowsOnce, readReport, runCli, tempDir, withSim } fr
 
 let sim: Simulator;
 const tmp = tempDir();
+/** Called with every request the simulator answers (its log line), to act between two requests of a run. */
+let onLog: ((line: string) => void) | undefined;
 beforeAll(async () => {
-  sim = await withSim();
+  sim = await withSim({ log: (line) => onLog?.(line) });
 });
 afterAll(async () => {
   await sim.close();
   tmp.cleanup();
 });
-afterEach(() => sim.reset());
+afterEach(() => {
+  onLog = undefined;
+  sim.setFaults({});
+  sim.reset();
+});
 
 const byAsset = (id: string) => sim.store.instances('bk_switch').find((s) => s.bk_asset_id === id);
 const switches = () => sim.store.instances('bk_switch').length;
@@ -75,5 +81,38 @@ describe.each(['esb', 'apigw'] as const)('delete-inst via %s', (gateway) => {
     expect(rows.map((x) => x.status)).toEqual(['unsent', 'invalid', 'invalid']);
     expect(rows[1]!.error).toContain('no bk_switch instance has bk_inst_id "999999"');
     expect(rows[2]!.error).toContain('same instance (id 1003) as row 1');
+  });
+
+  it('an unclear answer (applied, then 504) is reconciled: the instances are gone, so the rows are ok', async () => {
+    const input = tmp.file(`u504-${gateway}.csv`, csv(['bk_inst_id', '1003', '1004', '1005']));
+    const report = join(tmp.dir, `u504-${gateway}.report.csv`);
+    sim.setFaults({ appliedThen504Rate: 1, ops: ['batch_delete_inst'] });
+    onLog = (line) => {
+      if (line.includes('applied, then 504')) sim.setFaults({});
+    };
+    const r = await runCli(['delete-inst', input, '--obj', 'bk_switch', '--yes', '--report', report], { env: cmdbEnv(sim, gateway) });
+    expect(r.code, r.stderr).toBe(0);
+    expect(sim.counters().faultsInjected.appliedThen504).toBe(1);
+    for (const id of [1003, 1004, 1005]) expect(sim.store.instance('bk_switch', id)).toBeUndefined();
+    expect(readReport(report).map((x) => x.status)).toEqual(['ok', 'ok', 'ok']);
+  });
+
+  it('an association made after the check: the refused batch is split, that row failed with 1101075, the others deleted', async () => {
+    const input = tmp.file(`race-${gateway}.csv`, csv(['bk_inst_id', '1003', '1004', '1005', '1006']));
+    const report = join(tmp.dir, `race-${gateway}.report.csv`);
+    // Pass 1 and pass 2 each look up the links of bk_switch's three association kinds; after the sixth, a link appears.
+    let lookups = 0;
+    onLog = (line) => {
+      if (line.includes('find_instance_association') && ++lookups === 6) sim.store.associate('bk_switch_connect_host', 1005, 4);
+    };
+    const r = await runCli(['delete-inst', input, '--obj', 'bk_switch', '--yes', '--report', report], { env: cmdbEnv(sim, gateway) });
+    expect(r.code).toBe(3);
+    expect(lookups).toBe(6);
+    for (const id of [1003, 1004, 1006]) expect(sim.store.instance('bk_switch', id)).toBeUndefined();
+    expect(sim.store.instance('bk_switch', 1005)).toBeDefined();
+    const rows = readReport(report);
+    expect(rows.map((x) => x.status)).toEqual(['ok', 'ok', 'failed', 'ok']);
+    expect(rows[2]).toMatchObject({ error_code: '1101075' });
+    expect(deletes()).toBeGreaterThan(1);
   });
 });
