@@ -25,7 +25,7 @@ describe('counts and causes', () => {
     r.record([ok(1), failed(2), { row: 3, status: 'failed', error_code: 'outcome_unknown', error: 'no clear answer' }]);
     r.record([{ row: 4, status: 'invalid', error: 'port_count: expected an integer' }], 'settled');
     r.record([{ row: 5, status: 'ok', id: 9 }], 'carried');
-    expect(r.counts).toEqual({ ok: 2, failed: 2, invalid: 1, unsent: 0 });
+    expect(r.counts).toEqual({ ok: 2, failed: 2, invalid: 1, unsent: 0, unchanged: 0 });
     expect(r.outcomeUnknown).toBe(1);
     expect(r.carried).toBe(1);
   });

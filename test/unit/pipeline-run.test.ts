@@ -111,7 +111,7 @@ describe('runOperation: rows not sent', () => {
     const { summary } = await runOperation(options(operation(session), report, { dryRun: true }));
     expect(session.server.requests).toEqual([]);
     expect(summary).toMatchObject({ unsent: 10, exit_code: 0, batches: 5, groups: [] });
-    expect(readFileSync(report, 'utf8').split('\n')[1]).toBe('1,unsent,,,,dry run,n1');
+    expect(readFileSync(report, 'utf8').split('\n')[1]).toBe('1,unsent,,,,dry run,,,n1');
   });
 
   it('a file with an invalid row sends nothing (exit 2); the rows held back are not a failure cause', async () => {

@@ -38,7 +38,7 @@ describe('readPriorReport', () => {
       const prior = await readPriorReport(file);
       expect(prior.rows).toBe(6);
       expect(prior.maxRow).toBe(6);
-      expect(prior.counts).toEqual({ ok: 3, failed: 1, invalid: 1, unsent: 1 });
+      expect(prior.counts).toEqual({ ok: 3, failed: 1, invalid: 1, unsent: 1, unchanged: 0 });
       expect([1, 2, 3, 4, 5, 6, 7].map((r) => prior.statusOf(r))).toEqual(['ok', 'failed', 'ok', 'invalid', 'unsent', 'ok', undefined]);
       expect(prior.outcome(1)).toEqual({ row: 1, status: 'ok', id: 101 });
       expect(prior.outcome(3)).toEqual({ row: 3, status: 'ok', id: 'rec_x3', detail: 'already exists' });
@@ -71,7 +71,7 @@ describe('readPriorReport', () => {
     const text = fs.readFileSync(file, 'utf8');
     fs.writeFileSync(file, text.slice(0, text.indexOf('"x,y') + 3));
     const prior = await readPriorReport(file);
-    expect(prior.counts).toEqual({ ok: 2, failed: 1, invalid: 0, unsent: 0 });
+    expect(prior.counts).toEqual({ ok: 2, failed: 1, invalid: 0, unsent: 0, unchanged: 0 });
   });
 
   it('merges the journal, later entries winning', async () => {
@@ -87,7 +87,7 @@ describe('readPriorReport', () => {
     const prior = await readPriorReport(file);
     expect(prior.statusOf(3)).toBe('ok');
     expect(prior.outcome(3)).toEqual({ row: 3, status: 'ok', id: 33 });
-    expect(prior.counts).toEqual({ ok: 2, failed: 0, invalid: 0, unsent: 1 });
+    expect(prior.counts).toEqual({ ok: 2, failed: 0, invalid: 0, unsent: 1, unchanged: 0 });
     expect(prior.rows).toBe(3);
   });
 

@@ -303,7 +303,7 @@ describe('ReportWriter', () => {
     await w.finish();
     const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(200_001);
-    expect(lines[200_000]).toBe('200000,ok,200000,,,,sw-200000,48');
+    expect(lines[200_000]).toBe('200000,ok,200000,,,,,,sw-200000,48');
   });
 
   for (const format of ['csv', 'json', 'ndjson'] as const) {
@@ -348,7 +348,7 @@ describe('ReportWriter', () => {
     const res = spawnSync(process.execPath, ['--import', 'tsx', scriptFile], { encoding: 'utf8' });
     expect(res.signal).toBe('SIGKILL');
     return readPriorReport(file).then((prior) => {
-      expect(prior.counts).toEqual({ ok: 3, failed: 1, invalid: 0, unsent: 0 });
+      expect(prior.counts).toEqual({ ok: 3, failed: 1, invalid: 0, unsent: 0, unchanged: 0 });
       expect(prior.statusOf(3)).toBeUndefined();
       expect(prior.outcome(4)).toEqual({ row: 4, status: 'ok', id: 4, detail: 'already exists' });
     });
