@@ -12,26 +12,7 @@ import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../http/retry.js';
 import { Sender, type SendStats } from '../http/sender.js';
 import { requireCmdb, requireFeishu, resolveCmdbSettings, resolveFeishuSettings } from '../config/settings.js';
 import type { Connection } from '../pipeline/run.js';
-
-export interface ConnectFlags {
-  url?: string;
-  gateway?: string;
-  profile?: string;
-  config?: string;
-  rate?: string;
-  retries: number;
-  retryDelay: number;
-  timeout: number; // seconds
-  concurrency: number;
-  ca?: string;
-  insecure?: boolean;
-  sandbox?: boolean;
-  verbose?: boolean;
-  /** CMDB multi-tenant id (X-Bk-Tenant-Id); env BK_TENANT_ID. */
-  tenant?: string;
-  /** CMDB supplier account; env BK_SUPPLIER_ACCOUNT. */
-  supplierAccount?: string;
-}
+import type { ConnectOptions } from './manifests/shared.js';
 
 export interface ConnectIo {
   env: NodeJS.ProcessEnv;
@@ -46,11 +27,11 @@ const FEISHU_DEFAULT: RateWindow[] = [
   { limit: 1000, windowMs: 60_000 },
 ];
 
-function policyOf(f: ConnectFlags): RetryPolicy {
+function policyOf(f: ConnectOptions): RetryPolicy {
   return { ...DEFAULT_RETRY_POLICY, retries: f.retries, baseMs: f.retryDelay };
 }
 
-function clientOptions(f: ConnectFlags, io: ConnectIo, baseUrl: string, secrets: string[] | (() => string[])) {
+function clientOptions(f: ConnectOptions, io: ConnectIo, baseUrl: string, secrets: string[] | (() => string[])) {
   if (f.insecure) io.warn('warning: --insecure: TLS certificates are NOT verified; anyone on the path can read and change this traffic');
   let ca: Buffer | undefined;
   if (f.ca) {
@@ -91,12 +72,12 @@ async function sandbox(io: ConnectIo) {
   return sim;
 }
 
-export async function connectCmdb(f: ConnectFlags, io: ConnectIo): Promise<Connection> {
+export async function connectCmdb(f: ConnectOptions, io: ConnectIo): Promise<Connection> {
   let url: string, gateway: Gateway, creds: { appCode: string; appSecret: string; username?: string; token?: string };
   let stopSim: (() => Promise<void>) | undefined;
   if (f.sandbox) {
     const sim = await sandbox(io);
-    gateway = (f.gateway as Gateway) ?? 'esb';
+    gateway = f.gateway ?? 'esb';
     url = gateway === 'apigw' ? sim.urls.apigw : sim.urls.esb;
     creds = { appCode: sim.credentials.bkAppCode, appSecret: sim.credentials.bkAppSecret, username: io.env.BK_USERNAME || 'admin' };
     stopSim = () => sim.close();
@@ -117,7 +98,7 @@ export async function connectCmdb(f: ConnectFlags, io: ConnectIo): Promise<Conne
   return assemble(client, sender, { cmdb: new CmdbApi({ sender, gateway }) }, stopSim);
 }
 
-export async function connectFeishu(f: ConnectFlags, io: ConnectIo): Promise<Connection> {
+export async function connectFeishu(f: ConnectOptions, io: ConnectIo): Promise<Connection> {
   let url: string, appId: string, appSecret: string;
   let stopSim: (() => Promise<void>) | undefined;
   if (f.sandbox) {
@@ -133,9 +114,9 @@ export async function connectFeishu(f: ConnectFlags, io: ConnectIo): Promise<Con
   // The tenant token changes during a run: mask whichever is current, and the app secret.
   let tokens: TenantTokenManager | undefined;
   const client = createHttpClient(clientOptions(f, io, url, () => [appSecret, ...(tokens?.secrets() ?? [])]));
-  tokens = new TenantTokenManager({ client, credentials: { appId, appSecret }, policy: policyOf(f) });
   const windows = f.rate !== undefined ? parseRate(f.rate) : FEISHU_DEFAULT;
   const throttle = new Throttle({ windowsFor: () => windows, onWait: io.onWait });
+  tokens = new TenantTokenManager({ client, credentials: { appId, appSecret }, throttle, policy: policyOf(f) });
   const service = feishuService({ tokens });
   const sender = new Sender({ client, service, throttle, policy: policyOf(f) });
   return assemble(client, sender, { feishu: new FeishuApi({ sender }) }, stopSim);

@@ -7,12 +7,12 @@ export function emptySummary(command: string): RunSummary {
 }
 
 /** Prints an error that reached the top and returns the exit code for it. */
-export function reportCrash(e: unknown, opts: Record<string, unknown>): number {
+export function reportCrash(e: unknown, opts: { command: string; json: boolean; verbose: boolean }): number {
   const known = e instanceof CliError;
   const code = known ? e.exitCode : EXIT.INTERNAL;
   const message = known ? e.message + (e.hint ? `\n${e.hint}` : '') : `internal error: ${(e as Error)?.message ?? String(e)} (this is a bug; please report it with --verbose output)`;
   if (opts.json) {
-    process.stdout.write(JSON.stringify({ ...emptySummary(String(opts._command ?? 'cmdb-bulk')), exit_code: code, error: message }) + '\n');
+    process.stdout.write(JSON.stringify({ ...emptySummary(opts.command), exit_code: code, error: message }) + '\n');
   }
   process.stderr.write(`cmdb-bulk: ${message}\n`);
   if (!known && opts.verbose && e instanceof Error && e.stack) process.stderr.write(e.stack + '\n');

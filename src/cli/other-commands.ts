@@ -1,26 +1,16 @@
 /** The commands that are not data loads: sim, config check, completion. */
-import type { Command } from 'commander';
 import { CliError, EXIT, UsageError } from '../core/errors.js';
 import { describeSettings, resolveCmdbSettings, resolveFeishuSettings } from '../config/settings.js';
-import { completionScript } from '../config/completion.js';
+import { completionScript, completionSpec } from '../config/completion.js';
 import { colorEnabled, painter } from '../ui/color.js';
-import { connectCmdb, connectFeishu, type ConnectFlags } from './connect.js';
+import { connectCmdb, connectFeishu } from './connect.js';
+import type { ConnectOptions } from './manifests/shared.js';
+import type { ConfigCheckOptions, SimOptions } from './manifests/tools.js';
 
-export async function simAction(opts: Record<string, unknown>): Promise<number> {
+export async function simAction(opts: SimOptions): Promise<number> {
   const { runSimCommand } = await import('../sim/cli.js');
-  await runSimCommand(
-    {
-      port: opts.port as number,
-      latency: opts.latency as number | undefined,
-      errorRate: opts.errorRate as number | undefined,
-      dropRate: opts.dropRate as number | undefined,
-      applied504Rate: opts.applied504Rate as number | undefined,
-      seed: opts.seed as number | undefined,
-      tokenTtl: opts.tokenTtl as number | undefined,
-      noRateLimit: opts.rateLimit === false,
-    },
-    process.stdout,
-  );
+  const { rateLimit, ...rest } = opts;
+  await runSimCommand({ ...rest, noRateLimit: !rateLimit }, process.stdout);
   return EXIT.OK;
 }
 
@@ -32,22 +22,24 @@ interface CheckResult {
   exitCode: number;
 }
 
-export async function configCheckAction(opts: Record<string, unknown>): Promise<number> {
+/** A check makes one read-only call: few retries, a short timeout, one request at a time. */
+const CHECK_SENDING = { retries: 1, retryDelay: 200, timeout: 15, concurrency: 1 };
+
+export async function configCheckAction(opts: ConfigCheckOptions): Promise<number> {
   const env = process.env;
   const warnings: string[] = [];
   const warn = (l: string) => warnings.push(l);
-  const flags = { url: opts.url as string | undefined, gateway: opts.gateway as string | undefined, profile: opts.profile as string | undefined, config: opts.config as string | undefined };
-  const connectFlags: ConnectFlags = { ...flags, retries: 1, retryDelay: 200, timeout: 15, concurrency: 1, sandbox: !!opts.sandbox };
+  const connectOptions: ConnectOptions = { ...opts, ...CHECK_SENDING };
   const io = { env, warn, trace: () => {}, onWait: () => {} };
-  const which = opts.service as 'cmdb' | 'feishu' | 'all';
+  const which = opts.service;
   const results: CheckResult[] = [];
 
   if (which !== 'feishu') {
-    const settings = opts.sandbox ? ['(sandbox: the built-in simulator)'] : describeSettings(await resolveCmdbSettings({ flags, env, warn }));
+    const settings = opts.sandbox ? ['(sandbox: the built-in simulator)'] : describeSettings(await resolveCmdbSettings({ flags: opts, env, warn }));
     results.push({ service: 'cmdb', settings, ...(await probe(async () => {
-      const conn = await connectCmdb(connectFlags, io);
+      const conn = await connectCmdb(connectOptions, io);
       try {
-        const env = await conn.cmdb!.call('search_object_attribute', { bk_obj_id: opts.obj as string }, { idempotent: true });
+        const env = await conn.cmdb!.call('search_object_attribute', { bk_obj_id: opts.obj }, { idempotent: true });
         // A read that must succeed: any refusal fails the check.
         if (!env.result) throw new CliError(`CMDB refused the check's read (search_object_attribute): ${env.message} (code ${env.code})`, EXIT.AUTH);
         return `read ${Array.isArray(env.data) ? env.data.length : 0} attributes of model ${opts.obj}: the credentials work`;
@@ -57,9 +49,9 @@ export async function configCheckAction(opts: Record<string, unknown>): Promise<
     })) });
   }
   if (which !== 'cmdb') {
-    const settings = opts.sandbox ? ['(sandbox: the built-in simulator)'] : describeSettings(await resolveFeishuSettings({ flags, env, warn }));
+    const settings = opts.sandbox ? ['(sandbox: the built-in simulator)'] : describeSettings(await resolveFeishuSettings({ flags: opts, env, warn }));
     results.push({ service: 'feishu', settings, ...(await probe(async () => {
-      const conn = await connectFeishu(connectFlags, io);
+      const conn = await connectFeishu(connectOptions, io);
       try {
         // A query of one record proves the token; an unknown object answers with a business code, which is fine here.
         const env = await conn.feishu!.records('batch_query', 'package_demo__c', 'device', { select: ['_id'], page_size: 1 }, { idempotent: true });
@@ -92,16 +84,10 @@ async function probe(fn: () => Promise<string>): Promise<{ ok: boolean; message:
   }
 }
 
-export async function completionAction(opts: Record<string, unknown>, cmd: Command): Promise<number> {
-  const shell = (opts._args as string[])[0];
+export async function completionAction(_opts: unknown, args: string[]): Promise<number> {
+  const shell = args[0];
   if (shell !== 'bash' && shell !== 'zsh') throw new UsageError(`no completion for "${shell}"`, 'use bash or zsh');
-  const program = cmd.parent!;
-  const longs = (c: Command) => c.options.map((o) => o.long).filter((l): l is string => !!l);
-  const spec = {
-    // A command with subcommands (config → check) offers their options too.
-    commands: program.commands.map((c) => ({ name: c.name(), options: [...longs(c), ...c.commands.flatMap(longs)] })),
-    globalOptions: ['--help', '--version'],
-  };
-  process.stdout.write(completionScript(shell, spec));
+  const { commands } = await import('./manifests/index.js');
+  process.stdout.write(completionScript(shell, completionSpec(commands)));
   return EXIT.OK;
 }

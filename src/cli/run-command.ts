@@ -1,75 +1,48 @@
 /**
  * The data commands: turn parsed options into a pipeline run, draw progress, print the summary, pick the exit code.
  */
-import type { Command } from 'commander';
 import { extname } from 'node:path';
 import { CliError, EXIT, UsageError, type ExitCode } from '../core/errors.js';
+import { formatOfPath, reportFormatOfPath } from '../core/formats.js';
 import type { InputFormat, ReportFormat } from '../core/types.js';
-import { operations } from '../operations/index.js';
+import { loadOperation } from '../operations/index.js';
 import type { OperationOptions } from '../operations/types.js';
 import { runOperation, type RunOptions, type RunResult } from '../pipeline/run.js';
 import { appendStepSummary, formatSummary, type RunSummary } from '../report/summary.js';
 import { colorEnabled, painter } from '../ui/color.js';
 import { createProgress, progressMode } from '../ui/progress.js';
-import { connectCmdb, connectFeishu, type ConnectFlags } from './connect.js';
+import { connectCmdb, connectFeishu } from './connect.js';
 import { emptySummary } from './errors.js';
-
-/** Commander's options: the connection flags, the operation's own (--obj, --key, ...) and the run's. */
-interface Opts extends ConnectFlags, Omit<OperationOptions, 'noSchema'> {
-  _args: string[];
-  format?: InputFormat;
-  encoding: string;
-  delimiter?: string;
-  report?: string;
-  reportFormat?: ReportFormat;
-  failed?: string;
-  json?: boolean;
-  dryRun?: boolean;
-  skipInvalid?: boolean;
-  schema: boolean;
-  batchSize?: number;
-  resume?: string;
-  retryFailed?: string;
-  planOnly?: boolean;
-  plan?: string;
-  apply?: string;
-  prune?: boolean;
-  yes?: boolean;
-  maxDelete?: number;
-  quiet?: boolean;
-  progress: boolean;
-  color: boolean;
-}
+import type { OperationManifest } from './manifests/manifest.js';
+import type { OperationFlagValues, RowsOptions } from './manifests/operations.js';
 
 /**
  * The report format: the flag, else the report path's extension, else the input's format. Without --report,
  * --resume / --retry-failed rewrite the earlier report, so its extension decides.
  */
-function reportFormat(o: Opts, inputFormat: InputFormat | undefined, command: string): ReportFormat {
+function reportFormat(o: RowsOptions, inputFormat: InputFormat | undefined, command: string): ReportFormat {
   if (command === 'revert') return revertReportFormat(o);
   if (o.reportFormat) return o.reportFormat;
   const path = o.report ?? o.resume ?? o.retryFailed;
-  const ext = path && path !== '-' ? extname(path).slice(1).toLowerCase() : '';
-  if (ext === 'csv' || ext === 'json' || ext === 'ndjson') return ext;
-  if (ext === 'jsonl') return 'ndjson';
-  return inputFormat ?? 'csv';
+  // A workbook's report is a CSV (it opens in Excel too).
+  return (path && reportFormatOfPath(path)) || (inputFormat === 'xlsx' ? undefined : inputFormat) || 'csv';
 }
 
 /**
  * revert's report holds, as each row's input, what the revert wrote (so that it can be reverted in turn): values of
  * any shape, which only JSON and NDJSON reports keep. NDJSON unless --report-format or --report says json.
  */
-function revertReportFormat(o: Opts): ReportFormat {
+function revertReportFormat(o: RowsOptions): ReportFormat {
   const ext = o.report && o.report !== '-' ? extname(o.report).slice(1).toLowerCase() : '';
   const f = o.reportFormat ?? (ext === 'json' ? 'json' : ext === 'csv' ? 'csv' : 'ndjson');
   if (f === 'csv') throw new UsageError('revert writes its report as NDJSON or JSON (each row keeps what it wrote, so the revert can be reverted)', 'use --report-format ndjson, or a --report path ending in .ndjson');
   return f;
 }
 
-function inputFormatGuess(o: Opts, file: string): InputFormat | undefined {
-  if (o.format) return o.format;
-  const ext = extname(file).toLowerCase();
-  return ext === '.csv' ? 'csv' : ext === '.json' ? 'json' : ext === '.ndjson' || ext === '.jsonl' ? 'ndjson' : undefined;
+/** The operation's own options (its manifest's `own` flags), as the operation reads them. */
+function operationOptions(o: RowsOptions, m: OperationManifest): OperationOptions {
+  const own: OperationFlagValues = Object.fromEntries(Object.keys(m.own).map((k) => [k, o[k as keyof RowsOptions]]));
+  return { ...own, noSchema: !o.schema, empty: o.empty };
 }
 
 /**
@@ -86,85 +59,83 @@ function waitReason(reason: string): string {
   return reason === 'rate limit' ? 'rate limit' : 'server rate limit';
 }
 
-export function commandAction(name: string) {
-  return async (opts: Record<string, unknown>, _cmd: Command): Promise<number> => {
-    const o = opts as unknown as Opts;
-    const op = operations[name];
-    if (!op) throw new CliError(`unknown command ${name}`, EXIT.INTERNAL);
-    const env = process.env;
-    const stderr = process.stderr;
-    const color = colorEnabled({ flag: o.color, stream: stderr, env });
-    const paint = painter(color);
-    const quiet = !!o.quiet;
-    const file = o.apply ?? o._args[0] ?? '';
-    const mode = progressMode({ progress: o.progress, quiet, stream: stderr, env });
-    const progress = createProgress({ mode, stream: stderr, label: name, color, intervalMs: progressInterval(env) });
-    const info = (line: string) => {
-      if (!quiet) progress.log(line);
-    };
-    const warn = (line: string) => progress.log(paint.warn(line));
-    const stop = new AbortController();
-    const kill = new AbortController();
-    let interrupts = 0;
-    const onSignal = (sig: NodeJS.Signals) => {
-      interrupts++;
-      if (interrupts === 1) {
-        warn(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing the batches in flight, then writing the report (press Ctrl-C again to stop at once)`);
-        stop.abort();
-      } else if (interrupts === 2) {
-        warn('stopping now: requests in flight are abandoned and reported; --resume checks them before sending again');
-        kill.abort();
-      }
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-
-    let result: RunResult;
-    try {
-      if (o.report === '-' && o.json) throw new UsageError('--report - and --json both want stdout', 'write the report to a file with --report <path>');
-      const fmt = inputFormatGuess(o, file);
-      const { obj, asstObj, asstId, biz, namespace, object, key, asstKey, empty } = o;
-      const opOptions: OperationOptions = { obj, asstObj, asstId, biz, namespace, object, key, asstKey, empty, noSchema: !o.schema };
-      if (name === 'sync') Object.assign(opOptions, await syncOptions(o));
-      if (name === 'delete-inst' || name === 'revert') Object.assign(opOptions, { yes: !!o.yes, maxDelete: o.maxDelete });
-      const io = {
-        env,
-        warn,
-        trace: (line: string) => progress.log(paint.dim(line)),
-        onWait: (ms: number, reason: string) => progress.wait(ms, waitReason(reason)),
-      };
-      result = await runOperation({
-        operation: op,
-        input: { file, format: o.apply ? 'ndjson' : o.format, encoding: o.encoding, delimiter: o.delimiter },
-        opOptions,
-        report: { path: o.report, format: reportFormat(o, fmt, name) },
-        failedPath: o.failed,
-        dryRun: !!o.dryRun || !!o.planOnly,
-        skipInvalid: !!o.skipInvalid,
-        batchSize: o.batchSize,
-        concurrency: o.concurrency,
-        resume: o.resume,
-        retryFailed: o.retryFailed,
-        connect: () => (op.service === 'cmdb' ? connectCmdb(o, io) : connectFeishu(o, io)),
-        info,
-        warn,
-        progress,
-        stop: stop.signal,
-        kill: kill.signal,
-        ask: process.stdin.isTTY && process.stderr.isTTY ? askYes : undefined,
-        after: name === 'sync' && o.prune ? (x) => pruneStep(o, opOptions, !!o.dryRun || !!o.planOnly, kill.signal, x) : undefined,
-      });
-    } catch (e) {
-      if (!(e instanceof CliError)) throw e;
-      result = { exitCode: e.exitCode, summary: { ...emptySummary(name), exit_code: e.exitCode, error: e.message + (e.hint ? `\n${e.hint}` : '') } };
-    } finally {
-      progress.stop();
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    printSummary(result.summary, { json: !!o.json, quiet, color });
-    return result.exitCode;
+/** Runs a data command: its operation through the pipeline, with progress, signals and the summary. */
+export async function runRows(o: RowsOptions, args: string[], m: OperationManifest): Promise<number> {
+  const name = m.name;
+  const op = await loadOperation(name);
+  if (!op) throw new CliError(`no operation behind the command ${name}`, EXIT.INTERNAL);
+  const env = process.env;
+  const stderr = process.stderr;
+  const color = colorEnabled({ flag: o.color, stream: stderr, env });
+  const paint = painter(color);
+  const quiet = !!o.quiet;
+  const file = o.apply ?? args[0] ?? '';
+  const mode = progressMode({ progress: o.progress, quiet, stream: stderr, env });
+  const progress = createProgress({ mode, stream: stderr, label: name, color, intervalMs: progressInterval(env) });
+  const info = (line: string) => {
+    if (!quiet) progress.log(line);
   };
+  const warn = (line: string) => progress.log(paint.warn(line));
+  const stop = new AbortController();
+  const kill = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals) => {
+    interrupts++;
+    if (interrupts === 1) {
+      warn(`${sig === 'SIGINT' ? 'Ctrl-C' : sig}: finishing the batches in flight, then writing the report (press Ctrl-C again to stop at once)`);
+      stop.abort();
+    } else if (interrupts === 2) {
+      warn('stopping now: requests in flight are abandoned and reported; --resume checks them before sending again');
+      kill.abort();
+    }
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  let result: RunResult;
+  try {
+    if (o.report === '-' && o.json) throw new UsageError('--report - and --json both want stdout', 'write the report to a file with --report <path>');
+    const opOptions = operationOptions(o, m);
+    if (name === 'sync') Object.assign(opOptions, await syncOptions(o, args[0]));
+    const fmt = o.format ?? formatOfPath(file);
+    const io = {
+      env,
+      warn,
+      trace: (line: string) => progress.log(paint.dim(line)),
+      onWait: (ms: number, reason: string) => progress.wait(ms, waitReason(reason)),
+    };
+    result = await runOperation({
+      operation: op,
+      input: { file, format: o.apply ? 'ndjson' : o.format, encoding: o.encoding, delimiter: o.delimiter, sheet: o.sheet, obj: (o as { obj?: string }).obj },
+      opOptions,
+      report: { path: o.report, format: reportFormat(o, fmt, name) },
+      failedPath: o.failed,
+      dryRun: !!o.dryRun || !!o.planOnly,
+      skipInvalid: !!o.skipInvalid,
+      batchSize: o.batchSize,
+      concurrency: o.concurrency,
+      resume: o.resume,
+      retryFailed: o.retryFailed,
+      overwrite: !!o.overwrite,
+      connect: () => (m.service === 'cmdb' ? connectCmdb(o, io) : connectFeishu(o, io)),
+      info,
+      warn,
+      progress,
+      stop: stop.signal,
+      kill: kill.signal,
+      ask: process.stdin.isTTY && process.stderr.isTTY ? askYes : undefined,
+      after: name === 'sync' && o.prune ? (x) => pruneStep(o, opOptions, !!o.dryRun || !!o.planOnly, kill.signal, x) : undefined,
+    });
+  } catch (e) {
+    if (!(e instanceof CliError)) throw e;
+    result = { exitCode: e.exitCode, summary: { ...emptySummary(name), exit_code: e.exitCode, error: e.message + (e.hint ? `\n${e.hint}` : '') } };
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+  printSummary(result.summary, { json: !!o.json, quiet, color });
+  return result.exitCode;
 }
 
 function printSummary(s: RunSummary, o: { json: boolean; quiet: boolean; color: boolean }) {
@@ -182,8 +153,7 @@ function printSummary(s: RunSummary, o: { json: boolean; quiet: boolean; color: 
 }
 
 /** sync's own options: the file or the plan to apply, the model and key (a plan says its own), where the plan goes. */
-async function syncOptions(o: Opts): Promise<Partial<OperationOptions>> {
-  const file = o._args[0];
+async function syncOptions(o: RowsOptions, file: string | undefined): Promise<Partial<OperationOptions>> {
   if ((o.yes || o.maxDelete !== undefined) && !o.prune) throw new UsageError('--yes and --max-delete go with --prune (sync deletes nothing without it)');
   if (o.apply) {
     if (o.prune) throw new UsageError('--prune cannot be used with --apply: a plan names only the rows it changes', `prune with the file: cmdb-bulk sync <file> --obj <id> --key <field> --prune`);
@@ -208,7 +178,7 @@ function defaultPlanPath(file: string): string {
 }
 
 /** sync --prune, after the rows: deletes what the file does not name (src/operations/sync-prune.ts). */
-async function pruneStep(o: Opts, op: OperationOptions, dryRun: boolean, signal: AbortSignal, x: Parameters<NonNullable<RunOptions['after']>>[0]): Promise<ExitCode> {
+async function pruneStep(o: RowsOptions, op: OperationOptions, dryRun: boolean, signal: AbortSignal, x: Parameters<NonNullable<RunOptions['after']>>[0]): Promise<ExitCode> {
   const { prune } = await import('../operations/sync-prune.js');
   const r = await prune({
     api: x.conn.cmdb!,
@@ -223,7 +193,11 @@ async function pruneStep(o: Opts, op: OperationOptions, dryRun: boolean, signal:
     signal,
   });
   x.summary.pruned = r;
-  if (x.summary.plan) x.summary.plan.delete = r.candidates;
+  // The prune's look-ups and deletes count as the run's requests.
+  const stats = x.conn.stats();
+  x.summary.requests = stats.requests;
+  x.summary.retries = stats.retries;
+  if (typeof x.summary.plan === 'object' && x.summary.plan) x.summary.plan.delete = r.candidates;
   const s = x.summary;
   return s.exit_code === EXIT.OK && !dryRun && (r.refused !== undefined && r.candidates > 0 || r.kept > 0) ? EXIT.PARTIAL : (s.exit_code as ExitCode);
 }

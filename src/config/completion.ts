@@ -1,24 +1,38 @@
 /**
- * Shell completion scripts built from the CLI's own command list, so they never drift from the program.
- * Options complete after `-`, known option values after --format / --report-format / --gateway / --empty, file names
+ * Shell completion scripts made from the command manifests, so they offer exactly the options each command
+ * declares. Options complete after `-`, the values of a choice option after it (per command), file names
  * everywhere else (input files, --report, --config ...).
  */
+import { longName } from '../cli/flags.js';
+import { flagsOf, type CommandManifest } from '../cli/manifests/manifest.js';
 
 export interface CompletionSpec {
-  commands: { name: string; options: string[] }[];
+  /** `values`: the options of the command whose values are a fixed list. */
+  commands: { name: string; options: string[]; values?: Record<string, readonly string[]> }[];
   globalOptions: string[];
 }
 
 const PROGRAM = 'cmdb-bulk';
 const FUNC = '_cmdb_bulk';
 
-/** Options whose values are a fixed list. */
-const VALUES: Record<string, string[]> = {
-  '--format': ['csv', 'json', 'ndjson'],
-  '--report-format': ['csv', 'json', 'ndjson'],
-  '--gateway': ['esb', 'apigw'],
-  '--empty': ['omit', 'null'],
-};
+/**
+ * What to complete, from the manifests. A command under another (`config check`) is offered under the first
+ * word, which is where the completion finds it.
+ */
+export function completionSpec(manifests: readonly CommandManifest[]): CompletionSpec {
+  const byName = new Map<string, { name: string; options: string[]; values: Record<string, readonly string[]> }>();
+  for (const m of manifests) {
+    const name = m.name.split(' ')[0]!;
+    const c = byName.get(name) ?? { name, options: [], values: {} };
+    byName.set(name, c);
+    for (const f of Object.values(flagsOf(m))) {
+      c.options.push(longName(f));
+      if (f.choices) c.values[longName(f)] = f.choices;
+    }
+    c.options.push('--help');
+  }
+  return { commands: [...byName.values()], globalOptions: ['--help', '--version'] };
+}
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
 const OPTION = /^--?[A-Za-z0-9][A-Za-z0-9_-]*$/;
@@ -30,11 +44,17 @@ function option(o: string): string {
   return long;
 }
 
-function normalise(spec: CompletionSpec): { commands: { name: string; options: string[] }[]; global: string[] } {
-  const commands = spec.commands.map((c) => {
-    if (!NAME.test(c.name)) throw new Error(`completion: not a command name: ${JSON.stringify(c.name)}`);
-    return { name: c.name, options: [...new Set(c.options.map(option))] };
-  });
+function word(w: string, what: string): string {
+  if (!NAME.test(w)) throw new Error(`completion: not a ${what}: ${JSON.stringify(w)}`);
+  return w;
+}
+
+function normalise(spec: CompletionSpec): { commands: { name: string; options: string[]; values: [string, string[]][] }[]; global: string[] } {
+  const commands = spec.commands.map((c) => ({
+    name: word(c.name, 'command name'),
+    options: [...new Set(c.options.map(option))],
+    values: Object.entries(c.values ?? {}).map(([o, v]): [string, string[]] => [option(o), v.map((x) => word(x, 'value'))]),
+  }));
   return { commands, global: [...new Set(spec.globalOptions.map(option))] };
 }
 
@@ -46,8 +66,8 @@ export function completionScript(shell: 'bash' | 'zsh', spec: CompletionSpec): s
 function bash(s: ReturnType<typeof normalise>): string {
   const names = s.commands.map((c) => c.name);
   const perCommand = s.commands.map((c) => `    ${c.name}) opts="$opts ${c.options.join(' ')}" ;;`).join('\n');
-  const values = Object.entries(VALUES)
-    .map(([o, v]) => `    ${o}) COMPREPLY=($(compgen -W "${v.join(' ')}" -- "$cur")); return 0 ;;`)
+  const values = s.commands
+    .flatMap((c) => c.values.map(([o, v]) => `    "${c.name} ${o}") COMPREPLY=($(compgen -W "${v.join(' ')}" -- "$cur")); return 0 ;;`))
     .join('\n');
   return `# bash completion for ${PROGRAM}
 # Load it with:  eval "$(${PROGRAM} completion bash)"   (e.g. in ~/.bashrc)
@@ -62,7 +82,7 @@ ${FUNC}() {
       ${names.join('|') || '__no_commands__'}) cmd="\${COMP_WORDS[i]}"; break ;;
     esac
   done
-  case "$prev" in
+  case "$cmd $prev" in
 ${values}
   esac
   opts="${s.global.join(' ')}"
@@ -86,8 +106,8 @@ complete -F ${FUNC} ${PROGRAM}
 function zsh(s: ReturnType<typeof normalise>): string {
   const names = s.commands.map((c) => c.name);
   const perCommand = s.commands.map((c) => `    ${c.name}) opts+=(${c.options.join(' ')}) ;;`).join('\n');
-  const values = Object.entries(VALUES)
-    .map(([o, v]) => `    ${o}) compadd -- ${v.join(' ')}; return ;;`)
+  const values = s.commands
+    .flatMap((c) => c.values.map(([o, v]) => `    "${c.name} ${o}") compadd -- ${v.join(' ')}; return ;;`))
     .join('\n');
   return `#compdef ${PROGRAM}
 # zsh completion for ${PROGRAM}
@@ -99,7 +119,7 @@ ${FUNC}() {
   for w in \${words[2,CURRENT-1]}; do
     if (( \${commands[(Ie)$w]} )); then cmd=$w; break; fi
   done
-  case \${words[CURRENT-1]} in
+  case "$cmd \${words[CURRENT-1]}" in
 ${values}
   esac
   opts=(${s.global.join(' ')})

@@ -5,6 +5,7 @@
  */
 import { homedir } from 'node:os';
 import { UsageError, AuthError } from '../core/errors.js';
+import type { TargetOptions } from '../cli/manifests/shared.js';
 import { loadProfile, type LoadedProfile } from './file.js';
 
 export type Source = 'flag' | 'env' | 'file' | 'default' | 'sandbox';
@@ -29,7 +30,7 @@ export interface FeishuSettings {
   appSecret: Setting;
 }
 export interface ResolveInput {
-  flags: { url?: string; gateway?: string; profile?: string; config?: string };
+  flags: Pick<TargetOptions, 'url' | 'profile' | 'config'> & { gateway?: string };
   env: NodeJS.ProcessEnv;
   /** Default os.homedir(); XDG_CONFIG_HOME (from `env`) is honoured. */
   homeDir?: string;

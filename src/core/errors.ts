@@ -45,10 +45,3 @@ export class UnreachableError extends CliError {
     super(message, EXIT.UNREACHABLE, hint);
   }
 }
-
-/** The run was interrupted by SIGINT / SIGTERM (exit 130). */
-export class InterruptedError extends CliError {
-  constructor(message = 'interrupted') {
-    super(message, EXIT.INTERRUPTED);
-  }
-}

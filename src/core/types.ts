@@ -3,7 +3,7 @@
  * a record read from the input, a row outcome in the report.
  */
 
-export type InputFormat = 'csv' | 'json' | 'ndjson';
+export type InputFormat = 'csv' | 'json' | 'ndjson' | 'xlsx';
 export type ReportFormat = 'csv' | 'json' | 'ndjson';
 
 /**
@@ -20,12 +20,13 @@ export const TYPE_HINTS: readonly TypeHint[] = [
 
 /** One record as read from the input, before validation. */
 export interface InputRecord {
-  /** 1-based position of the record in the input (CSV header not counted). */
+  /** 1-based position of the record in the input (CSV header not counted); for .xlsx, the row number in the sheet. */
   row: number;
   /** 1-based line of the file where the record starts, for messages. */
   line: number;
   /**
-   * CSV: cell text keyed by column name (type hint stripped from the name).
+   * CSV and .xlsx: cell text keyed by column name (type hint stripped from the name; a workbook's numbers,
+   * booleans and dates written as text, see input/xlsx-cells.ts).
    * JSON / NDJSON: the parsed object as is. Always a null-prototype object.
    */
   values: Record<string, unknown>;

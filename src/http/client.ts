@@ -21,6 +21,10 @@ export interface HttpRequest {
 
 export interface HttpResponse {
   status: number;
+  /** What was asked: origin + path (no query), for messages that say what answered. */
+  url: string;
+  /** Bytes of the request body sent (0 without one): a 413 says how big a body the front door refused. */
+  sentBytes: number;
   /** Header names lower-case; repeated headers joined with ", ". */
   headers: Record<string, string>;
   /** Parsed JSON when the response is JSON, else undefined. */
@@ -44,26 +48,54 @@ export class TransportError extends Error {
   readonly timeout: boolean;
   /** The server's TLS certificate was not trusted: retrying will not help (configuration: --ca / --insecure). */
   readonly certificate: boolean;
+  /** The TLS handshake failed for another reason (https to a plain-HTTP port, no protocol in common): retrying
+   *  will not help either. */
+  readonly tls: boolean;
+  /** The origin (scheme, host, port) the request was for, when known. */
+  readonly origin?: string;
 
-  constructor(message: string, opts: { code: string; sent: boolean; timeout?: boolean; certificate?: boolean; cause?: unknown }) {
+  constructor(message: string, opts: { code: string; sent: boolean; timeout?: boolean; certificate?: boolean; tls?: boolean; origin?: string; cause?: unknown }) {
     super(message, { cause: opts.cause });
     this.name = 'TransportError';
     this.code = opts.code;
     this.sent = opts.sent;
     this.timeout = opts.timeout ?? false;
     this.certificate = opts.certificate ?? false;
+    this.tls = opts.tls ?? false;
+    this.origin = opts.origin;
   }
 
   /** Sorts a low-level error from undici / Node into a TransportError. */
-  static from(err: unknown, where: string): TransportError {
+  static from(err: unknown, where: string, origin?: string): TransportError {
     if (err instanceof TransportError) return err;
     const code = errorCode(err);
     const certificate = CERT_CODE.test(code);
-    const sent = !(NOT_SENT.has(code) || certificate || TLS_CODE.test(code));
-    const timeout = /TIMEOUT|ETIMEDOUT/.test(code);
     const msg = err instanceof Error && err.message ? err.message : String(err);
-    return new TransportError(`${where}: ${code}${msg && msg !== code ? ` (${msg})` : ''}`, { code, sent, timeout, certificate, cause: err });
+    const tls = !certificate && (TLS_CODE.test(code) || (code === 'EPROTO' && /SSL|TLS|version number/i.test(msg)));
+    const sent = !(NOT_SENT.has(code) || certificate || tls);
+    const timeout = /TIMEOUT|ETIMEDOUT/.test(code);
+    return new TransportError(`${where}: ${code}${msg && msg !== code ? ` (${msg})` : ''}`, { code, sent, timeout, certificate, tls, origin, cause: err });
   }
+}
+
+/** TLS failures in words, by OpenSSL's reason code (the raw text names source files of OpenSSL). */
+const TLS_WORDS: Array<[RegExp, string]> = [
+  [/WRONG_VERSION_NUMBER|PACKET_LENGTH_TOO_LONG|HTTP_REQUEST|wrong version number/i, 'the server on this port does not speak TLS: the URL says https://, but the port answers plain HTTP; try http:// or the HTTPS port'],
+  [/UNSUPPORTED_PROTOCOL|PROTOCOL_VERSION|NO_PROTOCOLS_AVAILABLE/i, 'the server offers only a TLS version this machine refuses (too old); ask for TLS 1.2 or later on the server'],
+  [/HANDSHAKE_FAILURE|NO_SHARED_CIPHER|NO_CIPHERS/i, 'the server and this machine have no TLS cipher in common; check the server\'s TLS settings'],
+];
+
+/** What a failed TLS handshake means, for the user: the cause in words, never OpenSSL's text. */
+export function tlsProblem(e: TransportError): { message: string; hint: string } {
+  const origin = e.origin ?? 'the server';
+  if (e.certificate) {
+    return { message: `the TLS certificate of ${origin} is not trusted (${e.code})`, hint: 'give the CA with --ca or NODE_EXTRA_CA_CERTS, or (unsafe) --insecure' };
+  }
+  const words = TLS_WORDS.find(([re]) => re.test(e.code) || re.test(e.message))?.[1];
+  return {
+    message: `the TLS handshake with ${origin} failed: ${words ?? `the connection could not be secured (${e.code})`}`,
+    hint: 'check the scheme (http:// or https://) and the port of the URL (--url), and any proxy (HTTPS_PROXY / NO_PROXY)',
+  };
 }
 
 function errorCode(err: unknown): string {
@@ -171,7 +203,14 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
           bodyTimeout: timeoutMs,
         });
         const text = await res.body.text();
-        const out: HttpResponse = { status: res.statusCode, headers: flatHeaders(res.headers), body: parseJson(text, res.headers['content-type']), text };
+        const out: HttpResponse = {
+          status: res.statusCode,
+          url: `${origin}${path}`,
+          sentBytes: payload === undefined ? 0 : Buffer.byteLength(payload),
+          headers: flatHeaders(res.headers),
+          body: parseJson(text, res.headers['content-type']),
+          text,
+        };
         trace?.(`← ${out.status} ${req.method} ${path} [${req.op}] ${Math.round(performance.now() - started)}ms ${clip(text)}`);
         return out;
       } catch (err) {
@@ -181,7 +220,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
         }
         const e = timedOut
           ? new TransportError(`${req.method} ${path}: no complete answer within ${timeoutMs} ms`, { code: 'ETIMEDOUT', sent: true, timeout: true, cause: err })
-          : TransportError.from(err, `${req.method} ${origin}${path}`);
+          : TransportError.from(err, `${req.method} ${origin}${path}`, origin);
         trace?.(`✗ ${req.method} ${path} [${req.op}] ${Math.round(performance.now() - started)}ms ${maskSecrets(e.message, secrets())}`);
         throw e;
       } finally {

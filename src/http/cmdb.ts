@@ -2,11 +2,16 @@
  * BlueKing CMDB through either front door (api-notes §1):
  * - ESB:   POST {base}/api/c/compapi/v2/cc/{op}/ with credentials and every parameter in the JSON body;
  * - apigw: method + path per operation, bk_obj_id in the path, credentials in X-Bkapi-Authorization.
- * The service adds credentials and sorts answers (rate limit, transient, auth); CmdbApi builds requests and
- * normalises the envelope. Business errors (result:false) are returned, not thrown: the operation reads them.
+ * The service adds credentials and sorts answers (a front door that is not CMDB, rate limit, transient, auth);
+ * CmdbApi builds requests, normalises the envelope and reads each operation's data with its schema, once per
+ * request. Business errors (result:false) are returned, not thrown: the operation reads them.
  */
+import { z } from 'zod';
 import { AuthError, CliError, EXIT } from '../core/errors.js';
+import { readAnswer } from './answer.js';
 import { maskSecrets, type HttpMethod, type HttpRequest, type HttpResponse } from './client.js';
+import { baseUrlOf, frontVerdict, type FrontContext } from './front.js';
+import { retryAfterMs } from './retry.js';
 import type { Sender, Service, Verdict } from './sender.js';
 
 export type Gateway = 'esb' | 'apigw';
@@ -18,16 +23,17 @@ export interface CmdbCredentials {
   token?: string;
 }
 
-export interface CmdbEnvelope {
-  result: boolean;
+interface EnvelopeHead {
   code: number;
   message: string;
   permission: unknown;
   requestId?: string;
-  data: any;
   /** HTTP status */
   status: number;
 }
+
+/** A CMDB answer: on success the operation's data, read with its schema (CMDB_ANSWERS); on failure no data. */
+export type CmdbEnvelope<D = unknown> = EnvelopeHead & ({ result: true; data: D } | { result: false; data: null });
 
 export type CmdbOp =
   | 'batch_create_inst'
@@ -67,6 +73,61 @@ export const GATEWAY_ONLY_OPS: ReadonlySet<CmdbOp> = new Set<CmdbOp>(['search_ob
 
 export const CMDB_OPS = Object.keys(APIGW_ROUTES) as CmdbOp[];
 
+/** Index in the batch ("0", "1", …) → created id / error text (bk-cmdb src/common/metadata/inst.go
+ *  CreateManyCommInstResultDetail, association.go CreateManyInstAsstResultDetail). */
+const CREATE_MAPS = z.object({
+  success_created: z.record(z.string(), z.number()).nullish().transform((m) => m ?? {}),
+  error_msg: z.record(z.string(), z.string()).nullish().transform((m) => m ?? {}),
+});
+
+const ATTRIBUTE = z.looseObject({
+  id: z.number().optional(),
+  bk_property_id: z.string(),
+  bk_property_name: z.string().optional(),
+  bk_property_type: z.string(),
+  isrequired: z.boolean().optional(),
+  editable: z.boolean().optional(),
+  isonly: z.boolean().optional(),
+  ismultiple: z.boolean().optional(),
+  option: z.unknown().optional(),
+});
+
+const OBJECT_ASSOCIATION = z.looseObject({ bk_obj_asst_id: z.string(), bk_obj_id: z.string(), bk_asst_obj_id: z.string(), mapping: z.string().optional() });
+const INSTANCE_ASSOCIATION = z.looseObject({ id: z.number(), bk_inst_id: z.number(), bk_asst_inst_id: z.number() });
+/** A page of instances, hosts or processes: `info` may be null when nothing matched. */
+const page = <T extends z.ZodType>(item: T) => z.object({ count: z.number().optional(), info: z.array(item).nullish().transform((l) => l ?? []) });
+const RECORD = z.record(z.string(), z.unknown());
+/** A unique rule: its keys name attributes by their numeric id (bk-cmdb src/common/metadata/unique.go ObjectUnique). */
+const UNIQUE_RULE = z.looseObject({ keys: z.array(z.looseObject({ key_kind: z.string(), key_id: z.number() })).nullish().transform((k) => k ?? []) });
+const PROCESS_DETAIL = z.looseObject({ process: RECORD.nullish(), process_template: z.looseObject({ id: z.number().optional() }).nullish() });
+const PROC_TEMPLATE = z.looseObject({
+  bk_process_name: z.string().optional(),
+  property: z.record(z.string(), z.looseObject({ as_default_value: z.boolean().optional() }).nullable()).nullish(),
+});
+
+/**
+ * Per operation: the shape of `data` in a successful answer (only what the tool reads; other keys pass), and
+ * whether the request changes data (an unreadable answer to a write may hide an applied write).
+ */
+export const CMDB_ANSWERS = {
+  batch_create_inst: { write: true, data: CREATE_MAPS },
+  batch_update_inst: { write: true, data: z.unknown() },
+  update_process_instance: { write: true, data: z.array(z.number()).nullish().transform((ids) => ids ?? []) },
+  batch_create_instance_association: { write: true, data: CREATE_MAPS },
+  batch_delete_inst: { write: true, data: z.unknown() },
+  search_object_attribute: { write: false, data: z.array(ATTRIBUTE) },
+  search_object_instances: { write: false, data: page(RECORD) },
+  find_object_association: { write: false, data: z.array(OBJECT_ASSOCIATION) },
+  find_instance_association: { write: false, data: z.array(INSTANCE_ASSOCIATION) },
+  search_object_unique: { write: false, data: z.array(UNIQUE_RULE).nullish().transform((r) => r ?? []) },
+  list_hosts_without_biz: { write: false, data: page(RECORD) },
+  list_process_related_info: { write: false, data: page(PROCESS_DETAIL) },
+  get_proc_template: { write: false, data: PROC_TEMPLATE },
+} satisfies Record<CmdbOp, { write: boolean; data: z.ZodType }>;
+
+/** The data of a successful answer to `op`, as its schema reads it. */
+export type CmdbData<O extends CmdbOp> = z.output<(typeof CMDB_ANSWERS)[O]['data']>;
+
 /** 'apigw' when the URL path contains /api/bk-cmdb/, else 'esb'. */
 export function defaultGateway(url: string): Gateway {
   let path = url;
@@ -103,38 +164,31 @@ function isObject(v: unknown): v is Record<string, any> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Normalises a CMDB answer: bk_error_code / bk_error_msg → code / message; request id from body or header. */
+/**
+ * A BlueKing envelope: `result`, or a numeric `code` (ESB, gateway) or `bk_error_code` (apiserver refusals that
+ * pass the gateway unchanged), api-notes §5. Anything else did not come from CMDB or its front doors.
+ */
+const ENVELOPE = z.looseObject({ result: z.unknown().optional(), code: z.unknown().optional(), bk_error_code: z.unknown().optional() })
+  .refine((b) => typeof b.result === 'boolean' || num(b.code) !== undefined || num(b.bk_error_code) !== undefined);
+
+export function isCmdbEnvelope(body: unknown): boolean {
+  return ENVELOPE.safeParse(body).success;
+}
+
+/** Normalises a CMDB answer (the service has made sure it is an envelope): bk_error_code / bk_error_msg →
+ *  code / message; request id from body or header. `data` is left as it came; CmdbApi.call reads it. */
 export function toEnvelope(res: HttpResponse): CmdbEnvelope {
-  const b = res.body;
-  if (!isObject(b)) {
-    return {
-      result: false,
-      code: -1,
-      message: `HTTP ${res.status}: ${res.text.slice(0, 200) || 'empty answer'}`,
-      permission: null,
-      requestId: res.headers['x-bkapi-request-id'] ?? res.headers['x-request-id'],
-      data: null,
-      status: res.status,
-    };
-  }
+  const b = isObject(res.body) ? res.body : {};
   const code = num(b.code) ?? num(b.bk_error_code) ?? (b.result === true ? 0 : res.status >= 400 ? res.status : 0);
   const result = typeof b.result === 'boolean' ? b.result : code === 0 && res.status < 400;
-  return {
-    result,
+  const head: EnvelopeHead = {
     code,
     message: String(b.message ?? b.bk_error_msg ?? b.msg ?? ''),
     permission: b.permission ?? null,
     requestId: (b.request_id as string | undefined) ?? res.headers['x-bkapi-request-id'] ?? res.headers['x-request-id'],
-    data: b.data ?? null,
     status: res.status,
   };
-}
-
-/** Seconds (may be fractional) from a reset header → ms. */
-export function resetHeaderMs(v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const s = Number(v.trim());
-  return Number.isFinite(s) && s >= 0 ? Math.ceil(s * 1000) : undefined;
+  return result ? { ...head, result, data: b.data ?? null } : { ...head, result, data: null };
 }
 
 /** "action (resource types)" list from CMDB's `permission` field, whichever of its two shapes it has. */
@@ -172,6 +226,26 @@ export function authSettings(code: number | undefined, message: string): string 
 }
 
 /**
+ * Whether the URL's shape fits the other front door, or holds part of the API path already (a pasted full URL).
+ * ESB: the part before /api/c/compapi/v2/cc/; apigw: the part before /api/v3/ (api-notes §1).
+ */
+export function cmdbAddressHint(gateway: Gateway, baseUrl: string): string | undefined {
+  let path: string;
+  try {
+    path = new URL(baseUrl).pathname;
+  } catch {
+    return undefined;
+  }
+  if (/\/api\/c\/compapi(\/|$)/.test(path)) return `the URL already holds the ESB path: give only the part before /api/c/compapi/v2/cc/${gateway === 'apigw' ? ', with --gateway esb' : ''}`;
+  if (/\/api\/v3(\/|$)/.test(path)) return 'the URL already holds the API path: give only the part before /api/v3/';
+  if (gateway === 'esb' && /\/api\/bk-cmdb(\/|$)/.test(path)) return 'the URL has the API gateway\'s path (/api/bk-cmdb/<stage>): use --gateway apigw (CMDB_GATEWAY=apigw)';
+  if (gateway === 'apigw' && /\/api\/bk-cmdb\/?$/.test(path)) return 'the gateway path needs its stage after /api/bk-cmdb/ (usually prod: …/api/bk-cmdb/prod)';
+  if (gateway === 'apigw' && !/\/api\/bk-cmdb\//.test(path)) return 'for the API gateway the URL is the part before /api/v3/ (e.g. https://bkapi.example.com/api/bk-cmdb/prod); for the ESB give the PaaS address with --gateway esb';
+  if (gateway === 'esb' && path !== '/' && path !== '') return `for the ESB the URL is the PaaS address, the part before /api/c/compapi/v2/cc/ (this one has the path ${path}, which may be the web UI's)`;
+  return undefined;
+}
+
+/**
  * `tenant`: multi-tenant deployments (bk-cmdb's tenant branch) read X-Bk-Tenant-Id. `supplierAccount`: the ESB takes
  * bk_supplier_account from the body, the gateway stage sets X-Bkcmdb-Supplier-Account (src/common/http/header/header.go
  * SupplierAccountHeader); given, it is sent the way the front door reads it.
@@ -180,6 +254,14 @@ export function cmdbService(opts: { gateway: Gateway; credentials: CmdbCredentia
   const { gateway, credentials: c } = opts;
   const language = opts.language ?? 'en';
   const secrets = () => [c.appSecret, c.token ?? ''].filter(Boolean);
+  const front: FrontContext = {
+    service: 'CMDB',
+    address: 'CMDB_URL (--url) and CMDB_GATEWAY (--gateway esb|apigw)',
+    credentials: 'BK_APP_CODE / BK_APP_SECRET and BK_USERNAME / BK_TOKEN',
+    isEnvelope: isCmdbEnvelope,
+    addressHint: (base) => cmdbAddressHint(gateway, base),
+    secrets,
+  };
   const auth: Record<string, string> = { bk_app_code: c.appCode, bk_app_secret: c.appSecret };
   if (c.username) auth.bk_username = c.username;
   if (c.token) auth.bk_token = c.token;
@@ -209,12 +291,14 @@ export function cmdbService(opts: { gateway: Gateway; credentials: CmdbCredentia
       const b = isObject(res.body) ? res.body : undefined;
       const code = b ? (num(b.code) ?? num(b.bk_error_code)) : undefined;
       const message = maskSecrets(String(b?.message ?? b?.bk_error_msg ?? ''), secrets());
-      const what = `${req.method} ${req.path}`;
       const said = `HTTP ${res.status}${code !== undefined ? `, code ${code}` : ''}${message ? `: ${message}` : ''}`;
 
       if (res.status === 429 || (code !== undefined && RATE_LIMIT_CODES.has(code))) {
-        return { kind: 'rate-limited', waitMs: resetHeaderMs(res.headers['x-bkapi-ratelimit-reset']), reason: `rate limited (${said})` };
+        const waitMs = retryAfterMs(res.headers['x-bkapi-ratelimit-reset']) ?? retryAfterMs(res.headers['retry-after']);
+        return { kind: 'rate-limited', waitMs, reason: `rate limited (${said})` };
       }
+      const fromFront = frontVerdict(res, req, front);
+      if (fromFront) return fromFront;
       // No clear answer: the write may have happened. Updates are re-sent; creates are looked up first (the sender
       // turns a transient verdict on a non-idempotent request into an AmbiguousWriteError).
       if (res.status >= 500 || (code !== undefined && NO_CLEAR_ANSWER_CODES.has(code))) return { kind: 'transient', reason: said };
@@ -249,14 +333,14 @@ export function cmdbService(opts: { gateway: Gateway; credentials: CmdbCredentia
           ),
         };
       }
-      if (!b && res.status === 404) {
+      if (res.status === 404) {
+        // The front door itself has no such API (gateway 1640401; an ESB without the component).
+        const hint = cmdbAddressHint(gateway, baseUrlOf(res, req));
         return {
           kind: 'fatal',
-          error: new CliError(`CMDB answered HTTP 404 for ${what}: check CMDB_URL (--url) and CMDB_GATEWAY (--gateway esb|apigw)`, EXIT.AUTH),
+          error: new CliError(`CMDB's ${gateway === 'apigw' ? 'API gateway' : 'ESB'} has no ${req.op} at ${req.method} ${maskSecrets(res.url, secrets())} (${said})`, EXIT.AUTH,
+            `check CMDB_URL (--url) and CMDB_GATEWAY (--gateway esb|apigw)${hint ? `; ${hint}` : ''}`),
         };
-      }
-      if (!b && res.status >= 200 && res.status < 300) {
-        return { kind: 'transient', reason: `HTTP ${res.status} with a non-JSON answer: ${maskSecrets(res.text.slice(0, 200), secrets())}` };
       }
       return { kind: 'ok' };
     },
@@ -288,9 +372,15 @@ export class CmdbApi {
     return { op, method: route.method, path, body };
   }
 
-  /** Builds the request for `op`, sends it, returns the normalised envelope (result:false is returned, not thrown). */
-  async call(op: CmdbOp, params: Record<string, unknown>, opts: { idempotent: boolean; signal?: AbortSignal }): Promise<CmdbEnvelope> {
+  /**
+   * Builds the request for `op`, sends it, returns the normalised envelope with its data read by the operation's
+   * schema (result:false is returned, not thrown). Data that does not fit is a ProtocolError (answer.ts).
+   */
+  async call<O extends CmdbOp>(op: O, params: Record<string, unknown>, opts: { idempotent: boolean; signal?: AbortSignal }): Promise<CmdbEnvelope<CmdbData<O>>> {
     const res = await this.sender.send(this.request(op, params), opts);
-    return toEnvelope(res);
+    const env = toEnvelope(res);
+    if (!env.result) return env;
+    const answer = CMDB_ANSWERS[op];
+    return { ...env, data: readAnswer(answer.data, env.data, { service: 'CMDB', op, status: res.status, write: answer.write }) as CmdbData<O> };
   }
 }

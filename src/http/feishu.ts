@@ -1,28 +1,36 @@
 /**
  * Feishu aPaaS (api-notes §3): tenant token (single flight, renewed ahead of expiry, dropped on 99991663),
- * the service that authorizes and sorts answers, and the records API.
+ * the services that authorize and sort answers, and the records API. The token request goes through a Sender
+ * like every other request: the same throttle (and 429 pause), retry decision, abort signal and clock.
  */
+import { z } from 'zod';
 import { AuthError, CliError, EXIT } from '../core/errors.js';
+import { readAnswer } from './answer.js';
 import { realClock, type Clock } from './clock.js';
-import { maskSecrets, TransportError, type HttpClient, type HttpMethod, type HttpRequest, type HttpResponse } from './client.js';
-import { resetHeaderMs } from './cmdb.js';
-import { backoffMs, DEFAULT_RETRY_POLICY, type RetryPolicy } from './retry.js';
-import { RetriesExhaustedError, type Sender, type Service, type Verdict } from './sender.js';
+import { maskSecrets, type HttpClient, type HttpMethod, type HttpRequest, type HttpResponse } from './client.js';
+import { frontVerdict, type FrontContext } from './front.js';
+import type { Throttle } from './limiter.js';
+import { retryAfterMs, type RetryPolicy } from './retry.js';
+import { RetriesExhaustedError, Sender, type Service, type Verdict } from './sender.js';
 
 export interface FeishuCredentials {
   appId: string;
   appSecret: string;
 }
 
-export interface FeishuEnvelope {
+interface EnvelopeHead {
   code: number;
   msg: string;
-  data: any;
   /** HTTP status */
   status: number;
 }
 
+/** A Feishu answer: with `ok` (code 0) the operation's data, read with its schema; otherwise no data. */
+export type FeishuEnvelope<D = unknown> = EnvelopeHead & ({ ok: true; data: D } | { ok: false; data: null });
+
 export const TOKEN_PATH = '/open-apis/auth/v3/tenant_access_token/internal';
+/** The op name of the token request (its rate-limit key, its name in traces). */
+export const TOKEN_OP = 'tenant_access_token';
 const THIRTY_MIN_MS = 30 * 60_000;
 const DEFAULT_LIFETIME_S = 7200;
 /** When a renewal fails but the old token still has this long to live, keep using it and try again later. */
@@ -37,54 +45,105 @@ function code(v: unknown): number | undefined {
   return typeof n === 'number' && Number.isFinite(n) ? n : undefined;
 }
 
+/** A Feishu envelope has a numeric `code` (the token answer too, with its fields at the top level). */
+const ENVELOPE = z.looseObject({ code: z.unknown().optional() }).refine((b) => code(b.code) !== undefined);
+
+export function isFeishuEnvelope(body: unknown): boolean {
+  return ENVELOPE.safeParse(body).success;
+}
+
+/** {code:0, tenant_access_token, expire} at the top level, no `data` (api-notes §3). */
+const TOKEN_ANSWER = z.looseObject({ tenant_access_token: z.string().min(1), expire: z.number().optional() });
+
+const FEISHU_SETTINGS = 'FEISHU_URL (--url; default https://open.feishu.cn)';
+const FEISHU_CREDENTIALS = 'FEISHU_APP_ID / FEISHU_APP_SECRET';
+
+function feishuFront(secrets: () => string[]): FrontContext {
+  return {
+    service: 'Feishu',
+    address: FEISHU_SETTINGS,
+    credentials: FEISHU_CREDENTIALS,
+    isEnvelope: isFeishuEnvelope,
+    addressHint: (base) => (/\/open-apis(\/|$)/.test(base) ? 'the URL already holds the API path: give only the origin (https://open.feishu.cn)' : undefined),
+    secrets,
+  };
+}
+
+function rateLimited(res: HttpResponse, said: string): Verdict {
+  const waitMs = retryAfterMs(res.headers['x-ogw-ratelimit-reset']) ?? retryAfterMs(res.headers['retry-after']);
+  return { kind: 'rate-limited', waitMs, reason: `rate limited (${said})` };
+}
+
+function notFound(res: HttpResponse, req: HttpRequest, said: string, secrets: string[]): Verdict {
+  return { kind: 'fatal', error: new CliError(`Feishu has no ${req.op} at ${req.method} ${maskSecrets(res.url, secrets)} (${said})`, EXIT.AUTH, `check ${FEISHU_SETTINGS}`) };
+}
+
+/** The token endpoint: the app credentials travel in the body, so nothing is added; bad ones are fatal. */
+export function tokenService(credentials: FeishuCredentials): Service {
+  // The new token in an answer must not be masked: only the app secret is.
+  const secrets = () => [credentials.appSecret];
+  const front = feishuFront(secrets);
+  return {
+    name: 'feishu',
+    secrets,
+    async authorize(req: HttpRequest): Promise<HttpRequest> {
+      return req;
+    },
+    classify(res: HttpResponse, req: HttpRequest): Verdict {
+      const b = isObject(res.body) ? res.body : undefined;
+      const c = code(b?.code);
+      const msg = maskSecrets(String(b?.msg ?? ''), secrets());
+      const said = `HTTP ${res.status}${c !== undefined ? `, code ${c}` : ''}${msg ? `: ${msg}` : ''}`;
+      const stop = c !== undefined ? STOP_CODES[c] : undefined;
+      if (stop) return { kind: 'fatal', error: new AuthError(`Feishu refused the token request (${said}): ${stop}`) };
+      if (res.status === 429 || c === RATE_LIMIT_CODE) return rateLimited(res, said);
+      const fromFront = frontVerdict(res, req, front);
+      if (fromFront) return fromFront;
+      if (res.status >= 500) return { kind: 'transient', reason: said };
+      if (res.status === 404) return notFound(res, req, said, secrets());
+      if (c !== 0) {
+        return { kind: 'fatal', error: new AuthError(`Feishu refused the app credentials (${said}); check ${FEISHU_CREDENTIALS}`) };
+      }
+      return { kind: 'ok' };
+    },
+  };
+}
+
 export class TenantTokenManager {
-  private readonly client: HttpClient;
+  private readonly sender: Sender;
   private readonly credentials: FeishuCredentials;
   private readonly clock: Clock;
-  private readonly onFetch?: () => void;
-  private readonly policy: RetryPolicy;
-  private readonly random: () => number;
   private token?: string;
   private renewAt = 0;
   private expiresAt = 0;
   private inflight?: Promise<string>;
-  private count = 0;
 
   constructor(opts: {
     client: HttpClient;
     credentials: FeishuCredentials;
+    /** The throttle of the app's other requests: the token request waits its turn and honours its 429 pause. */
+    throttle: Throttle;
+    policy: RetryPolicy;
     clock?: Clock;
-    onFetch?: () => void;
-    /** Retries of the token endpoint on 5xx / network errors (default: DEFAULT_RETRY_POLICY). */
-    policy?: RetryPolicy;
     random?: () => number;
   }) {
-    this.client = opts.client;
     this.credentials = opts.credentials;
     this.clock = opts.clock ?? realClock;
-    this.onFetch = opts.onFetch;
-    this.policy = opts.policy ?? DEFAULT_RETRY_POLICY;
-    this.random = opts.random ?? Math.random;
-  }
-
-  /** Number of token fetches so far (each may have taken several HTTP attempts). */
-  get fetches(): number {
-    return this.count;
-  }
-
-  /** The token in use, if any (for masking). */
-  get current(): string | undefined {
-    return this.token;
+    // Its own Sender (its own counts: the summary's `requests` are the API's), on the shared client and throttle.
+    this.sender = new Sender({ client: opts.client, service: tokenService(opts.credentials), throttle: opts.throttle, policy: opts.policy, clock: this.clock, random: opts.random });
   }
 
   secrets(): string[] {
     return [this.credentials.appSecret, this.token ?? ''].filter(Boolean);
   }
 
-  /** Single flight: concurrent callers share one fetch; the token is cached until its renewal time. */
-  get(): Promise<string> {
+  /**
+   * Single flight: concurrent callers share one fetch; the token is cached until its renewal time. `signal` stops
+   * the fetch this call starts (every caller of a run passes the same one).
+   */
+  get(signal?: AbortSignal): Promise<string> {
     if (this.token && this.clock.now() < this.renewAt) return Promise.resolve(this.token);
-    this.inflight ??= this.fetch().finally(() => {
+    this.inflight ??= this.fetch(signal).finally(() => {
       this.inflight = undefined;
     });
     return this.inflight;
@@ -99,11 +158,21 @@ export class TenantTokenManager {
     this.expiresAt = 0;
   }
 
-  private async fetch(): Promise<string> {
-    this.count++;
-    this.onFetch?.();
+  private async fetch(signal?: AbortSignal): Promise<string> {
     try {
-      return await this.fetchWithRetries();
+      const res = await this.sender.send(
+        {
+          op: TOKEN_OP,
+          method: 'POST',
+          path: TOKEN_PATH,
+          headers: { 'Content-Type': 'application/json; charset=utf-8' },
+          body: { app_id: this.credentials.appId, app_secret: this.credentials.appSecret },
+        },
+        { idempotent: true, signal },
+      );
+      const answer = readAnswer(TOKEN_ANSWER, res.body, { service: 'Feishu', op: TOKEN_OP, status: res.status, write: false });
+      this.store(answer.tenant_access_token, answer.expire);
+      return answer.tenant_access_token;
     } catch (e) {
       // A failed renewal need not stop the run while the old token is still good for a while.
       const now = this.clock.now();
@@ -112,66 +181,6 @@ export class TenantTokenManager {
         return this.token;
       }
       throw e;
-    }
-  }
-
-  private async fetchWithRetries(): Promise<string> {
-    const secrets = () => this.secrets();
-    let failures = 0;
-    let rateLimits = 0; // waiting out a 429 is not a failure: it has its own budget, as in the Sender
-    let reachedServer = false;
-    let lastError = '';
-    let lastStatus: number | undefined;
-    for (;;) {
-      try {
-        const res = await this.client.send({
-          op: 'tenant_access_token',
-          method: 'POST',
-          path: TOKEN_PATH,
-          headers: { 'Content-Type': 'application/json; charset=utf-8' },
-          body: { app_id: this.credentials.appId, app_secret: this.credentials.appSecret },
-        });
-        reachedServer = true;
-        lastStatus = res.status;
-        const b = isObject(res.body) ? res.body : undefined;
-        const c = code(b?.code);
-        const msg = maskSecrets(String(b?.msg ?? ''), secrets());
-        const stop = c !== undefined ? STOP_CODES[c] : undefined;
-        if (stop) throw new AuthError(`Feishu refused the token request (HTTP ${res.status}, code ${c}${msg ? `: ${msg}` : ''}): ${stop}`);
-        if (res.status === 429 || c === 99991400) {
-          lastError = `rate limited (HTTP ${res.status})`;
-          if (++rateLimits <= this.policy.rateLimitRetries) {
-            const reset = resetHeaderMs(res.headers['x-ogw-ratelimit-reset']);
-            await this.clock.sleep(reset !== undefined ? Math.max(100, reset) : this.policy.defaultRateLimitWaitMs);
-            continue;
-          }
-        } else if (res.status >= 500 || !b) {
-          if (!b && res.status === 404) {
-            throw new CliError(`Feishu answered HTTP 404 for the token endpoint ${TOKEN_PATH}: check FEISHU_URL (--url)`, EXIT.AUTH);
-          }
-          lastError = `HTTP ${res.status}${b ? '' : `: ${maskSecrets(res.text.slice(0, 200), secrets())}`}`;
-        } else if (c !== 0) {
-          throw new AuthError(
-            `Feishu refused the app credentials (HTTP ${res.status}, code ${c ?? 'missing'}${msg ? `: ${msg}` : ''}); check FEISHU_APP_ID / FEISHU_APP_SECRET`,
-          );
-        } else if (typeof b.tenant_access_token !== 'string' || !b.tenant_access_token) {
-          lastError = 'token answer without tenant_access_token';
-        } else {
-          this.store(b.tenant_access_token, code(b.expire));
-          return b.tenant_access_token;
-        }
-      } catch (err) {
-        if (!(err instanceof TransportError)) throw err;
-        lastError = maskSecrets(err.message, secrets());
-      }
-      failures++;
-      if (failures > this.policy.retries) {
-        throw new RetriesExhaustedError(
-          `feishu tenant_access_token: ${reachedServer ? 'the server kept failing' : 'the server could not be reached'} after ${failures} attempts (last: ${lastError})`,
-          { lastError, reachedServer, status: lastStatus },
-        );
-      }
-      await this.clock.sleep(backoffMs(this.policy, failures, this.random));
     }
   }
 
@@ -210,11 +219,12 @@ const STOP_CODES: Record<number, string> = { ...FATAL_CODES, [QUOTA_CODE]: QUOTA
 
 export function feishuService(opts: { tokens: TenantTokenManager }): Service {
   const { tokens } = opts;
+  const front = feishuFront(() => tokens.secrets());
   return {
     name: 'feishu',
     secrets: () => tokens.secrets(),
-    async authorize(req: HttpRequest): Promise<HttpRequest> {
-      const token = await tokens.get();
+    async authorize(req: HttpRequest, signal?: AbortSignal): Promise<HttpRequest> {
+      const token = await tokens.get(signal);
       return {
         ...req,
         headers: { 'Content-Type': 'application/json; charset=utf-8', ...req.headers, Authorization: `Bearer ${token}` },
@@ -231,9 +241,9 @@ export function feishuService(opts: { tokens: TenantTokenManager }): Service {
       const said = `HTTP ${res.status}${c !== undefined ? `, code ${c}` : ''}${msg ? `: ${msg}` : ''}`;
 
       if (c === QUOTA_CODE) return { kind: 'fatal', error: new AuthError(`Feishu refused ${req.op} (${said}): ${QUOTA_ADVICE}`) };
-      if (res.status === 429 || c === RATE_LIMIT_CODE) {
-        return { kind: 'rate-limited', waitMs: resetHeaderMs(res.headers['x-ogw-ratelimit-reset']), reason: `rate limited (${said})` };
-      }
+      if (res.status === 429 || c === RATE_LIMIT_CODE) return rateLimited(res, said);
+      const fromFront = frontVerdict(res, req, front);
+      if (fromFront) return fromFront;
       if (res.status >= 500 || (c !== undefined && TRANSIENT_CODES.has(c))) return { kind: 'transient', reason: said };
       if (c !== undefined && TOKEN_CODES.has(c)) return { kind: 'renew-auth', reason: said };
       if (c !== undefined && FATAL_CODES[c]) {
@@ -242,12 +252,7 @@ export function feishuService(opts: { tokens: TenantTokenManager }): Service {
       if (res.status === 401 || res.status === 403) {
         return { kind: 'fatal', error: new AuthError(`Feishu refused ${req.op} (${said}); check FEISHU_APP_ID / FEISHU_APP_SECRET and the app's permissions`) };
       }
-      if (!b && res.status === 404) {
-        return { kind: 'fatal', error: new CliError(`Feishu answered HTTP 404 for ${req.method} ${req.path}: check FEISHU_URL (--url)`, EXIT.AUTH) };
-      }
-      if (!b && res.status >= 200 && res.status < 300) {
-        return { kind: 'transient', reason: `HTTP ${res.status} with a non-JSON answer: ${maskSecrets(res.text.slice(0, 200), tokens.secrets())}` };
-      }
+      if (res.status === 404) return notFound(res, req, said, tokens.secrets());
       // Includes HTTP 400 / 2320001 "param is invalid": the operation splits the batch.
       return { kind: 'ok' };
     },
@@ -263,10 +268,44 @@ export const FEISHU_RECORD_METHODS: Record<FeishuRecordsOp, HttpMethod> = {
   batch_query: 'POST',
 };
 
+/** One record's outcome in a batch answer, in the order sent (api-notes §3). */
+const ITEM = z.looseObject({
+  success: z.boolean().optional(),
+  id: z.union([z.string(), z.number()]).optional(),
+  errors: z
+    .array(z.looseObject({ code: z.union([z.string(), z.number()]).optional(), message: z.string().optional(), sub_code: z.string().optional(), fields: z.array(z.string()).nullish() }))
+    .nullish(),
+});
+const ITEMS = z.object({ items: z.array(ITEM) });
+
+/** batch_query: `items` is a JSON *string* holding the records (api-notes §5); an array is taken as it is, none
+ *  as an empty page. */
+const QUERY_ITEMS = z.preprocess((v, ctx) => {
+  if (v === undefined || v === null) return [];
+  if (typeof v !== 'string') return v;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    ctx.issues.push({ code: 'custom', message: 'a string that is not JSON', input: v });
+    return z.NEVER;
+  }
+}, z.array(z.record(z.string(), z.unknown())));
+
+/** Per operation: the shape of `data` when code is 0, and whether the request changes data. */
+export const FEISHU_ANSWERS = {
+  batch_update: { write: true, data: ITEMS },
+  batch_create: { write: true, data: ITEMS },
+  batch_delete: { write: true, data: ITEMS },
+  batch_query: { write: false, data: z.object({ items: QUERY_ITEMS, has_more: z.boolean().nullish(), next_page_token: z.string().nullish() }) },
+} satisfies Record<FeishuRecordsOp, { write: boolean; data: z.ZodType }>;
+
+export type FeishuData<O extends FeishuRecordsOp> = z.output<(typeof FEISHU_ANSWERS)[O]['data']>;
+
+/** Normalises a Feishu answer (the service has made sure it is an envelope). `data` is left as it came. */
 export function toFeishuEnvelope(res: HttpResponse): FeishuEnvelope {
-  const b = res.body;
-  if (!isObject(b)) return { code: -1, msg: `HTTP ${res.status}: ${res.text.slice(0, 200) || 'empty answer'}`, data: null, status: res.status };
-  return { code: code(b.code) ?? (res.status < 400 ? 0 : res.status), msg: String(b.msg ?? ''), data: b.data ?? null, status: res.status };
+  const b = isObject(res.body) ? res.body : {};
+  const head: EnvelopeHead = { code: code(b.code) ?? (res.status < 400 ? 0 : res.status), msg: String(b.msg ?? ''), status: res.status };
+  return head.code === 0 ? { ...head, ok: true, data: b.data ?? null } : { ...head, ok: false, data: null };
 }
 
 export class FeishuApi {
@@ -289,14 +328,18 @@ export class FeishuApi {
     };
   }
 
-  async records(
-    op: FeishuRecordsOp,
+  /** Sends, then reads the data with the operation's schema (once per request); code ≠ 0 is returned, not thrown. */
+  async records<O extends FeishuRecordsOp>(
+    op: O,
     namespace: string,
     object: string,
     body: Record<string, unknown>,
     opts: { idempotent: boolean; signal?: AbortSignal },
-  ): Promise<FeishuEnvelope> {
+  ): Promise<FeishuEnvelope<FeishuData<O>>> {
     const res = await this.sender.send(this.request(op, namespace, object, body), opts);
-    return toFeishuEnvelope(res);
+    const env = toFeishuEnvelope(res);
+    if (!env.ok) return env;
+    const answer = FEISHU_ANSWERS[op];
+    return { ...env, data: readAnswer(answer.data, env.data, { service: 'Feishu', op, status: res.status, write: answer.write }) as FeishuData<O> };
   }
 }

@@ -1,16 +1,20 @@
 /**
- * The one retry loop. For each attempt: authorize → wait for the throttle → send → classify.
+ * The one retry loop. For each attempt: authorize → wait for the throttle → send → classify → decide.
+ * Every request of a server goes through here, the Feishu token fetch included, so all of them share one
+ * throttle, one 429 pause and the run's abort signal.
  *
- * What may be re-sent is decided here, once, for every operation:
- * - never reached the server (connect refused, DNS, TLS handshake), or a 429 / rate-limit code → always retried;
+ * What may be re-sent is decided in one pure function, `nextRetry` (retry.ts), for every operation:
+ * - never reached the server (connect refused, DNS), or a rate limit (429, a rate-limit code, 503 + Retry-After)
+ *   → always retried;
  * - may have been applied (timeout or reset after sending, 5xx, 504, a transient verdict) → retried only for
- *   idempotent requests; for creates the pipeline gets an AmbiguousWriteError and checks what exists first.
+ *   idempotent requests; for creates the pipeline gets an AmbiguousWriteError and checks what exists first;
+ * - TLS failures, a front door that is not the API, refused credentials → never retried (a fatal verdict).
  */
 import { AuthError, CliError, EXIT, UnreachableError } from '../core/errors.js';
 import { abortError, realClock, type Clock } from './clock.js';
-import { maskSecrets, TransportError, type HttpClient, type HttpRequest, type HttpResponse } from './client.js';
+import { maskSecrets, tlsProblem, TransportError, type HttpClient, type HttpRequest, type HttpResponse } from './client.js';
 import type { Throttle } from './limiter.js';
-import { backoffMs, type RetryPolicy } from './retry.js';
+import { nextRetry, type Failure, type RetryPolicy, type StopReason } from './retry.js';
 
 export type Verdict =
   /** A real answer: hand it to the operation (includes business errors). */
@@ -27,8 +31,9 @@ export type Verdict =
 export interface Service {
   /** 'cmdb' | 'feishu' */
   name: string;
-  /** Adds credentials (body / header / bearer). May throw AuthError / RetriesExhaustedError (token fetch). */
-  authorize(req: HttpRequest): Promise<HttpRequest>;
+  /** Adds credentials (body / header / bearer). May throw AuthError / RetriesExhaustedError (token fetch); `signal`
+   *  stops a token fetch it starts. */
+  authorize(req: HttpRequest, signal?: AbortSignal): Promise<HttpRequest>;
   classify(res: HttpResponse, req: HttpRequest): Verdict;
   /** Drops the cached token. `req` is the authorized request that was refused, so a token that was already
    *  replaced by a concurrent renewal is not dropped again. */
@@ -105,10 +110,6 @@ export function scrubAnswer(res: HttpResponse, secrets: string[]): HttpResponse 
   return { ...res, text, body };
 }
 
-/** Small random extra wait after a 429, so paused callers do not all come back in the same millisecond. */
-const RATE_LIMIT_JITTER_MS = 50;
-const MIN_RATE_LIMIT_WAIT_MS = 100;
-
 export class Sender {
   readonly stats: SendStats;
   private readonly client: HttpClient;
@@ -146,25 +147,30 @@ export class Sender {
    */
   async send(req: HttpRequest, opts: { idempotent: boolean; signal?: AbortSignal }): Promise<HttpResponse> {
     const signal = opts.signal && this.signal ? AbortSignal.any([opts.signal, this.signal]) : (opts.signal ?? this.signal);
-    const { policy, service } = this;
+    const { service } = this;
     const label = `${service.name} ${req.op}`;
-    let failures = 0; // transient failures so far (retries budget)
-    let rateLimits = 0; // 429s so far (rateLimitRetries budget)
+    let failures = 0; // unreached and unclear failures so far (retries budget)
+    let rateLimits = 0; // rate-limit answers so far (rateLimitRetries budget)
     let renewed = false; // the previous attempt ended in renew-auth
     let reachedServer = false;
     let lastError = '';
     let lastStatus: number | undefined;
+    let lastCause: unknown; // the transport error of the last attempt, if it ended in one
     let isRetry = false; // this attempt re-sends after a failure or a token renewal (not after a 429)
 
-    const retryLater = async (): Promise<void> => {
-      failures++;
-      if (failures > policy.retries) {
-        throw new RetriesExhaustedError(
-          `${label}: ${reachedServer ? 'the server kept failing' : 'the server could not be reached'} after ${failures} attempts (last: ${lastError})`,
-          { lastError, reachedServer, status: lastStatus },
-        );
+    /** Carries out the retry decision for a failure: waits and returns, or throws why it stops. */
+    const afterFailure = async (failure: Failure): Promise<void> => {
+      if (failure.kind === 'rate-limited') rateLimits++;
+      else failures++;
+      const step = nextRetry(this.policy, { failure, idempotent: opts.idempotent, failures, rateLimits }, this.random);
+      if (!step.retry) throw this.stopError(step.why, { label, lastError, reachedServer, lastStatus, lastCause, failures, rateLimits });
+      if (step.pauseAll) {
+        this.stats.rateLimited++;
+        this.stats.rateLimitWaitMs += step.delayMs;
+        this.throttle.pauseAll(step.delayMs, `${label}: ${lastError}`); // the next acquire waits out the pause
+        return;
       }
-      await this.clock.sleep(backoffMs(policy, failures, this.random), signal);
+      await this.clock.sleep(step.delayMs, signal);
       isRetry = true;
     };
 
@@ -173,7 +179,7 @@ export class Sender {
       // Authorize before taking a rate slot: a slow token fetch must not bunch up already granted slots.
       let authed: HttpRequest;
       try {
-        authed = await service.authorize(req);
+        authed = await service.authorize(req, signal);
       } catch (e) {
         // The token endpoint failing is not an answer to this request: it was never sent.
         if (e instanceof RetriesExhaustedError && e.reachedServer) {
@@ -193,19 +199,18 @@ export class Sender {
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;
         lastError = maskSecrets(err.message, service.secrets());
-        if (err.certificate) {
-          throw new CliError(`${label}: the server's TLS certificate is not trusted (${err.code})`, EXIT.AUTH,
-            'give the CA with --ca or NODE_EXTRA_CA_CERTS, or (unsafe) --insecure');
+        lastCause = err;
+        if (err.certificate || err.tls) {
+          const p = tlsProblem(err);
+          throw new CliError(`${label}: ${p.message}`, EXIT.AUTH, p.hint);
         }
-        if (err.sent && !opts.idempotent) {
-          throw new AmbiguousWriteError(`${label}: ${lastError}; the request may have been applied`, { cause: err });
-        }
-        await retryLater();
+        await afterFailure(err.sent ? { kind: 'unclear' } : { kind: 'unreached' });
         continue;
       }
 
       reachedServer = true;
       lastStatus = res.status;
+      lastCause = undefined;
       const verdict = service.classify(res, authed);
       if (verdict.kind !== 'renew-auth') renewed = false;
       switch (verdict.kind) {
@@ -219,32 +224,36 @@ export class Sender {
           service.renewAuth?.(authed);
           isRetry = true;
           continue;
-        case 'rate-limited': {
+        case 'rate-limited':
           lastError = verdict.reason;
-          rateLimits++;
-          if (rateLimits > policy.rateLimitRetries) {
-            throw new RetriesExhaustedError(`${label}: still rate limited after ${rateLimits} waits (${verdict.reason})`, {
-              lastError, reachedServer, status: lastStatus,
-            });
-          }
-          // A reset of "0" would retry at once into the same window: wait a little at least.
-          const wait =
-            verdict.waitMs !== undefined
-              ? Math.max(MIN_RATE_LIMIT_WAIT_MS, verdict.waitMs)
-              : policy.defaultRateLimitWaitMs + Math.round(this.random() * RATE_LIMIT_JITTER_MS);
-          this.stats.rateLimited++;
-          this.stats.rateLimitWaitMs += wait;
-          this.throttle.pauseAll(wait, `${label}: ${verdict.reason}`);
-          continue; // the next acquire waits out the pause
-        }
+          await afterFailure({ kind: 'rate-limited', waitMs: verdict.waitMs });
+          continue;
         case 'transient':
           lastError = verdict.reason;
-          if (!opts.idempotent) {
-            throw new AmbiguousWriteError(`${label}: ${verdict.reason}; the request may have been applied`, { status: res.status });
-          }
-          await retryLater();
+          await afterFailure({ kind: 'unclear' });
           continue;
       }
+    }
+  }
+
+  /** The error that ends `send` when the retry decision is to stop. */
+  private stopError(
+    why: StopReason,
+    s: { label: string; lastError: string; reachedServer: boolean; lastStatus?: number; lastCause?: unknown; failures: number; rateLimits: number },
+  ): Error {
+    const { label, lastError, reachedServer, lastStatus: status } = s;
+    switch (why) {
+      case 'unclear-write':
+        return new AmbiguousWriteError(`${label}: ${lastError}; the request may have been applied`, s.lastCause ? { cause: s.lastCause } : { status });
+      case 'rate-limit-waits-used':
+        return new RetriesExhaustedError(`${label}: still rate limited after ${s.rateLimits} waits (${lastError})`, { lastError, reachedServer, status });
+      case 'wait-too-long':
+        return new RetriesExhaustedError(`${label}: the server asks to wait longer than ${Math.round(this.policy.maxRetryAfterMs / 1000)} s before trying again (${lastError})`, { lastError, reachedServer, status });
+      case 'retries-used':
+        return new RetriesExhaustedError(
+          `${label}: ${reachedServer ? 'the server kept failing' : 'the server could not be reached'} after ${s.failures} attempts (last: ${lastError})`,
+          { lastError, reachedServer, status },
+        );
     }
   }
 }

@@ -1,10 +1,11 @@
 /**
- * Input readers: open a CSV / JSON / NDJSON file (or standard input) and stream its records.
+ * Input readers: open a CSV / JSON / NDJSON file or an .xlsx workbook (or standard input) and stream its records.
  * Problems that stop everything throw UsageError; problems of one record come back as a record with `error`.
  */
 import { open } from 'node:fs/promises';
 import { extname } from 'node:path';
 import { UsageError } from '../core/errors.js';
+import { formatOfPath, INPUT_FORMATS as FORMATS, KNOWN_EXTENSIONS } from '../core/formats.js';
 import type { InputFormat, InputRecord, TypeHint } from '../core/types.js';
 import { bomEncoding, chunkToString, resolveEncoding, textChunks, type TextChunk } from './decode.js';
 import { csvBatches, readCsvHeader, type CsvTally } from './csv.js';
@@ -17,10 +18,12 @@ import { spoolStdin } from './spool.js';
 export interface OpenInputOptions {
   file: string; // path, or '-' for standard input
   format?: InputFormat; // overrides the extension
-  encoding?: string; // default 'utf-8'; any label TextDecoder knows (gb18030, gbk, utf-16le...)
+  encoding?: string; // default: UTF-16 when the file starts with its byte order mark, else utf-8; any label TextDecoder knows (gb18030, gbk, utf-16le...)
   delimiter?: string; // CSV only, default: detected from the header; accept '\t' and the word 'tab'
   stdin?: NodeJS.ReadableStream; // default process.stdin (injectable for tests)
   tmpDir?: string; // where stdin is spooled (default os.tmpdir())
+  sheet?: string; // .xlsx: the sheet to read (default: the one named after obj, else the first)
+  obj?: string; // .xlsx: --obj, the default sheet's name
 }
 
 export interface InputSource {
@@ -44,6 +47,10 @@ export interface InputSource {
    * from an API export, and (after a full read) empty rows skipped. One line each, naming the file.
    */
   notes(): string[];
+  /** The `row` of the first record: 1 (the default), or for .xlsx the sheet row where the data starts (rows are sheet rows). */
+  firstRow?: number;
+  /** .xlsx: the sheet read and its layout (CMDB's own workbook, or a plain header row). */
+  sheet?: { name: string; layout: 'cmdb' | 'plain' };
   /** Streams the records; may be called again to re-read from the start (two-pass pipeline). */
   records(): AsyncIterable<InputRecord>;
   /**
@@ -55,10 +62,14 @@ export interface InputSource {
   close(): Promise<void>;
 }
 
-// .tsv and .txt (Excel's "Unicode Text") are delimited text too: the delimiter is found in the header.
-const EXTENSIONS: Record<string, InputFormat> = { '.csv': 'csv', '.tsv': 'csv', '.txt': 'csv', '.json': 'json', '.ndjson': 'ndjson', '.jsonl': 'ndjson' };
 const CSV_DELIMITERS = [',', ';', '\t', '|'];
-const FORMATS: readonly InputFormat[] = ['csv', 'json', 'ndjson'];
+/** A zip archive (every .xlsx is one) starts with these bytes. */
+const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
+
+/** Whether the records' values are text to coerce by the field types (CSV, .xlsx) rather than typed JSON values. */
+export function cellsAreText(source: Pick<InputSource, 'format'>): boolean {
+  return source.format === 'csv' || source.format === 'xlsx';
+}
 const HEAD_BYTES = 4096;
 
 /** The delimiter for csv-parse: one character; 'tab', '\t' (typed as backslash-t) and a real tab mean tab. */
@@ -78,9 +89,10 @@ export function normalizeDelimiter(d: string | undefined): string {
  * , ; tab | when none was given) and no `{` (a guess we only make when the content looks like a table).
  */
 export function detectFormat(file: string, head?: Buffer, delimiter?: string): InputFormat | null {
-  const byExt = file === '-' ? undefined : EXTENSIONS[extname(file).toLowerCase()];
+  const byExt = formatOfPath(file);
   if (byExt) return byExt;
   if (!head) return null;
+  if (head.subarray(0, 4).equals(ZIP_MAGIC)) return 'xlsx';
   const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
   if (text.startsWith('[')) return 'json';
   if (text.startsWith('{')) return isApiExport(text) ? 'json' : 'ndjson';
@@ -145,7 +157,7 @@ async function firstText(chunks: AsyncIterable<TextChunk>): Promise<string> {
 export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
   const isStdin = opts.file === '-';
   const display = isStdin ? '<stdin>' : opts.file;
-  if (opts.format !== undefined && !FORMATS.includes(opts.format)) {
+  if (opts.format !== undefined && !(FORMATS as readonly string[]).includes(opts.format)) {
     throw new UsageError(`unknown format "${opts.format}"`, `use one of ${FORMATS.join(', ')}`);
   }
   let delimiter = opts.delimiter === undefined ? undefined : normalizeDelimiter(opts.delimiter);
@@ -172,12 +184,20 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
     }
     if (!format && !isStdin) {
       format = detectFormat(opts.file);
+      if (!format && extname(opts.file).toLowerCase() === '.xls') {
+        throw new UsageError(`${display} is an old-style Excel file (.xls), which is not read`, 'open it in Excel and save it as "Excel Workbook (*.xlsx)"');
+      }
       if (!format) {
         throw new UsageError(
           `cannot tell the format of ${display} from its extension`,
-          'name it .csv, .tsv, .json, .ndjson or .jsonl, or pass --format csv|json|ndjson',
+          `name it ${KNOWN_EXTENSIONS.slice(0, -1).join(', ')} or ${KNOWN_EXTENSIONS.at(-1)}, or pass --format ${FORMATS.join('|')}`,
         );
       }
+    }
+    const isZip = head.subarray(0, 4).equals(ZIP_MAGIC);
+    if (!format && isZip) format = 'xlsx';
+    if (format !== 'xlsx' && isZip) {
+      throw new UsageError(`${display} is an Excel workbook (.xlsx), not ${format}`, `name it .xlsx or pass --format xlsx`);
     }
     if (!format) {
       const text = encoding === 'utf-8' ? head : Buffer.from(new TextDecoder(encoding).decode(head));
@@ -185,9 +205,36 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
       if (!format) {
         throw new UsageError(
           'cannot tell the format of standard input from its content',
-          'pass --format csv, --format json or --format ndjson',
+          'pass --format csv, --format json, --format ndjson or --format xlsx',
         );
       }
+    }
+    if (format === 'xlsx') {
+      // Loaded only now: CSV runs and --help never pay for the workbook library.
+      const { openXlsx } = await import('./xlsx.js');
+      const x = await openXlsx({ path, display, sheet: opts.sheet, obj: opts.obj });
+      const batches = x.batches;
+      const closeAll = async () => {
+        await x.close();
+        await close();
+      };
+      return {
+        file: display,
+        path,
+        format,
+        columns: x.columns,
+        hints: x.hints,
+        firstRow: x.firstRow,
+        sheet: { name: x.sheet, layout: x.layout },
+        delimiter: ',',
+        encoding: 'utf-8',
+        bom: false,
+        emptyRows: 0, // an empty row between data rows is a row (see xlsx.ts); empty rows after them are not rows
+        notes: () => [],
+        records: () => flatten(batches()),
+        batches,
+        close: closeAll,
+      };
     }
     const chunks = () => textChunks(path, display, encoding, explicit);
     let columns: string[] | null = null;

@@ -28,7 +28,7 @@ import {
 import { requireObj } from './cmdb/create-inst.js';
 import { checkKey, fetchUniqueRules } from './cmdb/unique.js';
 import { changedFields, describeChanges, sameValue } from './sync-compare.js';
-import { PlanWriter, readPlanLine, type PlanLine } from './sync-plan.js';
+import { PlanWriter, readPlanLine } from './sync-plan.js';
 import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from './types.js';
 
 export const CONFLICT = 'conflict';
@@ -122,12 +122,12 @@ interface Rules {
   planned?(rows: CheckedRow[]): void;
 }
 
-function settle(r: CheckedRow, action: string, settled: CheckedRow['settled']) {
+export function settle(r: CheckedRow, action: string, settled: CheckedRow['settled']) {
   r.action = action;
   r.settled = settled;
 }
 
-function conflict(r: CheckedRow, error: string) {
+export function conflict(r: CheckedRow, error: string) {
   settle(r, 'conflict', { status: 'failed', error_code: CONFLICT, error });
 }
 
@@ -221,5 +221,3 @@ function planRules(ctx: OperationContext, obj: string, key: string): Rules {
     },
   };
 }
-
-export type { PlanLine };

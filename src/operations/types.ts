@@ -9,6 +9,7 @@ import type { InputSource } from '../input/index.js';
 import type { CmdbApi } from '../http/cmdb.js';
 import type { FeishuApi } from '../http/feishu.js';
 import type { FieldError } from '../schema/rows.js';
+import type { OperationFlagValues } from '../cli/manifests/operations.js';
 
 /** A row that passed (or failed) the operation's checks. */
 export interface CheckedRow {
@@ -67,26 +68,16 @@ export type Reconciled =
   | { state: 'not-applied' }
   | { state: 'unknown'; why: string };
 
-export interface OperationOptions {
-  obj?: string;
-  asstObj?: string;
-  asstId?: string;
-  biz?: number;
-  namespace?: string;
-  object?: string;
-  key?: string;
-  asstKey?: string;
+/**
+ * The operation's options: the flags each command declares as its own (src/cli/manifests/operations.ts), plus
+ * two of the input's. Declared there once; a new flag there is typed here without a second list.
+ */
+export type OperationOptions = OperationFlagValues & {
   noSchema: boolean;
   empty: 'omit' | 'null';
-  /** sync: write the plan here (one NDJSON line per row) while classifying. */
-  plan?: string;
   /** sync: the input is a plan written by --plan-only, applied as it is (rows whose server values moved fail). */
   applyPlan?: boolean;
-  /** delete-inst, revert: deleting is confirmed (no question asked). */
-  yes?: boolean;
-  /** delete-inst: refuse a file that would delete more than this many instances. */
-  maxDelete?: number;
-}
+};
 
 export interface OperationContext {
   cmdb?: CmdbApi;

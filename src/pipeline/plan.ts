@@ -28,7 +28,7 @@ export interface Plan {
 export async function checkAll(source: InputSource, session: Session, resume: Resume, stop: AbortSignal): Promise<Plan> {
   const plan: Plan = { total: 0, invalid: 0, valid: 0, skipped: 0, problems: [], groups: new Map(), columns: source.columns ?? [], actions: new Map(), changedFields: 0 };
   const seen = source.columns ? null : new Set<string>();
-  for await (const chunk of checkedRows(source, session, { skip: (row) => resume.skip(row), resolve: () => true, stop })) {
+  for await (const chunk of checkedRows(source, session, { skip: (rec) => resume.skip(rec), resolve: () => true, stop })) {
     for (const { rec, checked: r } of chunk) {
       plan.total++;
       if (seen && seen.size < 1000) for (const k in rec.values) seen.add(k);

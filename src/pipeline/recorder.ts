@@ -7,7 +7,7 @@ import { renameSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { CliError } from '../core/errors.js';
 import type { ReportFormat, RowOutcome, RowStatus } from '../core/types.js';
-import { FailedRowsWriter, type FailedRowsWriterOptions } from '../report/failed-file.js';
+import { FailedRowsWriter, type FailedRows, type FailedRowsWriterOptions } from '../report/failed-file.js';
 import { ErrorGroups } from '../report/summary.js';
 import { ReportWriter } from '../report/writer.js';
 import type { Progress } from '../ui/progress.js';
@@ -31,6 +31,8 @@ export interface RecorderOptions {
   /** The earlier report (--resume / --retry-failed): a report written over it is written beside it until complete. */
   priorPath?: string;
   inputColumns: string[];
+  /** The `row` of the first input record: 1 (the default), or the sheet row where a workbook's data starts. */
+  firstRow?: number;
   failed?: FailedRowsWriterOptions;
   /** Keep an in-flight log beside the report (rows on the wire, for --resume). */
   inflight: boolean;
@@ -58,7 +60,7 @@ export class Recorder {
   private constructor(
     private readonly o: RecorderOptions,
     private readonly writer: ReportWriter | undefined,
-    private readonly failedFile: FailedRowsWriter | undefined,
+    private readonly failedFile: FailedRows | undefined,
     readonly inflight: InflightLog | undefined,
     /** The report being written over the earlier one, beside it (null when not in place). */
     private readonly beside: string | null,
@@ -70,7 +72,7 @@ export class Recorder {
     // rows it sent meanwhile are known as such (the resuming in-flight log).
     const inPlace = !!o.reportPath && !!o.priorPath && o.reportPath !== '-' && resolve(o.reportPath) === resolve(o.priorPath);
     const writePath = inPlace ? resumingPath(o.reportPath!) : o.reportPath;
-    const writer = writePath ? await ReportWriter.open({ path: writePath, format: o.format, inputColumns: o.inputColumns }) : undefined;
+    const writer = writePath ? await ReportWriter.open({ path: writePath, format: o.format, inputColumns: o.inputColumns, firstRow: o.firstRow ?? 1 }) : undefined;
     const failed = o.failed ? await FailedRowsWriter.open(o.failed) : undefined;
     // No in-flight log for a report on stdout: nothing could --resume from it (and "-.inflight" would litter the folder).
     const inflight = o.inflight && writePath && writePath !== '-' ? InflightLog.open(inflightPath(writePath)) : undefined;
@@ -115,7 +117,9 @@ export class Recorder {
     // Rows the tool settles itself may be written in bulk: nothing is lost if they are written again. Not a row
     // still to be checked ("outcome unknown"): a later --resume must find that mark, so it is on disk at once.
     this.writer?.add(outs, (how === 'settled' || how === 'stopped') && !unknown);
-    if (this.failedFile) for (const out of outs) if (out.status !== 'ok') this.pendingFailed.push(out);
+    // Not a row whose outcome is unknown: loading the --failed file sends its rows blindly, and that row may have
+    // been applied (--resume looks it up first).
+    if (this.failedFile) for (const out of outs) if (out.status !== 'ok' && out.error_code !== OUTCOME_UNKNOWN) this.pendingFailed.push(out);
     this.progress();
     if (this.waiting.length && !this.full()) for (const w of this.waiting.splice(0)) w();
   }
@@ -144,7 +148,7 @@ export class Recorder {
   /** Writes the failed rows the report has written past (all of them with `all`) to the --failed file. */
   flushFailed(all = false): void {
     if (!this.failedFile) return;
-    const upTo = all ? Infinity : (this.writer?.written ?? 0);
+    const upTo = all ? Infinity : (this.writer?.written ?? 0) + (this.o.firstRow ?? 1) - 1;
     const pending = this.pendingFailed;
     pending.sort((a, b) => a.row - b.row);
     let i = 0;

@@ -18,7 +18,7 @@ export interface RowItem {
 
 export interface RowsOptions {
   /** Rows settled by an earlier run: read, not checked. */
-  skip(row: number): boolean;
+  skip(rec: InputRecord): boolean;
   /** Whether to resolve the next chunk (a stopping run does not ask the server any more). */
   resolve(): boolean;
   /** Reading ends when this aborts (pass 1: Ctrl-C while checking). */
@@ -59,7 +59,7 @@ export async function* checkedRows(source: InputSource, session: Session, o: Row
         if (chunk.length) yield await resolved();
         return;
       }
-      chunk.push(o.skip(rec.row) ? { rec } : { rec, checked: checkRecord(session, rec) });
+      chunk.push(o.skip(rec) ? { rec } : { rec, checked: checkRecord(session, rec) });
       if (chunk.length >= size) yield await resolved();
     }
   }

@@ -17,13 +17,14 @@ import type { CmdbApi } from '../http/cmdb.js';
 import type { FeishuApi } from '../http/feishu.js';
 import type { Operation, OperationOptions, Session } from '../operations/types.js';
 import type { RunSummary } from '../report/summary.js';
-import { defaultReportPath } from '../report/writer.js';
 import type { Progress } from '../ui/progress.js';
 import { actionTotals, checkAll, describePlan, invalidMessage } from './plan.js';
 import type { StopCause } from './recorder.js';
+import { placeReport, realReportPath } from './report-path.js';
 import { Resume } from './resume.js';
 import { headerProblems } from './rows.js';
 import { sendRows } from './send-rows.js';
+import { checkUniqueInFile } from './unique-check.js';
 import { summarize } from './summarize.js';
 
 export interface Connection {
@@ -46,6 +47,8 @@ export interface RunOptions {
   concurrency: number;
   resume?: string;
   retryFailed?: string;
+  /** --overwrite: --report may name a file that holds a report with ok rows. */
+  overwrite?: boolean;
   /** Opens the server connection; not called for a dry run with --no-schema. */
   connect(): Promise<Connection>;
   info(line: string): void;
@@ -77,6 +80,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   const source = await openInput(o.input);
   let conn: Connection | undefined;
   try {
+    if (source.sheet) o.info(sheetLine(source));
     const batchSize = o.batchSize ?? op.defaultBatch;
     if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a positive whole number, got ${o.batchSize}`);
     if (op.maxBatch !== null && batchSize > op.maxBatch) {
@@ -94,7 +98,8 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       if (out && sameFile(out, source.path)) throw new UsageError(`${flag} ${out} is the input file: the report would overwrite it`, `give ${flag} another path`);
     }
 
-    const priorPath = o.resume ?? o.retryFailed;
+    const given = o.resume ?? o.retryFailed;
+    const priorPath = given === undefined ? undefined : realReportPath(given);
     const resume = priorPath ? await Resume.read(priorPath, !!o.retryFailed) : Resume.none();
 
     // A dry run needs the server only to read a CMDB model's attributes or resolve keys; Feishu objects have no schema here.
@@ -104,16 +109,13 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     // rows are still read and each one reported (unsent, or as the earlier report has it), so nothing is lost.
     let setupError: CliError | undefined;
     try {
-      conn = needServer ? await o.connect() : undefined;
-      session = await op.setup({
-        cmdb: conn?.cmdb,
-        feishu: conn?.feishu,
-        options: o.opOptions,
-        source,
-        info: o.info,
-        signal: o.kill,
-        ask: o.ask,
-      });
+      // Ctrl-C while connecting or reading the model does not wait for the answer: the run stops (exit 130) and
+      // every row is reported unsent.
+      const setup = async () => {
+        conn = needServer ? await o.connect() : undefined;
+        return op.setup({ cmdb: conn?.cmdb, feishu: conn?.feishu, options: o.opOptions, source, info: o.info, signal: o.kill, ask: o.ask });
+      };
+      session = await unlessStopped(setup(), o.stop);
     } catch (e) {
       if (!(e instanceof CliError) || e instanceof UsageError || !o.report || o.dryRun) throw e;
       setupError = e;
@@ -124,22 +126,32 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       if (problems.length) {
         throw new UsageError(
           `${source.file}: the header has problems:\n${problems.map((p) => `  - ${p.message}`).join('\n')}`,
-          'fix the header (or use --no-schema to send columns unchecked)',
+          'fix the header: use the field ids (or display names) of the model',
         );
       }
     }
 
+    // A dry run also finds rows of the file that repeat a unique value (the server would refuse the second).
+    const unique = o.dryRun && !setupError ? checkUniqueInFile(session) : undefined;
+    if (unique) session = unique;
+
     // ---- pass 1: check everything, send nothing
     const plan = await checkAll(source, session, resume, o.stop);
+    unique?.reset();
     for (const note of source.notes()) o.info(note);
-    if (plan.total === 0) throw setupError ?? new UsageError(`${source.file}: no rows to send`, 'the file has a header but no data rows');
-
-    let reportPath = o.report ? (o.report.path ?? priorPath ?? defaultReportPath(o.input.file, op.command, o.report.format)) : null;
-    // A dry run never replaces the earlier report: its outcomes (and "outcome unknown" marks) are still needed.
-    if (o.dryRun && priorPath && reportPath && resolve(reportPath) === resolve(priorPath)) {
-      o.info(`dry run: the earlier report ${priorPath} is left as it is (no new report)`);
-      reportPath = null;
+    // An empty change set (a header and no rows) is normal in CI: nothing to do, an empty report, exit 0 — unless
+    // setup failed. (Interrupted, pass 1 read nothing: pass 2 still reports every row.)
+    if (plan.total === 0 && setupError && !o.stop.aborted) throw setupError;
+    if (priorPath && !o.stop.aborted) {
+      const edited = resume.verdict(priorPath, plan.total);
+      if (edited) o.info(edited);
+      if (!resume.byContent) o.warn(`${priorPath} has no row fingerprints (written by an older version): its rows are matched to the input's by number only`);
     }
+
+    const place = o.report
+      ? await placeReport({ given: o.report.path, format: o.report.format, inputFile: o.input.file, command: op.command, dryRun: o.dryRun, priorPath, overwrite: !!o.overwrite, warn: o.warn, now: new Date(started) })
+      : null;
+    const reportPath = place?.path ?? null;
     const blockedByInvalid = plan.invalid > 0 && !o.skipInvalid && !setupError;
     if (blockedByInvalid) {
       o.warn(invalidMessage(source, plan));
@@ -159,7 +171,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     const { recorder, stats: sent } = await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath, send, setupError, plan });
     const stats = conn?.stats() ?? { requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0 };
     const cause: StopCause | undefined = setupError ? { kind: 'failed', error: setupError } : recorder.cause;
-    const summary = summarize({ o, plan, batchSize, reportPath, recorder, sent, stats, cause, blockedByInvalid, send, emptyRows: source.emptyRows, durationMs: now() - started });
+    const summary = summarize({ o, plan, batchSize, reportPath, recorder, sent, stats, cause, blockedByInvalid, send, emptyRows: source.emptyRows, durationMs: now() - started, key: o.opOptions.key ?? (op.command === 'create-inst' ? session.uniqueKey : undefined) });
     let exitCode = summary.exit_code as ExitCode;
     if (o.after && conn && (exitCode === EXIT.OK || exitCode === EXIT.PARTIAL)) {
       exitCode = await o.after({ conn, source, summary });
@@ -170,6 +182,14 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     await source.close();
     await conn?.close();
   }
+}
+
+/** Which sheet of a workbook is read, and how: the first thing to check when nothing matches. */
+function sheetLine(source: InputSource): string {
+  const { name, layout } = source.sheet!;
+  const first = source.firstRow ?? 1;
+  const how = layout === 'cmdb' ? `CMDB's layout: field ids from row 3, data from row ${first}` : `header in row ${first - 1}`;
+  return `${source.file}: sheet "${name}" (${how})`;
 }
 
 /** Do two paths name the same existing file (also through links)? */
@@ -183,6 +203,20 @@ function sameFile(a: string, b: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** `work`, or an interruption (exit 130) as soon as `stop` aborts, whichever comes first. */
+function unlessStopped<T>(work: Promise<T>, stop: AbortSignal): Promise<T> {
+  const interrupted = () => new CliError('interrupted before any row was sent (while connecting or reading the model)', EXIT.INTERRUPTED, 'run the same command again; nothing was sent');
+  if (stop.aborted) {
+    work.catch(() => undefined);
+    return Promise.reject(interrupted());
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onStop = () => reject(interrupted());
+    stop.addEventListener('abort', onStop, { once: true });
+    work.then(resolve, reject).finally(() => stop.removeEventListener('abort', onStop));
+  });
 }
 
 /** A stand-in session when setup failed: it only reads rows (to report each one); nothing can be sent. */

@@ -1,14 +1,22 @@
 /**
  * Send-batch: rows in, exactly one outcome per row out (through the recorder). One batch may take several requests:
- * a refused all-or-nothing batch is split to find the rows at fault (or loses the rows the server named), rows whose
- * answer was unclear are reconciled or sent again, and a send error settles every row it concerns.
+ * a refused all-or-nothing batch is split to find the rows at fault (or loses the rows the server named), a batch
+ * the front door refuses as too big (413) is split and later batches sent in requests of the size that passed, rows
+ * whose answer was unclear are reconciled or sent again, and a send error settles every row it concerns.
  */
 import { AuthError, CliError, UnreachableError } from '../core/errors.js';
 import type { RowOutcome } from '../core/types.js';
+import { ProtocolError } from '../http/answer.js';
+import { BodyTooLargeError, formatBytes } from '../http/front.js';
 import { AmbiguousWriteError, RetriesExhaustedError } from '../http/sender.js';
 import type { BatchVerdict, CheckedRow, Operation, RowResult, Session } from '../operations/types.js';
 import { notSent, outcome, OUTCOME_UNKNOWN, type Pending } from './outcome.js';
 import type { Recorder } from './recorder.js';
+
+/** error_code of a create refused by the operation itself because a record with its key exists. */
+const ALREADY_EXISTS = 'already_exists';
+/** error_code the operation gives a row refused because one of its unique values is taken (CMDB). */
+const DUPLICATE = 'duplicate';
 
 /** Rounds of "unclear answer → reconcile → send the rest again" before the rest is left unknown. */
 export const MAX_UNCLEAR_ROUNDS = 8;
@@ -20,6 +28,10 @@ export interface SendStats {
   splits: number;
   /** Rows the server answered "already exists" for (associate). */
   alreadyExisted: number;
+  /** Rows of a create refused because a unique value is taken (a file loaded twice). */
+  duplicates: number;
+  /** Of those, rows whose existing record was found by the key (its id in the error). */
+  explained: number;
 }
 
 export interface SendDeps {
@@ -49,11 +61,38 @@ interface Probe {
 const sameError = (a: Rejection, b: Rejection) => a.code === b.code && a.message === b.message;
 
 export class BatchSender {
+  /** After a 413: the most rows a request may carry for the rest of the run (halved at each 413). */
+  private bodyCap = Infinity;
+
   constructor(private readonly d: SendDeps) {}
 
   /** Sends one batch (rows of one group) and records an outcome for every row of it, whatever happens. */
   send(rows: Pending[]): Promise<void> {
-    return this.run(rows, 0, { passed: false });
+    return this.capped(rows, 0, { passed: false });
+  }
+
+  /** Sends the rows in requests of at most `bodyCap` rows (the whole batch in one until a 413 was seen). */
+  private async capped(rows: Pending[], depth: number, probe: Probe): Promise<void> {
+    if (rows.length > this.bodyCap) this.d.stats.splits += Math.ceil(rows.length / this.bodyCap);
+    for (let i = 0; i < rows.length; ) {
+      const n = Math.min(this.bodyCap, rows.length - i);
+      await this.run(rows.slice(i, i + n), depth, probe);
+      i += n;
+    }
+  }
+
+  /**
+   * 413: the front door refused the request body as too big, so nothing in it was applied. Halve the requests from
+   * now on and send these rows again; a single row that is refused alone fails with the reason.
+   */
+  private async tooLarge(rows: Pending[], e: BodyTooLargeError, depth: number, probe: Probe): Promise<void> {
+    if (rows.length === 1) {
+      const error = `this row alone makes a request body of ${formatBytes(e.bytes)}, more than the front door accepts (HTTP 413 Request Entity Too Large); it was not applied`;
+      this.d.recorder.record([outcome(rows[0]!, 'failed', { error_code: 413, error })]);
+      return;
+    }
+    this.bodyCap = Math.min(this.bodyCap, Math.ceil(rows.length / 2));
+    await this.capped(rows, depth + 1, probe);
   }
 
   private async run(rows: Pending[], depth: number, probe: Probe): Promise<void> {
@@ -89,7 +128,9 @@ export class BatchSender {
     }
     if (verdict.kind === 'rows') {
       probe.passed = true;
-      d.recorder.record(rows.map((r, i) => this.fromResult(r, verdict.results[i])));
+      const outs = rows.map((r, i) => this.fromResult(r, verdict.results[i]));
+      await this.explainExisting(rows, outs);
+      d.recorder.record(outs);
       return undefined;
     }
     // The whole request was refused.
@@ -147,6 +188,40 @@ export class BatchSender {
   }
 
   /**
+   * A create refused because a unique value is taken (error_code `duplicate`, named by the operation from the
+   * server's text; or `already_exists` when the operation found it itself): counted, so the advice is an update, not
+   * a retry that would fail again; and, where the operation can look the row up by its key (its reconcile, one
+   * request for the batch's duplicates), said with the record's id — `already exists: bk_asset_id "SW-1" → id 1042`.
+   * If the look-up fails or finds nothing, the server's own message stands.
+   */
+  private async explainExisting(rows: Pending[], outs: RowOutcome[]): Promise<void> {
+    const { d } = this;
+    if (d.op.unclear !== 'reconcile') return;
+    d.stats.duplicates += outs.filter((o) => o.error_code === ALREADY_EXISTS).length;
+    const dups = outs.flatMap((o, i) => (o.status === 'failed' && o.error_code === DUPLICATE ? [i] : []));
+    if (dups.length === 0) return;
+    d.stats.duplicates += dups.length;
+    if (!d.session.reconcile) return;
+    let found;
+    try {
+      found = await d.session.reconcile(dups.map((i) => rows[i]!), d.kill);
+    } catch {
+      return;
+    }
+    const key = d.session.uniqueKey;
+    dups.forEach((i, k) => {
+      const f = found[k];
+      if (f?.state !== 'applied' || !f.created || f.id === undefined) return;
+      // The look-up is by the first key field the row fills: named when it is the session's key.
+      const value = key !== undefined ? rows[i]!.payload[key] : undefined;
+      const what = value !== undefined && value !== null && value !== '' ? `: ${key} ${JSON.stringify(String(value))}` : ' on the server';
+      const o = outs[i]!;
+      outs[i] = { ...o, error: `already exists${what} → id ${f.id}`, detail: [o.detail, o.error && `the server: ${o.error}`].filter(Boolean).join('; ') };
+      d.stats.explained++;
+    });
+  }
+
+  /**
    * Rows that may or may not have been applied: asks the server (the operation's reconcile). Applied rows are
    * recorded ok; rows that cannot be checked are recorded failed "outcome unknown" with how to check them; the rows
    * certainly not applied are returned, to be sent again.
@@ -195,8 +270,14 @@ export class BatchSender {
 
   private async sendError(rows: Pending[], e: unknown, depth: number, probe: Probe): Promise<void> {
     const { d } = this;
+    if (e instanceof BodyTooLargeError) return this.tooLarge(rows, e, depth, probe);
     if (e instanceof AmbiguousWriteError) {
       const why = `no clear answer (${e.message})`;
+      if (e.cause instanceof ProtocolError && d.op.unclear === 'resend') {
+        // Sending it again would only bring back an answer that cannot be read either.
+        this.unknown(rows, `the server's answer could not be read (${e.message}): check these rows on the server, or send them again with --retry-failed <report>`);
+        return;
+      }
       const rest = d.op.unclear === 'reconcile' ? await this.reconcile(rows, why) : rows;
       if (rest.length && depth < MAX_UNCLEAR_ROUNDS) return this.run(rest, depth + 1, probe);
       if (rest.length) this.unknown(rest, `no clear answer after ${depth} attempts (${e.message}): check these rows on the server, or run again with --resume <report>`);

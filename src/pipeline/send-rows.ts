@@ -39,14 +39,15 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
     format: o.report?.format ?? 'csv',
     priorPath: x.priorPath,
     inputColumns: x.plan.columns,
-    failed: o.failedPath ? { path: o.failedPath, format: source.format, columns: failedColumns(source, x.plan.columns), delimiter: source.delimiter, encoding: source.encoding, bom: source.bom } : undefined,
+    firstRow: source.firstRow,
+    failed: o.failedPath ? { path: o.failedPath, format: source.format, columns: failedColumns(source, x.plan.columns), delimiter: source.delimiter, encoding: source.encoding, bom: source.bom, sheet: source.sheet?.name } : undefined,
     inflight: x.send && op.unclear === 'reconcile',
     total: x.plan.total,
     progress: o.progress,
     now: o.now ?? Date.now,
     window: Math.max(20_000, o.concurrency * x.batchSize * 8),
   });
-  const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0 };
+  const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0, duplicates: 0, explained: 0 };
   const sender = new BatchSender({ op, session, recorder, kill: o.kill, inflight: recorder.inflight, stats });
   const batcher = new Batcher({ batchSize: x.batchSize, concurrency: o.concurrency, recorder, send: (rows) => sender.send(rows) });
   const onStop = () => recorder.stop('interrupt');
@@ -70,7 +71,7 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
   try {
     // Show the bar (0 of total) before the first answer: a first batch held by a 429 or a slow server shows as such.
     if (x.send) recorder.progress(true);
-    const rows = checkedRows(source, session, { skip: (row) => x.resume.skip(row), resolve: () => !recorder.stopping });
+    const rows = checkedRows(source, session, { skip: (rec) => x.resume.skip(rec), resolve: () => !recorder.stopping });
     for await (const chunk of rows) {
       for (const { rec, checked } of chunk) {
         if (!checked) {

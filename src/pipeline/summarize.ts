@@ -1,6 +1,6 @@
 /** A finished run in numbers: the summary (also the --json output), its exit code and why the run stopped. */
 import { EXIT, type CliError, type ExitCode } from '../core/errors.js';
-import { GROUPS_SHOWN, type RunSummary } from '../report/summary.js';
+import { GROUPS_SHOWN, type RunSummary, type SyncPlan } from '../report/summary.js';
 import { plannedBatches, type Plan } from './plan.js';
 import type { Recorder, StopCause } from './recorder.js';
 import type { Connection, RunOptions } from './run.js';
@@ -20,6 +20,8 @@ export interface Facts {
   /** CSV rows with every cell empty, skipped by the reader. */
   emptyRows: number;
   durationMs: number;
+  /** The unique field rows are looked up by (Session.uniqueKey), when it is a field. */
+  key?: string;
 }
 
 /** The run's numbers, its exit code and why it stopped, for the summary (and --json). */
@@ -38,12 +40,13 @@ export function summarize(f: Facts): RunSummary {
     invalid: c.invalid,
     unsent: c.unsent,
     ...(c.unchanged ? { unchanged: c.unchanged } : {}),
-    ...(f.plan.actions.size ? { plan: planCounts(f.plan) } : {}),
     ...(o.opOptions.plan ? { plan_file: o.opOptions.plan } : {}),
     requests: stats.requests,
     retries: stats.retries,
     duration_ms: f.durationMs,
-    report: f.reportPath,
+    // A dry run writes a plan, never a report: nothing in it may be taken for a record of what was sent.
+    report: o.dryRun ? null : f.reportPath,
+    plan: f.plan.actions.size ? planCounts(f.plan) : o.dryRun ? f.reportPath : undefined,
     exit_code: exitCode,
     dry_run: o.dryRun || undefined,
     batches: o.dryRun ? plannedBatches(f.plan, f.batchSize) : f.sent.batches,
@@ -51,6 +54,9 @@ export function summarize(f: Facts): RunSummary {
     rate_limited: stats.rateLimited,
     rate_limit_wait_ms: Math.round(stats.rateLimitWaitMs),
     already_existed: f.sent.alreadyExisted,
+    duplicates: f.sent.duplicates || undefined,
+    // The field rows were found by, when some were: the advice names it.
+    key: f.sent.explained ? f.key : undefined,
     outcome_unknown: r.outcomeUnknown,
     resumed_ok: r.carried || undefined,
     empty_rows: f.emptyRows || undefined,
@@ -73,7 +79,7 @@ function withHint(e: CliError): string {
 }
 
 /** --json's "plan" of a sync: rows by action (delete: instances --prune removes, counted by the prune step). */
-function planCounts(plan: Plan): NonNullable<RunSummary['plan']> {
+function planCounts(plan: Plan): SyncPlan {
   const n = (a: string) => plan.actions.get(a) ?? 0;
   return { create: n('create'), update: n('update'), unchanged: n('unchanged'), delete: n('delete'), conflict: n('conflict') };
 }

@@ -7,6 +7,7 @@
  * input's encoding, with a byte order mark when the input had one: a GB18030 file gives a GB18030 file, so that the
  * same command (--encoding gb18030) loads it again and Excel opens it (input/encode.ts). An encoding with no
  * encoder here (ISO-2022-JP) gives UTF-8 with a byte order mark, which the tool reads without --encoding.
+ * An .xlsx input gets an .xlsx (xlsx-failed.ts, loaded only then).
  * Writes are gathered into chunks of about 64 KB; the report, not this file, is the crash-safe record.
  */
 import * as fs from 'node:fs';
@@ -27,9 +28,19 @@ export function columnKey(header: string): string {
   return i > 0 && HINTS.has(name.slice(i + 1).trim().toLowerCase()) ? name.slice(0, i).trim() : name;
 }
 
+/** What the pipeline uses of a failed-rows file, whatever its format. */
+export interface FailedRows {
+  readonly count: number;
+  add(values: Record<string, unknown>, error: string): void;
+  flush(): void;
+  finish(): Promise<void>;
+}
+
 export interface FailedRowsWriterOptions {
   path: string;
-  format: 'csv' | 'json' | 'ndjson';
+  format: 'csv' | 'json' | 'ndjson' | 'xlsx';
+  /** .xlsx: the input's sheet name, kept for the failed rows. */
+  sheet?: string;
   /** Input columns in order, with their original header text incl. type hints, e.g. 'port_count:int'. */
   columns: string[];
   /** CSV delimiter of the input; default ','. */
@@ -39,7 +50,7 @@ export interface FailedRowsWriterOptions {
   bom?: boolean;
 }
 
-export class FailedRowsWriter {
+export class FailedRowsWriter implements FailedRows {
   private readonly fd: number;
   private readonly opts: FailedRowsWriterOptions;
   /** [header text, key in values] for CSV; a previous run's `_error` column is not repeated. */
@@ -57,7 +68,14 @@ export class FailedRowsWriter {
     this.cols = opts.columns.filter((c) => columnKey(c) !== FAILED_ERROR_COLUMN).map((c) => [c, columnKey(c)]);
   }
 
-  static async open(opts: FailedRowsWriterOptions): Promise<FailedRowsWriter> {
+  static async open(opts: FailedRowsWriterOptions): Promise<FailedRows> {
+    // A workbook's rows are text like a CSV's: `--failed fix.csv` of a workbook gets what its name says.
+    if (opts.format === 'xlsx' && /\.csv$/i.test(opts.path)) return FailedRowsWriter.open({ ...opts, format: 'csv' });
+    if (opts.format === 'xlsx') {
+      const { XlsxFailedRows } = await import('./xlsx-failed.js');
+      const cols = opts.columns.filter((c) => columnKey(c) !== FAILED_ERROR_COLUMN).map((c): [string, string] => [c, columnKey(c)]);
+      return XlsxFailedRows.open(opts.path, opts.sheet ?? 'failed', cols, FAILED_ERROR_COLUMN);
+    }
     let fd: number;
     try {
       fd = fs.openSync(opts.path, 'w');

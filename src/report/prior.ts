@@ -15,6 +15,7 @@ import type { RowOutcome, RowStatus, StatusCounts } from '../core/types.js';
 import { ROW_STATUSES } from '../core/types.js';
 import { UsageError } from '../core/errors.js';
 import { unneutralise } from './csv.js';
+import { parseFingerprint } from './fingerprint.js';
 
 export interface PriorReport {
   statusOf(row: number): RowStatus | undefined;
@@ -28,6 +29,12 @@ export interface PriorReport {
   /** The highest row number seen (0 when none). */
   maxRow: number;
   counts: StatusCounts;
+  /** Whether the report carries a fingerprint per row (reports of versions before 0.2 do not). */
+  fingerprinted: boolean;
+  /** The fingerprint of the input the report holds for `row` (fingerprint.ts). */
+  fingerprintOf(row: number): number | undefined;
+  /** Rows of the report whose input has this fingerprint, in row order. */
+  rowsWith(fingerprint: number): number[];
 }
 
 // Status codes in the Uint8Array; 0 = no status for this row.
@@ -39,22 +46,35 @@ export const ERROR_BUDGET_CHARS = 8_000_000;
 
 class Store {
   status = new Uint8Array(1024);
+  hashes = new Uint32Array(1024);
+  fingerprinted = false;
+  /** Rows that are a dry run's ("unsent" with the detail "dry run"): the file is a plan, not a report. */
+  dryRunRows = 0;
   ids: (string | number | undefined)[] = [];
   details = new Map<number, string>();
   errors = new Map<number, { code?: string | number; error: string }>();
   errorChars = 0;
   maxRow = 0;
 
-  set(row: number, status: RowStatus, id: unknown, detail: unknown, code?: unknown, error?: unknown): void {
+  set(row: number, status: RowStatus, id: unknown, detail: unknown, code?: unknown, error?: unknown, fingerprint?: unknown): void {
     if (row >= this.status.length) {
       let n = this.status.length;
       while (n <= row) n *= 2;
       const bigger = new Uint8Array(n);
       bigger.set(this.status);
       this.status = bigger;
+      const hashes = new Uint32Array(n);
+      hashes.set(this.hashes);
+      this.hashes = hashes;
     }
     this.status[row] = CODE[status];
+    if (status === 'unsent' && typeof detail === 'string' && /(^|; )dry run$/.test(detail)) this.dryRunRows++;
     if (row > this.maxRow) this.maxRow = row;
+    const hash = parseFingerprint(fingerprint);
+    if (hash !== undefined) {
+      this.hashes[row] = hash;
+      this.fingerprinted = true;
+    }
     // Later entries win: clear what an earlier entry for this row left.
     if (status === 'ok' && (typeof id === 'string' || typeof id === 'number') && id !== '') this.ids[row] = id;
     else if (this.ids[row] !== undefined) this.ids[row] = undefined;
@@ -117,14 +137,14 @@ async function readJsonLines(file: string, store: Store): Promise<void> {
       bad = { where: `line ${lineNo}`, why: 'expected {"row": <number>, "status": "ok|failed|invalid|unsent|unchanged", ...}' };
       continue;
     }
-    store.set(row, status as RowStatus, rec.id, rec.detail, rec.error_code, rec.error);
+    store.set(row, status as RowStatus, rec.id, rec.detail, rec.error_code, rec.error, rec.fingerprint);
   }
 }
 
 /** Reads a CSV report: the columns row, status, id, detail are found by name in the header. */
 async function readCsv(file: string, store: Store): Promise<void> {
   const parser = fs.createReadStream(file).pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true }));
-  let cols: { row: number; status: number; id: number; detail: number; code: number; error: number } | null = null;
+  let cols: { row: number; status: number; id: number; detail: number; code: number; error: number; fingerprint: number } | null = null;
   let recNo = 0;
   let bad: Bad | null = null;
   try {
@@ -132,7 +152,7 @@ async function readCsv(file: string, store: Store): Promise<void> {
       recNo++;
       if (!cols) {
         const at = (name: string) => rec.indexOf(name);
-        cols = { row: at('row'), status: at('status'), id: at('id'), detail: at('detail'), code: at('error_code'), error: at('error') };
+        cols = { row: at('row'), status: at('status'), id: at('id'), detail: at('detail'), code: at('error_code'), error: at('error'), fingerprint: at('fingerprint') };
         if (cols.row < 0 || cols.status < 0) {
           throw badError(file, { where: 'header', why: 'no "row" and "status" columns' });
         }
@@ -152,7 +172,7 @@ async function readCsv(file: string, store: Store): Promise<void> {
       let code: string | number | undefined = cols.code >= 0 ? unneutralise(rec[cols.code] ?? '') : undefined;
       if (typeof code === 'string' && /^-?\d{1,15}$/.test(code)) code = Number(code);
       const error = cols.error >= 0 ? unneutralise(rec[cols.error] ?? '') : undefined;
-      store.set(row, status as RowStatus, id, detail, code, error);
+      store.set(row, status as RowStatus, id, detail, code, error, cols.fingerprint >= 0 ? rec[cols.fingerprint] : undefined);
     }
   } catch (err) {
     // A quote left open at the end of the file is a record cut off by a crash: what came before stands.
@@ -196,6 +216,9 @@ export async function readPriorReport(path: string): Promise<PriorReport> {
     const e = err as NodeJS.ErrnoException;
     throw new UsageError(`cannot read the report ${path}: ${e.code ?? e.message}`);
   }
+  if (store.dryRunRows > 0) {
+    throw new UsageError(`${path} is the plan of a dry run (nothing was sent for its rows), not the report of a run`, 'pass the report the run that sent the rows wrote (the newest is <input>.<command>.latest.report.<ext>)');
+  }
 
   const counts: StatusCounts = { ok: 0, failed: 0, invalid: 0, unsent: 0, unchanged: 0 };
   let rows = 0;
@@ -217,11 +240,38 @@ export async function readPriorReport(path: string): Promise<PriorReport> {
   };
   const statusOf = (row: number): RowStatus | undefined =>
     Number.isInteger(row) && row >= 1 && row < st.length ? STATUS_OF_CODE[st[row]!] : undefined;
+  let index: number[] | undefined;
+  /** Rows with a status, sorted by fingerprint (then row): built on the first look-up by content only. */
+  const byHash = (): number[] => {
+    if (!index) {
+      const h = store.hashes;
+      index = [];
+      for (let r = 1; r <= store.maxRow; r++) if (st[r]) index.push(r);
+      index.sort((a, b) => h[a]! - h[b]! || a - b);
+    }
+    return index;
+  };
   return {
     rows,
     maxRow: store.maxRow,
     counts,
     statusOf,
+    fingerprinted: store.fingerprinted,
+    fingerprintOf: (row) => (statusOf(row) !== undefined && store.fingerprinted ? store.hashes[row] : undefined),
+    rowsWith(hash: number): number[] {
+      const idx = byHash();
+      const h = store.hashes;
+      let lo = 0;
+      let hi = idx.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (h[idx[mid]!]! < hash) lo = mid + 1;
+        else hi = mid;
+      }
+      const out: number[] = [];
+      for (let i = lo; i < idx.length && h[idx[i]!] === hash; i++) out.push(idx[i]!);
+      return out;
+    },
     outcome(row: number): RowOutcome | undefined {
       const status = statusOf(row);
       if (status === undefined) return undefined;

@@ -71,6 +71,15 @@ export class ErrorGroups {
   }
 }
 
+/** sync's --json `plan`: rows by action (delete: instances --prune removes). */
+export interface SyncPlan {
+  create: number;
+  update: number;
+  unchanged: number;
+  delete: number;
+  conflict: number;
+}
+
 export interface RunSummary {
   command: string;
   total: number;
@@ -80,8 +89,6 @@ export interface RunSummary {
   unsent: number;
   /** Rows already as the file says, nothing sent (sync); success. */
   unchanged?: number;
-  /** sync: the rows by what the plan does with them. */
-  plan?: { create: number; update: number; unchanged: number; delete: number; conflict: number };
   /** sync --prune: instances the file does not name, and what became of them. */
   pruned?: { candidates: number; deleted: number; kept: number; refused?: string; report?: string };
   /** sync: the plan file written (--plan-only / --plan). */
@@ -90,6 +97,8 @@ export interface RunSummary {
   retries: number;
   duration_ms: number;
   report: string | null;
+  /** Dry run: the plan it wrote; sync: the rows by what its plan does with them (the contract's `plan` object). */
+  plan?: string | null | SyncPlan;
   exit_code: number;
   dry_run?: boolean;
   splits?: number;
@@ -102,6 +111,10 @@ export interface RunSummary {
   empty_rows?: number;
   batches?: number;
   failed_file?: string | null;
+  /** Rows refused because their unique value exists already (or, in a dry run, repeats an earlier row's). */
+  duplicates?: number;
+  /** The unique field rows were checked by. */
+  key?: string;
   /** Set for usage errors / fatal errors / interruption. */
   error?: string | null;
   groups?: ErrorGroup[];
@@ -174,6 +187,7 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
   if (s.plan_file) lines.push(`  plan: ${s.plan_file}`);
   if (s.pruned) lines.push(pruneLine(s.pruned, !!s.dry_run));
   if (s.report) lines.push(`  report: ${s.report}`);
+  if (typeof s.plan === 'string') lines.push(`  plan: ${s.plan} (nothing was sent; not a report)`);
   if (s.failed_file) lines.push(`  failed rows: ${s.failed_file}`);
   if (s.error) {
     // Keep the message's own lines (a list of missing settings, a hint): indented under "error:", at most 12.
@@ -202,8 +216,9 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
   return lines.join('\n') + '\n';
 }
 
-/** What to do next, or '' when every row is ok. */
+/** What to do next, or '' when every row is ok. Every line is safe to follow as it is: nothing applied twice. */
 function nextStep(s: RunSummary): string {
+  if (s.total === 0 && !s.error) return 'Nothing to do: the input has no rows.';
   if (s.dry_run && s.plan_file) {
     const apply = `cmdb-bulk sync --apply ${shellWord(s.plan_file)}`;
     if (s.exit_code !== 0) return '';
@@ -212,8 +227,8 @@ function nextStep(s: RunSummary): string {
   if (s.dry_run) {
     if (s.invalid === 0) return s.unsent > 0 ? 'Every row passed the checks: run again without --dry-run to send them.' : '';
     return s.exit_code === 0
-      ? 'Fix the invalid rows (see the report), or run again without --dry-run to send the valid ones (--skip-invalid).'
-      : 'Fix the invalid rows (see the report), then run again without --dry-run.';
+      ? 'Fix the invalid rows (see the plan), or run again without --dry-run to send the valid ones (--skip-invalid).'
+      : 'Fix the invalid rows (see the plan), then run again without --dry-run.';
   }
   if (s.failed + s.invalid + s.unsent === 0) {
     // A re-run of a file already loaded (associate): say plainly that it changed nothing.
@@ -225,24 +240,43 @@ function nextStep(s: RunSummary): string {
     const fix = s.failed_file ? `fix the invalid rows in ${s.failed_file} and load that file (it has every row)` : 'fix the invalid rows (see the report)';
     return `Nothing was sent. Next: ${fix[0]!.toUpperCase()}${fix.slice(1)}, or send the valid ones with --skip-invalid.`;
   }
-  const ways: string[] = [];
+  const report = s.report && s.report !== '-' ? s.report : undefined;
   // Settings or credentials refused: nothing will land until they are fixed.
   if (s.exit_code === 4) {
-    const then = s.report && s.report !== '-' && s.unsent > 0 ? `, then finish the run with --resume ${s.report}` : ', then run again';
+    const then = report && s.unsent > 0 ? `, then finish the run with --resume ${report}` : ', then run again';
     return `Next: Fix the settings or credentials (cmdb-bulk config check shows what is in effect and tries them)${then}.`;
   }
+  const lines: string[] = [];
+  const unknown = s.outcome_unknown ?? 0;
+  const dups = s.duplicates ?? 0;
+  // Rows that may have been applied are never offered for a blind re-load: --resume looks them up first.
+  if (unknown > 0) {
+    lines.push(report
+      ? `${plural(unknown, 'row')} may have been applied (outcome unknown): --resume ${report} looks ${unknown === 1 ? 'it' : 'them'} up on the server before sending anything.`
+      : `${plural(unknown, 'row')} may have been applied (outcome unknown): check ${unknown === 1 ? 'it' : 'them'} on the server before loading ${unknown === 1 ? 'it' : 'them'} again.`);
+  }
+  if (dups > 0) lines.push(duplicateAdvice(s, dups));
+  const ways: string[] = [];
   // Interrupted or server gone: the same run can be finished.
-  if (s.report && s.report !== '-' && (s.exit_code === 130 || s.exit_code === 5) && s.unsent > 0) {
-    ways.push(`finish the run with --resume ${s.report}`);
+  if (report && (s.exit_code === 130 || s.exit_code === 5) && s.unsent > 0) ways.push(`finish the run with --resume ${report}`);
+  const others = s.failed - dups - unknown;
+  if (s.failed_file) {
+    if (others + s.invalid + s.unsent > 0) ways.push(`fix the rows in ${s.failed_file} and load that file${unknown > 0 ? ' (the rows with an unknown outcome are not in it)' : ''}`);
+  } else if (s.invalid > 0) ways.push('fix the invalid rows (--failed <file> writes the rows to fix, ready to load again)');
+  if (report && others + s.unsent > 0 && ways.length < 2) ways.push(`send the failed and unsent rows again with --retry-failed ${report}${dups > 0 ? ' (the rows that already exist would fail again)' : ''}`);
+  if (ways.length > 0) {
+    const text = ways.join(', or ');
+    lines.push(`${text[0]!.toUpperCase()}${text.slice(1)}.`);
   }
-  if (s.failed_file) ways.push(`fix the rows in ${s.failed_file} and load that file`);
-  else if (s.invalid > 0) ways.push('fix the invalid rows (--failed <file> writes the rows to fix, ready to load again)');
-  if (s.report && s.report !== '-' && s.failed + s.unsent > 0 && ways.length < 2) {
-    ways.push(`send the failed and unsent rows again with --retry-failed ${s.report}`);
-  }
-  if (ways.length === 0) return 'Fix the rows that are not ok and run again.';
-  const text = ways.join(', or ');
-  return `Next: ${text[0]!.toUpperCase()}${text.slice(1)}.`;
+  if (lines.length === 0) return 'Fix the rows that are not ok and run again.';
+  return `Next: ${lines.join('\n      ')}`;
+}
+
+/** A create run twice: the rows exist; what changes them is an update by the key, or sync — never a retry. */
+function duplicateAdvice(s: RunSummary, n: number): string {
+  const key = s.key ? ` --key ${s.key}` : ' --key <the unique field>';
+  const how = s.command === 'apaas-create' ? `apaas-update …${key} (or apaas-sync …${key})` : `update-inst …${key} (or sync …${key})`;
+  return `${plural(n, 'row')} already exist${n === 1 ? 's' : ''} on the server (a unique value is taken): to give ${n === 1 ? 'it' : 'them'} the file's values use ${how} with the same file; --retry-failed would fail the same way.`;
 }
 
 function mdCell(v: unknown): string {

@@ -14,12 +14,21 @@ import type { ReportFormat, RowOutcome } from '../core/types.js';
 import { ROW_STATUSES } from '../core/types.js';
 import { UsageError } from '../core/errors.js';
 import { csvCell, csvLine } from './csv.js';
+import { fingerprintText } from './fingerprint.js';
 
 /**
- * `action` and `before` are filled by the commands that change existing records (sync: what it did to the row's
- * target, and the values an update replaced, as JSON) so that `revert` can undo a run; empty otherwise.
+ * The report's own columns, in order. `action` and `before` are filled by the commands that change existing
+ * records (sync: what it did to the row's target, and the values an update replaced, as JSON) so that `revert`
+ * can undo a run; empty otherwise. `fingerprint` is the hash of the row's input values (fingerprint.ts).
  */
-export const REPORT_COLUMNS: readonly string[] = ['row', 'status', 'id', 'error_code', 'error', 'detail', 'action', 'before'];
+export const REPORT_COLUMNS: readonly string[] = ['row', 'status', 'id', 'error_code', 'error', 'detail', 'action', 'before', 'fingerprint'];
+
+/** A report column's value for an outcome (the row's input values give its fingerprint; `before` is JSON). */
+function columnValue(o: RowOutcome, column: string): unknown {
+  if (column === 'fingerprint') return fingerprintText(o.values);
+  if (column === 'before') return o.before === undefined ? undefined : JSON.stringify(o.before);
+  return (o as unknown as Record<string, unknown>)[column];
+}
 
 export interface ReportWriterOptions {
   /** File path, or '-' for stdout. */
@@ -61,6 +70,7 @@ function outcomeHead(o: RowOutcome): string {
   if (o.detail !== undefined && o.detail !== null) s += `,"detail":${JSON.stringify(o.detail)}`;
   if (o.action !== undefined) s += `,"action":${JSON.stringify(o.action)}`;
   if (o.before !== undefined) s += `,"before":${JSON.stringify(o.before)}`;
+  s += `,"fingerprint":"${fingerprintText(o.values)}"`;
   return s;
 }
 
@@ -240,16 +250,12 @@ export class ReportWriter {
   private renderCsv(o: RowOutcome): string {
     const cols = this.inputColumns;
     const v = o.values;
-    const cells = new Array<string>(8 + cols.length);
+    const own = REPORT_COLUMNS.length;
+    const cells = new Array<string>(own + cols.length);
     cells[0] = String(o.row);
     cells[1] = o.status;
-    cells[2] = csvCell(o.id, true);
-    cells[3] = csvCell(o.error_code, true);
-    cells[4] = csvCell(o.error, true);
-    cells[5] = csvCell(o.detail, true);
-    cells[6] = csvCell(o.action, true);
-    cells[7] = o.before === undefined ? '' : csvCell(JSON.stringify(o.before), true);
-    for (let i = 0; i < cols.length; i++) cells[8 + i] = v ? csvCell(v[cols[i]!], true) : '';
+    for (let i = 2; i < own; i++) cells[i] = csvCell(columnValue(o, REPORT_COLUMNS[i]!), true);
+    for (let i = 0; i < cols.length; i++) cells[own + i] = v ? csvCell(v[cols[i]!], true) : '';
     return cells.join(',') + '\n';
   }
 
@@ -332,17 +338,77 @@ export class ReportWriter {
   }
 }
 
-const EXT: Record<ReportFormat, string> = { csv: 'csv', json: 'json', ndjson: 'ndjson' };
+/** `<folder>/<input name without extension>.<command>`; stdin ('-') → `<current folder>/stdin.<command>`. */
+function stem(inputFile: string, command: string): string {
+  if (inputFile === '-' || inputFile === '') return path.join(process.cwd(), `stdin.${command}`);
+  const p = path.parse(inputFile);
+  return path.join(p.dir, `${p.name}.${command}`);
+}
+
+/** `20261202-073612`: the local time, to the second. */
+function stamp(d: Date): string {
+  const two = (n: number) => String(n).padStart(2, '0');
+  return `${d.getFullYear()}${two(d.getMonth() + 1)}${two(d.getDate())}-${two(d.getHours())}${two(d.getMinutes())}${two(d.getSeconds())}`;
+}
 
 /**
- * Default report path: next to the input, `<input name without extension>.<command>.report.<ext>`
- * (switches.csv → switches.create-inst.report.csv); stdin ('-') → `stdin.<command>.report.<ext>` in the
- * current folder. The name is predictable on purpose (scripts and --resume find it; a re-run replaces it);
- * `now` is accepted for callers that pass it but not used.
+ * Default report (or plan) path, next to the input, with the time of the run in it so that runs never replace each
+ * other's records: switches.csv → `switches.create-inst.20261202-073612.report.csv` (a plan: `….plan.csv`); stdin →
+ * `stdin.<command>.<time>.report.<ext>` in the current folder. {@link claimPath} makes it unique.
  */
-export function defaultReportPath(inputFile: string, command: string, format: ReportFormat, _now?: Date): string {
-  const ext = EXT[format];
-  if (inputFile === '-' || inputFile === '') return path.join(process.cwd(), `stdin.${command}.report.${ext}`);
-  const p = path.parse(inputFile);
-  return path.join(p.dir, `${p.name}.${command}.report.${ext}`);
+export function defaultReportPath(inputFile: string, command: string, format: ReportFormat, now = new Date(), kind: 'report' | 'plan' = 'report'): string {
+  return `${stem(inputFile, command)}.${stamp(now)}.${kind}.${format}`;
+}
+
+/** The link to the newest report of this input and command: `switches.create-inst.latest.report.csv`. */
+export function latestReportLink(inputFile: string, command: string, format: ReportFormat): string {
+  return `${stem(inputFile, command)}.latest.report.${format}`;
+}
+
+/**
+ * Creates `wanted` (empty) if no file has that name, else `…-2.report.csv`, `…-3.report.csv` — the first free one.
+ * Creating it exclusively is what makes two runs started in the same second get two names.
+ */
+export function claimPath(wanted: string): string {
+  const m = /^(.*)(\.(?:report|plan)\.[^.]+)$/.exec(wanted);
+  const [head, tail] = m ? [m[1]!, m[2]!] : [wanted, ''];
+  for (let n = 1; ; n++) {
+    const candidate = n === 1 ? wanted : `${head}-${n}${tail}`;
+    try {
+      fs.closeSync(fs.openSync(candidate, 'wx', 0o644));
+      return candidate;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      if (e.code !== 'EEXIST') {
+        throw new UsageError(`cannot write the report ${candidate}: ${e.code ?? e.message}`, 'check that the folder exists and is writable, or choose another path with --report');
+      }
+    }
+  }
+}
+
+/**
+ * Points `link` at `target` (a relative symbolic link, replaced in one step). Returns why it could not, or null:
+ * the link is a convenience, the run goes on without it.
+ */
+export function pointLink(link: string, target: string): string | null {
+  const tmp = `${link}.${process.pid}.tmp`;
+  try {
+    // A real file by that name (a report someone copied there) is not ours to replace.
+    if (fs.lstatSync(link, { throwIfNoEntry: false })?.isSymbolicLink() === false) return 'a file that is not a link has that name';
+    fs.rmSync(tmp, { force: true });
+    fs.symlinkSync(path.relative(path.dirname(link), target), tmp);
+    fs.renameSync(tmp, link);
+    return null;
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    return (err as NodeJS.ErrnoException).code ?? (err as Error).message;
+  }
+}
+
+/** Where a dry run with `--report <path>` writes its plan: `x.report.csv` → `x.plan.csv`, `x.csv` → `x.plan.csv`. */
+export function planPath(reportPath: string): string {
+  if (reportPath === '-') return reportPath;
+  if (/\.report\.[^./\\]+$/.test(reportPath)) return reportPath.replace(/\.report(\.[^./\\]+)$/, '.plan$1');
+  const ext = path.extname(reportPath);
+  return ext ? `${reportPath.slice(0, -ext.length)}.plan${ext}` : `${reportPath}.plan`;
 }

@@ -4,7 +4,8 @@
  */
 import { nullObject } from '../core/objects.js';
 import type { TypeHint } from '../core/types.js';
-import { compileField, didYouMean, hintField, NOT_QUICK, type Checker, type FieldSpec } from './fields.js';
+import { displayIndex, matchDisplayName, suggestField, type DisplayIndex } from './display-names.js';
+import { compileField, hintField, NOT_QUICK, type Checker, type FieldSpec } from './fields.js';
 
 export interface FieldError {
   field?: string;
@@ -24,8 +25,13 @@ export interface RowShape {
   empty: 'omit' | 'null';
   /** Where names come from, for messages: "model bk_switch". */
   what: string;
-  /** Every known name → CONTROL or its field: one look-up per cell in shapeRow (it runs for every cell twice). */
-  readonly index: ReadonlyMap<string, IndexEntry>;
+  /**
+   * Every known name → CONTROL or its field: one look-up per cell in shapeRow (it runs for every cell twice).
+   * A header that is a field's display name is added the first time it is seen (see entryOf).
+   */
+  readonly index: Map<string, IndexEntry>;
+  /** The fields' display names (bk_property_name), for headers such as `固资编号`. */
+  readonly labels: DisplayIndex;
   /** Names of the required fields. */
   readonly required: readonly string[];
   /**
@@ -54,9 +60,10 @@ export const IGNORED_COLUMNS = new Set(['_error']);
 export function buildShape(specs: FieldSpec[], o: ShapeOptions): RowShape {
   const fields = new Map<string, { spec: FieldSpec; check: Checker }>();
   for (const s of specs) fields.set(s.name, { spec: s, check: compileField(s) });
+  const labels = displayIndex(specs);
   // A header type hint wins over nothing but never over the model: the model is the truth when we have it.
   for (const [name, hint] of Object.entries(o.hints ?? {})) {
-    if (!fields.has(name) && !(o.control ?? []).includes(name)) {
+    if (!fields.has(name) && !(o.control ?? []).includes(name) && !matchDisplayName(labels, name)) {
       const spec = hintField(name, hint);
       fields.set(name, { spec, check: compileField(spec) });
     }
@@ -72,21 +79,58 @@ export function buildShape(specs: FieldSpec[], o: ShapeOptions): RowShape {
     empty: o.empty ?? 'omit',
     what: o.what,
     index,
+    labels,
     required: [...fields.values()].filter((f) => f.spec.required).map((f) => f.spec.name),
     memo: { keys: [], entries: [] },
   };
 }
 
-/** Names in `columns` that the shape does not know, each with a suggestion when one is close. */
+/**
+ * The field (or CONTROL) a column name stands for: its id, else its display name when that names exactly one
+ * field (remembered in the index, so the next row finds it at once).
+ */
+function entryOf(shape: RowShape, name: string): IndexEntry | undefined {
+  const known = shape.index.get(name);
+  if (known !== undefined) return known;
+  const m = matchDisplayName(shape.labels, name);
+  if (!m || !('field' in m)) return undefined;
+  const f = shape.fields.get(m.field);
+  if (f) shape.index.set(name, f);
+  return f;
+}
+
+/** The field id a column names (its id or its display name), if it names one. */
+export function fieldOf(shape: RowShape, column: string): string | undefined {
+  const f = entryOf(shape, column);
+  return f ? f.spec.name : undefined; // CONTROL is 0: not a field
+}
+
+/**
+ * Problems of the column names: unknown ones (each with the field it most likely meant), display names that
+ * several fields share, and two columns that name the same field.
+ */
 export function unknownColumns(shape: RowShape, columns: Iterable<string>): FieldError[] {
   if (shape.allowUnknown) return [];
   const out: FieldError[] = [];
+  const named = new Map<string, string>(); // field → the column that names it
   for (const c of columns) {
-    if (shape.fields.has(c) || shape.control.has(c)) continue;
-    const near = didYouMean(c, [...shape.fields.keys(), ...shape.control]);
+    const f = entryOf(shape, c);
+    if (f === CONTROL) continue;
+    if (f) {
+      const other = named.get(f.spec.name);
+      if (other !== undefined) out.push({ field: c, message: `columns "${other}" and "${c}" both name field ${f.spec.name} of ${shape.what}: keep one of them` });
+      else named.set(f.spec.name, c);
+      continue;
+    }
+    const m = matchDisplayName(shape.labels, c);
+    if (m && 'ambiguous' in m) {
+      out.push({ field: c, message: `"${c}" is the display name of ${m.ambiguous.length} fields of ${shape.what} (${m.ambiguous.join(', ')}): use the field id as the header` });
+      continue;
+    }
+    const near = suggestField(c, shape.fields, shape.control);
     out.push({
       field: c,
-      message: `unknown field "${c}" for ${shape.what}${near ? ` (did you mean "${near}"?)` : ''}; the server would silently drop it`,
+      message: `unknown field "${c}" for ${shape.what}${near ? ` (did you mean ${near}?)` : ''}; the server would silently drop it`,
     });
   }
   return out;
@@ -110,7 +154,7 @@ export function shapeRow(shape: RowShape, values: Record<string, unknown>, isTex
     let f: IndexEntry | undefined;
     if (memo.keys[k] === key) f = memo.entries[k];
     else {
-      f = index.get(key);
+      f = index.get(key) ?? entryOf(shape, key);
       memo.keys[k] = key;
       memo.entries[k] = f;
     }
@@ -126,28 +170,30 @@ export function shapeRow(shape: RowShape, values: Record<string, unknown>, isTex
       }
       continue;
     }
+    // The payload is keyed by field id; messages name the column as the user wrote it (an id or a display name).
+    const name = f.spec.name;
     if (raw === undefined || (isText && raw === '')) {
       if (shape.empty === 'null') {
-        if (f.spec.required) errors.push({ field: key, value: raw, message: `${key} is required and cannot be cleared` });
-        else payload[key] = null;
+        if (f.spec.required) errors.push({ field: name, value: raw, message: `${key} is required and cannot be cleared` });
+        else payload[name] = null;
       }
       continue;
     }
     if (raw === null) {
-      if (f.spec.required) errors.push({ field: key, value: raw, message: `${key} is required and cannot be null` });
-      else payload[key] = null;
+      if (f.spec.required) errors.push({ field: name, value: raw, message: `${key} is required and cannot be null` });
+      else payload[name] = null;
       continue;
     }
     if (f.check.accept !== undefined) {
       const v = f.check.accept(raw, isText);
       if (v !== NOT_QUICK) {
-        payload[key] = v;
+        payload[name] = v;
         continue;
       }
     }
     const r = f.check(raw, isText);
-    if (r.error !== undefined) errors.push({ field: key, value: raw, message: `${key}: ${r.error}` });
-    else payload[key] = r.value;
+    if (r.error !== undefined) errors.push({ field: name, value: raw, message: `${key}: ${r.error}` });
+    else payload[name] = r.value;
   }
   if (shape.checkRequired) {
     for (const name of shape.required) {

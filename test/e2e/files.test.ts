@@ -224,7 +224,8 @@ describe.concurrent('--failed keeps the input\'s encoding', () => {
     const source = new TextDecoder('gb18030').decode(readFileSync(input));
     expect(text.split('\n')[0]).toBe(`${source.split('\n')[0]!.trimEnd()},_error`);
     expect(text).toContain('核心交换机-北京-01,SW-BJ-0001');
-    expect(text).toContain('duplicated');
+    // Loaded twice: each row names the record that holds its value (found by bk_inst_name, the first unique field).
+    expect(text).toContain('already exists: bk_inst_name ""核心交换机-北京-01"" → id');
     // Fed back as it is, with the same command, once the instances are gone: every row lands, Chinese intact.
     const created = w.sim.store.instances('bk_switch').filter(fromFixture).map((s) => [s.bk_asset_id, s.bk_inst_name, s.remark]);
     expect(created).toHaveLength(25);

@@ -170,7 +170,7 @@ describe.each(['esb', 'apigw'] as const)('update-inst via %s', (gateway) => {
   it('one missing bk_inst_id among 150 rows: 149 updated, one failed', async () => {
     // 150 rows: the 20 seeded switches and 130 more created first.
     const create = tmp.file(`seed-${gateway}.csv`, csv(['bk_inst_name,bk_asset_id', ...Array.from({ length: 130 }, (_, i) => `s${i},UPD-${gateway}-${i}`)]));
-    expect((await runCli(['create-inst', create, '--obj', 'bk_switch', '--report', join(tmp.dir, 'seed.r.csv')], { env: cmdbEnv(sim, gateway) })).code).toBe(0);
+    expect((await runCli(['create-inst', create, '--obj', 'bk_switch', '--report', join(tmp.dir, `seed-${gateway}.r.csv`)], { env: cmdbEnv(sim, gateway) })).code).toBe(0);
     const ids = switches().map((s) => Number(s.bk_inst_id)).slice(0, 150);
     expect(ids).toHaveLength(150);
     const missing = 999_999;

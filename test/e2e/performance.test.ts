@@ -38,10 +38,11 @@ function loadedFiles(args: string[]): string[] {
 
 describe('fast start', () => {
   for (const args of [['--help'], ['--version'], ['create-inst', '--help']]) {
-    it(`cmdb-bulk ${args.join(' ')} loads only the program and commander`, () => {
+    it(`cmdb-bulk ${args.join(' ')} loads only the program, the command manifests and commander`, () => {
       const files = loadedFiles(args);
-      expect(files).toContain('dist/cli/main.js');
-      const others = files.filter((f) => !['bin/cmdb-bulk.js', 'dist/cli/main.js', 'dist/core/errors.js'].includes(f) && !f.startsWith('node_modules/commander/'));
+      expect(files).toEqual(expect.arrayContaining(['dist/cli/main.js', 'dist/cli/manifests/index.js', 'dist/cli/manifests/operations.js']));
+      const program = ['bin/cmdb-bulk.js', 'dist/cli/main.js', 'dist/cli/flags.js', 'dist/core/errors.js', 'dist/core/formats.js'];
+      const others = files.filter((f) => !program.includes(f) && !f.startsWith('dist/cli/manifests/') && !f.includes('node_modules/commander/'));
       expect(others).toEqual([]);
     });
   }
@@ -79,7 +80,8 @@ describe('wide and long runs', () => {
     const preload = t.file('rss.mjs', `import { writeFileSync } from 'node:fs';\nprocess.on('exit', () => writeFileSync(${JSON.stringify(usage)}, JSON.stringify({ rssKb: process.resourceUsage().maxRSS })));\n`);
     const r = spawnSync(process.execPath, ['--import', preload, BIN, 'create-inst', file, '--obj', 'bk_switch', '--dry-run', '--no-schema', '--quiet', '--no-progress', '--report', report], { cwd: ROOT, env: cleanEnv(), encoding: 'utf8' });
     expect(r.status).toBe(0);
-    const rows = readReport(report);
+    // A dry run writes its plan beside the --report path (big.plan.csv), never the report.
+    const rows = readReport(join(t.dir, 'big.plan.csv'));
     expect(rows).toHaveLength(n);
     expect(rows[n - 1]).toMatchObject({ row: n, status: 'unsent', detail: 'dry run', bk_asset_id: `SW-${n}`, port_count: String((n % 1024) + 1) });
     // The file is ~14 MB and its report ~20 MB; rows kept across the passes would take well over 100 MB more.

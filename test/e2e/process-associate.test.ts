@@ -387,7 +387,9 @@ describe('associate: checks before sending', () => {
     expect(r.stderr).toMatch(/association kind bk_switch_connect_host: bk_switch → host \(n:n\)/);
     expect(r.stderr).toMatch(/bk_asset_id: 10 value\(s\) resolved to one instance, 0 matched none, 0 matched several/);
     expect(r.stderr).toMatch(/bk_asst_host_innerip: 10 value\(s\) resolved/);
-    const rows = r.rows();
+    // A dry run writes a plan beside the --report path, never the report.
+    expect(r.summary).toMatchObject({ report: null, plan: r.report.replace(/\.report\.csv$/, '.plan.csv') });
+    const rows = readReport(r.summary.plan as string);
     expect(rows[9]).toMatchObject({ status: 'unsent', detail: 'bk_asset_id SW-EXIST-0020 → 1020; bk_asst_host_innerip 10.0.0.110 → 110; dry run' });
   });
 

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { startSimulator, type Simulator } from '../../src/sim/index.js';
 import { openInput } from '../../src/input/index.js';
-import { operations } from '../../src/operations/index.js';
+import { loadOperation } from '../../src/operations/index.js';
 import { ReportWriter } from '../../src/report/writer.js';
 import { cmdbEnv, csv, feishuEnv, readReport, runCli, tempDir } from './helpers.js';
 
@@ -407,7 +407,7 @@ describe('input is data, never code', () => {
     const file = tmp.file('proto-inproc.ndjson', ['{"bk_inst_name":"a","bk_asset_id":"X","__proto__":{"polluted":"yes"},"constructor":{"prototype":{"polluted":"yes"}}}', '{"_id":"1","__proto__":{"isAdmin":true}}'].join('\n'));
     const source = await openInput({ file });
     const ctx = { options: { obj: 'bk_switch', namespace: NS, object: 'o', noSchema: true, empty: 'omit' as const }, source, info: () => {}, signal: new AbortController().signal };
-    const sessions = await Promise.all(['create-inst', 'apaas-create', 'apaas-update'].map((c) => operations[c]!.setup(ctx)));
+    const sessions = await Promise.all(['create-inst', 'apaas-create', 'apaas-update'].map(async (c) => (await loadOperation(c))!.setup(ctx)));
     const report = await ReportWriter.open({ path: join(tmp.dir, 'proto-inproc.csv'), format: 'csv', inputColumns: ['__proto__', 'constructor'] });
     const payloads: string[] = [];
     for await (const rec of source.records()) {

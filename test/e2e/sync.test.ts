@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Simulator } from '../../src/sim/index.js';
-import { cmdbEnv, csv, expectRowsOnce, readReport, runCli, tempDir, withSim } from './helpers.js';
+import { cmdbEnv, csv, expectRowsOnce, feishuEnv, readReport, runCli, tempDir, withSim } from './helpers.js';
 
 let sim: Simulator;
 const tmp = tempDir();
@@ -178,5 +178,41 @@ describe('sync --prune', () => {
     expect(r.code).toBe(3);
     expect(JSON.parse(r.stdout).pruned.refused).toContain('more than --max-delete 2');
     expect(sim.counters().writeRequests).toBe(0);
+  });
+});
+
+describe('apaas-sync', () => {
+  const NS = ['--namespace', 'package_demo__c', '--object', 'device', '--key', 'serial_no'];
+  const rec = (serial: string) => sim.store.records('package_demo__c', 'device').filter((r) => r.serial_no === serial);
+  const lines = (rows: Record<string, unknown>[]) => rows.map((r) => JSON.stringify(r)).join('\n') + '\n';
+  // Seeded: DEV-SN-0001… with status online, cpu_cores 8.
+  const EQUAL_R = { serial_no: 'DEV-SN-0001', status: 'online', cpu_cores: 8 };
+  const CHANGED_R = { serial_no: 'DEV-SN-0002', status: 'offline', cpu_cores: 8 };
+  const NEW_R = { serial_no: 'DEV-SYNC-1', name: 'new', status: 'online', cpu_cores: 4 };
+
+  it('a mixed file: plan totals, a create and a one-field update only, duplicate key invalid; a second run writes nothing', async () => {
+    const input = tmp.file('apaas-mixed.ndjson', lines([EQUAL_R, CHANGED_R, NEW_R, { ...NEW_R, name: 'again' }]));
+    const report = join(tmp.dir, 'apaas-mixed.report.ndjson');
+    const r = await runCli(['apaas-sync', input, ...NS, '--skip-invalid', '--report', report, '--json'], { env: feishuEnv(sim) });
+    expect(r.code).toBe(3);
+    const s = JSON.parse(r.stdout);
+    expect(s).toMatchObject({ ok: 2, unchanged: 1, invalid: 1 });
+    expect(s.plan).toEqual({ create: 1, update: 1, unchanged: 1, delete: 0, conflict: 0 });
+    expect(requests('feishu_batch_create')).toBe(1);
+    expect(requests('feishu_batch_update')).toBe(1);
+    expect(sim.counters().rowsApplied.feishu_batch_update).toBe(1);
+    expect(rec('DEV-SN-0002')[0]).toMatchObject({ status: 'offline', cpu_cores: 8, name: 'device-002' });
+    expect(rec('DEV-SYNC-1')).toHaveLength(1);
+    expect(rec('DEV-SYNC-1')[0]).toMatchObject({ name: 'new', cpu_cores: 4 });
+    const rows = readReport(report);
+    expect(rows.map((x) => [x.status, x.action])).toEqual([['unchanged', 'unchanged'], ['ok', 'update'], ['ok', 'create'], ['invalid', 'invalid']]);
+    expect(rows[1]!.before).toEqual({ status: 'online' });
+
+    const again = tmp.file('apaas-again.ndjson', lines([EQUAL_R, CHANGED_R, NEW_R]));
+    const writes = sim.counters().writeRequests;
+    const r2 = await runCli(['apaas-sync', again, ...NS, '--report', join(tmp.dir, 'apaas-again.report.ndjson'), '--json'], { env: feishuEnv(sim) });
+    expect(r2.code).toBe(0);
+    expect(JSON.parse(r2.stdout)).toMatchObject({ unchanged: 3, ok: 0 });
+    expect(sim.counters().writeRequests).toBe(writes);
   });
 });

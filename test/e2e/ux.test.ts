@@ -310,10 +310,13 @@ describe.concurrent('the summary', () => {
     expect(err).toMatch(/\d+ requests?, 0 retries/);
     expect(err).toContain(`report: ${report}`);
     expect(err).toContain('Failures by cause:');
-    // Per-row create errors carry no code on the real server: the tool names them by their text.
+    // Per-row create errors carry no code on the real server: the tool names them by their text. (Their names are
+    // new, so the look-up by bk_inst_name finds no record to name: the server's message stands.)
     expect(err).toMatch(/12 rows {2}\[duplicate\] duplicated instances exist, fields \[bk_asset_id: "SW-EXIST-0001"\] duplicated {2}\(rows 1, 2, 3, 4, 5, …\)/);
     expect(err).toMatch(/ 3 rows {2}vendor: expected one of cisco, huawei, h3c, got "juniper" {2}\(rows 13, 14, 15\)/);
-    expect(err).toMatch(/Next: .*--retry-failed/);
+    // They would fail again: the advice is an update by the key, not --retry-failed.
+    expect(err).toMatch(/Next: 12 rows already exist on the server \(a unique value is taken\).*update-inst … --key <the unique field>/);
+    expect(err).not.toMatch(/again with --retry-failed/);
     expect(assetsWith('SG-')).toHaveLength(5);
 
     // The step summary was appended after what was there.
@@ -324,8 +327,9 @@ describe.concurrent('the summary', () => {
     expect(md).toContain('#### Failures by cause');
     expect(md).toMatch(/\| 12 \| duplicate \| .*duplicated \| 1, 2, 3, 4, 5, … \|/);
 
-    // The same numbers in --json (the store has the new 5 now, so they fail too, on their bk_inst_name rule: 17 duplicates).
-    const j = await runCli(['create-inst', input, '--obj', 'bk_switch', '--skip-invalid', '--report', report, '--json'], { env: env() });
+    // The same numbers in --json (the store has the new 5 now, so they fail too: 17 duplicates). The report holds
+    // ok rows: writing over it takes --overwrite.
+    const j = await runCli(['create-inst', input, '--obj', 'bk_switch', '--skip-invalid', '--report', report, '--overwrite', '--json'], { env: env() });
     const s = theJson(j);
     expect(s).toMatchObject({ command: 'create-inst', total: 20, ok: 0, failed: 17, invalid: 3, unsent: 0, report, exit_code: 3 });
     const groups = s.groups as Array<{ error_code?: string; count: number; rows: number[] }>;
@@ -355,7 +359,7 @@ describe.concurrent('the summary', () => {
     expect(b.code).toBe(2);
     expect(b.stderr).toContain('1 ready to send · 1 invalid');
     expect(b.stderr).toMatch(/row 2: port_count: expected at most 1024, got "5000"/);
-    expect(b.stderr).toContain('Fix the invalid rows (see the report), then run again without --dry-run.');
+    expect(b.stderr).toContain('Fix the invalid rows (see the plan), then run again without --dry-run.');
     expect(sim.counters().writeRequests).toBe(0);
   });
 });

@@ -3,11 +3,18 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { completionScript, type CompletionSpec } from '../../src/config/completion.js';
+import { longName } from '../../src/cli/flags.js';
+import { commands } from '../../src/cli/manifests/index.js';
+import { flagsOf } from '../../src/cli/manifests/manifest.js';
+import { completionScript, completionSpec, type CompletionSpec } from '../../src/config/completion.js';
 
 const spec: CompletionSpec = {
   commands: [
-    { name: 'create-inst', options: ['--obj', '--format', '--report-format', '--gateway', '--dry-run'] },
+    {
+      name: 'create-inst',
+      options: ['--obj', '--format', '--report-format', '--gateway', '--dry-run'],
+      values: { '--format': ['csv', 'json', 'ndjson'], '--report-format': ['csv', 'json', 'ndjson'], '--gateway': ['esb', 'apigw'] },
+    },
     { name: 'apaas-update', options: ['--namespace', '--object', '--format'] },
     { name: 'sim', options: ['--port', 'no-rate-limit'] },
   ],
@@ -131,11 +138,34 @@ describe('input checks', () => {
   it('refuses names that would inject shell code', () => {
     expect(() => completionScript('bash', { commands: [{ name: 'x; rm -rf ~', options: [] }], globalOptions: [] })).toThrow(/not a command name/);
     expect(() => completionScript('zsh', { commands: [{ name: 'ok', options: ['--a$(id)'] }], globalOptions: [] })).toThrow(/not an option name/);
+    expect(() => completionScript('bash', { commands: [{ name: 'ok', options: ['--a'], values: { '--a': ['x`id`'] } }], globalOptions: [] })).toThrow(/not a value/);
   });
 
   it('still gives a valid bash script with no commands', async () => {
     const file = join(dir, 'empty.bash');
     await writeFile(file, completionScript('bash', { commands: [], globalOptions: ['--help'] }));
     expect(spawnSync('bash', ['-n', file]).status).toBe(0);
+  });
+});
+
+describe('the spec made from the command manifests', () => {
+  const made = completionSpec(commands);
+  const of = (name: string) => made.commands.find((c) => c.name === name)!;
+
+  it('offers every declared flag of every command, and --help', () => {
+    for (const m of commands) {
+      const offered = of(m.name.split(' ')[0]!).options;
+      for (const f of Object.values(flagsOf(m))) expect(offered, m.name).toContain(longName(f));
+      expect(offered, m.name).toContain('--help');
+    }
+    // the shared groups, not only the command's own flags (once only --obj --key were offered for create-inst)
+    expect(of('create-inst').options).toEqual(expect.arrayContaining(['--obj', '--key', '--timeout', '--concurrency', '--resume', '--gateway', '--no-schema', '--quiet']));
+    expect(of('apaas-update').options).not.toContain('--gateway');
+  });
+
+  it('takes the values of each choice flag from its declaration, per command', () => {
+    expect(of('create-inst').values).toMatchObject({ '--format': ['csv', 'json', 'ndjson', 'xlsx'], '--empty': ['omit', 'null'], '--gateway': ['esb', 'apigw'] });
+    expect(of('config').values).toMatchObject({ '--service': ['cmdb', 'feishu', 'all'] });
+    expect(of('sim').values).toEqual({});
   });
 });

@@ -3,7 +3,7 @@
  * ids are checked on update and delete, aPaaS value hints give the JSON the records API takes.
  */
 import { describe, expect, it } from 'vitest';
-import type { FeishuApi, FeishuEnvelope, FeishuRecordsOp } from '../../src/http/feishu.js';
+import { FEISHU_ANSWERS, type FeishuApi, type FeishuEnvelope, type FeishuRecordsOp } from '../../src/http/feishu.js';
 import { LookupError, MAX_PAGES, RecordFinder, VALUES_PER_QUERY } from '../../src/operations/feishu/lookup.js';
 import { apaasCreate, apaasDelete, apaasUpdate } from '../../src/operations/feishu/records.js';
 import { AmbiguousWriteError } from '../../src/http/sender.js';
@@ -21,7 +21,9 @@ function fakeApi(answer: (op: FeishuRecordsOp, body: Body, n: number) => Partial
   const api = {
     async records(op: FeishuRecordsOp, _ns: string, _obj: string, body: Body) {
       calls.push({ op, body });
-      return { code: 0, msg: 'success', data: null, status: 200, ...answer(op, body, calls.length) } as FeishuEnvelope;
+      const env = { code: 0, msg: 'success', data: null, status: 200, ...answer(op, body, calls.length) };
+      // What FeishuApi.records hands on: a code-0 answer's data read by the operation's schema (items parsed).
+      return (env.code === 0 ? { ...env, ok: true, data: FEISHU_ANSWERS[op].data.parse(env.data) } : { ...env, ok: false, data: null }) as FeishuEnvelope;
     },
   } as unknown as FeishuApi;
   return { api, calls };
@@ -128,7 +130,7 @@ describe('apaas-create --key', () => {
       async records(op: FeishuRecordsOp, _ns: string, _obj: string, body: Body) {
         calls.push(op);
         if (op === 'batch_query') {
-          return { code: 0, msg: '', status: 200, data: { items: JSON.stringify(stored.filter((r) => wanted(body).includes(r.serial))), has_more: false } };
+          return { ok: true, code: 0, msg: '', status: 200, data: { items: stored.filter((r) => wanted(body).includes(r.serial)), has_more: false } };
         }
         creates++;
         expect(JSON.parse(body.records).map((r: Body) => r.serial)).toEqual(['NEW-1', 'NEW-2']);
@@ -151,7 +153,7 @@ describe('apaas-create --key', () => {
   it('with every key absent an unclear answer goes to the pipeline (reconcile) as before', async () => {
     const api = {
       async records(op: FeishuRecordsOp) {
-        if (op === 'batch_query') return { code: 0, msg: '', status: 200, data: { items: '[]', has_more: false } };
+        if (op === 'batch_query') return { ok: true, code: 0, msg: '', status: 200, data: { items: [], has_more: false } };
         throw new AmbiguousWriteError('HTTP 504');
       },
     } as unknown as FeishuApi;

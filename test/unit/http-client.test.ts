@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import { connect as netConnect, type AddressInfo } from 'node:net';
 import { MockAgent } from 'undici';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '../../src/http/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createHttpClient, maskSecrets, TransportError } from '../../src/http/client.js';
 import { CmdbApi, cmdbService } from '../../src/http/cmdb.js';
 import { FeishuApi, feishuService, TenantTokenManager, TOKEN_PATH } from '../../src/http/feishu.js';
@@ -83,7 +83,14 @@ describe('createHttpClient', () => {
       });
     const client = createHttpClient({ baseUrl: 'https://bkapi.example.com/api/bk-cmdb/prod/', dispatcher: agent, userAgent: 'cmdb-bulk/test' });
     const res = await client.send({ op: 'search_object_attribute', method: 'POST', path: '/api/v3/find/objectattr', body: { bk_obj_id: 'host' } });
-    expect(res).toEqual({ status: 200, headers: expect.objectContaining({ 'content-type': 'application/json', 'x-bkapi-request-id': 'r-1' }), body: { result: true }, text: '{"result":true}' });
+    expect(res).toEqual({
+      status: 200,
+      url: 'https://bkapi.example.com/api/bk-cmdb/prod/api/v3/find/objectattr',
+      sentBytes: 20,
+      headers: expect.objectContaining({ 'content-type': 'application/json', 'x-bkapi-request-id': 'r-1' }),
+      body: { result: true },
+      text: '{"result":true}',
+    });
     expect(seen.body).toBe('{"bk_obj_id":"host"}');
     expect(seen.headers['content-type']).toBe('application/json');
     expect(seen.headers['user-agent']).toBe('cmdb-bulk/test');
@@ -293,13 +300,14 @@ describe('traces never contain secrets', () => {
     pool.intercept({ path: TOKEN_PATH, method: 'POST' }).reply(200, { code: 0, msg: 'ok', tenant_access_token: TENANT_TOKEN, expire: 7200 });
     pool
       .intercept({ path: () => true, method: 'PATCH' })
-      .reply((o) => ({ statusCode: 200, data: JSON.stringify({ code: 0, msg: `seen ${(o.headers as Record<string, string>).authorization}`, data: {} }) }));
+      .reply((o) => ({ statusCode: 200, data: JSON.stringify({ code: 0, msg: `seen ${(o.headers as Record<string, string>).authorization}`, data: { items: [] } }) }));
     const lines: string[] = [];
     const clock = new ManualClock(0, { auto: true });
     let tokens: TenantTokenManager | undefined;
     const client = createHttpClient({ baseUrl: 'https://open.feishu.test', dispatcher: agent, trace: (l) => lines.push(l), secrets: () => tokens?.secrets() ?? [FEISHU_SECRET] });
-    tokens = new TenantTokenManager({ client, credentials: { appId: 'cli_x', appSecret: FEISHU_SECRET }, clock });
-    const api = new FeishuApi({ sender: new Sender({ client, service: feishuService({ tokens }), throttle: new Throttle({ windowsFor: () => [], clock }), policy: DEFAULT_RETRY_POLICY, clock }) });
+    const throttle = new Throttle({ windowsFor: () => [], clock });
+    tokens = new TenantTokenManager({ client, credentials: { appId: 'cli_x', appSecret: FEISHU_SECRET }, clock, throttle, policy: DEFAULT_RETRY_POLICY });
+    const api = new FeishuApi({ sender: new Sender({ client, service: feishuService({ tokens }), throttle, policy: DEFAULT_RETRY_POLICY, clock }) });
     await api.records('batch_update', 'ns', 'obj', { records: '[]' }, { idempotent: true });
     expect(lines.length).toBe(4);
     const all = lines.join('\n');

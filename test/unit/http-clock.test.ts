@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ManualClock, realClock } from '../../src/http/clock.js';
+import { realClock } from '../../src/http/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 describe('ManualClock', () => {
   it('wakes sleepers in deadline order as advance() passes them, and lets each react first', async () => {

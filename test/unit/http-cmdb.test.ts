@@ -1,12 +1,14 @@
 import { MockAgent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, CliError, EXIT } from '../../src/core/errors.js';
-import { ManualClock } from '../../src/http/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createHttpClient, type HttpRequest, type HttpResponse } from '../../src/http/client.js';
 import { CMDB_OPS, CmdbApi, GATEWAY_ONLY_OPS, cmdbService, defaultGateway, toEnvelope, type CmdbOp, type Gateway } from '../../src/http/cmdb.js';
 import { Throttle } from '../../src/http/limiter.js';
+import { FrontDoorError } from '../../src/http/front.js';
+import { ProtocolError } from '../../src/http/answer.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/http/retry.js';
-import { Sender } from '../../src/http/sender.js';
+import { AmbiguousWriteError, Sender } from '../../src/http/sender.js';
 
 const SECRET = 'Sup3r-Secret-App-Key';
 const TOKEN = 'bk-token-abcdef-987654';
@@ -71,6 +73,25 @@ const PARAMS: Record<CmdbOp, Record<string, unknown>> = {
   get_proc_template: { process_template_id: 7 },
 };
 
+/** A successful answer's data for each operation, in the shape the real server gives. */
+const DATA: Record<CmdbOp, unknown> = {
+  batch_create_inst: { success_created: { '0': 7 }, error_msg: {} },
+  batch_update_inst: null,
+  update_process_instance: [12],
+  batch_create_instance_association: { success_created: { '0': 3 }, error_msg: {} },
+  batch_delete_inst: null,
+  search_object_attribute: [{ bk_property_id: 'bk_inst_name', bk_property_type: 'singlechar', isrequired: true }],
+  search_object_instances: { count: 1, info: [{ bk_inst_id: 1, bk_inst_name: 'sw1' }] },
+  find_object_association: [{ bk_obj_asst_id: 'bk_switch_connect_host', bk_obj_id: 'bk_switch', bk_asst_obj_id: 'host', mapping: 'n:n' }],
+  find_instance_association: [{ id: 5, bk_inst_id: 1, bk_asst_inst_id: 2 }],
+  search_object_unique: [{ id: 1, bk_obj_id: 'bk_switch', keys: [{ key_kind: 'property', key_id: 3 }], ispre: false }],
+  list_hosts_without_biz: { count: 1, info: [{ bk_host_id: 11, bk_host_innerip: '10.0.0.11' }] },
+  list_process_related_info: { count: 1, info: [{ process: { bk_process_id: 12, bk_process_name: 'nginx' }, process_template: { id: 7 } }] },
+  get_proc_template: { id: 7, bk_process_name: 'nginx', property: { bind_ip: { value: '', as_default_value: true } } },
+};
+
+const success = (op: CmdbOp) => ({ body: { result: true, code: 0, message: 'success', permission: null, request_id: 'rid-1', data: DATA[op] } });
+
 const APIGW: Record<CmdbOp, [string, string, string[]]> = {
   // method, path, keys that must be gone from the body (moved into the path)
   batch_create_inst: ['POST', '/api/v3/createmany/instance/object/bk_switch', ['bk_obj_id']],
@@ -105,7 +126,7 @@ describe('CMDB requests', () => {
   });
 
   it.each(CMDB_OPS.filter((op) => !GATEWAY_ONLY_OPS.has(op)))('ESB %s: POST /api/c/compapi/v2/cc/<op>/ with credentials and every param in the body', async (op) => {
-    const { api, seen } = connect('esb', 'https://paas.example.com');
+    const { api, seen } = connect('esb', 'https://paas.example.com', () => success(op));
     const env = await api.call(op, PARAMS[op], { idempotent: true });
     expect(env.result).toBe(true);
     const s = seen[0]!;
@@ -119,7 +140,7 @@ describe('CMDB requests', () => {
   });
 
   it.each(CMDB_OPS)('apigw %s: method + path per operation, credentials only in the header', async (op) => {
-    const { api, seen } = connect('apigw', 'https://bkapi.example.com/api/bk-cmdb/prod');
+    const { api, seen } = connect('apigw', 'https://bkapi.example.com/api/bk-cmdb/prod', () => success(op));
     await api.call(op, PARAMS[op], { idempotent: true });
     const s = seen[0]!;
     const [method, path, moved] = APIGW[op];
@@ -160,9 +181,41 @@ describe('CMDB requests', () => {
   });
 });
 
+describe('answers are read with each operation\'s schema, once per request', () => {
+  it('a look-up whose data does not fit is one ProtocolError naming the place (exit 5)', async () => {
+    const { api } = connect('esb', 'https://paas.example.com', () => ({ body: { result: true, code: 0, message: 'success', data: { info: 'not a list' } } }));
+    const err = await api.call('search_object_instances', PARAMS.search_object_instances, { idempotent: true }).catch((e) => e);
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect(err.exitCode).toBe(EXIT.UNREACHABLE);
+    expect(err.message).toMatch(/search_object_instances: the answer does not have the documented shape \(data\.info: /);
+  });
+
+  it('a write whose answer does not fit may have been applied: an AmbiguousWriteError carrying the ProtocolError', async () => {
+    const { api, seen } = connect('esb', 'https://paas.example.com', () => ({ body: { result: true, code: 0, message: 'success', data: { success_created: ['7'] } } }));
+    const err = await api.call('batch_create_inst', PARAMS.batch_create_inst, { idempotent: false }).catch((e) => e);
+    expect(err).toBeInstanceOf(AmbiguousWriteError);
+    expect(err.cause).toBeInstanceOf(ProtocolError);
+    expect(err.message).toMatch(/data\.success_created: .*may have been applied/);
+    expect(seen).toHaveLength(1);
+  });
+
+  it('a failed answer is returned with its code, its data not read', async () => {
+    const { api } = connect('esb', 'https://paas.example.com', () => ({ body: { result: false, code: 1101030, message: 'model not found', data: 'anything' } }));
+    expect(await api.call('search_object_attribute', PARAMS.search_object_attribute, { idempotent: true })).toMatchObject({ result: false, code: 1101030, data: null });
+  });
+
+  it('null maps in a create answer read as empty', async () => {
+    const { api } = connect('esb', 'https://paas.example.com', () => ({ body: { result: true, code: 0, message: 'success', data: { success_created: { '0': 9 }, error_msg: null } } }));
+    const env = await api.call('batch_create_inst', PARAMS.batch_create_inst, { idempotent: false });
+    expect(env.result && env.data).toEqual({ success_created: { '0': 9 }, error_msg: {} });
+  });
+});
+
 describe('envelope', () => {
   const res = (body: unknown, status = 200, headers: Record<string, string> = {}): HttpResponse => ({
     status,
+    url: 'https://paas.example.com/api/c/compapi/v2/cc/batch_create_inst/',
+    sentBytes: 0,
     headers,
     body,
     text: typeof body === 'string' ? body : JSON.stringify(body),
@@ -178,8 +231,8 @@ describe('envelope', () => {
     expect(env).toMatchObject({ result: true, code: 0, message: 'success', requestId: 'r1', data: { success_created: { '0': 7 } } });
   });
 
-  it('turns a non-JSON answer into a failed envelope', () => {
-    expect(toEnvelope({ status: 400, headers: {}, body: undefined, text: '<html>bad</html>' })).toMatchObject({ result: false, code: -1, status: 400 });
+  it('a failed envelope carries no data', () => {
+    expect(toEnvelope(res({ result: false, code: 1199006, message: 'bad', data: { anything: 1 } }, 400))).toMatchObject({ result: false, code: 1199006, status: 400, data: null });
   });
 });
 
@@ -187,7 +240,10 @@ describe('cmdbService.classify', () => {
   const service = cmdbService({ gateway: 'apigw', credentials: creds });
   const req: HttpRequest = { op: 'batch_update_inst', method: 'PUT', path: '/api/v3/updatemany/instance/object/bk_switch' };
   const classify = (status: number, body: unknown, headers: Record<string, string> = {}) =>
-    service.classify({ status, headers, body: typeof body === 'string' ? undefined : body, text: typeof body === 'string' ? body : JSON.stringify(body) }, req);
+    service.classify(
+      { status, url: `https://bkapi.example.com/api/bk-cmdb/prod${req.path}`, sentBytes: 0, headers, body: typeof body === 'string' ? undefined : body, text: typeof body === 'string' ? body : JSON.stringify(body) },
+      req,
+    );
 
   it.each([
     [429, { result: false, code: 1642903, message: 'rate limited' }, { 'x-bkapi-ratelimit-reset': '0.25' }, 250],
@@ -208,8 +264,8 @@ describe('cmdbService.classify', () => {
     [503, 'Service Unavailable'],
     [504, { result: false, code: 1650401, message: 'backend timeout' }],
     [200, { result: false, code: 1650401, message: 'backend timeout' }],
+    [200, '{"result":true,"code":0,"data":{"success_cr'],
     [200, { result: false, code: 1306201, message: 'Request third-party interface error, Third-party system interface response time exceeds 30 seconds', data: null }],
-    [200, '<html>proxy error page</html>'],
   ])('HTTP %s %j → transient', (status, body) => {
     expect(classify(status, body).kind).toBe('transient');
   });
@@ -290,15 +346,18 @@ describe('cmdbService.classify', () => {
     if (v.kind !== 'fatal') return;
     expect(v.error).toBeInstanceOf(CliError);
     expect(v.error.exitCode).toBe(EXIT.AUTH);
-    expect(v.error.message).toMatch(/CMDB_URL/);
-    expect(v.error.message).toMatch(/CMDB_GATEWAY/);
+    expect(`${v.error.message} ${v.error.hint}`).toMatch(/CMDB_URL/);
+    expect(`${v.error.message} ${v.error.hint}`).toMatch(/CMDB_GATEWAY/);
   });
 
-  it('a transient reason quotes the non-JSON answer with secrets masked', () => {
-    const v = classify(200, `<html>debug: bk_app_secret=${SECRET}</html>`);
-    expect(v.kind).toBe('transient');
-    expect(JSON.stringify(v)).not.toContain(SECRET);
-    expect(JSON.stringify(v)).toContain('debug: bk_app_secret=***');
+  it('a web page is a front-door problem: fatal, its title quoted with secrets masked', () => {
+    const v = classify(200, `<html><head><title>Sign in (debug: bk_app_secret=${SECRET})</title></head></html>`);
+    expect(v.kind).toBe('fatal');
+    if (v.kind !== 'fatal') return;
+    expect(v.error).toBeInstanceOf(FrontDoorError);
+    expect(JSON.stringify(v.error.message)).not.toContain(SECRET);
+    expect(v.error.message).toContain('a web page titled "Sign in (debug: bk_app_secret=***');
+    expect(v.error.hint).toMatch(/login page/);
   });
 });
 

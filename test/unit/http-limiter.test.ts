@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/core/errors.js';
-import { ManualClock } from '../../src/http/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { formatRate, parseRate, RateLimiter, Throttle, type RateWindow } from '../../src/http/limiter.js';
 
 /** Largest number of grants inside any half-open interval [t, t + windowMs). */

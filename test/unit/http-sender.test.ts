@@ -1,11 +1,11 @@
 import { errors, MockAgent } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthError, CliError, EXIT } from '../../src/core/errors.js';
-import { ManualClock } from '../../src/http/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 import { createHttpClient, type HttpRequest, type HttpResponse } from '../../src/http/client.js';
 import { cmdbService } from '../../src/http/cmdb.js';
 import { Throttle } from '../../src/http/limiter.js';
-import { DEFAULT_RETRY_POLICY, backoffMs, type RetryPolicy } from '../../src/http/retry.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../src/http/retry.js';
 import { AmbiguousWriteError, RetriesExhaustedError, Sender, type Service, type Verdict } from '../../src/http/sender.js';
 
 const ORIGIN = 'http://cmdb.test';
@@ -63,16 +63,6 @@ async function until(cond: () => boolean): Promise<void> {
   for (let i = 0; i < 1000 && !cond(); i++) await new Promise((r) => setImmediate(r));
   if (!cond()) throw new Error('condition never became true');
 }
-
-describe('backoffMs', () => {
-  it('grows by the factor, caps at maxMs, and jitters down by at most `jitter`', () => {
-    expect(backoffMs(POLICY, 1, () => 0)).toBe(500);
-    expect(backoffMs(POLICY, 2, () => 0)).toBe(1000);
-    expect(backoffMs(POLICY, 3, () => 0)).toBe(2000);
-    expect(backoffMs(POLICY, 20, () => 0)).toBe(30_000);
-    expect(backoffMs(POLICY, 1, () => 0.999999)).toBe(250);
-  });
-});
 
 describe('Sender', () => {
   it('retries 5xx for an idempotent request, with backoff, and counts it', async () => {
@@ -187,6 +177,40 @@ describe('Sender', () => {
     const err = await sender.send(REQ, { idempotent: true }).catch((e) => e);
     expect(err).toBeInstanceOf(CliError);
     expect(err.exitCode).toBe(EXIT.AUTH);
+    expect(server.unused()).toBe(1);
+  });
+
+  it('a TLS handshake failure (https to a plain-HTTP port) stops at once, in words', async () => {
+    const tls = Object.assign(new Error('808CC93B267F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number'), { code: 'ERR_SSL_WRONG_VERSION_NUMBER' });
+    const { server, sender } = setup([{ error: tls }, { status: 200 }]);
+    const err = await sender.send(REQ, { idempotent: true }).catch((e) => e);
+    expect(err).toBeInstanceOf(CliError);
+    expect(err.exitCode).toBe(EXIT.AUTH);
+    expect(err.message).toMatch(/does not speak TLS/);
+    expect(err.message).not.toMatch(/ssl3_get_record|0A00010B/);
+    expect(err.hint).toMatch(/http:\/\/ or https:\/\//);
+    expect(server.unused()).toBe(1);
+    expect(sender.stats.retries).toBe(0);
+  });
+
+  it('503 with Retry-After is "come back later": a create waits and is re-sent, never reported unclear', async () => {
+    const { server, sender } = setup([{ status: 503, body: '<html>busy</html>', headers: { 'retry-after': '3' } }, { status: 200 }]);
+    const res = await sender.send(REQ, { idempotent: false });
+    expect(res.status).toBe(200);
+    expect(server.arrivals).toEqual([0, 3000]);
+    expect(sender.stats).toEqual({ requests: 2, retries: 0, rateLimited: 1, rateLimitWaitMs: 3000 });
+  });
+
+  it('503 without Retry-After stays unclear for a create', async () => {
+    const { sender } = setup([{ status: 503, body: '<html>busy</html>' }, { status: 200 }]);
+    expect(await sender.send(REQ, { idempotent: false }).catch((e) => e)).toBeInstanceOf(AmbiguousWriteError);
+  });
+
+  it('a Retry-After longer than maxRetryAfterMs stops the run instead of waiting', async () => {
+    const { server, sender } = setup([{ status: 503, body: 'later', headers: { 'retry-after': '7200' } }, { status: 200 }]);
+    const err = await sender.send(REQ, { idempotent: true }).catch((e) => e);
+    expect(err).toBeInstanceOf(RetriesExhaustedError);
+    expect(err.message).toMatch(/longer than 300 s/);
     expect(server.unused()).toBe(1);
   });
 

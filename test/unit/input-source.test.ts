@@ -102,7 +102,7 @@ describe('files and formats', () => {
     expect(detectFormat('-', Buffer.from('a b c'))).toBe(null);
     const dat = await t.write('data.dat', 'a,b\n1,2\n');
     const err = await usageError(openInput({ file: dat }));
-    expect(err.hint).toContain('.csv, .tsv, .json, .ndjson or .jsonl');
+    expect(err.hint).toContain('.csv, .tsv, .txt, .json, .ndjson, .jsonl, .xlsx or .xlsm');
     expect((await readAll({ file: dat, format: 'csv' }))[0]!.values.b).toBe('2');
   });
 

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { InputRecord } from '../../src/core/types.js';
-import type { CmdbApi, CmdbEnvelope } from '../../src/http/cmdb.js';
+import { CMDB_ANSWERS, type CmdbApi, type CmdbEnvelope, type CmdbOp } from '../../src/http/cmdb.js';
 import type { InputSource } from '../../src/input/index.js';
 import { asstKeyColumn, asstKeyColumns, associate, prefixProblem } from '../../src/operations/cmdb/associate.js';
 import { KeyResolver, newTally, readCreateMaps, resolveKeyColumn, rowErrorCode } from '../../src/operations/cmdb/common.js';
@@ -18,9 +18,11 @@ type Call = { op: string; body: Record<string, any> };
 function fakeApi(answer: (op: string, body: Record<string, any>) => Partial<CmdbEnvelope>) {
   const calls: Call[] = [];
   const api = {
-    async call(op: string, body: Record<string, any>) {
+    async call(op: CmdbOp, body: Record<string, any>) {
       calls.push({ op, body });
-      return { result: true, code: 0, message: '', permission: null, data: null, status: 200, ...answer(op, body) } as CmdbEnvelope;
+      const env = { result: true, code: 0, message: '', permission: null, data: null, status: 200, ...answer(op, body) };
+      // What CmdbApi.call hands on: a successful answer's data read by the operation's schema.
+      return (env.result ? { ...env, data: CMDB_ANSWERS[op].data.parse(env.data) } : { ...env, data: null }) as CmdbEnvelope;
     },
   } as unknown as CmdbApi;
   return { api, calls };

@@ -18,7 +18,8 @@ function fakeApi(answer: (call: Call) => Partial<FeishuEnvelope>) {
     async records(op: FeishuRecordsOp, ns: string, obj: string, body: Record<string, any>, o: { idempotent: boolean }) {
       const call = { op, ns, obj, body, idempotent: o.idempotent };
       calls.push(call);
-      return { code: 0, msg: 'success', data: null, status: 200, ...answer(call) } as FeishuEnvelope;
+      const env = { code: 0, msg: 'success', data: null, status: 200, ...answer(call) };
+      return { ...env, ok: env.code === 0 } as FeishuEnvelope;
     },
   } as unknown as FeishuApi;
   return { api, calls };
@@ -128,7 +129,7 @@ describe('apaas-delete', () => {
   });
 
   it('reconciles an unclear delete by _id through batch_query: gone → applied, still there → not applied', async () => {
-    const { api, calls } = fakeApi(({ op }) => (op === 'batch_query' ? { data: { items: JSON.stringify([{ _id: '2' }]), has_more: false } } : {}));
+    const { api, calls } = fakeApi(({ op }) => (op === 'batch_query' ? { data: { items: [{ _id: '2' }], has_more: false } } : {}));
     const s = await session(apaasDelete, api);
     expect(apaasDelete.unclear).toBe('reconcile');
     const rows = good(s, rec(1, { _id: '1' }), rec(2, { _id: '2' }));
@@ -170,7 +171,8 @@ describe('apaas-create', () => {
       const start = body.page_token ? Number(body.page_token) : 0;
       const page = hits.slice(start, start + 2); // pages of two, to exercise paging
       const more = start + 2 < hits.length;
-      return { data: { items: JSON.stringify(page), has_more: more, next_page_token: more ? String(start + 2) : '' } };
+      // FeishuApi has already parsed the JSON string the server sends in `items` (http/feishu.ts FEISHU_ANSWERS).
+      return { data: { items: page, has_more: more, next_page_token: more ? String(start + 2) : '' } };
     });
     const s = await session(apaasCreate, api, { key: 'serial_no' });
     expect(s.uniqueKey).toBe('serial_no');

@@ -10,6 +10,7 @@ import type { RowOutcome, RowStatus } from '../../src/core/types.js';
 import type { PriorReport } from '../../src/report/prior.js';
 import { inflightPath, resumingPath } from '../../src/pipeline/inflight.js';
 import { Resume } from '../../src/pipeline/resume.js';
+import { fingerprint } from '../../src/report/fingerprint.js';
 import { rec } from '../support/pipeline-fakes.js';
 
 /** An earlier report in memory; `stored: false` plays a row whose error did not fit the error budget. */
@@ -26,6 +27,10 @@ function prior(rows: Array<RowOutcome & { stored?: boolean }>): PriorReport {
     rows: by.size,
     maxRow: Math.max(0, ...by.keys()),
     counts: { ok: 0, failed: 0, invalid: 0, unsent: 0, unchanged: 0 },
+    // A report of a version before fingerprints: rows are matched by number.
+    fingerprinted: false,
+    fingerprintOf: () => undefined,
+    rowsWith: () => [],
   };
 }
 
@@ -62,7 +67,7 @@ describe('--resume decision table', () => {
     [12, 'nothing in the report, sent by the earlier run and by an unfinished resume: looked up first', false, true],
   ];
   it.each(table)('row %i — %s', (row, _what, skip, verify) => {
-    expect(r.skip(row)).toBe(skip);
+    expect(r.skip(rec(row))).toBe(skip);
     expect(r.mayBeApplied(row, 'reconcile')).toBe(verify);
     // An operation whose rows are simply sent again never looks up.
     expect(r.mayBeApplied(row, 'resend')).toBe(false);
@@ -74,7 +79,7 @@ describe('--resume decision table', () => {
 
   it('no earlier run: nothing skipped, nothing looked up', () => {
     const none = Resume.none();
-    expect([1, 2, 10].map((row) => [none.skip(row), none.mayBeApplied(row, 'reconcile')])).toEqual([[false, false], [false, false], [false, false]]);
+    expect([1, 2, 10].map((row) => [none.skip(rec(row)), none.mayBeApplied(row, 'reconcile')])).toEqual([[false, false], [false, false], [false, false]]);
   });
 });
 
@@ -87,7 +92,7 @@ describe('--retry-failed', () => {
     [4, 'failed', false],
     [5, 'unsent', false],
   ])('row %i (%s): skipped = %s', (row, _status, skip) => {
-    expect(r.skip(row)).toBe(skip);
+    expect(r.skip(rec(row))).toBe(skip);
   });
 
   it('an invalid row is carried with its reason', () => {
@@ -106,7 +111,7 @@ describe('Resume.read: the report, its journal and both in-flight logs on disk',
     writeFileSync(inflightPath(path), '[3]\n[4]\n[5');
     writeFileSync(inflightPath(resumingPath(path)), '[2]\n');
     const r = await Resume.read(path, false);
-    expect([1, 2, 3, 4, 5, 6].map((row) => [row, r.skip(row), r.mayBeApplied(row, 'reconcile')])).toEqual([
+    expect([1, 2, 3, 4, 5, 6].map((row) => [row, r.skip(rec(row)), r.mayBeApplied(row, 'reconcile')])).toEqual([
       [1, true, false],
       [2, false, true], // refused, but sent again by the resume that never finished
       [3, false, true], // on the wire, no answer in the report
@@ -114,5 +119,62 @@ describe('Resume.read: the report, its journal and both in-flight logs on disk',
       [5, false, false], // the torn last line of the in-flight log is ignored
       [6, false, false],
     ]);
+  });
+});
+
+describe('rows matched by content (the report carries fingerprints)', () => {
+  /** An earlier report made from `values` (one row each), with these statuses. */
+  function fingerprinted(rows: Array<{ values: Record<string, unknown>; status: RowStatus; id?: number }>): PriorReport {
+    const hashes = rows.map((r) => fingerprint(r.values));
+    return {
+      statusOf: (row) => rows[row - 1]?.status,
+      outcome: (row) => (rows[row - 1] ? { row, status: rows[row - 1]!.status, ...(rows[row - 1]!.id ? { id: rows[row - 1]!.id } : {}) } : undefined),
+      rows: rows.length,
+      maxRow: rows.length,
+      counts: { ok: 0, failed: 0, invalid: 0, unsent: 0, unchanged: 0 },
+      fingerprinted: true,
+      fingerprintOf: (row) => hashes[row - 1],
+      rowsWith: (h) => hashes.flatMap((x, i) => (x === h ? [i + 1] : [])),
+    };
+  }
+  const v = (name: string) => ({ name });
+  const earlier = fingerprinted([
+    { values: v('a'), status: 'ok', id: 1 },
+    { values: v('b'), status: 'ok', id: 2 },
+    { values: v('c'), status: 'unsent' },
+    { values: v('d'), status: 'failed' },
+  ]);
+  const resumeOf = (prior: PriorReport) => new Resume({ prior, priorInflight: new Set(), resumedInflight: new Set(), retryFailed: false });
+
+  it('the first line removed: each row is what the earlier row with its content says, not its number', () => {
+    const r = resumeOf(earlier);
+    const input = [rec(1, v('b')), rec(2, v('c')), rec(3, v('d'))];
+    expect(input.map((x) => r.skip(x))).toEqual([true, false, false]);
+    expect(r.carry(input[0]!)).toMatchObject({ row: 1, status: 'ok', id: 2, detail: 'from row 2 of the earlier report' });
+    expect(r.verdict('r.csv', 3)).toBeUndefined();
+  });
+
+  it('a row edited since (the earlier one failed) is sent as it is now, and said so', () => {
+    const r = resumeOf(earlier);
+    const input = [rec(1, v('a')), rec(2, v('b')), rec(3, v('c')), rec(4, v('d fixed'))];
+    expect(input.map((x) => r.skip(x))).toEqual([true, true, false, false]);
+    expect(r.verdict('r.csv', 4)).toBe('1 row(s) changed since the earlier report (row 4): sent as the file has them now');
+  });
+
+  it('a row whose earlier row was ok, changed: the report is refused, naming the row', () => {
+    const r = resumeOf(earlier);
+    for (const x of [rec(1, v('a')), rec(2, v('B!'))]) r.skip(x);
+    expect(() => r.verdict('r.csv', 2)).toThrow(/r\.csv was not made from this input: row 2: the earlier report's row 2 is ok \(id 2\)/);
+  });
+
+  it("another file's report: nothing in common is refused", () => {
+    const r = resumeOf(fingerprinted([{ values: v('x'), status: 'unsent' }]));
+    r.skip(rec(1, v('y')));
+    expect(() => r.verdict('r.csv', 1)).toThrow(/no row of the input has the content of any row of the report/);
+  });
+
+  it('two identical rows take two earlier rows, not one twice', () => {
+    const r = resumeOf(fingerprinted([{ values: v('s'), status: 'ok', id: 7 }, { values: v('s'), status: 'unsent' }]));
+    expect([r.skip(rec(1, v('s'))), r.skip(rec(2, v('s')))]).toEqual([true, false]);
   });
 });

@@ -33,7 +33,7 @@ describe('checkedRows', () => {
     const session = fakeSession(allOk);
     const resolved: number[][] = [];
     session.resolve = async (rows: CheckedRow[]) => void resolved.push(rows.map((r) => r.row));
-    const chunks = await collect(checkedRows(memorySource(records(6)), session, { skip: (row) => row % 2 === 0, resolve: () => true, chunk: 3 }));
+    const chunks = await collect(checkedRows(memorySource(records(6)), session, { skip: (r) => r.row % 2 === 0, resolve: () => true, chunk: 3 }));
     expect(chunks.flat().map((x) => [x.rec.row, !!x.checked])).toEqual([[1, true], [2, false], [3, true], [4, false], [5, true], [6, false]]);
     expect(resolved).toEqual([[1, 3], [5]]);
   });

@@ -3,13 +3,14 @@
  * stages — the first stop sends no new batch and reports the rest unsent; a kill abandons the request in flight and
  * leaves its create rows outcome_unknown for --resume, which reconciles them first.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Operation, Reconciled, Session, UnclearRule } from '../../src/operations/types.js';
 import { runOperation, type RunOptions } from '../../src/pipeline/run.js';
 import { readPriorReport } from '../../src/report/prior.js';
+import { fingerprintText } from '../../src/report/fingerprint.js';
 import { allOk, FakeProgress, fakeSession, ManualTime } from '../support/pipeline-fakes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cmdb-bulk-run-'));
@@ -110,8 +111,10 @@ describe('runOperation: rows not sent', () => {
     const report = join(dir, 'dry.csv');
     const { summary } = await runOperation(options(operation(session), report, { dryRun: true }));
     expect(session.server.requests).toEqual([]);
-    expect(summary).toMatchObject({ unsent: 10, exit_code: 0, batches: 5, groups: [] });
-    expect(readFileSync(report, 'utf8').split('\n')[1]).toBe('1,unsent,,,,dry run,,,n1');
+    expect(summary).toMatchObject({ unsent: 10, exit_code: 0, batches: 5, groups: [], report: null, plan: join(dir, 'dry.plan.csv') });
+    // A plan, never a report: --report dry.csv is left alone.
+    expect(existsSync(report)).toBe(false);
+    expect(readFileSync(join(dir, 'dry.plan.csv'), 'utf8').split('\n')[1]).toBe(`1,unsent,,,,dry run,,,${fingerprintText({ name: 'n1' })},n1`);
   });
 
   it('a file with an invalid row sends nothing (exit 2); the rows held back are not a failure cause', async () => {

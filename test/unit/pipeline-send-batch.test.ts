@@ -4,6 +4,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AuthError } from '../../src/core/errors.js';
+import { ProtocolError } from '../../src/http/answer.js';
+import { BodyTooLargeError } from '../../src/http/front.js';
 import { AmbiguousWriteError, RetriesExhaustedError } from '../../src/http/sender.js';
 import type { BatchVerdict, CheckedRow, Reconciled, UnclearRule } from '../../src/operations/types.js';
 import type { Pending } from '../../src/pipeline/outcome.js';
@@ -18,7 +20,7 @@ async function setup(
 ) {
   const session = fakeSession(answer, o.reconcile);
   const recorder = await memoryRecorder();
-  const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0 };
+  const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0, duplicates: 0, explained: 0 };
   const marked: number[][] = [];
   const sender = new BatchSender({
     op: { command: 'fake', unclear: o.unclear ?? 'reconcile' },
@@ -192,6 +194,54 @@ describe('an unclear answer, resend rule (updates)', () => {
   });
 });
 
+describe("the front door's body limit (413: not applied, body too big)", () => {
+  /** A front that refuses any request of more than `max` rows as too big (rows of one size: the count is the size). */
+  const limit = (max: number) => (batch: CheckedRow[]) => {
+    if (batch.length > max) throw new BodyTooLargeError('HTTP 413', 'send fewer rows', batch.length * 1000);
+    return allOk(batch);
+  };
+
+  it('splits the refused batch and remembers the size that passed for the next batches: every row lands, no look-up', async () => {
+    const t = await setup(limit(50), { reconcile: () => [] });
+    await t.sender.send(rows(200));
+    await t.sender.send(rows(200, 201));
+    // 200 → refused; 100 → refused; 50 ok, 50 ok; the second 100 goes as 50 + 50; the next batch as 4 × 50.
+    expect(t.server.requests.map((r) => r.length)).toEqual([200, 100, 50, 50, 50, 50, 50, 50, 50, 50]);
+    expect(t.server.reconciles).toEqual([]);
+    const out = byRow(t.recorder.outcomes, 400);
+    expect(out.every((x) => x.status === 'ok')).toBe(true);
+  });
+
+  it('a single row too big for the limit fails with the reason; the rest of the batch lands', async () => {
+    const t = await setup((batch) => {
+      if (batch.some((r) => r.row === 3)) throw new BodyTooLargeError('HTTP 413', 'send fewer rows', 2_400_000);
+      return allOk(batch);
+    });
+    await t.sender.send(rows(4));
+    const out = byRow(t.recorder.outcomes, 4);
+    expect(out.map((x) => x.status)).toEqual(['ok', 'ok', 'failed', 'ok']);
+    expect(out[2]).toMatchObject({ error_code: 413 });
+    expect(out[2]!.error).toMatch(/this row alone makes a request body of 2\.3 MB.*HTTP 413.*not applied/);
+    expect(t.recorder.outcomeUnknown).toBe(0);
+  });
+});
+
+describe('an answer that cannot be read (ProtocolError inside an AmbiguousWriteError)', () => {
+  it('resend rule: the rows are outcome_unknown at once, not sent again and again', async () => {
+    const t = await setup(
+      () => {
+        throw new AmbiguousWriteError('CMDB batch_update_inst: the answer does not have the documented shape', { cause: new ProtocolError('unreadable', { op: 'batch_update_inst', status: 200 }) });
+      },
+      { unclear: 'resend' },
+    );
+    await t.sender.send(rows(5));
+    expect(t.server.requests).toHaveLength(1);
+    const out = byRow(t.recorder.outcomes, 5);
+    expect(out.every((x) => x.status === 'failed' && x.error_code === 'outcome_unknown')).toBe(true);
+    expect(out[0]!.error).toMatch(/could not be read/);
+  });
+});
+
 describe('send errors', () => {
   it('retries used up after reaching the server: the rows fail, the run stops as unreachable', async () => {
     const t = await setup(() => {
@@ -296,5 +346,39 @@ describe('answers', () => {
     expect(a).toMatchObject({ status: 'ok', detail: 'name n1 → 1; already exists' });
     expect(b).toMatchObject({ status: 'failed', error_code: 'protocol' });
     expect(t.stats).toMatchObject({ batches: 1, alreadyExisted: 1 });
+  });
+});
+
+describe('a create refused while a record with its key exists (a file loaded twice)', () => {
+  const refusesSome = (batch: CheckedRow[]): BatchVerdict => ({
+    kind: 'rows',
+    results: batch.map((r) =>
+      r.row === 2 || r.row === 3 ? { ok: false, code: 'duplicate', error: `[name: n${r.row}] duplicated` }
+      : r.row === 4 ? { ok: false, code: 'already_exists', error: 'already exists (found first)' }
+      : r.row === 5 ? { ok: false, code: 1199019, error: 'bad value' }
+      : { ok: true, id: r.row * 10 }),
+  });
+
+  it('says which record holds the value (one look-up for the refused rows); other refusals keep the server\'s words', async () => {
+    const t = await setup(refusesSome, { reconcile: (batch) => batch.map((r): Reconciled => (r.row === 2 ? { state: 'applied', id: 99, created: true } : { state: 'not-applied' })) });
+    await t.sender.send(rows(5));
+    const out = byRow(t.recorder.outcomes, 5);
+    expect(out[1]).toMatchObject({ status: 'failed', error_code: 'duplicate', error: 'already exists: name "n2" → id 99', detail: 'the server: [name: n2] duplicated' });
+    expect(out[2]).toMatchObject({ status: 'failed', error_code: 'duplicate', error: '[name: n3] duplicated' });
+    // Another refusal is not looked up.
+    expect(out[4]).toMatchObject({ error_code: 1199019, error: 'bad value' });
+    // Row 4 the operation refused itself (already_exists): counted, left as it said, not looked up again.
+    expect(out[3]).toMatchObject({ error_code: 'already_exists', error: 'already exists (found first)' });
+    expect(t.server.reconciles).toEqual([[2, 3]]);
+    expect(t.stats).toMatchObject({ duplicates: 3, explained: 1 });
+  });
+
+  it('a delete\'s "applied" (the record is gone) is not "already exists"; an operation that re-sends never looks', async () => {
+    const del = await setup(refusesSome, { reconcile: (batch) => batch.map((): Reconciled => ({ state: 'applied' })) });
+    await del.sender.send(rows(3));
+    expect(byRow(del.recorder.outcomes, 3)[1]).toMatchObject({ error: '[name: n2] duplicated' });
+    const upd = await setup(refusesSome, { unclear: 'resend', reconcile: () => [] });
+    await upd.sender.send(rows(3));
+    expect(upd.server.reconciles).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import type { ReportFormat, RowOutcome } from '../../src/core/types.js';
 import { ReportWriter } from '../../src/report/writer.js';
 import { ERROR_BUDGET_CHARS, readPriorReport } from '../../src/report/prior.js';
 import { UsageError } from '../../src/core/errors.js';
+import { fingerprint } from '../../src/report/fingerprint.js';
 
 let dir: string;
 beforeEach(() => {
@@ -152,5 +153,36 @@ describe('readPriorReport', () => {
     expect(prior.rows).toBe(2);
     expect(prior.statusOf(300000)).toBe('failed');
     expect(prior.statusOf(299999)).toBeUndefined();
+  });
+});
+
+describe('readPriorReport: fingerprints and plans', () => {
+  for (const format of ['csv', 'json', 'ndjson'] as const) {
+    it(`reads each row's fingerprint back (${format}) and finds rows by it`, async () => {
+      const file = path.join(dir, `f.${format}`);
+      await writeReport(file, format);
+      const prior = await readPriorReport(file);
+      expect(prior.fingerprinted).toBe(true);
+      expect(prior.fingerprintOf(1)).toBe(fingerprint({ name: 'a' }));
+      expect(prior.fingerprintOf(6)).toBe(fingerprint({ name: '=cmd' }));
+      expect(prior.rowsWith(fingerprint({ name: '=cmd' }))).toEqual([6]);
+      // Rows 2-5 have no values: the same (empty) fingerprint.
+      expect(prior.rowsWith(fingerprint({}))).toEqual([2, 3, 4, 5]);
+      expect(prior.rowsWith(fingerprint({ name: 'zz' }))).toEqual([]);
+    });
+  }
+
+  it('a report without the column (an older version) is not fingerprinted', async () => {
+    const file = path.join(dir, 'old.csv');
+    fs.writeFileSync(file, 'row,status,id,error_code,error,detail,name\n1,ok,5,,,,a\n');
+    const prior = await readPriorReport(file);
+    expect(prior.fingerprinted).toBe(false);
+    expect(prior.fingerprintOf(1)).toBeUndefined();
+  });
+
+  it('refuses the plan of a dry run: resuming it would send every row again', async () => {
+    const file = path.join(dir, 'x.plan.csv');
+    await writeReport(file, 'csv', [{ row: 1, status: 'ok', id: 1, values: { name: 'a' } }, { row: 2, status: 'unsent', detail: 'dry run', values: { name: 'b' } }]);
+    await expect(readPriorReport(file)).rejects.toThrow(/is the plan of a dry run/);
   });
 });

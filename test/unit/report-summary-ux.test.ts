@@ -29,7 +29,7 @@ describe('dry run', () => {
 
   it('with invalid rows: fix them, or send the valid ones', () => {
     expect(text({ dry_run: true, unsent: 20, invalid: 5, exit_code: 2 }).trimEnd().split('\n').at(-1)).toBe(
-      'Fix the invalid rows (see the report), then run again without --dry-run.',
+      'Fix the invalid rows (see the plan), then run again without --dry-run.',
     );
     expect(text({ dry_run: true, unsent: 20, invalid: 5, exit_code: 0 }).trimEnd().split('\n').at(-1)).toMatch(/--skip-invalid/);
   });
@@ -68,5 +68,35 @@ describe('a run stopped by its settings', () => {
       'Next: Fix the settings or credentials (cmdb-bulk config check shows what is in effect and tries them), then finish the run with --resume r.csv.',
     );
     expect(t).not.toContain('--retry-failed');
+  });
+});
+
+describe('every Next: line is safe to follow as it is', () => {
+  it('rows with an unknown outcome: --resume looks them up; the --failed file is offered only for the rest, and says they are not in it', () => {
+    const t = text({ failed: 10, unsent: 5, outcome_unknown: 10, exit_code: 3, failed_file: 'fix.csv' });
+    expect(t).toContain('Next: 10 rows may have been applied (outcome unknown): --resume r.csv looks them up on the server before sending anything.');
+    expect(t).toContain('Fix the rows in fix.csv and load that file (the rows with an unknown outcome are not in it), or send the failed and unsent rows again with --retry-failed r.csv.');
+    // Only unknown rows: nothing in the --failed file to load, nothing to --retry-failed blindly.
+    const only = text({ failed: 10, unsent: 0, outcome_unknown: 10, exit_code: 3, failed_file: 'fix.csv' });
+    expect(only).not.toMatch(/load that file|--retry-failed/);
+  });
+
+  it('a create run twice: an update by the key (or sync), never --retry-failed', () => {
+    const t = text({ failed: 25, unsent: 0, duplicates: 25, key: 'bk_asset_id', exit_code: 3 });
+    expect(t).toContain('Next: 25 rows already exist on the server (a unique value is taken): to give them the file\'s values use update-inst … --key bk_asset_id (or sync … --key bk_asset_id) with the same file; --retry-failed would fail the same way.');
+    expect(t).not.toMatch(/again with --retry-failed/);
+    expect(text({ command: 'apaas-create', failed: 1, unsent: 0, duplicates: 1, key: 'serial', exit_code: 3 })).toContain('use apaas-update … --key serial (or apaas-sync … --key serial)');
+    // Some rows failed for other reasons too: those may be retried, and it is said which would fail again.
+    expect(text({ failed: 5, unsent: 0, duplicates: 2, key: 'bk_asset_id', exit_code: 3 })).toContain('--retry-failed r.csv (the rows that already exist would fail again)');
+  });
+
+  it('an input with no rows: nothing to do', () => {
+    expect(text({ total: 0, unsent: 0 })).toContain('Nothing to do: the input has no rows.');
+  });
+
+  it('a dry run names its plan, not a report', () => {
+    const t = text({ dry_run: true, report: null, plan: 'x.plan.csv' });
+    expect(t).toContain('plan: x.plan.csv (nothing was sent; not a report)');
+    expect(t).not.toContain('report:');
   });
 });

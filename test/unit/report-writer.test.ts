@@ -6,7 +6,8 @@ import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import type { ReportFormat, RowOutcome } from '../../src/core/types.js';
-import { ReportWriter, REPORT_COLUMNS, defaultReportPath, reportHeader } from '../../src/report/writer.js';
+import { ReportWriter, REPORT_COLUMNS, claimPath, defaultReportPath, latestReportLink, planPath, pointLink, reportHeader } from '../../src/report/writer.js';
+import { fingerprintText } from '../../src/report/fingerprint.js';
 import { readPriorReport } from '../../src/report/prior.js';
 
 let dir: string;
@@ -65,8 +66,8 @@ describe('ReportWriter', () => {
         expect(rows[2]).toMatchObject({ error_code: '1199014', error: 'dup', name: 'sw-3' });
         expect(rows[0]).toMatchObject({ id: '1001', error: '' });
       } else {
-        expect(rows[0]).toEqual({ row: 1, status: 'ok', id: 1001, input: { name: 'sw-1' } });
-        expect(rows[2]).toEqual({ row: 3, status: 'failed', error_code: 1199014, error: 'dup', input: { name: 'sw-3' } });
+        expect(rows[0]).toEqual({ row: 1, status: 'ok', id: 1001, fingerprint: fingerprintText({ name: 'sw-1' }), input: { name: 'sw-1' } });
+        expect(rows[2]).toEqual({ row: 3, status: 'failed', error_code: 1199014, error: 'dup', fingerprint: fingerprintText({ name: 'sw-3' }), input: { name: 'sw-3' } });
       }
     });
   }
@@ -82,8 +83,8 @@ describe('ReportWriter', () => {
     w.add([outcome(3), outcome(2, { status: 'failed', id: undefined, error: 'boom' })]);
     // Read while the writer is open: both held rows are already on disk, in the journal.
     expect(journalRows()).toEqual([
-      { row: 2, status: 'failed', error: 'boom' },
-      { row: 3, status: 'ok', id: 1003 },
+      { row: 2, status: 'failed', error: 'boom', fingerprint: fingerprintText({ name: 'sw-2' }) },
+      { row: 3, status: 'ok', id: 1003, fingerprint: fingerprintText({ name: 'sw-3' }) },
     ]);
     expect(reportRows()).toEqual([]);
     w.add([outcome(1), outcome(5)]);
@@ -303,7 +304,7 @@ describe('ReportWriter', () => {
     await w.finish();
     const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(200_001);
-    expect(lines[200_000]).toBe('200000,ok,200000,,,,,,sw-200000,48');
+    expect(lines[200_000]).toBe(`200000,ok,200000,,,,,,${fingerprintText({ name: 'sw-200000', port_count: '48' })},sw-200000,48`);
   });
 
   for (const format of ['csv', 'json', 'ndjson'] as const) {
@@ -356,12 +357,45 @@ describe('ReportWriter', () => {
 });
 
 describe('defaultReportPath', () => {
-  it('puts the report next to the input', () => {
-    expect(defaultReportPath('data/switches.csv', 'create-inst', 'csv')).toBe(path.join('data', 'switches.create-inst.report.csv'));
-    expect(defaultReportPath('/x/links.ndjson', 'associate', 'json')).toBe('/x/links.associate.report.json');
-    expect(defaultReportPath('changes.jsonl', 'update-inst', 'ndjson')).toBe('changes.update-inst.report.ndjson');
+  const at = new Date(2026, 11, 2, 7, 36, 5); // local time, as in the name
+  it('puts the report next to the input, the time of the run in its name', () => {
+    expect(defaultReportPath('data/switches.csv', 'create-inst', 'csv', at)).toBe(path.join('data', 'switches.create-inst.20261202-073605.report.csv'));
+    expect(defaultReportPath('/x/links.ndjson', 'associate', 'json', at)).toBe('/x/links.associate.20261202-073605.report.json');
+    expect(defaultReportPath('changes.jsonl', 'update-inst', 'ndjson', at, 'plan')).toBe('changes.update-inst.20261202-073605.plan.ndjson');
+    expect(latestReportLink('data/switches.csv', 'create-inst', 'csv')).toBe(path.join('data', 'switches.create-inst.latest.report.csv'));
   });
   it('puts a stdin report in the current folder', () => {
-    expect(defaultReportPath('-', 'update-inst', 'ndjson')).toBe(path.join(process.cwd(), 'stdin.update-inst.report.ndjson'));
+    expect(defaultReportPath('-', 'update-inst', 'ndjson', at)).toBe(path.join(process.cwd(), 'stdin.update-inst.20261202-073605.report.ndjson'));
+  });
+  it('two runs in the same second get two names (claimPath creates the file exclusively)', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmdb-bulk-claim-'));
+    try {
+      const wanted = defaultReportPath(path.join(dir, 'sw.csv'), 'create-inst', 'csv', at);
+      const names = [claimPath(wanted), claimPath(wanted), claimPath(wanted)].map((p) => path.basename(p));
+      expect(names).toEqual(['sw.create-inst.20261202-073605.report.csv', 'sw.create-inst.20261202-073605-2.report.csv', 'sw.create-inst.20261202-073605-3.report.csv']);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('a dry run with --report writes its plan beside it, never to it', () => {
+    expect([planPath('x.report.csv'), planPath('dir/dry.csv'), planPath('out.json'), planPath('-')]).toEqual(['x.plan.csv', 'dir/dry.plan.csv', 'out.plan.json', '-']);
+  });
+});
+
+describe('pointLink', () => {
+  it('points the latest link at the newest report, and never replaces a real file of that name', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cmdb-bulk-link-'));
+    try {
+      const link = path.join(dir, 'sw.create-inst.latest.report.csv');
+      expect(pointLink(link, path.join(dir, 'a.report.csv'))).toBeNull();
+      expect(pointLink(link, path.join(dir, 'b.report.csv'))).toBeNull();
+      expect(fs.readlinkSync(link)).toBe('b.report.csv');
+      const real = path.join(dir, 'kept.latest.report.csv');
+      fs.writeFileSync(real, 'row,status\n1,ok\n');
+      expect(pointLink(real, path.join(dir, 'c.report.csv'))).toMatch(/not a link/);
+      expect(fs.readFileSync(real, 'utf8')).toBe('row,status\n1,ok\n');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

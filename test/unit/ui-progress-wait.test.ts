@@ -3,7 +3,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { sink } from '../support/streams.js';
 import { createProgress } from '../../src/ui/progress.js';
 import { Throttle } from '../../src/http/limiter.js';
-import { ManualClock } from '../../src/http/clock.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 
 /** The frames the bar drew (split at carriage returns), without colour codes and trailing blanks. cli-progress

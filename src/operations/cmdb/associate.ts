@@ -11,6 +11,7 @@ import { BUILTIN_MODELS, type CmdbAttribute } from '../../schema/model.js';
 import type { FieldError } from '../../schema/rows.js';
 import type { CmdbEnvelope } from '../../http/cmdb.js';
 import type { BatchVerdict, CheckedRow, Operation, OperationContext, Reconciled, Session } from '../types.js';
+import { cellsAreText } from '../../input/index.js';
 import {
   envelopeError, fetchAttributes, keyText, KeyResolver, newTally, readCreateMaps, requireCmdb,
   resolveKeyColumn, tallyLine, type KeyTally,
@@ -48,8 +49,8 @@ export function asstKeyColumn(key: string, columns: Iterable<string> | null): st
 async function findKind(ctx: OperationContext, id: string): Promise<Omit<Kind, 'problem'> | undefined> {
   const env = await requireCmdb(ctx).call('find_object_association', { condition: { bk_obj_asst_id: id } }, { idempotent: true, signal: ctx.signal });
   if (!env.result) throw new UsageError(`cannot look up association kind "${id}": ${envelopeError(env)}`);
-  const found = (Array.isArray(env.data) ? env.data : []).find((k: Record<string, unknown>) => k.bk_obj_asst_id === id);
-  return found ? { id, obj: String(found.bk_obj_id), asstObj: String(found.bk_asst_obj_id), mapping: String(found.mapping ?? 'n:n') } : undefined;
+  const found = env.data.find((k) => k.bk_obj_asst_id === id);
+  return found ? { id, obj: found.bk_obj_id, asstObj: found.bk_asst_obj_id, mapping: found.mapping ?? 'n:n' } : undefined;
 }
 
 /** The server refuses a whole batch (1199006) when the kind id does not start with the source and end with the target. */
@@ -128,7 +129,7 @@ export const associate: Operation = {
       if (k.problem) throw new UsageError(k.problem, 'check --asst-id (the bk_obj_asst_id, e.g. bk_switch_connect_host), --obj, --asst-obj, --key and --asst-key');
     }
 
-    const isText = ctx.source.format === 'csv';
+    const isText = cellsAreText(ctx.source);
     const srcCol = o.key ?? 'bk_inst_id';
     // CSV: the header decides the target key column once; JSON: each record may use either name.
     const dstColFor = (values: Record<string, unknown> | null): string => {
@@ -249,7 +250,7 @@ export const associate: Operation = {
         );
         if (!env.result) throw new Error(envelopeError(env));
         const pairs = new Map<string, number>();
-        for (const a of (Array.isArray(env.data) ? env.data : []) as Record<string, unknown>[]) pairs.set(`${a.bk_inst_id}:${a.bk_asst_inst_id}`, Number(a.id));
+        for (const a of env.data) pairs.set(`${a.bk_inst_id}:${a.bk_asst_inst_id}`, a.id);
         return rows.map((r): Reconciled => {
           const id = pairs.get(`${r.payload.bk_inst_id}:${r.payload.bk_asst_inst_id}`);
           return id === undefined ? { state: 'not-applied' } : { state: 'applied', id, created: true };

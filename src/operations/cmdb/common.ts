@@ -3,7 +3,7 @@
  * telling row-level errors from whole-request ones, and resolving instances named by a unique field.
  */
 import { AuthError, UsageError } from '../../core/errors.js';
-import type { CmdbApi, CmdbEnvelope } from '../../http/cmdb.js';
+import type { CmdbApi, CmdbData, CmdbEnvelope } from '../../http/cmdb.js';
 import type { CmdbAttribute } from '../../schema/model.js';
 import type { CheckedRow, OperationContext, RowResult } from '../types.js';
 
@@ -20,7 +20,7 @@ export function envelopeError(env: CmdbEnvelope): string {
 export async function fetchAttributes(ctx: OperationContext, objId: string): Promise<CmdbAttribute[]> {
   const env = await requireCmdb(ctx).call('search_object_attribute', { bk_obj_id: objId }, { idempotent: true, signal: ctx.signal });
   if (!env.result) throw new UsageError(`cannot read the attributes of model "${objId}": ${envelopeError(env)}`, 'check --obj');
-  const attrs = Array.isArray(env.data) ? (env.data as CmdbAttribute[]) : [];
+  const attrs: CmdbAttribute[] = env.data;
   if (attrs.length === 0) throw new UsageError(`model "${objId}" has no attributes: it does not exist or is not visible to this app`, 'check --obj (a model id such as bk_switch, not its display name)');
   return attrs;
 }
@@ -63,17 +63,16 @@ export function rowErrorCode(message: string): string | undefined {
  * index in the batch ("0", "1", ...). Every row must be in exactly one map; a row in neither is a protocol error,
  * never guessed `ok`.
  */
-export function readCreateMaps(env: CmdbEnvelope, n: number, opts: { alreadyExistsIsOk?: boolean } = {}): RowResult[] {
-  const data = (env.data ?? {}) as { success_created?: Record<string, unknown>; error_msg?: Record<string, unknown> };
-  const created = data.success_created ?? {};
-  const errors = data.error_msg ?? {};
+export function readCreateMaps(env: { data: CmdbData<'batch_create_inst'> }, n: number, opts: { alreadyExistsIsOk?: boolean } = {}): RowResult[] {
+  const created = env.data.success_created;
+  const errors = env.data.error_msg;
   const out: RowResult[] = [];
   for (let i = 0; i < n; i++) {
     const k = String(i);
     if (Object.hasOwn(created, k)) {
-      out.push({ ok: true, id: created[k] as number });
+      out.push({ ok: true, id: created[k] });
     } else if (Object.hasOwn(errors, k)) {
-      const msg = String(errors[k]);
+      const msg = errors[k]!;
       const code = rowErrorCode(msg);
       if (opts.alreadyExistsIsOk && code === 'already_exists') out.push({ ok: true, detail: 'already exists' });
       else out.push({ ok: false, code, error: msg });
@@ -162,8 +161,7 @@ export class KeyResolver {
       ? await this.api.call('list_hosts_without_biz', { fields, ...(filter ? { host_property_filter: filter } : {}), page }, { idempotent: true, signal: this.signal })
       : await this.api.call('search_object_instances', { bk_obj_id: this.objId, fields, ...(filter ? { conditions: filter } : {}), page }, { idempotent: true, signal: this.signal });
     if (!env.result) throw new UsageError(`cannot look up ${this.objId} instances by ${this.key}: ${envelopeError(env)}`, `check that ${this.key} is a field of ${this.objId}`);
-    const info = (env.data as { info?: unknown } | null)?.info;
-    return Array.isArray(info) ? (info as Record<string, unknown>[]) : [];
+    return env.data.info;
   }
 
   /** Every instance of the model, a page of up to 500 at a time (sorted by id, so pages do not overlap). */

@@ -6,6 +6,10 @@ import { buildShape, shapeRow, unknownColumns } from '../../schema/rows.js';
 import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from '../types.js';
 import { envelopeError, fetchAttributes, keyText, KeyResolver, readCreateMaps, requireCmdb } from './common.js';
 import { checkKey, fetchUniqueRules, lookupFields } from './unique.js';
+import { cellsAreText } from '../../input/index.js';
+
+/** An id column in create-inst's input: an export (CMDB's own, or ours) meant for an update. */
+const EXPORTED_IDS = 'column "bk_inst_id" holds the ids of existing instances (as CMDB\'s export has it): to change those instances use update-inst with the same file; to create new instances delete the column';
 
 export function requireObj(ctx: OperationContext): string {
   const obj = ctx.options.obj;
@@ -42,10 +46,10 @@ export const createInst: Operation = {
     // Unclear creates are checked by a unique field the row fills: the first of these it has a value for.
     const keys = ctx.options.noSchema ? (ctx.options.key ? [ctx.options.key] : []) : lookupFields(attrs, rules, ctx.options.key);
     const key = keys[0];
-    const isText = ctx.source.format === 'csv';
+    const isText = cellsAreText(ctx.source);
     const session: Session = {
       uniqueKey: key,
-      checkColumns: (columns) => unknownColumns(shape, columns),
+      checkColumns: (columns) => unknownColumns(shape, columns).map((e) => (e.field === 'bk_inst_id' ? { field: e.field, message: EXPORTED_IDS } : e)),
       check(rec: InputRecord): CheckedRow {
         const { payload, errors } = shapeRow(shape, rec.values, isText, isText);
         return { row: rec.row, values: rec.values, payload, group: '', errors };

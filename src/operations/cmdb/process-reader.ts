@@ -44,8 +44,7 @@ export class ProcessReader {
         { idempotent: true, signal: this.signal },
       );
       if (!env.result) throw new UsageError(`cannot read the processes of business ${this.biz}: ${envelopeError(env)}`, 'check --biz and that the app may call list_process_related_info');
-      const info = ((env.data as { info?: unknown } | null)?.info ?? []) as { process?: Record<string, unknown>; process_template?: { id?: number } }[];
-      for (const x of Array.isArray(info) ? info : []) {
+      for (const x of env.data.info) {
         const p = x.process;
         if (!p || typeof p.bk_process_id !== 'number') continue;
         const templateId = Number(x.process_template?.id ?? 0);
@@ -69,7 +68,7 @@ export class ProcessReader {
   private async fetchTemplate(id: number): Promise<{ name: string; locked: string[] }> {
     const env = await this.api.call('get_proc_template', { process_template_id: id }, { idempotent: true, signal: this.signal });
     if (!env.result) throw new UsageError(`cannot read process template ${id}: ${envelopeError(env)}`, 'check that the app may call get_proc_template');
-    const data = (env.data ?? {}) as { bk_process_name?: string; property?: Record<string, { as_default_value?: boolean } | null> };
+    const data = env.data;
     const locked = Object.entries(data.property ?? {}).filter(([, v]) => v?.as_default_value === true).map(([k]) => k);
     return { name: String(data.bk_process_name ?? id), locked };
   }

@@ -20,9 +20,8 @@ export async function fetchUniqueRules(ctx: OperationContext, objId: string, att
   const env = await api.call('search_object_unique', { bk_obj_id: objId }, { idempotent: true, signal: ctx.signal });
   if (!env.result) throw new UsageError(`cannot read the unique rules of model "${objId}": ${envelopeError(env)}`, 'check --obj, and that the app may call search_object_unique on the gateway');
   const byId = new Map(attrs.filter((a) => a.id !== undefined).map((a) => [a.id, a.bk_property_id]));
-  const rules = (Array.isArray(env.data) ? env.data : []) as { keys?: { key_kind?: string; key_id?: number }[] }[];
-  return rules
-    .map((u) => (u.keys ?? []).filter((k) => k.key_kind === 'property').map((k) => byId.get(k.key_id)))
+  return env.data
+    .map((u) => u.keys.filter((k) => k.key_kind === 'property').map((k) => byId.get(k.key_id)))
     .filter((fields): fields is string[] => fields.length > 0 && fields.every((f) => f !== undefined));
 }
 

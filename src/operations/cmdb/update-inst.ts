@@ -5,12 +5,13 @@
 import { UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
 import { BUILTIN_MODELS, attributeToField, type CmdbAttribute } from '../../schema/model.js';
-import { buildShape, shapeRow, unknownColumns, type FieldError } from '../../schema/rows.js';
+import { buildShape, fieldOf, shapeRow, unknownColumns, type FieldError } from '../../schema/rows.js';
 import { idCell } from '../id-cell.js';
 import type { CheckedRow, Operation, Session } from '../types.js';
 import { envelopeError, fetchAttributes, keyText, KeyResolver, newTally, requireCmdb, resolveKeyColumn, tallyLine, WHOLE_REQUEST_CODES } from './common.js';
 import { checkKey, fetchUniqueRules } from './unique.js';
 import { requireObj } from './create-inst.js';
+import { cellsAreText } from '../../input/index.js';
 
 export const updateInst: Operation = {
   command: 'update-inst',
@@ -41,7 +42,7 @@ export const updateInst: Operation = {
       what: `model ${obj}`,
     });
     const readOnly = new Set(specs.filter((f) => f.editable === false).map((f) => f.name));
-    const isText = ctx.source.format === 'csv';
+    const isText = cellsAreText(ctx.source);
     // No connection (a --dry-run with --no-schema): keys stay unresolved, and the plan says so.
     const resolver = key && ctx.cmdb ? new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal, undefined, keyCheck?.numeric) : undefined;
     const tally = newTally();
@@ -62,7 +63,10 @@ export const updateInst: Operation = {
       required: [{ column: idColumn, why: `every row must say which instance to update${key ? '' : ' (or name instances by a unique field with --key)'}` }],
       checkColumns(columns) {
         const errs = unknownColumns(shape, columns);
-        for (const c of columns) if (readOnly.has(c)) errs.push({ field: c, message: `field "${c}" of ${obj} is not editable; the server would ignore it` });
+        for (const c of columns) {
+          const f = fieldOf(shape, c) ?? c;
+          if (readOnly.has(f)) errs.push({ field: c, message: `field "${c}"${f === c ? '' : ` (${f})`} of ${obj} is not editable; the server would ignore it` });
+        }
         return errs;
       },
       check(rec: InputRecord): CheckedRow {

@@ -14,6 +14,7 @@ import { idCell } from '../id-cell.js';
 import type { CheckedRow, Operation, RowResult, Session } from '../types.js';
 import { envelopeError, requireCmdb, WHOLE_REQUEST_CODES } from './common.js';
 import { ProcessReader, type CurrentProcess } from './process-reader.js';
+import { cellsAreText } from '../../input/index.js';
 
 /** The fields of the server's Process struct a row may change (metadata.Process, src/common/metadata/process.go). */
 const PROCESS_FIELDS: FieldSpec[] = [
@@ -81,7 +82,7 @@ export const updateProcess: Operation = {
       hints: ctx.source.hints,
       what: 'processes (update_process_instance)',
     });
-    const isText = ctx.source.format === 'csv';
+    const isText = cellsAreText(ctx.source);
     const reader = ctx.cmdb ? new ProcessReader(requireCmdb(ctx), biz, ctx.signal) : undefined;
 
     const session: Session = {
@@ -127,7 +128,7 @@ export const updateProcess: Operation = {
         });
         const env = await requireCmdb(ctx).call('update_process_instance', { bk_biz_id: biz, processes: items }, { idempotent: true, signal });
         if (env.result) {
-          const updated = new Set((Array.isArray(env.data) ? env.data : []).map(Number));
+          const updated = new Set(env.data);
           const results: RowResult[] = rows.map((r) => {
             const id = r.payload.bk_process_id as number;
             return updated.has(id) ? { ok: true, id } : { ok: false, code: 'protocol', error: `the server did not list process ${id} as updated; outcome unknown` };

@@ -36,8 +36,11 @@ export class LookupError extends CliError {
   }
 }
 
+/** A record as a look-up returns it: `_id`, the key and the fields asked for. */
+export type FoundRecord = Record<string, unknown>;
+
 export class RecordFinder {
-  private readonly cache = new Map<string, string[]>();
+  private readonly cache = new Map<string, FoundRecord[]>();
 
   constructor(
     private readonly api: FeishuApi,
@@ -46,10 +49,18 @@ export class RecordFinder {
     readonly key: string,
     /** Keep answers for the run (update/delete name records that stay); creates look again every time. */
     private readonly remember: boolean,
+    /** Fields to read besides `_id` and the key (apaas-sync compares them). */
+    private readonly fields: string[] = [],
   ) {}
 
   /** For each key value (as it would be sent), the ids of the records that hold it: none, one or several. */
   async lookup(values: unknown[], signal: AbortSignal): Promise<Map<string, string[]>> {
+    const found = await this.find(values, signal);
+    return new Map([...found].map(([k, recs]) => [k, recs.map((r) => keyOf(r._id)!)]));
+  }
+
+  /** For each key value (as it would be sent), the records that hold it, with the fields asked for. */
+  async find(values: unknown[], signal: AbortSignal): Promise<Map<string, FoundRecord[]>> {
     // Key text → the forms to ask for: the value as it is sent and, for text, also trimmed (whether the server trims
     // on write is not documented; a record stored either way must be found).
     const wanted = new Map<string, unknown[]>();
@@ -60,14 +71,14 @@ export class RecordFinder {
       for (const f of typeof v === 'string' ? [v, k] : [v]) if (!forms.includes(f)) forms.push(f);
       wanted.set(k, forms);
     }
-    const found = new Map<string, string[]>();
+    const found = new Map<string, FoundRecord[]>();
     const todo = [...wanted.entries()];
     for (let i = 0; i < todo.length; i += VALUES_PER_QUERY) {
       const chunk = new Map(todo.slice(i, i + VALUES_PER_QUERY));
       for (const [k, ids] of await this.query(chunk, signal)) found.set(k, ids);
     }
     if (this.remember) for (const [k, ids] of found) this.keep(k, ids);
-    const out = new Map<string, string[]>();
+    const out = new Map<string, FoundRecord[]>();
     for (const v of values) {
       const k = keyOf(v);
       if (k !== undefined) out.set(k, found.get(k) ?? this.cache.get(k) ?? []);
@@ -76,16 +87,16 @@ export class RecordFinder {
   }
 
   /** Caches an answer; the cache is bounded (oldest dropped first), as the CMDB key resolver's. */
-  private keep(k: string, ids: string[]): void {
+  private keep(k: string, ids: FoundRecord[]): void {
     if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(k, ids);
   }
 
   /** One isAnyOf query over at most VALUES_PER_QUERY key values (each in its forms), every page of it. */
-  private async query(chunk: Map<string, unknown[]>, signal: AbortSignal): Promise<Map<string, string[]>> {
-    const ids = new Map<string, string[]>([...chunk.keys()].map((k) => [k, []]));
+  private async query(chunk: Map<string, unknown[]>, signal: AbortSignal): Promise<Map<string, FoundRecord[]>> {
+    const ids = new Map<string, FoundRecord[]>([...chunk.keys()].map((k) => [k, []]));
     const body: Record<string, unknown> = {
-      select: [...new Set(['_id', this.key])],
+      select: [...new Set(['_id', this.key, ...this.fields])],
       filter: {
         conditions: [
           {
@@ -104,19 +115,19 @@ export class RecordFinder {
     let token: string | undefined;
     for (let page = 1; ; page++) {
       const env = await this.api.records('batch_query', this.ns, this.obj, token ? { ...body, page_token: token } : body, { idempotent: true, signal });
-      if (env.code !== 0) throw new LookupError(`looking up ${this.ns}/${this.obj} records by ${this.key} failed: ${env.msg || 'refused'} (code ${env.code})`);
-      for (const item of this.items(env.data?.items)) {
+      if (!env.ok) throw new LookupError(`looking up ${this.ns}/${this.obj} records by ${this.key} failed: ${env.msg || 'refused'} (code ${env.code})`);
+      for (const item of env.data.items) {
         const id = keyOf(item._id);
         const k = keyOf(item[this.key]);
         if (id === undefined) throw new LookupError(`looking up ${this.ns}/${this.obj} records by ${this.key}: the answer holds a record without _id`);
         if (k === undefined || !ids.has(k)) {
           throw new LookupError(`looking up ${this.ns}/${this.obj} records by ${this.key}: the server answered record ${id} whose ${this.key} ${JSON.stringify(item[this.key] ?? null)} was not asked for, so it did not apply the filter (is "${this.key}" a field of ${this.obj}?)`);
         }
-        if (!seen.has(id)) ids.get(k)!.push(id);
+        if (!seen.has(id)) ids.get(k)!.push(item);
         seen.add(id);
       }
-      if (env.data?.has_more !== true) return ids;
-      const next = env.data?.next_page_token;
+      if (env.data.has_more !== true) return ids;
+      const next = env.data.next_page_token;
       if (typeof next !== 'string' || next === '' || next === token) {
         throw new LookupError(`looking up ${this.ns}/${this.obj} records by ${this.key}: page ${page} says there is more but ${next ? 'hands back the same page token' : 'gives no next_page_token'}, so the rest cannot be read`);
       }
@@ -125,21 +136,5 @@ export class RecordFinder {
       }
       token = next;
     }
-  }
-
-  private items(raw: unknown): Array<Record<string, unknown>> {
-    let list: unknown = raw;
-    if (typeof raw === 'string') {
-      try {
-        list = JSON.parse(raw);
-      } catch {
-        list = undefined;
-      }
-    }
-    if (list === undefined || list === null) return [];
-    if (!Array.isArray(list) || !list.every((x) => typeof x === 'object' && x !== null && !Array.isArray(x))) {
-      throw new LookupError(`looking up ${this.ns}/${this.obj} records by ${this.key}: data.items is not a list of records`);
-    }
-    return list as Array<Record<string, unknown>>;
   }
 }

@@ -8,27 +8,24 @@
  */
 import { AuthError, UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
-import type { FeishuApi, FeishuEnvelope } from '../../http/feishu.js';
+import type { FeishuApi, FeishuData, FeishuEnvelope } from '../../http/feishu.js';
 import { AmbiguousWriteError } from '../../http/sender.js';
 import { buildShape, shapeRow, type FieldError } from '../../schema/rows.js';
 import type { BatchVerdict, CheckedRow, Operation, OperationContext, Reconciled, RowResult, Session, UnclearRule } from '../types.js';
+import { cellsAreText } from '../../input/index.js';
 import { keyOf, RecordFinder } from './lookup.js';
 import { apaasValue, isApaasHint, type ApaasHint } from './values.js';
 
 type RecordsOp = 'batch_update' | 'batch_create' | 'batch_delete';
 
-interface Item {
-  success?: boolean;
-  id?: string;
-  errors?: Array<{ code?: string; message?: string; sub_code?: string; fields?: string[] }>;
-}
+type Item = FeishuData<'batch_update'>['items'][number];
 
-function requireFeishu(ctx: OperationContext): FeishuApi {
+export function requireFeishu(ctx: OperationContext): FeishuApi {
   if (!ctx.feishu) throw new AuthError('no Feishu connection configured', 'set FEISHU_APP_ID and FEISHU_APP_SECRET, or use --sandbox');
   return ctx.feishu;
 }
 
-function target(ctx: OperationContext): { ns: string; obj: string } {
+export function target(ctx: OperationContext): { ns: string; obj: string } {
   const ns = ctx.options.namespace;
   const obj = ctx.options.object;
   if (!ns || !obj) throw new UsageError('--namespace and --object are required', 'for example --namespace package_demo__c --object device');
@@ -36,7 +33,7 @@ function target(ctx: OperationContext): { ns: string; obj: string } {
 }
 
 /** A whole-request refusal: 400 / 2320001 "param is invalid" points at some row, so it is worth splitting. */
-function rejected(env: FeishuEnvelope): BatchVerdict {
+export function rejected(env: FeishuEnvelope): BatchVerdict {
   return { kind: 'rejected', code: env.code, message: `${env.msg || 'request refused'} (code ${env.code})`, splittable: env.code === 2320001 || env.status === 400 };
 }
 
@@ -52,8 +49,7 @@ function itemError(it: Item): RowResult {
  * items[i] → row i. `sentIds` (update, delete): a successful item must name the record sent at its place; one
  * that names another is a protocol error for that row, never an ok.
  */
-function readItems(env: FeishuEnvelope, n: number, sentIds?: string[]): RowResult[] {
-  const items: Item[] = Array.isArray(env.data?.items) ? env.data.items : [];
+export function readItems(items: Item[], n: number, sentIds?: string[]): RowResult[] {
   const out: RowResult[] = [];
   for (let i = 0; i < n; i++) {
     const it = items[i];
@@ -100,7 +96,7 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
       const hinted = Object.entries(ctx.source.hints).filter((e): e is [string, ApaasHint] => isApaasHint(e[1]) && !naming.includes(e[0]));
       const control = [...naming, ...hinted.map(([c]) => c)];
       const shape = buildShape([], { control, allowUnknown: true, empty: ctx.options.empty, hints: ctx.source.hints, what: `${ns}/${obj}` });
-      const isText = ctx.source.format === 'csv';
+      const isText = cellsAreText(ctx.source);
       const finder = key && ctx.feishu ? new RecordFinder(ctx.feishu, ns, obj, key, !isCreate) : undefined;
       const firstRowOf = new Map<string, number>(); // create --key: key value → first row that has it
       if (isCreate && !key) {
@@ -170,8 +166,8 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
           if (isCreate && finder) return createAbsent(rows, signal);
           const body = op === 'batch_delete' ? { ids: rows.map((r) => r.payload._id) } : { records: JSON.stringify(rows.map((r) => r.payload)) };
           const env = await requireFeishu(ctx).records(op, ns, obj, body, { idempotent: unclear === 'resend', signal });
-          if (env.code !== 0) return rejected(env);
-          return { kind: 'rows', results: readItems(env, rows.length, isCreate ? undefined : rows.map((r) => String(r.payload._id))) };
+          if (!env.ok) return rejected(env);
+          return { kind: 'rows', results: readItems(env.data.items, rows.length, isCreate ? undefined : rows.map((r) => String(r.payload._id))) };
         },
         describe: () => [
           `object ${ns}/${obj}: ${op}, records sent as a JSON string`,
@@ -197,8 +193,8 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
           let created: RowResult[];
           try {
             const env = await requireFeishu(ctx).records('batch_create', ns, obj, { records: JSON.stringify(absent.map((r) => r.payload)) }, { idempotent: false, signal });
-            if (env.code !== 0) return rejected(env);
-            created = readItems(env, absent.length);
+            if (!env.ok) return rejected(env);
+            created = readItems(env.data.items, absent.length);
           } catch (e) {
             // Nothing known yet: the pipeline settles the unclear answer (reconcile). Some rows already known to
             // exist: settle here, so that they keep their "already exists" and are never reported as created.

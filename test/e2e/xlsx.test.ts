@@ -1,0 +1,278 @@
+/**
+ * Excel end to end: workbooks the tests build (CMDB's own layout, an Excel-saved plain sheet) and display-name
+ * headers, run through the BUILT CLI against the simulator; the simulator's store and the report are the proof.
+ */
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Workbook } from '@cj-tech-master/excelts';
+import type { Simulator } from '../../src/sim/index.js';
+import { openInput } from '../../src/input/index.js';
+import { writeCmdbWorkbook } from '../support/workbooks.js';
+import { cmdbEnv, csv, readReport, ROOT, runCli, tempDir, withSim } from './helpers.js';
+
+let sim: Simulator;
+const tmp = tempDir();
+beforeAll(async () => {
+  sim = await withSim();
+});
+afterAll(async () => {
+  await sim.close();
+  tmp.cleanup();
+});
+afterEach(() => sim.reset());
+
+const switches = () => sim.store.instances('bk_switch');
+const byAsset = (id: string) => switches().find((s) => s.bk_asset_id === id);
+const pick = (row: Record<string, unknown> | undefined, keys: string[]) => Object.fromEntries(keys.map((k) => [k, row?.[k]]));
+const FIELDS = ['bk_inst_name', 'bk_operator', 'port_count', 'is_managed', 'vendor', 'bought_on', 'remark', 'tags'];
+
+// The columns of bk_switch as CMDB's template writes them (display name, type name, field id).
+const TEMPLATE: Array<[string, string, string]> = [
+  ['实例名(必填)', '短字符', 'bk_inst_name'],
+  ['固资编号(必填)', '短字符', 'bk_asset_id'],
+  ['维护人', '用户', 'bk_operator'],
+  ['端口数', '数字', 'port_count'],
+  ['是否纳管', '布尔', 'is_managed'],
+  ['厂商', '枚举', 'vendor'],
+  ['采购日期', '日期', 'bought_on'],
+  ['备注', '长字符', 'remark'],
+  ['标签', '枚举(多选)', 'tags'],
+];
+
+describe('CMDB workbook', () => {
+  it('a template filled in (no id column) creates instances with the values the server wants', async () => {
+    const file = join(tmp.dir, 'template.xlsx');
+    await writeCmdbWorkbook(file, {
+      sheet: 'bk_switch',
+      otherSheets: ['association', '枚举字段名映射'],
+      dataLabel: true,
+      columns: TEMPLATE,
+      rows: [
+        ['核心-01', 'XL-0001', 'admin(管理员),zhangsan(张三)', 48, true, '华为', new Date(Date.UTC(2024, 4, 1)), "'=SUM(A1)", '核心\n接入'],
+        ['汇聚-02', 'XL-0002', 'lisi(李四)', 24, false, 'Cisco', new Date(Date.UTC(2024, 4, 2)), "'@home", '实验'],
+      ],
+      numFmt: { 7: 'yyyy-mm-dd' },
+    });
+    const report = join(tmp.dir, 'template.report.csv');
+    const r = await runCli(['create-inst', file, '--obj', 'bk_switch', '--report', report], { env: cmdbEnv(sim, 'apigw') });
+    expect(r.stderr).toMatch(/2 ok/);
+    expect(r.stderr).toContain(`${file}: sheet "bk_switch" (CMDB's layout: field ids from row 3, data from row 7)`);
+    expect(r.code).toBe(0);
+    expect(pick(byAsset('XL-0001'), FIELDS)).toEqual({
+      bk_inst_name: '核心-01', bk_operator: 'admin,zhangsan', port_count: 48, is_managed: true, vendor: 'huawei',
+      bought_on: '2024-05-01', remark: '=SUM(A1)', tags: ['core', 'access'],
+    });
+    expect(pick(byAsset('XL-0002'), FIELDS)).toEqual({
+      bk_inst_name: '汇聚-02', bk_operator: 'lisi', port_count: 24, is_managed: false, vendor: 'cisco',
+      bought_on: '2024-05-02', remark: '@home', tags: ['lab'],
+    });
+    const rows = readReport(report);
+    expect(rows.map((x) => [x.row, x.status, x.id, x.bk_asset_id])).toEqual([
+      [7, 'ok', String(byAsset('XL-0001')!.bk_inst_id), 'XL-0001'],
+      [8, 'ok', String(byAsset('XL-0002')!.bk_inst_id), 'XL-0002'],
+    ]);
+  });
+
+  it('an export edited in Excel (bk_inst_id in column B) goes to update-inst as it is', async () => {
+    const [a, b] = switches();
+    const file = join(tmp.dir, 'export.xlsx');
+    await writeCmdbWorkbook(file, {
+      sheet: 'bk_switch',
+      columns: [['实例ID', '数字', 'bk_inst_id'], ['厂商', '枚举', 'vendor'], ['备注', '长字符', 'remark'], ['是否纳管', '布尔', 'is_managed']],
+      rows: [
+        [a!.bk_inst_id, '华三', "'-edited", true],
+        [b!.bk_inst_id, 'Cisco', 'second', false],
+      ],
+    });
+    // Given to create-inst by mistake, it is refused before anything is sent, saying which command fits.
+    const wrong = await runCli(['create-inst', file, '--obj', 'bk_switch', '--report', join(tmp.dir, 'export-create.report.csv')], { env: cmdbEnv(sim, 'esb') });
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('column "bk_inst_id" holds the ids of existing instances (as CMDB\'s export has it): to change those instances use update-inst');
+    expect(sim.counters().writeRequests).toBe(0);
+
+    const report = join(tmp.dir, 'export.report.csv');
+    const r = await runCli(['update-inst', file, '--obj', 'bk_switch', '--report', report], { env: cmdbEnv(sim, 'esb') });
+    expect(r.stderr).toMatch(/2 ok/);
+    expect(r.code).toBe(0);
+    const now = (id: unknown) => sim.store.instance('bk_switch', Number(id));
+    expect(pick(now(a!.bk_inst_id), ['vendor', 'remark', 'is_managed'])).toEqual({ vendor: 'h3c', remark: '-edited', is_managed: true });
+    expect(pick(now(b!.bk_inst_id), ['vendor', 'remark', 'is_managed'])).toEqual({ vendor: 'cisco', remark: 'second', is_managed: false });
+    expect(readReport(report).map((x) => [x.row, x.status])).toEqual([[7, 'ok'], [8, 'ok']]);
+  });
+});
+
+describe('an Excel-saved plain sheet', () => {
+  /** Shared strings (stored after the sheet, as Excel does), display-name headers, a date cell, a rounded id. */
+  async function excelFile(path: string, rows: unknown[][]): Promise<void> {
+    const wb = new Workbook();
+    wb.addWorksheet('说明').addRow(['read me']);
+    const ws = wb.addWorksheet('bk_switch');
+    ws.addRow(['实例名', '固资编号', '设备SN', '端口数', '采购日期', '厂商']);
+    for (const r of rows) ws.addRow(r);
+    ws.getColumn(5).numFmt = 'yyyy/m/d';
+    await wb.xlsx.writeFile(path);
+  }
+
+  it('loads by display names; a long id Excel rounded is refused with its reason and row; --failed writes an xlsx that loads again', async () => {
+    const file = join(tmp.dir, 'saved.xlsx');
+    await excelFile(file, [
+      ['接入-01', 'XS-0001', 'SN-1', 48, new Date(Date.UTC(2023, 1, 8)), '华三'],
+      ['接入-02', 'XS-0002', 1798680000000000, 24, new Date(Date.UTC(2023, 1, 9)), 'Cisco'],
+      ['接入-03', 'XS-0003', 'SN-3', 12, null, '华为'],
+    ]);
+    const report = join(tmp.dir, 'saved.report.csv');
+    const failed = join(tmp.dir, 'saved.failed.xlsx');
+    const scratch = join(tmp.dir, 'scratch');
+    mkdirSync(scratch);
+    const r = await runCli(['create-inst', file, '--obj', 'bk_switch', '--report', report, '--failed', failed, '--skip-invalid'], { env: cmdbEnv(sim, 'apigw', { TMPDIR: scratch }) });
+    expect(r.code).toBe(3);
+    expect(readdirSync(scratch)).toEqual([]); // no temp copies after a run (the sheet is stored before its shared strings)
+    expect(pick(byAsset('XS-0001'), ['bk_inst_name', 'bk_sn', 'port_count', 'bought_on', 'vendor'])).toEqual({ bk_inst_name: '接入-01', bk_sn: 'SN-1', port_count: 48, bought_on: '2023-02-08', vendor: 'h3c' });
+    expect(pick(byAsset('XS-0003'), ['bk_sn', 'port_count', 'bought_on', 'vendor'])).toEqual({ bk_sn: 'SN-3', port_count: 12, bought_on: undefined, vendor: 'huawei' });
+    expect(byAsset('XS-0002')).toBeUndefined();
+    const rows = readReport(report);
+    expect(rows.map((x) => [x.row, x.status])).toEqual([[2, 'ok'], [3, 'invalid'], [4, 'ok']]);
+    expect(rows[1]!.error).toMatch(/^设备SN \(cell C3\): the number 1798680000000000 has 16 digits, but Excel keeps only 15/);
+    expect(Object.keys(rows[0]!)).toContain('固资编号'); // the report keeps the user's headers
+
+    const back = await openInput({ file: failed, obj: 'bk_switch' });
+    expect(back.columns).toEqual(['实例名', '固资编号', '设备SN', '端口数', '采购日期', '厂商', '_error']);
+    const records = [];
+    for await (const rec of back.records()) records.push({ ...rec.values });
+    await back.close();
+    expect(records).toHaveLength(1);
+    expect(records[0]).toMatchObject({ 固资编号: 'XS-0002', 设备SN: '1798680000000000', _error: expect.stringMatching(/Excel keeps only 15/) });
+
+    // Fixed in Excel (the id typed as text) and loaded again: the same command, the failed file as input.
+    const fixed = join(tmp.dir, 'fixed.xlsx');
+    const wb = new Workbook();
+    await wb.xlsx.readFile(failed);
+    wb.getWorksheet('bk_switch')!.getCell('C2').value = '1798681438085123';
+    await wb.xlsx.writeFile(fixed);
+    const again = await runCli(['create-inst', fixed, '--obj', 'bk_switch', '--report', join(tmp.dir, 'fixed.report.csv')], { env: cmdbEnv(sim, 'apigw') });
+    expect(again.code).toBe(0);
+    expect(pick(byAsset('XS-0002'), ['bk_sn', 'port_count', 'bought_on', 'vendor'])).toEqual({ bk_sn: '1798681438085123', port_count: 24, bought_on: '2023-02-09', vendor: 'cisco' });
+  });
+
+  it('reads standard input with --format xlsx, and --sheet picks the sheet', async () => {
+    const file = join(tmp.dir, 'stdin.xlsx');
+    await excelFile(file, [['接入-09', 'XS-0009', 'SN-9', 8, null, 'Cisco']]);
+    const r = await runCli(['create-inst', '-', '--obj', 'bk_switch', '--sheet', '说明', '--format', 'xlsx', '--dry-run', '--report', join(tmp.dir, 'stdin.report.csv')], {
+      env: cmdbEnv(sim, 'esb'),
+      input: readFileSync(file),
+    });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/<stdin>: the header has problems:\n\s+- unknown field "read me" for model bk_switch/);
+    const s = await runCli(['create-inst', '-', '--obj', 'bk_switch', '--format', 'xlsx', '--json', '--report', join(tmp.dir, 'stdin2.report.csv')], { env: cmdbEnv(sim, 'esb'), input: readFileSync(file) });
+    expect(JSON.parse(s.stdout)).toMatchObject({ total: 1, ok: 1 });
+    expect(byAsset('XS-0009')?.vendor).toBe('cisco');
+  });
+});
+
+describe('display-name headers in CSV', () => {
+  it('Chinese display names (with the (必填) suffix) load as their fields', async () => {
+    const input = tmp.file('cn.csv', csv(['实例名(必填),固资编号(必填),端口数,厂商,是否纳管', '核心-CN,CN-0001,96,华为,是']));
+    const report = join(tmp.dir, 'cn.report.csv');
+    const r = await runCli(['create-inst', input, '--obj', 'bk_switch', '--report', report], { env: cmdbEnv(sim, 'esb') });
+    expect(r.code).toBe(0);
+    expect(pick(byAsset('CN-0001'), ['bk_inst_name', 'port_count', 'vendor', 'is_managed'])).toEqual({ bk_inst_name: '核心-CN', port_count: 96, vendor: 'huawei', is_managed: true });
+    expect(readReport(report)[0]).toMatchObject({ row: 1, status: 'ok', '实例名(必填)': '核心-CN' });
+  });
+
+  it('English display names, any case, load as their fields', async () => {
+    const names: Record<string, string> = { bk_inst_name: 'Name', bk_asset_id: 'Asset ID', port_count: 'Port count', vendor: 'Vendor' };
+    for (const a of sim.store.models.get('bk_switch')!.attributes) if (names[a.bk_property_id]) a.bk_property_name = names[a.bk_property_id]!;
+    const input = tmp.file('en.csv', csv(['Name (Required),ASSET ID,port count,Vendor', 'core-EN,EN-0001,12,Cisco']));
+    const r = await runCli(['create-inst', input, '--obj', 'bk_switch', '--report', join(tmp.dir, 'en.report.csv')], { env: cmdbEnv(sim, 'apigw') });
+    expect(r.code).toBe(0);
+    expect(pick(byAsset('EN-0001'), ['bk_inst_name', 'port_count', 'vendor'])).toEqual({ bk_inst_name: 'core-EN', port_count: 12, vendor: 'cisco' });
+  });
+
+  it('an unknown header gets the field it most likely meant, a shared display name is refused naming the fields; nothing is sent and --no-schema is never advised', async () => {
+    for (const a of sim.store.models.get('bk_switch')!.attributes) if (a.bk_property_id === 'bk_sn' || a.bk_property_id === 'remark') a.bk_property_name = '说明';
+    const input = tmp.file('bad.csv', csv(['实例名,固资编,说明', 'x,BAD-1,y']));
+    const r = await runCli(['create-inst', input, '--obj', 'bk_switch', '--report', join(tmp.dir, 'bad.report.csv')], { env: cmdbEnv(sim, 'esb') });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown field "固资编" for model bk_switch (did you mean "固资编号" (bk_asset_id)?)');
+    expect(r.stderr).toContain('"说明" is the display name of 2 fields of model bk_switch (bk_sn, remark): use the field id as the header');
+    expect(r.stderr).not.toMatch(/no-schema/);
+    expect(sim.counters().writeRequests).toBe(0);
+  });
+});
+
+describe('display-name headers in update-inst', () => {
+  it('a non-editable field named by its display name is refused before anything is sent', async () => {
+    const fw = sim.store.instances('bk_firewall')[0]!;
+    const input = tmp.file('fw.csv', csv(['bk_inst_id,上线时间,吞吐量', `${fw.bk_inst_id},2024-01-01 00:00:00,10`]));
+    const r = await runCli(['update-inst', input, '--obj', 'bk_firewall', '--report', join(tmp.dir, 'fw.report.csv')], { env: cmdbEnv(sim, 'apigw') });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('field "上线时间" (online_at) of bk_firewall is not editable; the server would ignore it');
+    expect(sim.counters().writeRequests).toBe(0);
+  });
+});
+
+describe('the workbook library is loaded only for workbooks', () => {
+  const trace = join(tmp.dir, 'modules.txt');
+  const traced = async (args: string[], input?: Buffer) => {
+    rmSync(trace, { force: true });
+    const r = await runCli(args, { env: { ...cmdbEnv(sim, 'esb'), MODULE_TRACE: trace, NODE_OPTIONS: `--import ${pathToFileURL(join(ROOT, 'test/support/module-trace.mjs')).href}` }, input });
+    return { r, modules: existsSync(trace) ? readFileSync(trace, 'utf8') : '' };
+  };
+
+  it('not for --help or a CSV run; yes for an .xlsx', async () => {
+    const help = await traced(['create-inst', '--help']);
+    expect(help.r.code).toBe(0);
+    expect(help.modules).toMatch(/dist\/cli\/main\.js/);
+    expect(help.modules).not.toMatch(/excelts/);
+    const input = tmp.file('one.csv', csv(['bk_inst_name,bk_asset_id', 'x,TR-1']));
+    const run = await traced(['create-inst', input, '--obj', 'bk_switch', '--dry-run', '--report', join(tmp.dir, 'one.report.csv')]);
+    expect(run.r.code).toBe(0);
+    expect(run.modules).toMatch(/dist\/input\/index\.js/);
+    expect(run.modules).not.toMatch(/excelts|input\/xlsx/);
+    const file = join(tmp.dir, 'one.xlsx');
+    await writeCmdbWorkbook(file, { sheet: 'bk_switch', columns: TEMPLATE.slice(0, 2), rows: [['x', 'TR-2']] });
+    const book = await traced(['create-inst', file, '--obj', 'bk_switch', '--dry-run', '--report', join(tmp.dir, 'one-x.report.csv')]);
+    expect(book.r.code).toBe(0);
+    expect(book.modules).toMatch(/excelts/);
+  });
+});
+
+describe('memory', () => {
+  it('the first read lets go of the reader it took over (and the shared-strings table it holds)', async () => {
+    const file = join(tmp.dir, 'strings.xlsx');
+    const { WorkbookWriter } = await import('@cj-tech-master/excelts');
+    const wb = new WorkbookWriter({ filename: file, useSharedStrings: true });
+    const ws = wb.addWorksheet('S');
+    ws.addRow(['name']).commit();
+    // 200,000 distinct strings of 100 characters: a shared-strings table of ~36 MB inside the reader.
+    for (let i = 0; i < 200_000; i++) ws.addRow([`${String(i).padStart(8, '0')}-${'x'.repeat(91)}`]).commit();
+    await ws.commit();
+    await wb.commit();
+    // In a process of its own with a real gc(): the heap before opening, and after the first read is done.
+    const script = `
+      import v8 from 'node:v8';
+      import { runInNewContext } from 'node:vm';
+      v8.setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc');
+      const { openInput } = await import(${JSON.stringify(pathToFileURL(join(ROOT, 'dist/input/index.js')).href)});
+      await import('@cj-tech-master/excelts');
+      gc();
+      const before = process.memoryUsage().heapUsed;
+      const src = await openInput({ file: ${JSON.stringify(file)} });
+      let n = 0;
+      for await (const b of src.batches()) n += b.length;
+      await new Promise((r) => setTimeout(r, 100)); // the streams it closed finish closing
+      gc();
+      console.log(JSON.stringify({ n, retainedMb: (process.memoryUsage().heapUsed - before) / 2 ** 20 }));
+      await src.close();
+    `;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8' });
+    expect(r.stderr).toBe('');
+    const { n, retainedMb } = JSON.parse(r.stdout) as { n: number; retainedMb: number };
+    expect(n).toBe(200_000);
+    expect(retainedMb).toBeLessThan(15); // 36 MB more when the reader was kept
+  });
+});

@@ -1,0 +1,55 @@
+/**
+ * Workbooks the tests build with the library's own writer: CMDB's layout (as the web UI's template and export
+ * write it: bk-cmdb src/web_server/service/excel/operator/inst/exporter/) and a plain sheet as Excel saves it
+ * (shared strings, stored after the sheet as Excel does).
+ */
+import { Workbook } from '@cj-tech-master/excelts';
+
+export const CMDB_LABELS = ['字段名(请勿编辑)', '字段类型(请勿编辑)', '字段标识(请勿编辑)', '表格字段名(请勿编辑)', '表格字段类型(请勿编辑)', '表格字段标识(请勿编辑)'];
+
+export interface CmdbSheetSpec {
+  sheet: string;
+  /** [display name as in row 1, type name as in row 2, field id] per column from B on. */
+  columns: Array<[string, string, string]>;
+  /** Data rows from row 7, cells from column B on. */
+  rows: unknown[][];
+  /** Number formats by 1-based column of `columns` (e.g. a date column). */
+  numFmt?: Record<number, string>;
+  /** Extra sheets before the model's (CMDB puts enum and association sheets beside it). */
+  otherSheets?: string[];
+  /** Put "实例数据" in column A of the first data row, as some CMDB versions do. */
+  dataLabel?: boolean;
+}
+
+export async function writeCmdbWorkbook(path: string, spec: CmdbSheetSpec): Promise<void> {
+  const wb = new Workbook();
+  for (const name of spec.otherSheets ?? []) wb.addWorksheet(name).addRow(['not this one']);
+  const ws = wb.addWorksheet(spec.sheet);
+  ws.addRow([CMDB_LABELS[0], ...spec.columns.map((c) => c[0])]);
+  ws.addRow([CMDB_LABELS[1], ...spec.columns.map((c) => c[1])]);
+  ws.addRow([CMDB_LABELS[2], ...spec.columns.map((c) => c[2])]);
+  for (const l of CMDB_LABELS.slice(3)) ws.addRow([l]);
+  spec.rows.forEach((r, i) => ws.addRow([i === 0 && spec.dataLabel ? '实例数据' : null, ...r]));
+  for (const [col, fmt] of Object.entries(spec.numFmt ?? {})) ws.getColumn(Number(col) + 1).numFmt = fmt;
+  await wb.xlsx.writeFile(path);
+}
+
+/** A plain sheet: header in row `headerRow` (default 1), rows below it; `numFmt` by 1-based column. */
+export async function writePlainWorkbook(
+  path: string,
+  sheet: string,
+  header: unknown[],
+  rows: unknown[][],
+  o: { numFmt?: Record<number, string>; headerRow?: number; otherSheets?: string[] } = {},
+): Promise<void> {
+  const wb = new Workbook();
+  for (const name of o.otherSheets ?? []) wb.addWorksheet(name).addRow(['other', 'sheet']);
+  const ws = wb.addWorksheet(sheet);
+  const start = o.headerRow ?? 1;
+  ws.getRow(start).values = header as never;
+  rows.forEach((r, i) => {
+    if (r.length > 0) ws.getRow(start + 1 + i).values = r as never;
+  });
+  for (const [col, fmt] of Object.entries(o.numFmt ?? {})) ws.getColumn(Number(col)).numFmt = fmt;
+  await wb.xlsx.writeFile(path);
+}

@@ -1,0 +1,274 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readdirSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { Workbook } from '@cj-tech-master/excelts';
+import { openInput } from '../../src/input/index.js';
+import { cellText, CellProblem } from '../../src/input/xlsx-cells.js';
+import { cmdbCellText } from '../../src/input/xlsx-cmdb.js';
+import { columnLetter } from '../../src/input/xlsx.js';
+import { writeCmdbWorkbook, writePlainWorkbook } from '../support/workbooks.js';
+import { readAll, tempDir, usageError } from './input-helpers.js';
+
+let t: Awaited<ReturnType<typeof tempDir>>;
+beforeAll(async () => {
+  t = await tempDir();
+});
+afterAll(() => t.cleanup());
+
+const plain = (r: { values: Record<string, unknown> }) => ({ ...r.values });
+
+describe('xlsx cells', () => {
+  it('writes numbers as Excel shows them, booleans and dates as text', () => {
+    expect(cellText(48)).toBe('48');
+    expect(cellText(0.30000000000000004)).toBe('0.3');
+    expect(cellText(-2.5)).toBe('-2.5');
+    expect(cellText(true)).toBe('true');
+    expect(cellText(false)).toBe('false');
+    expect(cellText(new Date(Date.UTC(2024, 4, 1)))).toBe('2024-05-01');
+    expect(cellText(new Date(Date.UTC(2024, 4, 1, 13, 5, 9)))).toBe('2024-05-01 13:05:09');
+    expect(cellText({ richText: [{ text: 'ab' }, { text: 'cd' }] })).toBe('abcd');
+    expect(cellText({ formula: 'B2*2', result: 96 })).toBe('96');
+    expect(cellText({ text: 'site', hyperlink: 'http://x' })).toBe('site');
+    expect(cellText(null)).toBe('');
+  });
+
+  it('refuses long ids Excel rounded, error cells and formulas without a value, saying why', () => {
+    const big = cellText(1798680000000000);
+    expect(big).toBeInstanceOf(CellProblem);
+    expect((big as CellProblem).message).toMatch(/16 digits, but Excel keeps only 15.*1\.79868E\+15.*format the column as Text/);
+    expect(cellText(999999999999999)).toBe('999999999999999'); // 15 digits: exact
+    expect((cellText('1.79868E+15') as CellProblem).message).toMatch(/rounded and wrote in scientific notation/);
+    expect((cellText({ error: '#N/A' }) as CellProblem).message).toMatch(/Excel error #N\/A/);
+    expect((cellText({ formula: 'A1' }) as CellProblem).message).toMatch(/formula without a saved value/);
+    expect((cellText({ formula: 'A1', result: { error: '#REF!' } }) as CellProblem).message).toMatch(/#REF!/);
+  });
+
+  it('reads CMDB cells as CMDB\'s importer does', () => {
+    expect(cmdbCellText("'=SUM(A1)", 'longchar')).toBe('=SUM(A1)');
+    expect(cmdbCellText("'+86 10", 'singlechar')).toBe('+86 10');
+    expect(cmdbCellText("it's", 'singlechar')).toBe("it's");
+    expect(cmdbCellText('admin(管理员),zhang_san(张三)', 'objuser')).toBe('admin,zhang_san');
+    expect(cmdbCellText('核心\n接入', 'enummulti')).toBe('["核心","接入"]');
+    expect(cmdbCellText('核心', 'enummulti')).toBe('核心');
+    expect(cmdbCellText('[1]公司,[22]部门', 'organization')).toBe('1,22');
+    expect(cmdbCellText('a(b)', 'singlechar')).toBe('a(b)');
+  });
+
+  it('names columns like Excel', () => {
+    expect([1, 2, 26, 27, 52, 703].map(columnLetter)).toEqual(['A', 'B', 'Z', 'AA', 'AZ', 'AAA']);
+  });
+});
+
+describe('xlsx input: CMDB layout', () => {
+  const columns: Array<[string, string, string]> = [
+    ['实例名(必填)', '短字符', 'bk_inst_name'],
+    ['维护人', '用户', 'bk_operator'],
+    ['端口数', '数字', 'port_count'],
+    ['是否纳管', '布尔', 'is_managed'],
+    ['厂商', '枚举', 'vendor'],
+    ['采购日期', '日期', 'bought_on'],
+    ['备注', '长字符', 'remark'],
+    ['标签', '枚举(多选)', 'tags'],
+  ];
+
+  it('maps by the field ids of row 3, reads from row 7, rows are sheet rows, picks the sheet named after --obj', async () => {
+    const file = t.dir + '/export.xlsx';
+    await writeCmdbWorkbook(file, {
+      sheet: 'bk_switch',
+      otherSheets: ['枚举字段名映射'],
+      dataLabel: true,
+      columns,
+      rows: [
+        ['sw-1', 'admin(管理员),zhangsan(张三)', 48, true, '华为', new Date(Date.UTC(2024, 4, 1)), "'=SUM(A1)", '核心\n接入'],
+        ['sw-2', 'lisi(李四)', 24, false, 'Cisco', new Date(Date.UTC(2024, 4, 2)), 'plain', '实验'],
+      ],
+      numFmt: { 6: 'yyyy-mm-dd' },
+    });
+    const src = await openInput({ file, obj: 'bk_switch' });
+    expect(src.format).toBe('xlsx');
+    expect(src.sheet).toEqual({ name: 'bk_switch', layout: 'cmdb' });
+    expect(src.columns).toEqual(columns.map((c) => c[2]));
+    expect(src.firstRow).toBe(7);
+    await src.close();
+    const recs = await readAll({ file, obj: 'bk_switch' });
+    expect(recs.map((r) => [r.row, r.error])).toEqual([[7, undefined], [8, undefined]]);
+    expect(plain(recs[0]!)).toEqual({
+      bk_inst_name: 'sw-1', bk_operator: 'admin,zhangsan', port_count: '48', is_managed: 'true', vendor: '华为',
+      bought_on: '2024-05-01', remark: '=SUM(A1)', tags: '["核心","接入"]',
+    });
+    expect(plain(recs[1]!)).toMatchObject({ bk_operator: 'lisi', is_managed: 'false', tags: '实验', bought_on: '2024-05-02' });
+  });
+
+  it('reads an export: bk_inst_id in column B; an Excel-rounded id is refused with its cell', async () => {
+    const file = t.dir + '/ids.xlsx';
+    await writeCmdbWorkbook(file, {
+      sheet: 'bk_switch',
+      columns: [['实例ID', '数字', 'bk_inst_id'], ['实例名(必填)', '短字符', 'bk_inst_name'], ['设备SN', '短字符', 'bk_sn']],
+      rows: [[1001, 'sw-1', 'SN1'], [1002, 'sw-2', 1798680000000000]],
+    });
+    const recs = await readAll({ file });
+    expect(plain(recs[0]!)).toEqual({ bk_inst_id: '1001', bk_inst_name: 'sw-1', bk_sn: 'SN1' });
+    expect(recs[1]!.row).toBe(8);
+    expect(recs[1]!.error).toMatch(/^bk_sn \(cell D8\): the number 1798680000000000 has 16 digits/);
+  });
+
+  it('an empty row between data rows is a row with a reason; empty rows at the end are not rows', async () => {
+    const file = t.dir + '/gap.xlsx';
+    await writeCmdbWorkbook(file, { sheet: 'bk_switch', columns: columns.slice(0, 1), rows: [['a'], [null], ['b'], [null], [null]] });
+    const recs = await readAll({ file });
+    expect(recs.map((r) => [r.row, r.values.bk_inst_name, r.error])).toEqual([
+      [7, 'a', undefined],
+      [8, '', 'row 8 is empty: delete the empty row in Excel, or use --skip-invalid to leave it out'],
+      [9, 'b', undefined],
+    ]);
+  });
+
+  it('a template (header rows only) has no rows', async () => {
+    const file = t.dir + '/template.xlsx';
+    await writeCmdbWorkbook(file, { sheet: 'bk_switch', columns, rows: [], dataLabel: false });
+    expect(await readAll({ file })).toEqual([]);
+  });
+});
+
+describe('xlsx input: plain sheets', () => {
+  it('takes the first non-empty row as the header, with type hints; cells keep their types as text', async () => {
+    const file = t.dir + '/plain.xlsx';
+    await writePlainWorkbook(file, 'Sheet1', ['bk_inst_name', 'port_count:int', 'when', 'ok'], [['a', 7, new Date(Date.UTC(2023, 0, 2)), true], [], ['b', 8.5, null, false]], {
+      headerRow: 2,
+      numFmt: { 3: 'yyyy-mm-dd' },
+    });
+    const src = await openInput({ file, obj: 'bk_switch' }); // no such sheet: the first one
+    expect(src.sheet).toEqual({ name: 'Sheet1', layout: 'plain' });
+    expect(src.columns).toEqual(['bk_inst_name', 'port_count', 'when', 'ok']);
+    expect(src.hints).toEqual({ port_count: 'int' });
+    await src.close();
+    const recs = await readAll({ file });
+    expect(recs.map((r) => [r.row, r.error ?? plain(r)])).toEqual([
+      [3, { bk_inst_name: 'a', port_count: '7', when: '2023-01-02', ok: 'true' }],
+      [4, 'row 4 is empty: delete the empty row in Excel, or use --skip-invalid to leave it out'],
+      [5, { bk_inst_name: 'b', port_count: '8.5', when: '', ok: 'false' }],
+    ]);
+  });
+
+  it('--sheet picks a sheet; a missing one is named with the sheets there are', async () => {
+    const file = t.dir + '/sheets.xlsx';
+    await writePlainWorkbook(file, 'data', ['x'], [['1']], { otherSheets: ['readme'] });
+    expect((await readAll({ file, sheet: 'data' })).map(plain)).toEqual([{ x: '1' }]);
+    const e = await usageError(openInput({ file, sheet: 'Data2' }));
+    expect(e.message).toBe(`${file} has no sheet named "Data2"`);
+    expect(e.hint).toBe('its sheets: "readme", "data"; pick one with --sheet <name>');
+  });
+
+  it('refuses duplicate and unnamed header columns, and cells outside the header', async () => {
+    const dup = t.dir + '/dup.xlsx';
+    await writePlainWorkbook(dup, 'S', ['a', 'b', 'a'], [['1', '2', '3']]);
+    expect((await usageError(openInput({ file: dup }))).message).toMatch(/sheet "S" line 1: duplicate column names: a \(columns 1 and 3\)/);
+    const wide = t.dir + '/wide.xlsx';
+    await writePlainWorkbook(wide, 'S', ['a'], [['1', 'stray']]);
+    const recs = await readAll({ file: wide });
+    expect(recs[0]!.error).toBe('cell B2 is outside the header (column B has no name)');
+  });
+
+  it('reads standard input with --format xlsx, and without it by the zip signature', async () => {
+    const file = t.dir + '/stdin.xlsx';
+    await writePlainWorkbook(file, 'S', ['a'], [['1']]);
+    const bytes = await readFile(file);
+    for (const format of ['xlsx' as const, undefined]) {
+      const recs = await readAll({ file: '-', format, stdin: Readable.from([bytes]), tmpDir: t.dir });
+      expect(recs.map(plain)).toEqual([{ a: '1' }]);
+    }
+  });
+
+  it('says what is wrong with a workbook named .csv, an .xls, and a damaged .xlsx', async () => {
+    const file = t.dir + '/wb.xlsx';
+    await writePlainWorkbook(file, 'S', ['a'], [['1']]);
+    const misnamed = await t.write('really.csv', await readFile(file));
+    const e1 = await usageError(openInput({ file: misnamed }));
+    expect([e1.message, e1.hint]).toEqual([`${misnamed} is an Excel workbook (.xlsx), not csv`, 'name it .xlsx or pass --format xlsx']);
+    const xls = await t.write('old.xls', 'whatever');
+    expect((await usageError(openInput({ file: xls }))).hint).toBe('open it in Excel and save it as "Excel Workbook (*.xlsx)"');
+    const broken = await t.write('broken.xlsx', 'not a zip at all');
+    expect((await usageError(openInput({ file: broken }))).message).toMatch(/broken\.xlsx is not a readable \.xlsx workbook/);
+  });
+
+  it('an Excel-saved sheet (shared strings after the sheet) reads the same', async () => {
+    const file = t.dir + '/shared.xlsx';
+    const wb = new Workbook();
+    const ws = wb.addWorksheet('S');
+    ws.addRow(['name', 'vendor']);
+    for (let i = 0; i < 1500; i++) ws.addRow([`sw-${i}`, i % 2 ? '华为' : 'Cisco']);
+    await wb.xlsx.writeFile(file);
+    const recs = await readAll({ file });
+    expect(recs).toHaveLength(1500);
+    expect(recs[1499]).toMatchObject({ row: 1501, values: { name: 'sw-1499', vendor: '华为' } });
+  });
+});
+
+describe('xlsx input: text across the reader\'s chunks', () => {
+  it('keeps every Chinese character whole, whatever the chunk boundaries (exceljs issues #2063, #2316)', async () => {
+    const file = t.dir + '/chinese.xlsx';
+    const { WorkbookWriter } = await import('@cj-tech-master/excelts');
+    // Inline strings (as a streaming export writes them): the sheet's text is cut wherever the inflater's chunks end.
+    const wb = new WorkbookWriter({ filename: file, useSharedStrings: false });
+    const ws = wb.addWorksheet('S');
+    ws.addRow(['name', 'vendor']).commit();
+    for (let i = 0; i < 3000; i++) ws.addRow([`交换机-${i}`, ['华为', '华三', '思科'][i % 3]]).commit();
+    await ws.commit();
+    await wb.commit();
+    const recs = await readAll({ file });
+    expect(recs).toHaveLength(3000);
+    const broken = recs.filter((r) => Object.values(r.values).some((v) => String(v).includes('\ufffd')));
+    expect(broken.map((r) => r.row)).toEqual([]);
+    expect(recs[2999]!.values).toEqual(Object.assign(Object.create(null), { name: '交换机-2999', vendor: '思科' }));
+  });
+
+  it('the same for shared strings (as Excel saves them) and a Chinese sheet name', async () => {
+    const file = t.dir + '/chinese-shared.xlsx';
+    const wb = new Workbook();
+    const ws = wb.addWorksheet('交换机清单');
+    ws.addRow(['名称', '备注']);
+    for (let i = 0; i < 3000; i++) ws.addRow([`交换机-${i}`, `机房${i % 7}号柜，第${i}台`]);
+    await wb.xlsx.writeFile(file);
+    const recs = await readAll({ file, sheet: '交换机清单' });
+    expect(recs).toHaveLength(3000);
+    expect(recs.filter((r) => Object.values(r.values).some((v) => String(v).includes('\ufffd'))).map((r) => r.row)).toEqual([]);
+    expect({ ...recs[2999]!.values }).toEqual({ 名称: '交换机-2999', 备注: '机房3号柜，第2999台' });
+  });
+});
+
+describe('xlsx input: temp copies', () => {
+  it('leaves no temp copies of a sheet behind, even when reading stops early', async () => {
+    // The library parks a sheet stored before the shared strings (as Excel saves) in $TMPDIR/excelts-*.
+    const dir = await mkdtemp(join(tmpdir(), 'xlsx-tmp-'));
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = dir;
+    try {
+      const file = t.dir + '/three.xlsx';
+      const wb = new Workbook();
+      for (const name of ['a', 'b', 'c']) {
+        const ws = wb.addWorksheet(name);
+        ws.addRow(['name']);
+        for (let i = 0; i < 2000; i++) ws.addRow([`${name}-${i}`]);
+      }
+      await wb.xlsx.writeFile(file);
+      const src = await openInput({ file, sheet: 'b' });
+      for await (const batch of src.batches()) {
+        expect(batch[0]!.values.name).toBe('b-0');
+        break; // stop early, as Ctrl-C or an error does
+      }
+      await src.close();
+      const never = await openInput({ file, sheet: 'a' }); // opened, never read
+      await never.close();
+      await new Promise((r) => setTimeout(r, 300)); // removed on the next turns of the event loop
+      expect(readdirSync(dir)).toEqual([]);
+
+    } finally {
+      process.env.TMPDIR = before;
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
+
