@@ -20,11 +20,23 @@ import type { OperationFlagValues, RowsOptions } from './manifests/operations.js
  * The report format: the flag, else the report path's extension, else the input's format. Without --report,
  * --resume / --retry-failed rewrite the earlier report, so its extension decides.
  */
-function reportFormat(o: RowsOptions, inputFormat: InputFormat | undefined): ReportFormat {
+function reportFormat(o: RowsOptions, inputFormat: InputFormat | undefined, command: string): ReportFormat {
+  if (command === 'revert') return revertReportFormat(o);
   if (o.reportFormat) return o.reportFormat;
   const path = o.report ?? o.resume ?? o.retryFailed;
   // A workbook's report is a CSV (it opens in Excel too).
   return (path && reportFormatOfPath(path)) || (inputFormat === 'xlsx' ? undefined : inputFormat) || 'csv';
+}
+
+/**
+ * revert's report holds, as each row's input, what the revert wrote (so that it can be reverted in turn): values of
+ * any shape, which only JSON and NDJSON reports keep. NDJSON unless --report-format or --report says json.
+ */
+function revertReportFormat(o: RowsOptions): ReportFormat {
+  const ext = o.report && o.report !== '-' ? extname(o.report).slice(1).toLowerCase() : '';
+  const f = o.reportFormat ?? (ext === 'json' ? 'json' : ext === 'csv' ? 'csv' : 'ndjson');
+  if (f === 'csv') throw new UsageError('revert writes its report as NDJSON or JSON (each row keeps what it wrote, so the revert can be reverted)', 'use --report-format ndjson, or a --report path ending in .ndjson');
+  return f;
 }
 
 /** The operation's own options (its manifest's `own` flags), as the operation reads them. */
@@ -96,7 +108,7 @@ export async function runRows(o: RowsOptions, args: string[], m: OperationManife
       operation: op,
       input: { file, format: o.apply ? 'ndjson' : o.format, encoding: o.encoding, delimiter: o.delimiter, sheet: o.sheet, obj: (o as { obj?: string }).obj },
       opOptions,
-      report: { path: o.report, format: reportFormat(o, fmt) },
+      report: { path: o.report, format: reportFormat(o, fmt, name) },
       failedPath: o.failed,
       dryRun: !!o.dryRun || !!o.planOnly,
       skipInvalid: !!o.skipInvalid,
@@ -111,6 +123,7 @@ export async function runRows(o: RowsOptions, args: string[], m: OperationManife
       progress,
       stop: stop.signal,
       kill: kill.signal,
+      ask: process.stdin.isTTY && process.stderr.isTTY ? askYes : undefined,
       after: name === 'sync' && o.prune ? (x) => pruneStep(o, opOptions, !!o.dryRun || !!o.planOnly, kill.signal, x) : undefined,
     });
   } catch (e) {

@@ -9,6 +9,8 @@ const table: Readonly<Record<string, () => Promise<Operation>>> = {
   'update-inst': async () => (await import('./cmdb/update-inst.js')).updateInst,
   'update-process': async () => (await import('./cmdb/update-process.js')).updateProcess,
   associate: async () => (await import('./cmdb/associate.js')).associate,
+  'delete-inst': async () => (await import('./cmdb/delete-inst.js')).deleteInst,
+  revert: async () => (await import('./revert.js')).revert,
   'apaas-update': async () => (await import('./feishu/records.js')).apaasUpdate,
   'apaas-create': async () => (await import('./feishu/records.js')).apaasCreate,
   'apaas-delete': async () => (await import('./feishu/records.js')).apaasDelete,

@@ -87,6 +87,8 @@ export interface OperationContext {
   /** Informational line for the user (stderr; silent with --quiet). */
   info(line: string): void;
   signal: AbortSignal;
+  /** Asks the user a y/N question in a terminal; undefined when there is none (stdin or stderr is not a TTY). */
+  ask?: (question: string) => Promise<boolean>;
 }
 
 export interface Session {
@@ -104,6 +106,11 @@ export interface Session {
    * stays unknown). Throws when the server cannot be asked.
    */
   reconcile?(rows: CheckedRow[], signal: AbortSignal): Promise<Reconciled[]>;
+  /**
+   * Called after pass 1 when rows are about to be sent (not for --dry-run, nor for a file blocked by invalid rows):
+   * the operation may show its totals and ask for confirmation; throwing (a UsageError) sends nothing.
+   */
+  confirm?(): Promise<void>;
   /** Lines describing the plan for --dry-run (what model, which key, ...). */
   describe?(): string[];
   /** What rows are looked up by after an unclear answer ("serial_no", "the pair of instances"), for messages. */

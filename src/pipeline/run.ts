@@ -59,6 +59,8 @@ export interface RunOptions {
   /** Aborted on the second Ctrl-C: in-flight requests are abandoned. */
   kill: AbortSignal;
   now?: () => number;
+  /** Asks the user a y/N question (a terminal); handed to the operation (delete-inst, revert confirm deletes). */
+  ask?: (question: string) => Promise<boolean>;
   /**
    * A step after the rows, on the same connection (sync --prune), when the run was not stopped or blocked; it may
    * add to the summary, and returns the exit code.
@@ -111,7 +113,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       // every row is reported unsent.
       const setup = async () => {
         conn = needServer ? await o.connect() : undefined;
-        return op.setup({ cmdb: conn?.cmdb, feishu: conn?.feishu, options: o.opOptions, source, info: o.info, signal: o.kill });
+        return op.setup({ cmdb: conn?.cmdb, feishu: conn?.feishu, options: o.opOptions, source, info: o.info, signal: o.kill, ask: o.ask });
       };
       session = await unlessStopped(setup(), o.stop);
     } catch (e) {
@@ -161,6 +163,8 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     if (o.dryRun) {
       for (const line of describePlan(op, session, plan, batchSize, o.concurrency)) o.info(line);
     }
+
+    if (!o.dryRun && !blockedByInvalid && !setupError) await session.confirm?.();
 
     // ---- pass 2: send (or, for a dry run or a blocked file, write the report without sending)
     const send = !o.dryRun && !blockedByInvalid && !setupError;

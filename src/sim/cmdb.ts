@@ -302,13 +302,14 @@ const batchDeleteInst: CmdbHandler = (ctx, body) => {
   if (!ids.every(posInt)) return fail(ctx, 1199006, 'delete.inst_ids');
   if (ctx.forbidden) return denied(ctx, 'delete_model_instance', '删除实例', `comobj_${m.bk_obj_id}`, m.bk_obj_id, ids);
   const instances = ctx.store.instanceMap(m.bk_obj_id);
-  if (ids.some((id) => !instances.has(id))) return fail(ctx, 1199019);
+  // Unknown ids are ignored and the answer is success (api-notes §5; topo_server DeleteInsts → DeleteInstByInstID).
   const linked = (a: InstAssociation) =>
     (a.bk_obj_id === m.bk_obj_id && ids.includes(a.bk_inst_id)) || (a.bk_asst_obj_id === m.bk_obj_id && ids.includes(a.bk_asst_inst_id));
   for (const a of ctx.store.associationMap().values()) if (linked(a)) return fail(ctx, 1101075);
-  for (const id of ids) instances.delete(id);
+  const known = new Set(ids.filter((id) => instances.has(id)));
+  for (const id of known) instances.delete(id);
   ctx.store.version++;
-  return ok(doneData(ctx), new Set(ids).size);
+  return ok(doneData(ctx), known.size);
 };
 
 // ---- update_process_instance ------------------------------------------------

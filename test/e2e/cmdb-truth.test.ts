@@ -147,9 +147,11 @@ describe('hosts and other built-in models are looked up with the APIs the server
     const input = tmp.file(`hosts-${gateway}.csv`, csv(['bk_host_innerip,bk_host_name', '10.0.0.7,web-7', ' 10.0.0.8 ,web-8']));
     const r = await cli(gateway, ['update-inst', input, '--obj', 'host', '--key', 'bk_host_innerip'], 'hosts');
     expect(r.code, r.stderr).toBe(0);
-    expect(requests('list_hosts_without_biz')).toBe(1);
+    // One look-up resolves the keys; one reads the batch's before-values (bk_host_name) just before the update.
+    expect(requests('list_hosts_without_biz')).toBe(2);
     expect(requests('search_object_instances')).toBe(0);
     expect(sim.store.instance('host', 7)).toMatchObject({ bk_host_name: 'web-7' });
+    expect(JSON.parse(String(r.rows()[0]!.before))).toHaveProperty('bk_host_name');
     expect(sim.store.instance('host', 8)).toMatchObject({ bk_host_name: 'web-8' });
     expect(r.rows()[1]).toMatchObject({ id: '8', detail: 'bk_host_innerip 10.0.0.8 → 8' });
   });

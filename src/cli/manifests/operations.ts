@@ -91,6 +91,39 @@ export const associate = cmdb({
   ],
 });
 
+export const deleteInst = cmdb({
+  name: 'delete-inst',
+  api: 'batch_delete_inst',
+  maxBatch: null,
+  defaultBatch: 200,
+  summary: 'delete instances of a model (batch_delete_inst; rows carry bk_inst_id, or a unique field with --key); shows the totals and asks first',
+  own: {
+    obj,
+    key: text('--key <field>', { help: 'name instances by this unique field instead of bk_inst_id, e.g. bk_asset_id' }),
+    yes: on('--yes', { help: 'delete without asking (required when the input is not a terminal)' }),
+    maxDelete: int('--max-delete <n>', { help: 'delete nothing when more than n instances would go', min: 0 }),
+  },
+  examples: ['cmdb-bulk delete-inst retire.csv --obj bk_switch --key bk_asset_id', 'cmdb-bulk delete-inst retire.csv --obj bk_switch --key bk_asset_id --yes --max-delete 50'],
+});
+
+const revertRows = cmdb({
+  name: 'revert',
+  api: 'batch_update_inst / batch_delete_inst / batch_create_inst',
+  maxBatch: 200,
+  defaultBatch: 100,
+  summary: 'undo a finished run from its report: updates put back (unless changed since: conflict), creates deleted, deletes created again (docs/revert.md)',
+  own: {
+    obj: text('--obj <bk_obj_id>', { help: 'the model the run wrote to, e.g. bk_switch', required: true }),
+    yes: on('--yes', { help: 'delete the instances a create made without asking (required when the input is not a terminal)' }),
+  },
+  examples: ['cmdb-bulk revert switches.update-inst.latest.report.csv --obj bk_switch --dry-run', 'cmdb-bulk revert switches.create-inst.latest.report.csv --obj bk_switch --yes'],
+});
+/** revert reads a report, not an input file. */
+export const revert: OperationManifest<typeof revertRows.own> = {
+  ...revertRows,
+  args: [{ spec: '<report>', help: 'the report of a finished update-inst, create-inst, delete-inst, sync or revert run' }],
+};
+
 export const apaasUpdate = feishu({
   name: 'apaas-update',
   api: 'records batch_update',
@@ -166,7 +199,7 @@ export const apaasSync = feishu({
 });
 
 /** The data commands, in help order. */
-export const operationManifests: readonly OperationManifest[] = [createInst, updateInst, updateProcess, associate, apaasUpdate, apaasCreate, apaasDelete, sync, apaasSync];
+export const operationManifests: readonly OperationManifest[] = [createInst, updateInst, updateProcess, associate, deleteInst, revert, apaasUpdate, apaasCreate, apaasDelete, sync, apaasSync];
 
 /** The operations' own options, as one bag (any operation may read any of them; each declares its own). */
 export type OperationFlagValues = Partial<
@@ -174,6 +207,8 @@ export type OperationFlagValues = Partial<
     Values<typeof updateInst.own> &
     Values<typeof updateProcess.own> &
     Values<typeof associate.own> &
+    Values<typeof deleteInst.own> &
+    Values<typeof revert.own> &
     Values<typeof apaasUpdate.own> &
     Values<typeof apaasCreate.own> &
     Values<typeof apaasDelete.own> &

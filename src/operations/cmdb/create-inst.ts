@@ -55,6 +55,8 @@ export const createInst: Operation = {
         return { row: rec.row, values: rec.values, payload, group: '', errors };
       },
       async send(rows, signal) {
+        // The report's action column (set when sent, so that the plan of pass 1 stays sync's own): what revert undoes.
+        for (const r of rows) r.action = 'create';
         const env = await requireCmdb(ctx).call('batch_create_inst', { bk_obj_id: obj, details: rows.map((r) => r.payload) }, { idempotent: false, signal });
         if (!env.result) return { kind: 'rejected', code: env.code, message: envelopeError(env), splittable: false };
         return { kind: 'rows', results: readCreateMaps(env, rows.length) };

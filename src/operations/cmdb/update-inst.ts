@@ -46,6 +46,18 @@ export const updateInst: Operation = {
     // No connection (a --dry-run with --no-schema): keys stay unresolved, and the plan says so.
     const resolver = key && ctx.cmdb ? new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal, undefined, keyCheck?.numeric) : undefined;
     const tally = newTally();
+    /** The values each row's update replaces, read just before its batch is sent (report column before; what revert puts back). */
+    const readBefore = async (rows: CheckedRow[], signal: AbortSignal) => {
+      if (rows.length === 0) return;
+      const fields = [...new Set(rows.flatMap((r) => Object.keys(r.payload.datas as object)))];
+      const reader = new KeyResolver(requireCmdb(ctx), obj, obj === 'host' ? 'bk_host_id' : 'bk_inst_id', signal, undefined, true, fields);
+      const found = await reader.find(rows.map((r) => String(r.payload.inst_id)));
+      for (const r of rows) {
+        const inst = found.get(String(r.payload.inst_id))?.[0];
+        r.action = 'update';
+        if (inst) r.before = Object.fromEntries(Object.keys(r.payload.datas as object).map((f) => [f, inst[f] ?? null]));
+      }
+    };
 
     const session: Session = {
       required: [{ column: idColumn, why: `every row must say which instance to update${key ? '' : ' (or name instances by a unique field with --key)'}` }],
@@ -74,6 +86,7 @@ export const updateInst: Operation = {
         return { row: rec.row, values: rec.values, payload: { inst_id: id, datas }, group: '', errors };
       },
       async send(rows, signal) {
+        await readBefore(rows.filter((r) => r.before === undefined), signal);
         const env = await requireCmdb(ctx).call('batch_update_inst', { bk_obj_id: obj, update: rows.map((r) => r.payload) }, { idempotent: true, signal });
         if (env.result) return { kind: 'rows', results: rows.map((r) => ({ ok: true as const, id: r.payload.inst_id as number })) };
         return { kind: 'rejected', code: env.code, message: envelopeError(env), splittable: !WHOLE_REQUEST_CODES.has(env.code) };

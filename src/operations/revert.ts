@@ -1,0 +1,129 @@
+/**
+ * revert <report>: undoes a finished run from its report, row by row, by the row's `action`:
+ * - `update` (update-inst, sync): puts the `before` values back with batch_update_inst, only where the server still
+ *   holds what the run wrote; otherwise the row is `failed` with error_code `conflict` and the instance is untouched;
+ * - `create` (create-inst, sync): deletes the created instance (batch_delete_inst; confirmed with --yes or "y");
+ * - `delete` (delete-inst): creates the instance again from its `before` values (batch_create_inst; a new id, said in
+ *   the report's detail).
+ * Rows that were not `ok`, or changed nothing, have nothing to undo (`unchanged`). Its own report is a report like any
+ * other (each row's action is the inverse, `before` what it replaced), so a revert can be reverted.
+ */
+import { UsageError } from '../core/errors.js';
+import type { InputRecord } from '../core/types.js';
+import type { CmdbAttribute } from '../schema/model.js';
+import { envelopeError, fetchAttributes, readCreateMaps, requireCmdb, WHOLE_REQUEST_CODES } from './cmdb/common.js';
+import { requireObj } from './cmdb/create-inst.js';
+import { instanceReader } from './cmdb/delete-inst.js';
+import { readReportRow, sameValue } from './revert-row.js';
+import type { BatchVerdict, CheckedRow, Operation, Reconciled, Session } from './types.js';
+
+/** The inverse of each action: the batch group (and the revert row's own action). */
+const UNDO: Record<string, 'update' | 'delete' | 'create'> = { update: 'update', create: 'delete', delete: 'create' };
+
+export const revert: Operation = {
+  command: 'revert',
+  api: 'batch_update_inst / batch_delete_inst / batch_create_inst',
+  service: 'cmdb',
+  maxBatch: 200,
+  defaultBatch: 100,
+  atomic: true,
+  unclear: 'reconcile',
+  async setup(ctx) {
+    const obj = requireObj(ctx);
+    const attrs: CmdbAttribute[] = await fetchAttributes(ctx, obj);
+    const idField = obj === 'host' ? 'bk_host_id' : 'bk_inst_id';
+    const creatable = new Set(attrs.map((a) => a.bk_property_id).filter((f) => f !== idField));
+    const api = requireCmdb(ctx);
+    const read = instanceReader(ctx, obj, attrs);
+    const planned = new Map<string, Set<number>>([['update', new Set()], ['delete', new Set()], ['create', new Set()], ['conflict', new Set()]]);
+    const count = (what: string, row: number) => planned.get(what)!.add(row);
+
+    const session: Session = {
+      checkColumns: (columns) => (columns.includes('status') ? [] : [{ message: 'there is no status column: revert takes the report of a finished run' }]),
+      check(rec: InputRecord): CheckedRow {
+        const x = readReportRow(rec.values);
+        const row: CheckedRow = { row: rec.row, values: rec.values, payload: {}, group: '', errors: [] };
+        if (x.problem) return { ...row, errors: [{ message: x.problem }] };
+        const undo = UNDO[x.action];
+        if (x.status !== 'ok' || !undo) {
+          if (x.status === 'ok' && x.action !== 'unchanged') return { ...row, errors: [{ field: 'action', message: `action "${x.action}" of an ok row cannot be undone (expected update, create or delete): is this report from a version of cmdb-bulk without revert?` }] };
+          return { ...row, settled: { status: 'unchanged' }, detail: `nothing to undo: the row was ${x.status}${x.action ? ` (${x.action})` : ''}` };
+        }
+        if (undo !== 'create' && x.id === undefined) return { ...row, errors: [{ field: 'id', message: `an ok ${x.action} row without the instance id: nothing to undo it by` }] };
+        if (undo !== 'delete' && !x.before) return { ...row, errors: [{ field: 'before', message: `an ok ${x.action} row without before-values: nothing to put back` }] };
+        if (undo === 'update') {
+          // The revert's own input for its report: what it writes, so that reverting the revert compares against it.
+          return { ...row, group: 'update', action: 'update', values: { [idField]: x.id, ...x.before }, payload: { inst_id: x.id, datas: x.before, written: x.written } };
+        }
+        if (undo === 'delete') return { ...row, group: 'delete', action: 'delete', values: { [idField]: x.id }, payload: { inst_id: x.id } };
+        const fields = Object.fromEntries(Object.entries(x.before!).filter(([k, v]) => creatable.has(k) && v !== null && v !== ''));
+        return { ...row, group: 'create', action: 'create', values: fields, payload: { fields, was: x.id } };
+      },
+      async resolve(rows) {
+        const live = rows.filter((r) => r.errors.length === 0 && !r.settled && r.group !== 'create');
+        const found = await read(live.map((r) => r.payload.inst_id as number));
+        for (const r of rows) if (r.errors.length === 0 && !r.settled && r.group === 'create') count('create', r.row);
+        for (const r of live) {
+          const id = r.payload.inst_id as number;
+          const inst = found.get(id);
+          if (r.group === 'delete') {
+            if (!inst) r.settled = { status: 'unchanged', id };
+            else {
+              r.before = inst;
+              count('delete', r.row);
+            }
+            if (!inst) r.detail = `instance ${id} is gone already`;
+            continue;
+          }
+          const datas = r.payload.datas as Record<string, unknown>;
+          const written = r.payload.written as Record<string, unknown>;
+          const moved = inst ? Object.keys(datas).filter((f) => !sameValue(inst[f], written[f])) : [];
+          if (!inst || moved.length) {
+            const why = !inst ? `instance ${id} no longer exists` : moved.map((f) => `${f} is ${JSON.stringify(inst[f] ?? null)} on the server, the run wrote ${JSON.stringify(written[f] ?? null)}`).join('; ');
+            r.settled = { status: 'failed', id, error_code: 'conflict', error: `${why}: changed since the run, left untouched` };
+            count('conflict', r.row);
+          } else {
+            r.before = Object.fromEntries(Object.keys(datas).map((f) => [f, inst[f] ?? null]));
+            count('update', r.row);
+          }
+        }
+      },
+      async confirm() {
+        const n = (k: string) => planned.get(k)!.size;
+        ctx.info(`revert: ${n('update')} to put back, ${n('delete')} to delete, ${n('create')} to create again, ${n('conflict')} conflict(s) left untouched`);
+        if (n('delete') === 0 || ctx.options.yes) return;
+        if (!ctx.ask) throw new UsageError(`reverting deletes ${n('delete')} ${obj} instance(s) and needs --yes when the input is not a terminal: nothing sent`, 'look at the plan with --dry-run, then run again with --yes');
+        if (!(await ctx.ask(`Delete ${n('delete')} ${obj} instance(s) the run created (and put back ${n('update')}, create ${n('create')} again)? [y/N] `))) throw new UsageError('not confirmed: nothing sent');
+      },
+      async send(rows, signal): Promise<BatchVerdict> {
+        const group = rows[0]!.group;
+        if (group === 'create') {
+          const env = await api.call('batch_create_inst', { bk_obj_id: obj, details: rows.map((r) => r.payload.fields) }, { idempotent: false, signal });
+          if (!env.result) return { kind: 'rejected', code: env.code, message: envelopeError(env), splittable: false };
+          return { kind: 'rows', results: readCreateMaps(env, rows.length).map((res, i) => (res.ok ? { ...res, detail: `created again as id ${res.id} (was ${rows[i]!.payload.was})` } : res)) };
+        }
+        const env = group === 'update'
+          ? await api.call('batch_update_inst', { bk_obj_id: obj, update: rows.map((r) => ({ inst_id: r.payload.inst_id, datas: r.payload.datas })) }, { idempotent: true, signal })
+          : await api.call('batch_delete_inst', { bk_obj_id: obj, delete: { inst_ids: rows.map((r) => r.payload.inst_id) } }, { idempotent: true, signal });
+        if (env.result) return { kind: 'rows', results: rows.map((r) => ({ ok: true as const, id: r.payload.inst_id as number })) };
+        return { kind: 'rejected', code: env.code, message: envelopeError(env), splittable: !WHOLE_REQUEST_CODES.has(env.code) };
+      },
+      // Applied: a delete's instance is gone, an update's instance holds the before-values; a re-create cannot be told.
+      async reconcile(rows) {
+        if (rows[0]!.group === 'create') return rows.map(() => ({ state: 'unknown', why: 'a re-created instance is not looked up by a unique field; check the model before running revert again' }) as Reconciled);
+        const now = await read(rows.map((r) => r.payload.inst_id as number));
+        return rows.map((r): Reconciled => {
+          const inst = now.get(r.payload.inst_id as number);
+          if (r.group === 'delete') return inst ? { state: 'not-applied' } : { state: 'applied', id: r.payload.inst_id as number };
+          const datas = r.payload.datas as Record<string, unknown>;
+          return inst && Object.keys(datas).every((f) => sameValue(inst[f], datas[f])) ? { state: 'applied', id: r.payload.inst_id as number } : { state: 'not-applied' };
+        });
+      },
+      describe: () => {
+        const n = (k: string) => planned.get(k)!.size;
+        return [`model ${obj}: ${n('update')} to put back, ${n('delete')} to delete, ${n('create')} to create again, ${n('conflict')} conflict(s) left untouched`];
+      },
+    };
+    return session;
+  },
+};
