@@ -1,5 +1,5 @@
 /**
- * Where exported rows go: one encoder per format (a table, so xlsx joins with one line) and a file written as the
+ * Where exported rows go: one writer per format (text encoders here, workbooks in xlsx-sink.ts) and a file written as the
  * pages arrive. The file is written beside its final name (`<out>.partial`) and renamed when the last page is in,
  * so an interrupted or failed export never leaves a file that looks complete.
  *
@@ -42,11 +42,7 @@ export type Target = { path: string } | { stdout: NodeJS.WritableStream };
 interface FormatEntry {
   ext: string;
   open?: (target: Target, columns: string[], specs: Map<string, FieldSpec>, name: string) => Promise<PageWriter>;
-  /** Why the format cannot be written by this build. */
-  unavailable?: string;
 }
-
-const NO_XLSX = 'xlsx output is not in this build yet (it comes with the Excel work); use --format csv, which Excel opens, or ndjson';
 
 const text = (encoder: (columns: string[], specs: Map<string, FieldSpec>) => Encoder): FormatEntry['open'] =>
   (target, columns, specs) => textWriter(target, encoder(columns, specs));
@@ -55,9 +51,17 @@ export const FORMATS: Record<ExportFormat, FormatEntry> = {
   csv: { ext: 'csv', open: text(csvEncoder) },
   ndjson: { ext: 'ndjson', open: text((columns) => ({ head: '', row: (r) => JSON.stringify(pick(r, columns)) + '\n', between: '', tail: '' })) },
   json: { ext: 'json', open: text((columns) => ({ head: '[\n', row: (r) => JSON.stringify(pick(r, columns)), between: ',\n', tail: '\n]\n' })) },
-  xlsx: { ext: 'xlsx', unavailable: NO_XLSX },
-  'cmdb-xlsx': { ext: 'xlsx', unavailable: NO_XLSX },
+  xlsx: { ext: 'xlsx', open: workbook('openPlainXlsx') },
+  'cmdb-xlsx': { ext: 'xlsx', open: workbook('openCmdbXlsx') },
 };
+
+/** A workbook format: its writer module is imported here, on first use, so other formats never load the library. */
+function workbook(fn: 'openPlainXlsx' | 'openCmdbXlsx'): FormatEntry['open'] {
+  return async (target, columns, specs, name) => {
+    const xlsx = await import('./xlsx-sink.js');
+    return xlsx[fn]((target as { path: string }).path, columns, specs, name); // destination() sends no workbook to stdout
+  };
+}
 
 /** The row's values for `columns`, in that order, leaving out what the server did not send. */
 function pick(r: Row, columns: string[]): Row {
@@ -88,12 +92,10 @@ function csvEncoder(columns: string[], specs: Map<string, FieldSpec>): Encoder {
   };
 }
 
-/** The format: the flag, else the --out extension, else csv. xlsx is refused while it is not built. */
+/** The format: the flag, else the --out extension (.xlsx: the plain sheet), else csv. */
 export function exportFormat(flag: string | undefined, out: string | undefined): ExportFormat {
   const ext = out && out !== '-' ? /\.([a-z]+)$/i.exec(out)?.[1]?.toLowerCase() : undefined;
   const f = (flag ?? (ext === 'jsonl' ? 'ndjson' : EXPORT_FORMATS.find((x) => FORMATS[x].ext === ext)) ?? 'csv') as ExportFormat;
-  const entry = FORMATS[f];
-  if (entry.unavailable) throw new UsageError(`--format ${f}: ${entry.unavailable}`, 'run again with --format csv (or an --out path ending in .csv)');
   return f;
 }
 
@@ -161,6 +163,7 @@ export interface Destination {
 }
 
 export function destination(out: string, format: ExportFormat, name: string, overwrite: boolean): Destination {
+  if (out === '-' && FORMATS[format].ext === 'xlsx') throw new UsageError(`--format ${format} cannot go to stdout: a workbook is a zip file`, `write it to a file: --out ${name}.xlsx`);
   if (out === '-') return { out, format, name, target: { stdout: process.stdout } };
   const existing = statSync(out, { throwIfNoEntry: false });
   if (existing?.isDirectory()) throw new UsageError(`--out ${out} is a folder`, `name a file in it, e.g. --out ${out.replace(/\/$/, '')}/${name}.${FORMATS[format].ext}`);

@@ -217,7 +217,7 @@ describe('export: choosing rows and columns', () => {
     expect(readCsv(all)[0]).toMatchObject({ online_at: '2023-03-01 10:00:00' });
   });
 
-  it('never overwrites a file unless asked; refuses built-in models and xlsx with a way forward', async () => {
+  it('never overwrites a file unless asked; refuses built-in models and workbooks on stdout with a way forward', async () => {
     const out = tmp.file('exists.csv', 'keep me\n');
     const r = await runCli(['export', '--obj', 'bk_switch', '--out', out], { env: env() });
     expect(r.code).toBe(2);
@@ -229,9 +229,10 @@ describe('export: choosing rows and columns', () => {
     const biz = await runCli(['export', '--obj', 'biz', '--out', join(tmp.dir, 'biz.csv')], { env: env() });
     expect(biz.code).toBe(2);
     expect(biz.stderr).toMatch(/built-in model.*1199084/);
-    const x = await runCli(['export', '--obj', 'bk_switch', '--out', join(tmp.dir, 'x.xlsx')], { env: env() });
+    const x = await runCli(['export', '--obj', 'bk_switch', '--out', '-', '--format', 'xlsx'], { env: env() });
     expect(x.code).toBe(2);
-    expect(x.stderr).toMatch(/xlsx output is not in this build yet.*--format csv/s);
+    expect(x.stderr).toMatch(/cannot go to stdout.*--out bk_switch\.xlsx/s);
+    expect(x.stdout).toBe('');
   });
 
   it('shows progress with the total from count_object_instances (CI lines)', async () => {

@@ -86,11 +86,18 @@ describe('exportFormat', () => {
     expect(exportFormat(undefined, undefined)).toBe('csv');
   });
 
-  it('refuses xlsx while the writer is not built, saying what to use instead', () => {
-    for (const [flag, out] of [['xlsx', undefined], ['cmdb-xlsx', undefined], [undefined, 'x.xlsx']] as const) {
-      expect(() => exportFormat(flag, out)).toThrow(UsageError);
-      expect(() => exportFormat(flag, out)).toThrow(/not in this build yet/);
+  it('takes xlsx from the flag or the .xlsx extension (the plain sheet); cmdb-xlsx only from the flag', () => {
+    expect(exportFormat('xlsx', undefined)).toBe('xlsx');
+    expect(exportFormat('cmdb-xlsx', 'x.csv')).toBe('cmdb-xlsx');
+    expect(exportFormat(undefined, 'x.xlsx')).toBe('xlsx');
+  });
+
+  it('refuses a workbook on stdout, naming a file to write instead', () => {
+    for (const f of ['xlsx', 'cmdb-xlsx'] as const) {
+      expect(() => destination('-', f, 'bk_switch', false)).toThrow(UsageError);
+      expect(() => destination('-', f, 'bk_switch', false)).toThrow(/cannot go to stdout/);
     }
+    expect(destination('-', 'csv', 'bk_switch', false).target).toEqual({ stdout: process.stdout });
   });
 });
 
