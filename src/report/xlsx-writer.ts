@@ -10,8 +10,8 @@
  *   row 7; enums as display names (several joined by "\n"), booleans as Excel booleans, a `'` before text that
  *   starts with = + - @. With the id column, `bk_inst_id` is column B, as on CMDB's own exports.
  *
- * Used by `--failed` of an .xlsx input (xlsx-failed.ts); `export --format xlsx|cmdb-xlsx` is meant to call the
- * same functions. The library is imported by the caller's dynamic import of this module, never at start-up.
+ * Used by `--failed` of an .xlsx input (xlsx-failed.ts) and by `export --format xlsx|cmdb-xlsx`
+ * (src/export/xlsx-sink.ts). The library is imported by the caller's dynamic import of this module, never at start-up.
  */
 import { WorkbookWriter } from '@cj-tech-master/excelts';
 import { UsageError } from '../core/errors.js';
