@@ -81,16 +81,12 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   let conn: Connection | undefined;
   try {
     if (source.sheet) o.info(sheetLine(source));
+    // Ranges (--batch-size within the API's limit, --concurrency 1..64, --resume × --retry-failed) are checked where
+    // the flags are declared (src/cli/manifests); the run trusts them.
     const batchSize = o.batchSize ?? op.defaultBatch;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new UsageError(`--batch-size must be a positive whole number, got ${o.batchSize}`);
-    if (op.maxBatch !== null && batchSize > op.maxBatch) {
-      throw new UsageError(`--batch-size ${batchSize} is over the limit of ${op.api} (${op.maxBatch} rows a request)`, `use --batch-size ${op.maxBatch} or less`);
-    }
-    if (!Number.isInteger(o.concurrency) || o.concurrency < 1 || o.concurrency > 64) throw new UsageError(`--concurrency must be a whole number from 1 to 64, got ${o.concurrency}`);
     // Every request in flight listens on these signals (client, limiter, retry sleep): at --concurrency 16 Node
     // warned of a "possible memory leak". Allow what the concurrency needs; a real leak still warns.
     setMaxListeners(Math.max(10, o.concurrency * 4 + 10), o.kill, o.stop);
-    if (o.resume && o.retryFailed) throw new UsageError('--resume and --retry-failed cannot be used together');
 
     // Writing the report or the --failed file over the input would destroy it while it is read (twice).
     const outputs = [['--report', o.report?.path], [o.resume ? '--resume' : '--retry-failed', o.resume ?? o.retryFailed], ['--failed', o.failedPath]];

@@ -3,24 +3,14 @@
  * store's values, load back through update-inst without changing anything, carry an edit made in it exactly, and
  * appear under its name only when complete.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Workbook } from '@cj-tech-master/excelts';
-import type { Simulator } from '../../src/sim/index.js';
-import { cmdbEnv, ROOT, runCli, tempDir, withSim } from './helpers.js';
+import { cmdbEnv, ROOT, runCli, useSim } from './helpers.js';
 
-let sim: Simulator;
-const tmp = tempDir();
-beforeAll(async () => {
-  sim = await withSim();
-});
-afterAll(async () => {
-  await sim.close();
-  tmp.cleanup();
-});
-afterEach(() => sim.reset());
+const { sim, tmp } = await useSim();
 
 const switches = () => sim.store.instances('bk_switch');
 

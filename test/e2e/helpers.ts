@@ -2,6 +2,7 @@
  * End-to-end helpers: the simulator runs in the test process; the CLI runs as a child process from the BUILT
  * bin/cmdb-bulk.js, talking to the simulator over real loopback HTTP.
  */
+import { afterAll, afterEach } from 'vitest';
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,6 +79,21 @@ export function feishuEnv(sim: Simulator, extra: Record<string, string | undefin
 
 export async function withSim(opts: SimOptions = {}): Promise<Simulator> {
   return startSimulator({ seed: 7, ...opts });
+}
+
+/**
+ * One simulator and one temporary folder for a test file: `const { sim, tmp } = await useSim();` at the top of the
+ * file. The simulator is reset after each test and closed, with the folder, after the file.
+ */
+export async function useSim(opts: SimOptions = {}): Promise<{ sim: Simulator; tmp: ReturnType<typeof tempDir> }> {
+  const sim = await withSim(opts);
+  const tmp = tempDir();
+  afterEach(() => sim.reset());
+  afterAll(async () => {
+    await sim.close();
+    tmp.cleanup();
+  });
+  return { sim, tmp };
 }
 
 export function tempDir(): { dir: string; file(name: string, content?: string | Buffer): string; cleanup(): void } {

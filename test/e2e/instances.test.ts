@@ -1,20 +1,10 @@
 /** create-inst and update-inst end to end: the built CLI against the simulator over loopback, both front doors. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Simulator } from '../../src/sim/index.js';
-import { cmdbEnv, csv, expectRowsOnce, FIXTURES, readReport, runCli, tempDir, withSim } from './helpers.js';
+import { cmdbEnv, csv, expectRowsOnce, FIXTURES, readReport, runCli, useSim } from './helpers.js';
 
-let sim: Simulator;
-const tmp = tempDir();
-beforeAll(async () => {
-  sim = await withSim();
-});
-afterAll(async () => {
-  await sim.close();
-  tmp.cleanup();
-});
-afterEach(() => sim.reset());
+const { sim, tmp } = await useSim();
 
 const switches = () => sim.store.instances('bk_switch');
 const byAsset = (id: string) => switches().find((s) => s.bk_asset_id === id);

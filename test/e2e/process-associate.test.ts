@@ -3,21 +3,11 @@
  * the simulator over loopback, both front doors; each test asserts the simulator's store, the report and the exit
  * code.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { join } from 'node:path';
-import type { Simulator } from '../../src/sim/index.js';
-import { cmdbEnv, csv, expectRowsOnce, FIXTURES, readReport, runCli, tempDir, withSim, type ReportRow } from './helpers.js';
+import { cmdbEnv, csv, expectRowsOnce, FIXTURES, readReport, runCli, useSim, type ReportRow } from './helpers.js';
 
-let sim: Simulator;
-const tmp = tempDir();
-beforeAll(async () => {
-  sim = await withSim();
-});
-afterAll(async () => {
-  await sim.close();
-  tmp.cleanup();
-});
-afterEach(() => sim.reset());
+const { sim, tmp } = await useSim();
 
 type Gateway = 'esb' | 'apigw';
 const DOORS = ['esb', 'apigw'] as const;

@@ -1,20 +1,10 @@
 /** revert end to end: the built CLI against the simulator — each run undone from its report, the store as it was. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Simulator } from '../../src/sim/index.js';
-import { cmdbEnv, csv, readReport, runCli, tempDir, withSim } from './helpers.js';
+import { cmdbEnv, csv, readReport, runCli, useSim } from './helpers.js';
 
-let sim: Simulator;
-const tmp = tempDir();
-beforeAll(async () => {
-  sim = await withSim();
-});
-afterAll(async () => {
-  await sim.close();
-  tmp.cleanup();
-});
-afterEach(() => sim.reset());
+const { sim, tmp } = await useSim();
 
 /**
  * The model's instances as the user sees them: by asset id, without ids and timestamps (a re-create gets new ones)

@@ -1,20 +1,10 @@
 /** sync end to end: the built CLI against the simulator over loopback — plan totals, writes only where needed. */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Simulator } from '../../src/sim/index.js';
-import { cmdbEnv, csv, expectRowsOnce, feishuEnv, readReport, runCli, tempDir, withSim } from './helpers.js';
+import { cmdbEnv, csv, expectRowsOnce, feishuEnv, readReport, runCli, useSim } from './helpers.js';
 
-let sim: Simulator;
-const tmp = tempDir();
-beforeAll(async () => {
-  sim = await withSim();
-});
-afterAll(async () => {
-  await sim.close();
-  tmp.cleanup();
-});
-afterEach(() => sim.reset());
+const { sim, tmp } = await useSim();
 
 const byAsset = (id: string) => sim.store.instances('bk_switch').find((s) => s.bk_asset_id === id);
 const requests = (op: string) => sim.counters().requests[op] ?? 0;

@@ -2,45 +2,23 @@
  * Excel end to end: workbooks the tests build (CMDB's own layout, an Excel-saved plain sheet) and display-name
  * headers, run through the BUILT CLI against the simulator; the simulator's store and the report are the proof.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Workbook } from '@cj-tech-master/excelts';
-import type { Simulator } from '../../src/sim/index.js';
 import { openInput } from '../../src/input/index.js';
-import { writeCmdbWorkbook } from '../support/workbooks.js';
-import { cmdbEnv, csv, readReport, ROOT, runCli, tempDir, withSim } from './helpers.js';
+import { BK_SWITCH_TEMPLATE as TEMPLATE, writeCmdbWorkbook } from '../support/workbooks.js';
+import { cmdbEnv, csv, readReport, ROOT, runCli, useSim } from './helpers.js';
 
-let sim: Simulator;
-const tmp = tempDir();
-beforeAll(async () => {
-  sim = await withSim();
-});
-afterAll(async () => {
-  await sim.close();
-  tmp.cleanup();
-});
-afterEach(() => sim.reset());
+const { sim, tmp } = await useSim();
 
 const switches = () => sim.store.instances('bk_switch');
 const byAsset = (id: string) => switches().find((s) => s.bk_asset_id === id);
 const pick = (row: Record<string, unknown> | undefined, keys: string[]) => Object.fromEntries(keys.map((k) => [k, row?.[k]]));
 const FIELDS = ['bk_inst_name', 'bk_operator', 'port_count', 'is_managed', 'vendor', 'bought_on', 'remark', 'tags'];
 
-// The columns of bk_switch as CMDB's template writes them (display name, type name, field id).
-const TEMPLATE: Array<[string, string, string]> = [
-  ['实例名(必填)', '短字符', 'bk_inst_name'],
-  ['固资编号(必填)', '短字符', 'bk_asset_id'],
-  ['维护人', '用户', 'bk_operator'],
-  ['端口数', '数字', 'port_count'],
-  ['是否纳管', '布尔', 'is_managed'],
-  ['厂商', '枚举', 'vendor'],
-  ['采购日期', '日期', 'bought_on'],
-  ['备注', '长字符', 'remark'],
-  ['标签', '枚举(多选)', 'tags'],
-];
 
 describe('CMDB workbook', () => {
   it('a template filled in (no id column) creates instances with the values the server wants', async () => {

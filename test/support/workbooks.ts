@@ -7,6 +7,19 @@ import { Workbook } from '@cj-tech-master/excelts';
 
 export const CMDB_LABELS = ['字段名(请勿编辑)', '字段类型(请勿编辑)', '字段标识(请勿编辑)', '表格字段名(请勿编辑)', '表格字段类型(请勿编辑)', '表格字段标识(请勿编辑)'];
 
+// The columns of bk_switch as CMDB's template writes them (display name, type name, field id).
+export const BK_SWITCH_TEMPLATE: Array<[string, string, string]> = [
+  ['实例名(必填)', '短字符', 'bk_inst_name'],
+  ['固资编号(必填)', '短字符', 'bk_asset_id'],
+  ['维护人', '用户', 'bk_operator'],
+  ['端口数', '数字', 'port_count'],
+  ['是否纳管', '布尔', 'is_managed'],
+  ['厂商', '枚举', 'vendor'],
+  ['采购日期', '日期', 'bought_on'],
+  ['备注', '长字符', 'remark'],
+  ['标签', '枚举(多选)', 'tags'],
+];
+
 export interface CmdbSheetSpec {
   sheet: string;
   /** [display name as in row 1, type name as in row 2, field id] per column from B on. */

@@ -9,7 +9,7 @@ import { openInput } from '../../src/input/index.js';
 import { cellText, CellProblem } from '../../src/input/xlsx-cells.js';
 import { cmdbCellText } from '../../src/input/xlsx-cmdb.js';
 import { columnLetter } from '../../src/input/xlsx.js';
-import { writeCmdbWorkbook, writePlainWorkbook } from '../support/workbooks.js';
+import { BK_SWITCH_TEMPLATE, writeCmdbWorkbook, writePlainWorkbook } from '../support/workbooks.js';
 import { readAll, tempDir, usageError } from './input-helpers.js';
 
 let t: Awaited<ReturnType<typeof tempDir>>;
@@ -63,16 +63,8 @@ describe('xlsx cells', () => {
 });
 
 describe('xlsx input: CMDB layout', () => {
-  const columns: Array<[string, string, string]> = [
-    ['实例名(必填)', '短字符', 'bk_inst_name'],
-    ['维护人', '用户', 'bk_operator'],
-    ['端口数', '数字', 'port_count'],
-    ['是否纳管', '布尔', 'is_managed'],
-    ['厂商', '枚举', 'vendor'],
-    ['采购日期', '日期', 'bought_on'],
-    ['备注', '长字符', 'remark'],
-    ['标签', '枚举(多选)', 'tags'],
-  ];
+  // The simulator's bk_switch template without its unique asset column.
+  const columns = BK_SWITCH_TEMPLATE.filter((c) => c[2] !== 'bk_asset_id');
 
   it('maps by the field ids of row 3, reads from row 7, rows are sheet rows, picks the sheet named after --obj', async () => {
     const file = t.dir + '/export.xlsx';
