@@ -93,18 +93,18 @@ describe('a small job loads only what it uses (issue 16 §3)', () => {
   let n = 0;
   const fresh = () => join(t.dir, `small-${n++}.report.csv`);
 
-  it('a 1-row --no-schema dry run: commander and chalk; no HTTP stack, schema library, report reader, bar, workbook library or simulator', () => {
+  it('a 1-row --no-schema dry run loads one package, commander: no colour library, HTTP stack, schema library, report reader, bar, workbook library or simulator', () => {
     const r = traced(['create-inst', one(), '--obj', 'bk_switch', '--dry-run', '--no-schema', '--report', fresh()]);
     expect(r.code).toBe(0);
-    expect(r.packages).toEqual(['chalk', 'commander']);
-    expect(r.own).toEqual(expect.arrayContaining(['dist/pipeline/run.js', 'dist/input/csv.js', 'dist/report/writer.js', 'dist/schema/fields.js', 'dist/http/client.js']));
+    expect(r.packages).toEqual(['commander']);
+    expect(r.own).toEqual(expect.arrayContaining(['dist/pipeline/run.js', 'dist/input/csv.js', 'dist/report/writer.js', 'dist/schema/fields.js']));
     expect(r.own.filter((f) => /^dist\/(sim|config)\/|^dist\/cli\/connect\.js|^dist\/http\/(cmdb|feishu)\.js/.test(f))).toEqual([]);
   });
 
   it('a 1-row --sandbox create loads the HTTP stack, the answer schemas and the simulator, and nothing else heavy', () => {
     const r = traced(['create-inst', one(), '--obj', 'bk_switch', '--sandbox', '--no-progress', '--report', fresh()]);
     expect(r.code).toBe(0);
-    expect(r.packages).toEqual(['chalk', 'commander', 'undici', 'zod']);
+    expect(r.packages).toEqual(['commander', 'undici', 'zod']);
     expect(r.own).toEqual(expect.arrayContaining(['dist/sim/index.js', 'dist/cli/connect.js', 'dist/http/cmdb.js']));
   });
 
