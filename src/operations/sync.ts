@@ -65,6 +65,7 @@ export const sync: Operation = {
     const rules = ctx.options.applyPlan ? planRules(ctx, obj, key) : fileRules(ctx, obj, key, required);
 
     const session: Session = {
+      target: obj,
       uniqueKey: key,
       required: ctx.options.applyPlan ? undefined : [{ column: key, why: `sync names each row's instance by ${key} (--key)` }],
       checkColumns: (columns) => (ctx.options.applyPlan ? [] : unknownColumns(shape, columns)),
