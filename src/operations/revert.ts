@@ -151,7 +151,10 @@ async function modelOf(ctx: OperationContext): Promise<string | undefined> {
     if (rec.error) continue;
     const x = readReportRow(rec.values);
     anyOk ||= x.status === 'ok';
-    if ((recorded = x.target)) break;
+    if (x.target) {
+      recorded = x.target;
+      break;
+    }
   }
   if (recorded && given && recorded !== given) {
     throw new UsageError(`--obj ${given} does not match ${file}: its run wrote to ${recorded} (the report's target column)`, `leave out --obj: cmdb-bulk revert ${file}`);
