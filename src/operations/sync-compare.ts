@@ -51,3 +51,13 @@ function brief(v: unknown): string {
   const s = v === null || v === undefined ? '(empty)' : typeof v === 'string' ? v : JSON.stringify(v);
   return s.length > 40 ? `${s.slice(0, 39)}…` : s;
 }
+
+/**
+ * --apply's check of an update: the fields whose value on the server is no longer the one the plan saw, as
+ * "port_count is now 30, the plan saw 48; …", or undefined when the server still holds every `before` value.
+ */
+export function movedSince(before: Record<string, unknown>, current: Record<string, unknown>): string | undefined {
+  const moved = Object.keys(before).filter((f) => !sameValue(before[f], current[f]));
+  if (moved.length === 0) return undefined;
+  return moved.map((f) => `${f} is now ${JSON.stringify(current[f] ?? null)}, the plan saw ${JSON.stringify(before[f] ?? null)}`).join('; ');
+}
