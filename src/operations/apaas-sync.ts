@@ -14,9 +14,9 @@ import { UsageError } from '../core/errors.js';
 import { cellsAreText } from '../input/index.js';
 import { buildShape, shapeRow, type FieldError } from '../schema/rows.js';
 import { keyOf, RecordFinder, type FoundRecord } from './feishu/lookup.js';
-import { readItems, rejected, requireFeishu, target } from './feishu/records.js';
-import { isApaasHint } from './feishu/values.js';
-import { changedFields, describeChanges, movedSince, sameValue } from './sync-compare.js';
+import { addHintedValues, apaasHinted, readItems, rejected, requireFeishu, target } from './feishu/records.js';
+import { sameApaasValue, type ApaasHint } from './feishu/values.js';
+import { changedFields, describeChanges, movedSince, sameValue, type SameField } from './sync-compare.js';
 import { PlanWriter, readPlanLine, type PlanForm } from './sync-plan.js';
 import { conflict, settle } from './sync.js';
 import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from './types.js';
@@ -37,6 +37,8 @@ interface Target {
   obj: string;
   key: string;
   shape: Shape;
+  hinted: Array<[string, ApaasHint]>;
+  same: SameField;
 }
 
 export const apaasSync: Operation = {
@@ -51,10 +53,16 @@ export const apaasSync: Operation = {
     const { ns, obj } = target(ctx);
     const key = ctx.options.key ?? '';
     if (!key) throw new UsageError('--key <field> is required: a field unique per record that names each row\'s record', 'for example --key serial_no');
-    const apaasHints = Object.entries(ctx.source.hints).filter(([, h]) => isApaasHint(h)).map(([c, h]) => `${c}:${h}`);
-    if (apaasHints.length) throw new UsageError(`apaas-sync compares plain values; these aPaaS field kinds are not supported yet: ${apaasHints.join(', ')}`, 'load those columns with apaas-update --key, or give them as JSON values in a JSON / NDJSON file');
-    const shape = buildShape([], { allowUnknown: true, empty: ctx.options.empty, hints: ctx.source.hints, what: `${ns}/${obj}` });
-    const t: Target = { ctx, ns, obj, key, shape };
+    // Columns with an aPaaS field-kind hint (`tags:multiselect`) are converted as apaas-update converts them, and
+    // compared by their kind (src/operations/feishu/values.ts, sameApaasValue).
+    const hinted = apaasHinted(ctx.source.hints);
+    const shape = buildShape([], { control: hinted.map(([c]) => c), allowUnknown: true, empty: ctx.options.empty, hints: ctx.source.hints, what: `${ns}/${obj}` });
+    const kinds = new Map(hinted);
+    const same: SameField = (f, a, b) => {
+      const kind = kinds.get(f);
+      return kind ? sameApaasValue(kind, a, b, sameValue) : sameValue(a, b);
+    };
+    const t: Target = { ctx, ns, obj, key, shape, hinted, same };
     const rules = ctx.options.applyPlan ? planRules(t) : fileRules(t);
     // A look-up selects the fields the rows have: a CSV's header, or the keys of a chunk's JSON records (a plan's
     // values). One finder (and its cache) per set of fields: the records of a file usually all have the same keys.
@@ -100,7 +108,7 @@ export const apaasSync: Operation = {
           if (r.group === 'create') return rec ? { state: 'applied', id: keyOf(rec._id)!, created: true } : { state: 'not-applied' };
           if (!rec) return { state: 'unknown', why: `no record has ${key} "${keyOf(r.payload[key])}" any more` };
           const changed = Object.keys(r.before ?? {});
-          if (changed.every((f) => sameValue(r.payload[f], rec[f]))) return { state: 'applied', id: keyOf(rec._id)! };
+          if (changed.every((f) => t.same(f, r.payload[f], rec[f]))) return { state: 'applied', id: keyOf(rec._id)! };
           if (changed.every((f) => sameValue(r.before![f], rec[f]))) return { state: 'not-applied' };
           return { state: 'unknown', why: 'its values are neither the ones before nor the ones sent (changed by someone else meanwhile)' };
         });
@@ -126,7 +134,7 @@ function idList(found: FoundRecord[]): string {
 }
 
 /** Rows from the file: each key once; the server's record decides create / update / unchanged / conflict. */
-function fileRules({ ctx, ns, obj, key, shape }: Target): Rules {
+function fileRules({ ctx, ns, obj, key, shape, hinted, same }: Target): Rules {
   const isText = cellsAreText(ctx.source);
   const skip = new Set(['_id', key]);
   const firstRow = new Map<string, number>();
@@ -134,6 +142,7 @@ function fileRules({ ctx, ns, obj, key, shape }: Target): Rules {
   return {
     check(rec) {
       const { payload, errors } = shapeRow(shape, rec.values, isText, true);
+      if (hinted.length) addHintedValues(rec, hinted, ctx.options.empty, payload, errors);
       delete payload._id;
       const k = keyOf(payload[key]);
       if (k === undefined) errors.unshift({ field: key, message: `${key} is empty: apaas-sync names each row's record by it` } as FieldError);
@@ -154,7 +163,7 @@ function fileRules({ ctx, ns, obj, key, shape }: Target): Rules {
         return;
       }
       const id = keyOf(rec._id)!;
-      const changes = changedFields(r.payload, rec, skip);
+      const changes = changedFields(r.payload, rec, skip, same);
       if (changes.size === 0) return settle(r, 'unchanged', { status: 'unchanged', id });
       r.action = 'update';
       r.group = 'update';

@@ -5,12 +5,15 @@
  * empty value ('' / null / absent) as "no value".
  */
 
+/** How a field's two values are compared: sameValue, unless the field's kind says otherwise (apaas-sync's hints). */
+export type SameField = (field: string, wanted: unknown, current: unknown) => boolean;
+
 /** The fields of `wanted` whose value differs from `current`'s: field → [before, after]. */
-export function changedFields(wanted: Record<string, unknown>, current: Record<string, unknown>, skip: ReadonlySet<string>): Map<string, [unknown, unknown]> {
+export function changedFields(wanted: Record<string, unknown>, current: Record<string, unknown>, skip: ReadonlySet<string>, same: SameField = (_, a, b) => sameValue(a, b)): Map<string, [unknown, unknown]> {
   const out = new Map<string, [unknown, unknown]>();
   for (const f of Object.keys(wanted)) {
     if (skip.has(f)) continue;
-    if (!sameValue(wanted[f], current[f])) out.set(f, [current[f] ?? null, wanted[f]]);
+    if (!same(f, wanted[f], current[f])) out.set(f, [current[f] ?? null, wanted[f]]);
   }
   return out;
 }

@@ -91,6 +91,31 @@ describe('apaas-sync: a mixed file', () => {
   });
 });
 
+describe('apaas-sync: aPaaS field kinds (header hints)', () => {
+  it('converts hinted cells as apaas-update does and compares them by kind: a second run, and the server\'s own forms, cost no write', async () => {
+    // The server holds DEV-SN-0004's integer as a number and its lookup with the target's name beside the _id.
+    const rec4 = one('DEV-SN-0004');
+    Object.assign(table().get(String(rec4._id))!, { tags: ['lab', 'core'], rack: { _id: '1798681438085042', _name: 'R42' }, label: { zh_CN: '交换机', en_US: 'Switch' }, price: '1299.5' });
+    const header = 'serial_no,cpu_cores:bigint,tags:multiselect,rack:lookup,label:multilingual,price:decimal,bought_at:datetime';
+    const equal4 = 'DEV-SN-0004,8,core;lab,1798681438085042,"{""zh_CN"": ""交换机"", ""en_US"": ""Switch""}",1299.50,';
+    const changed5 = 'DEV-SN-0005,+16,core,1798681438085041,Router,10.00,2024-06-01T09:30:00Z';
+    const input = tmp.file('kinds.csv', csv([header, equal4, changed5]));
+    const r = await runCli(['apaas-sync', input, ...TARGET, '--verbose', '--report', join(tmp.dir, 'kinds.report.csv'), '--json'], { env: feishuEnv(sim) });
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).plan).toEqual({ create: 0, update: 1, unchanged: 1, delete: 0, conflict: 0 });
+    const rec5 = one('DEV-SN-0005');
+    expect(sentRecords(r.stderr, 'batch_update')).toEqual([[{
+      _id: rec5._id, cpu_cores: '16', tags: ['core'], rack: { _id: '1798681438085041' }, label: { zh_CN: 'Router', en_US: 'Router' }, price: '10.00', bought_at: Date.UTC(2024, 5, 1, 9, 30),
+    }]]);
+
+    const writes = sim.counters().writeRequests;
+    const again = await runCli(['apaas-sync', input, ...TARGET, '--report', join(tmp.dir, 'kinds-again.report.csv'), '--json'], { env: feishuEnv(sim) });
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toMatchObject({ unchanged: 2, ok: 0 });
+    expect(sim.counters().writeRequests).toBe(writes);
+  });
+});
+
 describe('apaas-sync --plan-only and --apply', () => {
   it('writes the plan and sends nothing; applying it later fails the rows the server changed since, and applies the rest', async () => {
     const input = tmp.file('plan.csv', csv([HEADER, EQUAL, CHANGED_STATUS, CHANGED_CORES, NEW_1, NEW_2]));
