@@ -95,7 +95,7 @@ export async function runRows(o: RowsOptions, args: string[], m: OperationManife
   try {
     if (o.report === '-' && o.json) throw new UsageError('--report - and --json both want stdout', 'write the report to a file with --report <path>');
     const opOptions = operationOptions(o, m);
-    if (name === 'sync') Object.assign(opOptions, await syncOptions(o, args[0]));
+    if (name === 'sync' || name === 'apaas-sync') Object.assign(opOptions, await syncOptions(o, args[0], name));
     const fmt = o.format ?? formatOfPath(file);
     const io = {
       env,
@@ -127,7 +127,7 @@ export async function runRows(o: RowsOptions, args: string[], m: OperationManife
       stop: stop.signal,
       kill: kill.signal,
       ask: process.stdin.isTTY && process.stderr.isTTY ? askYes : undefined,
-      after: name === 'sync' && o.prune ? (x) => pruneStep(o, opOptions, !!o.dryRun || !!o.planOnly, kill.signal, x) : undefined,
+      after: (name === 'sync' || name === 'apaas-sync') && o.prune ? (x) => pruneStep(o, opOptions, !!o.dryRun || !!o.planOnly, kill.signal, x) : undefined,
     });
   } catch (e) {
     if (!(e instanceof CliError)) throw e;
@@ -155,21 +155,35 @@ function printSummary(s: RunSummary, o: { json: boolean; quiet: boolean; color: 
   process.stderr.write(formatSummary(s, { color: o.color }) + '\n');
 }
 
-/** sync's own options: the file or the plan to apply, the model and key (a plan says its own), where the plan goes. */
-async function syncOptions(o: RowsOptions, file: string | undefined): Promise<Partial<OperationOptions>> {
-  if ((o.yes || o.maxDelete !== undefined) && !o.prune) throw new UsageError('--yes and --max-delete go with --prune (sync deletes nothing without it)');
+/**
+ * sync's (and apaas-sync's) own options: the file or the plan to apply, the target and key (a plan says its own),
+ * where the plan goes.
+ */
+async function syncOptions(o: RowsOptions, file: string | undefined, name: 'sync' | 'apaas-sync'): Promise<Partial<OperationOptions>> {
+  const apaas = name === 'apaas-sync';
+  const targetFlags = apaas ? '--namespace <ns> --object <api_name> --key <field>' : '--obj <bk_obj_id> --key <field>';
+  const example = apaas ? 'cmdb-bulk apaas-sync devices.csv --namespace package_demo__c --object device --key serial_no' : 'cmdb-bulk sync switches.csv --obj bk_switch --key bk_asset_id';
+  if ((o.yes || o.maxDelete !== undefined) && !o.prune) throw new UsageError(`--yes and --max-delete go with --prune (${name} deletes nothing without it)`);
   if (o.apply) {
-    if (o.prune) throw new UsageError('--prune cannot be used with --apply: a plan names only the rows it changes', `prune with the file: cmdb-bulk sync <file> --obj <id> --key <field> --prune`);
-    if (file) throw new UsageError(`sync --apply takes the plan only, not a file too (got ${file})`, `run: cmdb-bulk sync --apply ${o.apply}`);
+    if (o.prune) throw new UsageError('--prune cannot be used with --apply: a plan names only the rows it changes', `prune with the file: cmdb-bulk ${name} <file> ${targetFlags} --prune`);
+    if (file) throw new UsageError(`${name} --apply takes the plan only, not a file too (got ${file})`, `run: cmdb-bulk ${name} --apply ${o.apply}`);
     if (o.planOnly || o.plan) throw new UsageError('--apply cannot be used with --plan-only or --plan: it applies a plan that exists');
     const { readFirstLine, planTarget } = await import('../operations/sync-plan.js');
     const target = planTarget(readFirstLine(o.apply), o.apply);
+    if (apaas !== (target.namespace !== undefined)) {
+      throw new UsageError(`${o.apply} is a plan of ${apaas ? 'sync (a CMDB model)' : 'apaas-sync (an aPaaS object)'}`, `apply it with: cmdb-bulk ${apaas ? 'sync' : 'apaas-sync'} --apply ${o.apply}`);
+    }
+    if (apaas) {
+      const given = [o.namespace && o.namespace !== target.namespace, o.object && o.object !== target.obj, o.key && o.key !== target.key].some(Boolean);
+      if (given) throw new UsageError(`${o.apply} is a plan for --namespace ${target.namespace} --object ${target.obj} --key ${target.key}`, 'leave out --namespace, --object and --key with --apply: the plan says them');
+      return { namespace: target.namespace, object: target.obj, key: target.key, applyPlan: true };
+    }
     if ((o.obj && o.obj !== target.obj) || (o.key && o.key !== target.key)) throw new UsageError(`${o.apply} is a plan for --obj ${target.obj} --key ${target.key}`, 'leave out --obj and --key with --apply: the plan says them');
-    return { ...target, applyPlan: true };
+    return { obj: target.obj, key: target.key, applyPlan: true };
   }
-  if (!file) throw new UsageError('sync needs a file (or --apply <plan>)', 'for example: cmdb-bulk sync switches.csv --obj bk_switch --key bk_asset_id');
-  if (!o.obj || !o.key) throw new UsageError('sync needs --obj <bk_obj_id> and --key <field>', 'for example: cmdb-bulk sync switches.csv --obj bk_switch --key bk_asset_id');
-  if (o.planOnly && file === '-' && !o.plan) throw new UsageError('--plan-only with standard input needs --plan <path>', 'for example --plan switches.plan.ndjson');
+  if (!file) throw new UsageError(`${name} needs a file (or --apply <plan>)`, `for example: ${example}`);
+  if (apaas ? !o.namespace || !o.object || !o.key : !o.obj || !o.key) throw new UsageError(`${name} needs ${targetFlags}`, `for example: ${example}`);
+  if (o.planOnly && file === '-' && !o.plan) throw new UsageError('--plan-only with standard input needs --plan <path>', `for example --plan ${apaas ? 'devices' : 'switches'}.plan.ndjson`);
   const plan = o.plan ?? (o.planOnly ? defaultPlanPath(file) : undefined);
   return { plan };
 }
@@ -180,12 +194,12 @@ function defaultPlanPath(file: string): string {
   return `${ext ? file.slice(0, -ext.length) : file}.sync.plan.ndjson`;
 }
 
-/** sync --prune, after the rows: deletes what the file does not name (src/operations/sync-prune.ts). */
+/**
+ * sync --prune and apaas-sync --prune, after the rows: deletes what the file does not name
+ * (src/operations/sync-prune.ts, src/operations/apaas-prune.ts).
+ */
 async function pruneStep(o: RowsOptions, op: OperationOptions, dryRun: boolean, signal: AbortSignal, x: Parameters<NonNullable<RunOptions['after']>>[0]): Promise<ExitCode> {
-  const { prune } = await import('../operations/sync-prune.js');
-  const r = await prune({
-    api: x.conn.cmdb!,
-    obj: op.obj!,
+  const guards = {
     key: op.key!,
     source: x.source,
     dryRun,
@@ -194,7 +208,10 @@ async function pruneStep(o: RowsOptions, op: OperationOptions, dryRun: boolean, 
     ask: process.stdin.isTTY && process.stderr.isTTY ? askYes : undefined,
     reportPath: x.summary.report,
     signal,
-  });
+  };
+  const r = x.conn.feishu
+    ? await (await import('../operations/apaas-prune.js')).apaasPrune({ ...guards, api: x.conn.feishu, ns: op.namespace!, obj: op.object! })
+    : await (await import('../operations/sync-prune.js')).prune({ ...guards, api: x.conn.cmdb!, obj: op.obj! });
   x.summary.pruned = r;
   // The prune's look-ups and deletes count as the run's requests.
   const stats = x.conn.stats();

@@ -5,12 +5,15 @@
  * empty value ('' / null / absent) as "no value".
  */
 
+/** How a field's two values are compared: sameValue, unless the field's kind says otherwise (apaas-sync's hints). */
+export type SameField = (field: string, wanted: unknown, current: unknown) => boolean;
+
 /** The fields of `wanted` whose value differs from `current`'s: field → [before, after]. */
-export function changedFields(wanted: Record<string, unknown>, current: Record<string, unknown>, skip: ReadonlySet<string>): Map<string, [unknown, unknown]> {
+export function changedFields(wanted: Record<string, unknown>, current: Record<string, unknown>, skip: ReadonlySet<string>, same: SameField = (_, a, b) => sameValue(a, b)): Map<string, [unknown, unknown]> {
   const out = new Map<string, [unknown, unknown]>();
   for (const f of Object.keys(wanted)) {
     if (skip.has(f)) continue;
-    if (!sameValue(wanted[f], current[f])) out.set(f, [current[f] ?? null, wanted[f]]);
+    if (!same(f, wanted[f], current[f])) out.set(f, [current[f] ?? null, wanted[f]]);
   }
   return out;
 }
@@ -50,4 +53,14 @@ export function describeChanges(changes: Map<string, [unknown, unknown]>): strin
 function brief(v: unknown): string {
   const s = v === null || v === undefined ? '(empty)' : typeof v === 'string' ? v : JSON.stringify(v);
   return s.length > 40 ? `${s.slice(0, 39)}…` : s;
+}
+
+/**
+ * --apply's check of an update: the fields whose value on the server is no longer the one the plan saw, as
+ * "port_count is now 30, the plan saw 48; …", or undefined when the server still holds every `before` value.
+ */
+export function movedSince(before: Record<string, unknown>, current: Record<string, unknown>): string | undefined {
+  const moved = Object.keys(before).filter((f) => !sameValue(before[f], current[f]));
+  if (moved.length === 0) return undefined;
+  return moved.map((f) => `${f} is now ${JSON.stringify(current[f] ?? null)}, the plan saw ${JSON.stringify(before[f] ?? null)}`).join('; ');
 }

@@ -18,9 +18,8 @@ export const HAS_ASSOCIATION = 1101075;
 const NOT_FOUND = 1199019;
 const DELETE_BATCH = 200;
 
-export interface PruneInput {
-  api: CmdbApi;
-  obj: string;
+/** What every prune needs, whatever it deletes from. */
+export interface PruneGuards {
   key: string;
   source: InputSource;
   dryRun: boolean;
@@ -30,6 +29,11 @@ export interface PruneInput {
   ask?: (question: string) => Promise<boolean>;
   reportPath: string | null;
   signal: AbortSignal;
+}
+
+export interface PruneInput extends PruneGuards {
+  api: CmdbApi;
+  obj: string;
 }
 
 export interface PruneResult {
@@ -43,41 +47,70 @@ export interface PruneResult {
   report?: string;
 }
 
-interface Line {
+/** One line of `<report>.prune.ndjson`. */
+export interface PruneLine {
   status: 'ok' | 'failed' | 'unsent';
   action: 'delete';
   id: unknown;
   error_code?: string | number;
   error?: string;
-  before: Instance;
-  /** The model, as a report's `target` column: `revert <prune file>` needs nothing else. */
-  target: string;
+  before: Record<string, unknown>;
+  /** The model, as a report's `target` column: `revert <prune file>` needs nothing else (CMDB prunes only). */
+  target?: string;
+}
+
+/** Where a prune deletes from: a CMDB model (here), an aPaaS object (src/operations/apaas-prune.ts). */
+export interface PruneTarget {
+  /** "bk_switch instance", "device record": for messages (an "s" makes the plural). */
+  noun: string;
+  /** Deleted at most this many a request. */
+  batch: number;
+  /** Every instance (record) on the server, page by page, with the values `before` keeps (`fileFields`: the fields the file's rows have). */
+  all(fileFields: string[]): AsyncIterable<Record<string, unknown>[]>;
+  idOf(x: Record<string, unknown>): unknown;
+  /** Deletes these, one line each into `lines`. */
+  remove(xs: Record<string, unknown>[], lines: PruneLine[]): Promise<void>;
 }
 
 export async function prune(p: PruneInput): Promise<PruneResult> {
-  const { named, unnamed } = await namedKeys(p.source, p.key);
   // Every field of each instance goes to the prune report's `before` (what revert re-creates).
   const env = await p.api.call('search_object_attribute', { bk_obj_id: p.obj }, { idempotent: true, signal: p.signal });
   const attrs = (Array.isArray(env.data) ? env.data : []) as CmdbAttribute[];
   const keyType = attrs.find((a) => a.bk_property_id === p.key)?.bk_property_type;
   const finder = new KeyResolver(p.api, p.obj, p.key, p.signal, undefined, keyType === 'int' || keyType === 'float', attrs.map((a) => a.bk_property_id));
   const idField = finder.idField;
-  const doomed: Instance[] = [];
-  for await (const page of finder.all()) for (const inst of page) if (!named.has(String(inst[p.key] ?? ''))) doomed.push(inst);
+  return pruneFrom(p, {
+    noun: `${p.obj} instance`,
+    batch: DELETE_BATCH,
+    all: () => finder.all(),
+    idOf: (x) => x[idField],
+    remove: (xs, lines) => remove(p, idField, xs, lines),
+  });
+}
+
+/**
+ * The guarded prune, for any target: lists what the file does not name, then deletes it only when every row of the
+ * file names its target, the count is within --max-delete, and the user said --yes (or "y" in a terminal).
+ */
+export async function pruneFrom(p: PruneGuards, t: PruneTarget): Promise<PruneResult> {
+  const { named, unnamed, fields } = await namedKeys(p.source, p.key);
+  const doomed: Record<string, unknown>[] = [];
+  for await (const page of t.all([...fields])) for (const x of page) if (!named.has(keyText(x[p.key]) ?? '')) doomed.push(x);
   const result: PruneResult = { candidates: doomed.length, deleted: 0, kept: 0 };
   const refuse = (why: string): PruneResult => ({ ...result, refused: why });
+  const many = `${doomed.length} ${t.noun}${doomed.length === 1 ? '' : 's'}`;
   if (p.dryRun) return result;
   if (doomed.length === 0) return result;
-  if (unnamed > 0) return refuse(`${unnamed} row(s) of the file have no ${p.key} (or could not be read), so the file may name instances --prune cannot see: nothing deleted`);
-  if (p.maxDelete !== undefined && doomed.length > p.maxDelete) return refuse(`${doomed.length} ${p.obj} instances are not in the file, more than --max-delete ${p.maxDelete}: nothing deleted (check the file, or raise --max-delete)`);
+  if (unnamed > 0) return refuse(`${unnamed} row(s) of the file have no ${p.key} (or could not be read), so the file may name ${t.noun}s --prune cannot see: nothing deleted`);
+  if (p.maxDelete !== undefined && doomed.length > p.maxDelete) return refuse(`${many} are not in the file, more than --max-delete ${p.maxDelete}: nothing deleted (check the file, or raise --max-delete)`);
   if (!p.yes) {
-    const sample = doomed.slice(0, 5).map((x) => String(x[p.key] ?? `id ${String(x[idField])}`)).join(', ');
-    const question = `Delete ${doomed.length} ${p.obj} instance(s) that the file does not name (${sample}${doomed.length > 5 ? ', …' : ''})? [y/N] `;
-    if (!p.ask) return refuse(`deleting ${doomed.length} ${p.obj} instance(s) needs --yes when the input is not a terminal: nothing deleted`);
+    const sample = doomed.slice(0, 5).map((x) => String(x[p.key] ?? `id ${String(t.idOf(x))}`)).join(', ');
+    const question = `Delete ${many} that the file does not name (${sample}${doomed.length > 5 ? ', …' : ''})? [y/N] `;
+    if (!p.ask) return refuse(`deleting ${many} needs --yes when the input is not a terminal: nothing deleted`);
     if (!(await p.ask(question))) return refuse('not confirmed: nothing deleted');
   }
-  const lines: Line[] = [];
-  for (let i = 0; i < doomed.length; i += DELETE_BATCH) await remove(p, idField, doomed.slice(i, i + DELETE_BATCH), lines);
+  const lines: PruneLine[] = [];
+  for (let i = 0; i < doomed.length; i += t.batch) await t.remove(doomed.slice(i, i + t.batch), lines);
   result.deleted = lines.filter((l) => l.status === 'ok').length;
   result.kept = lines.length - result.deleted;
   if (p.reportPath && p.reportPath !== '-') {
@@ -87,24 +120,26 @@ export async function prune(p: PruneInput): Promise<PruneResult> {
   return result;
 }
 
-/** The key values the file names, and how many rows name none (no key, or unreadable). */
-async function namedKeys(source: InputSource, key: string): Promise<{ named: Set<string>; unnamed: number }> {
+/** The key values the file names, how many rows name none (no key, or unreadable), and the fields its rows have. */
+async function namedKeys(source: InputSource, key: string): Promise<{ named: Set<string>; unnamed: number; fields: Set<string> }> {
   const named = new Set<string>();
+  const fields = new Set<string>(source.columns ?? []);
   let unnamed = 0;
   for await (const batch of source.batches()) {
     for (const rec of batch) {
       const v = rec.error ? undefined : keyText(rec.values[key]);
       if (v === undefined) unnamed++;
       else named.add(v);
+      if (!source.columns && !rec.error) for (const f of Object.keys(rec.values)) fields.add(f);
     }
   }
-  return { named, unnamed };
+  return { named, unnamed, fields };
 }
 
 /** Deletes these instances; a request refused for an association is split until the instance at fault stands alone. */
-async function remove(p: PruneInput, idField: string, insts: Instance[], lines: Line[]): Promise<void> {
+async function remove(p: PruneInput, idField: string, insts: Instance[], lines: PruneLine[]): Promise<void> {
   const env = await p.api.call('batch_delete_inst', { bk_obj_id: p.obj, delete: { inst_ids: insts.map((x) => x[idField]) } }, { idempotent: true, signal: p.signal });
-  const line = (inst: Instance, status: Line['status'], extra: Partial<Line> = {}): Line => ({ status, action: 'delete', id: inst[idField], ...extra, before: inst, target: p.obj });
+  const line = (inst: Instance, status: PruneLine['status'], extra: Partial<PruneLine> = {}): PruneLine => ({ status, action: 'delete', id: inst[idField], ...extra, before: inst, target: p.obj });
   if (env.result) {
     for (const inst of insts) lines.push(line(inst, 'ok'));
     return;

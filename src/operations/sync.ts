@@ -27,7 +27,7 @@ import {
 } from './cmdb/common.js';
 import { requireObj } from './cmdb/create-inst.js';
 import { checkKey, fetchUniqueRules } from './cmdb/unique.js';
-import { changedFields, describeChanges, sameValue } from './sync-compare.js';
+import { changedFields, describeChanges, movedSince, sameValue } from './sync-compare.js';
 import { checkId, EXPORTED_ID, withoutId } from './sync-ids.js';
 import { PlanWriter, readPlanLine } from './sync-plan.js';
 import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from './types.js';
@@ -223,8 +223,8 @@ function planRules(ctx: OperationContext, obj: string, key: string): Rules {
       const planned = r.payload.inst_id;
       const inst = found.find((x) => x[idField] === planned);
       if (!inst || found.length > 1) return conflict(r, `since the plan was made, ${key} "${value}" ${found.length === 0 ? 'names no instance any more' : `names ${found.length === 1 ? `instance ${ids(found, idField)}` : `${found.length} instances`}, not ${String(planned)}`}: not updated`);
-      const moved = Object.keys(r.before ?? {}).filter((f) => !sameValue(r.before![f], inst[f]));
-      if (moved.length) return conflict(r, `changed on the server since the plan was made (${moved.map((f) => `${f} is now ${JSON.stringify(inst[f] ?? null)}, the plan saw ${JSON.stringify(r.before![f] ?? null)}`).join('; ')}): not overwritten`);
+      const moved = movedSince(r.before ?? {}, inst);
+      if (moved) return conflict(r, `changed on the server since the plan was made (${moved}): not overwritten`);
       r.detail = `${r.detail}; ${describeChanges(new Map(Object.keys(r.before ?? {}).map((f) => [f, [r.before![f], (r.payload.datas as Record<string, unknown>)[f]]])))}`;
     },
   };

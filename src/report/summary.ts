@@ -89,9 +89,9 @@ export interface RunSummary {
   unsent: number;
   /** Rows already as the file says, nothing sent (sync); success. */
   unchanged?: number;
-  /** sync --prune: instances the file does not name, and what became of them. */
+  /** sync --prune (apaas-sync --prune): instances (records) the file does not name, and what became of them. */
   pruned?: { candidates: number; deleted: number; kept: number; refused?: string; report?: string };
-  /** sync: the plan file written (--plan-only / --plan). */
+  /** sync, apaas-sync: the plan file written (--plan-only / --plan). */
   plan_file?: string;
   requests: number;
   retries: number;
@@ -185,7 +185,7 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
   lines.push(p.dim(`  ${extra.join(', ')}`));
 
   if (s.plan_file) lines.push(`  plan: ${s.plan_file}`);
-  if (s.pruned) lines.push(pruneLine(s.pruned, !!s.dry_run));
+  if (s.pruned) lines.push(pruneLine(s.pruned, !!s.dry_run, s.command === 'apaas-sync' ? 'record' : 'instance'));
   if (s.report) lines.push(`  report: ${s.report}`);
   if (typeof s.plan === 'string') lines.push(`  plan: ${s.plan} (nothing was sent; not a report)`);
   if (s.failed_file) lines.push(`  failed rows: ${s.failed_file}`);
@@ -220,7 +220,7 @@ export function formatSummary(s: RunSummary, opts: { color: boolean }): string {
 function nextStep(s: RunSummary): string {
   if (s.total === 0 && !s.error) return 'Nothing to do: the input has no rows.';
   if (s.dry_run && s.plan_file) {
-    const apply = `cmdb-bulk sync --apply ${shellWord(s.plan_file)}`;
+    const apply = `cmdb-bulk ${s.command === 'apaas-sync' ? 'apaas-sync' : 'sync'} --apply ${shellWord(s.plan_file)}`;
     if (s.exit_code !== 0) return '';
     return s.invalid === 0 ? `Check the plan, then apply it: ${apply}` : `Fix the invalid rows and plan again, or apply the plan without them: ${apply} --skip-invalid`;
   }
@@ -337,8 +337,8 @@ function shellWord(s: string): string {
 }
 
 /** "  prune: 3 instances not in the file: 2 deleted, 1 kept (associations) — <report>" */
-function pruneLine(p: NonNullable<RunSummary['pruned']>, dryRun: boolean): string {
-  const head = `  prune: ${plural(p.candidates, 'instance')} not in the file`;
+function pruneLine(p: NonNullable<RunSummary['pruned']>, dryRun: boolean, noun: 'instance' | 'record'): string {
+  const head = `  prune: ${plural(p.candidates, noun)} not in the file`;
   if (dryRun) return `${head} (would be deleted)`;
   if (p.refused) return `${head}: ${p.refused}`;
   return `${head}: ${fmtInt(p.deleted)} deleted${p.kept ? `, ${fmtInt(p.kept)} not deleted (see ${p.report ?? 'the prune report'})` : ''}${p.report ? ` — ${p.report}` : ''}`;

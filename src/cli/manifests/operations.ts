@@ -188,15 +188,31 @@ const syncRows = cmdb({
 /** sync takes a file, or none with --apply <plan>. */
 export const sync: OperationManifest<typeof syncRows.own> = { ...syncRows, args: [{ spec: '[file]', help: 'input file, or - for stdin (none with --apply)' }] };
 
-export const apaasSync = feishu({
+const apaasSyncRows = feishu({
   name: 'apaas-sync',
   api: 'records batch_create + batch_update',
   maxBatch: 500,
   defaultBatch: 500,
   summary: 'make an aPaaS object hold what the file says, by a field unique per record: creates what is missing, updates only the fields that differ (docs/sync.md)',
-  own: { ...apaasTarget, key: text('--key <field>', { help: "field unique per record that names each row's record, e.g. serial_no", required: true }) },
-  examples: ['cmdb-bulk apaas-sync devices.csv --namespace package_demo__c --object device --key serial_no'],
+  own: {
+    namespace: text('--namespace <ns>', { help: 'application namespace, e.g. package_demo__c (required unless --apply)' }),
+    object: text('--object <api_name>', { help: 'object API name (required unless --apply)' }),
+    key: text('--key <field>', { help: "field unique per record that names each row's record, e.g. serial_no (required unless --apply)" }),
+    planOnly: on('--plan-only', { help: 'compute the plan and write it (--plan), send nothing' }),
+    plan: text('--plan <path>', { help: 'where the plan goes', defaultText: 'with --plan-only, <file>.sync.plan.ndjson next to the input' }),
+    apply: text('--apply <plan>', { help: 'apply a plan written by --plan-only (no <file>); rows whose server values changed since are failed (conflict), never overwritten' }),
+    prune: on('--prune', { help: "also delete the object's records that the file does not name (records batch_delete; needs --yes, or a y in a terminal)" }),
+    yes: on('--yes', { help: 'confirm the deletes of --prune without asking' }),
+    maxDelete: int('--max-delete <n>', { help: 'with --prune: delete nothing when more than n records would go', min: 0 }),
+  },
+  examples: [
+    'cmdb-bulk apaas-sync devices.csv --namespace package_demo__c --object device --key serial_no',
+    'cmdb-bulk apaas-sync devices.csv --namespace package_demo__c --object device --key serial_no --plan-only --plan plan.ndjson',
+    'cmdb-bulk apaas-sync --apply plan.ndjson',
+  ],
 });
+/** apaas-sync takes a file, or none with --apply <plan>. */
+export const apaasSync: OperationManifest<typeof apaasSyncRows.own> = { ...apaasSyncRows, args: [{ spec: '[file]', help: 'input file, or - for stdin (none with --apply)' }] };
 
 /** The data commands, in help order. */
 export const operationManifests: readonly OperationManifest[] = [createInst, updateInst, updateProcess, associate, deleteInst, revert, apaasUpdate, apaasCreate, apaasDelete, sync, apaasSync];

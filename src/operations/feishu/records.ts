@@ -7,7 +7,7 @@
  * up before each batch and never creates a record whose key exists, nor two records of one key from one file.
  */
 import { AuthError, UsageError } from '../../core/errors.js';
-import type { InputRecord } from '../../core/types.js';
+import type { InputRecord, TypeHint } from '../../core/types.js';
 import type { FeishuApi, FeishuData, FeishuEnvelope } from '../../http/feishu.js';
 import { AmbiguousWriteError } from '../../http/sender.js';
 import { buildShape, shapeRow, type FieldError } from '../../schema/rows.js';
@@ -17,6 +17,27 @@ import { keyOf, RecordFinder } from './lookup.js';
 import { apaasValue, isApaasHint, type ApaasHint } from './values.js';
 
 type RecordsOp = 'batch_update' | 'batch_create' | 'batch_delete';
+
+/** The columns of the file that carry an aPaaS field-kind hint (`tags:multiselect`), with their hint. */
+export function apaasHinted(hints: Record<string, TypeHint>, except: string[] = []): Array<[string, ApaasHint]> {
+  return Object.entries(hints).filter((e): e is [string, ApaasHint] => isApaasHint(e[1]) && !except.includes(e[0]));
+}
+
+/** aPaaS-hinted cells into payload, as the records API takes them (empty: left out, or null with --empty null). */
+export function addHintedValues(rec: InputRecord, hinted: Array<[string, ApaasHint]>, empty: 'omit' | 'null', payload: Record<string, unknown>, errors: FieldError[]): void {
+  for (const [column, hint] of hinted) {
+    const raw = rec.values[column];
+    if (raw === undefined) continue;
+    const text = typeof raw === 'string' ? raw.trim() : raw;
+    if (text === '' || text === null) {
+      if (empty === 'null') payload[column] = null;
+      continue;
+    }
+    const r = apaasValue(hint, String(text));
+    if (r.error !== undefined) errors.push({ field: column, value: raw, message: `${column}: ${r.error}, got "${String(raw)}"` });
+    else payload[column] = r.value;
+  }
+}
 
 type Item = FeishuData<'batch_update'>['items'][number];
 
@@ -93,7 +114,7 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
       const byKey = !!key && !isCreate;
       const idColumn = isCreate ? undefined : byKey ? key : '_id';
       const naming = [...(isCreate ? [] : ['_id']), ...(byKey ? [key] : [])]; // columns that name the record, not sent
-      const hinted = Object.entries(ctx.source.hints).filter((e): e is [string, ApaasHint] => isApaasHint(e[1]) && !naming.includes(e[0]));
+      const hinted = apaasHinted(ctx.source.hints, naming);
       const control = [...naming, ...hinted.map(([c]) => c)];
       const shape = buildShape([], { control, allowUnknown: true, empty: ctx.options.empty, hints: ctx.source.hints, what: `${ns}/${obj}` });
       const isText = cellsAreText(ctx.source);
@@ -103,21 +124,7 @@ function recordsOperation(command: string, op: RecordsOp): Operation {
         ctx.info(`note: without --key, ${command} cannot tell whether a record already exists: running a file again creates its records again. Give --key <a field unique per record> to look them up first.`);
       }
 
-      /** aPaaS-hinted cells into payload (empty: left out, or null with --empty null). */
-      const addHinted = (rec: InputRecord, payload: Record<string, unknown>, errors: FieldError[]) => {
-        for (const [column, hint] of hinted) {
-          const raw = rec.values[column];
-          if (raw === undefined) continue;
-          const text = typeof raw === 'string' ? raw.trim() : raw;
-          if (text === '' || text === null) {
-            if (ctx.options.empty === 'null') payload[column] = null;
-            continue;
-          }
-          const r = apaasValue(hint, String(text));
-          if (r.error !== undefined) errors.push({ field: column, value: raw, message: `${column}: ${r.error}, got "${String(raw)}"` });
-          else payload[column] = r.value;
-        }
-      };
+      const addHinted = (rec: InputRecord, payload: Record<string, unknown>, errors: FieldError[]) => addHintedValues(rec, hinted, ctx.options.empty, payload, errors);
 
       /** The key value of a row (create: as it is sent), or an error. */
       const checkKey = (v: unknown, errors: FieldError[]): string | undefined => {

@@ -85,3 +85,48 @@ export function apaasValue(hint: ApaasHint, text: string): Converted {
       return multilingual(text);
   }
 }
+
+/**
+ * apaas-sync's comparison for a hinted field: is the value the row would send (`wanted`, as apaasValue made it) the
+ * one the record holds (`current`, as batch_query reads it)? The SDK reads these kinds in the form it writes them
+ * (server-sdk-go `examples/application/data/structs.go`), so equal forms are equal; and since a number may come back
+ * where text was sent (not verified either way), integers, decimals and date-times are compared as numbers, a
+ * lookup by the `_id` it points to, multilingual text by the languages the row gives.
+ */
+export function sameApaasValue(hint: ApaasHint, wanted: unknown, current: unknown, same: (a: unknown, b: unknown) => boolean): boolean {
+  if (wanted === null || wanted === undefined || current === null || current === undefined) return same(wanted, current);
+  switch (hint) {
+    case 'bigint':
+      return wholeText(wanted) !== undefined && wholeText(wanted) === wholeText(current);
+    case 'decimal':
+    case 'datetime':
+      return numberOf(wanted) !== undefined && numberOf(wanted) === numberOf(current);
+    case 'lookup':
+      return lookupId(wanted) !== undefined && lookupId(wanted) === lookupId(current);
+    case 'multilingual': {
+      if (typeof wanted !== 'object' || typeof current !== 'object') return same(wanted, current);
+      const w = wanted as Record<string, unknown>;
+      return Object.keys(w).every((lang) => same(w[lang], (current as Record<string, unknown>)[lang]));
+    }
+    default:
+      return same(wanted, current);
+  }
+}
+
+/** 16, "16", "+16", "016" → "16"; anything else undefined. */
+function wholeText(v: unknown): string | undefined {
+  const t = typeof v === 'number' && Number.isSafeInteger(v) ? String(v) : typeof v === 'string' ? v.trim() : '';
+  return WHOLE.test(t) ? BigInt(t).toString() : undefined;
+}
+
+function numberOf(v: unknown): number | undefined {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && DECIMAL.test(v.trim()) ? Number(v.trim()) : NaN;
+  return Number.isFinite(n) ? n : undefined;
+}
+
+/** {_id: "1798…"} or the id itself → "1798…". */
+function lookupId(v: unknown): string | undefined {
+  const id = typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>)._id : v;
+  if (typeof id === 'number' && Number.isSafeInteger(id)) return String(id);
+  return typeof id === 'string' && id.trim() !== '' ? id.trim() : undefined;
+}
