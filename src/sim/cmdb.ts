@@ -95,14 +95,44 @@ function ruleValue(rule: UniqueRule, row: Row): string | undefined {
   return values.some(isEmptyValue) ? undefined : JSON.stringify(values);
 }
 
+/**
+ * Host fields the server stores as lists and answers as comma-joined text (bk-cmdb common/metadata/host.go
+ * HostSpecialFields, ConvertHostSpecialStringToArray): a filter or a unique rule matches any one of their items
+ * (coreservice instances/validator_unique.go getValidUniqueOptions checks them with `$in` over the items).
+ */
+const HOST_LIST_FIELDS = new Set(['bk_host_innerip', 'bk_host_outerip', 'operator', 'bk_bak_operator', 'bk_host_innerip_v6', 'bk_host_outerip_v6']);
+
+/** A host as the database holds it: its list fields as arrays of their items. */
+function hostAsStored(h: Row): Row {
+  const out: Row = { ...h };
+  for (const f of HOST_LIST_FIELDS) if (typeof h[f] === 'string') out[f] = (h[f] as string).split(',').map((x) => x.trim()).filter(Boolean);
+  return out;
+}
+
+/** The values a rule holds for a row: one, or for a host one per item of its list fields (each is unique). */
+function ruleValues(rule: UniqueRule, row: Row, host: boolean): string[] {
+  if (!host || !rule.fields.some((f) => HOST_LIST_FIELDS.has(f))) {
+    const v = ruleValue(rule, row);
+    return v === undefined ? [] : [v];
+  }
+  const stored = hostAsStored(row);
+  let combos: unknown[][] = [[]];
+  for (const f of rule.fields) {
+    const v = stored[f];
+    const items = Array.isArray(v) ? v : [v];
+    if (items.length === 0 || items.some(isEmptyValue)) return [];
+    combos = combos.flatMap((c) => items.map((x) => [...c, x]));
+  }
+  return combos.map((c) => JSON.stringify(c));
+}
+
 /** Per unique rule: rule value -> instance id, built once per request so big stores stay fast. */
-function uniqueIndex(rules: UniqueRule[], instances: Map<number, Row>): Map<UniqueRule, Map<string, number>> {
+function uniqueIndex(rules: UniqueRule[], instances: Map<number, Row>, host: boolean): Map<UniqueRule, Map<string, number>> {
   const idx = new Map<UniqueRule, Map<string, number>>();
   for (const rule of rules) {
     const values = new Map<string, number>();
     for (const [id, r] of instances) {
-      const v = ruleValue(rule, r);
-      if (v !== undefined) values.set(v, id);
+      for (const v of ruleValues(rule, r, host)) values.set(v, id);
     }
     idx.set(rule, values);
   }
@@ -123,7 +153,7 @@ function indexesOf(ctx: CmdbCtx, m: Model, instances: Map<number, Row>): { rules
   const cached = uniqueIndexes.get(instances);
   if (cached && cached.version === ctx.store.version) return cached;
   const rules = rulesOf(m);
-  return { rules, unique: uniqueIndex(rules, instances) };
+  return { rules, unique: uniqueIndex(rules, instances, m.bk_obj_id === 'host') };
 }
 
 function keepIndexes(ctx: CmdbCtx, instances: Map<number, Row>, ix: { rules: UniqueRule[]; unique: Map<UniqueRule, Map<string, number>> }): void {
@@ -204,15 +234,12 @@ function instanceCreator(ctx: CmdbCtx, m: Model) {
         if (err) return { error: err.message };
         fields[a.bk_property_id] = v;
       }
+      const host = m.bk_obj_id === 'host';
       for (const rule of rules) {
-        const v = ruleValue(rule, fields);
-        if (v !== undefined && unique.get(rule)!.has(v)) return { error: rowFail(ctx, 1199014, dupKey(rule, fields)), duplicate: true };
+        if (ruleValues(rule, fields, host).some((v) => unique.get(rule)!.has(v))) return { error: rowFail(ctx, 1199014, dupKey(rule, fields)), duplicate: true };
       }
       const id = ctx.store.insert(m.bk_obj_id, fields);
-      for (const [rule, values] of unique) {
-        const v = ruleValue(rule, fields);
-        if (v !== undefined) values.set(v, id);
-      }
+      for (const [rule, values] of unique) for (const v of ruleValues(rule, fields, host)) values.set(v, id);
       return { id };
     },
     done: () => keepIndexes(ctx, instances, { rules, unique }),
@@ -544,6 +571,7 @@ function matches(row: Row, g: Group): boolean {
   const test = (r: Rule | Group): boolean => {
     if ('condition' in r) return matches(row, r);
     const v = row[r.field];
+    if (Array.isArray(v)) return matchesList(v, r);
     switch (r.operator) {
       case 'equal': return v === r.value;
       case 'not_equal': return v !== r.value;
@@ -560,6 +588,20 @@ function matches(row: Row, g: Group): boolean {
     return false;
   };
   return g.condition === 'AND' ? g.rules.every(test) : g.rules.some(test);
+}
+
+/** A rule on a list field, as MongoDB matches an array: by any of its items. */
+function matchesList(items: unknown[], r: Rule): boolean {
+  switch (r.operator) {
+    case 'equal': return items.includes(r.value);
+    case 'not_equal': return !items.includes(r.value);
+    case 'in': return items.some((x) => inSet(r.value as unknown[]).has(x));
+    case 'not_in': return !items.some((x) => inSet(r.value as unknown[]).has(x));
+    case 'contains': return items.some((x) => typeof x === 'string' && x.includes(String(r.value)));
+    case 'exist': return true;
+    case 'not_exist': return false;
+  }
+  return false;
 }
 
 /** page {start, limit, sort} as metadata.BasePage reads it; a reason when it is not acceptable. */
@@ -628,7 +670,10 @@ const listHostsWithoutBiz: CmdbHandler = (ctx, body) => {
     const why = checkFilter(filter, 'host_property_filter');
     if (why) return fail(ctx, 1199006, why);
   }
-  return ok(searchRows(ctx.store.hosts(), filter, { ...page, sort: page.sort || 'bk_host_id' }, body.fields, 'bk_host_id'));
+  // Filtered as stored (list fields as arrays), answered as read (comma-joined text: HostMapStr.UnmarshalBSON).
+  const hosts = ctx.store.hosts();
+  const hit = isObj(filter) ? hosts.filter((h) => matches(hostAsStored(h), filter as unknown as Group)) : hosts;
+  return ok(searchRows(hit, undefined, { ...page, sort: page.sort || 'bk_host_id' }, body.fields, 'bk_host_id'));
 };
 
 /**
