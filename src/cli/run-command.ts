@@ -183,6 +183,12 @@ async function syncOptions(o: RowsOptions, file: string | undefined, name: 'sync
   }
   if (!file) throw new UsageError(`${name} needs a file (or --apply <plan>)`, `for example: ${example}`);
   if (apaas ? !o.namespace || !o.object || !o.key : !o.obj || !o.key) throw new UsageError(`${name} needs ${targetFlags}`, `for example: ${example}`);
+  if (!apaas && o.prune && o.obj === 'host') {
+    throw new UsageError(
+      'sync --prune cannot delete hosts: batch_delete_inst refuses them (1199084), and the host API (delete_host) deletes only hosts back in the resource pool, none with associations, all or nothing: rules sync does not model',
+      `run the sync without --prune: cmdb-bulk sync ${file} --obj host --key ${o.key}`,
+    );
+  }
   if (o.planOnly && file === '-' && !o.plan) throw new UsageError('--plan-only with standard input needs --plan <path>', `for example --plan ${apaas ? 'devices' : 'switches'}.plan.ndjson`);
   const plan = o.plan ?? (o.planOnly ? defaultPlanPath(file) : undefined);
   return { plan };

@@ -33,7 +33,7 @@ interface EnvelopeHead {
 }
 
 /** A CMDB answer: on success the operation's data, read with its schema (CMDB_ANSWERS); on failure no data. */
-export type CmdbEnvelope<D = unknown> = EnvelopeHead & ({ result: true; data: D } | { result: false; data: null });
+export type CmdbEnvelope<D = unknown> = EnvelopeHead & ({ result: true; data: D } | { result: false; data: null; partial?: D });
 
 export type CmdbOp =
   | 'batch_create_inst'
@@ -47,6 +47,7 @@ export type CmdbOp =
   | 'find_instance_association'
   | 'search_object_unique'
   | 'list_hosts_without_biz'
+  | 'add_host_to_resource_pool'
   | 'list_process_related_info'
   | 'get_proc_template'
   | 'search_instance_associations'
@@ -66,6 +67,8 @@ export const APIGW_ROUTES: Record<CmdbOp, { method: HttpMethod; path: string }> 
   // bk-cmdb docs/apidoc/apigw/backend/bk_apigw_resources_bk-cmdb.yaml (operationId search_object_unique); no ESB component.
   search_object_unique: { method: 'POST', path: '/api/v3/find/objectunique/object/{bk_obj_id}' },
   list_hosts_without_biz: { method: 'POST', path: '/api/v3/hosts/list_hosts_without_app' },
+  // bk-cmdb docs/apidoc/apigw/open/bk_apigw_resources_bk-cmdb.yaml (operationId add_host_to_resource_pool); ESB: cc.yaml.
+  add_host_to_resource_pool: { method: 'POST', path: '/api/v3/hosts/add/resource' },
   list_process_related_info: { method: 'POST', path: '/api/v3/findmany/proc/process_related_info/biz/{bk_biz_id}' },
   get_proc_template: { method: 'POST', path: '/api/v3/find/proc/proc_template/id/{process_template_id}' },
   search_instance_associations: { method: 'POST', path: '/api/v3/search/instance_associations/object/{bk_obj_id}' },
@@ -103,6 +106,16 @@ const page = <T extends z.ZodType>(item: T) => z.object({ count: z.number().opti
 const RECORD = z.record(z.string(), z.unknown());
 /** A unique rule: its keys name attributes by their numeric id (bk-cmdb src/common/metadata/unique.go ObjectUnique). */
 const UNIQUE_RULE = z.looseObject({ keys: z.array(z.looseObject({ key_kind: z.string(), key_id: z.number() })).nullish().transform((k) => k ?? []) });
+/**
+ * add_host_to_resource_pool: per host, its index in host_info and its new id, or the error text (bk-cmdb
+ * src/common/metadata/hostserver.go AddHostToResourcePoolResult; both lists `omitempty`). An error entry may carry an
+ * id: the host was created and a later step (its audit log) failed.
+ */
+const HOST_ADDED = z.looseObject({ index: z.number(), bk_host_id: z.number().optional(), error_message: z.string().optional() });
+const HOSTS_ADDED = z.object({
+  success: z.array(HOST_ADDED).nullish().transform((l) => l ?? []),
+  error: z.array(HOST_ADDED).nullish().transform((l) => l ?? []),
+});
 const PROCESS_DETAIL = z.looseObject({ process: RECORD.nullish(), process_template: z.looseObject({ id: z.number().optional() }).nullish() });
 const PROC_TEMPLATE = z.looseObject({
   bk_process_name: z.string().optional(),
@@ -125,12 +138,13 @@ export const CMDB_ANSWERS = {
   find_instance_association: { write: false, data: z.array(INSTANCE_ASSOCIATION) },
   search_object_unique: { write: false, data: z.array(UNIQUE_RULE).nullish().transform((r) => r ?? []) },
   list_hosts_without_biz: { write: false, data: page(RECORD) },
+  add_host_to_resource_pool: { write: true, data: HOSTS_ADDED, partial: true },
   list_process_related_info: { write: false, data: page(PROCESS_DETAIL) },
   get_proc_template: { write: false, data: PROC_TEMPLATE },
   // export: a page of associations `{info}` (no count), and a count (bk-cmdb metadata.CommonCountResult).
   search_instance_associations: { write: false, data: page(INSTANCE_ASSOCIATION) },
   count_object_instances: { write: false, data: z.object({ count: z.number() }) },
-} satisfies Record<CmdbOp, { write: boolean; data: z.ZodType }>;
+} satisfies Record<CmdbOp, { write: boolean; data: z.ZodType; partial?: true }>;
 
 /** The data of a successful answer to `op`, as its schema reads it. */
 export type CmdbData<O extends CmdbOp> = z.output<(typeof CMDB_ANSWERS)[O]['data']>;
@@ -386,8 +400,13 @@ export class CmdbApi {
   async call<O extends CmdbOp>(op: O, params: Record<string, unknown>, opts: { idempotent: boolean; signal?: AbortSignal }): Promise<CmdbEnvelope<CmdbData<O>>> {
     const res = await this.sender.send(this.request(op, params), opts);
     const env = toEnvelope(res);
-    if (!env.result) return env;
-    const answer = CMDB_ANSWERS[op];
+    const answer: { write: boolean; data: z.ZodType; partial?: true } = CMDB_ANSWERS[op];
+    if (!env.result) {
+      // A refusal that still says which rows were applied (add_host_to_resource_pool): its data is read too.
+      const data = isObject(res.body) ? res.body.data : undefined;
+      if (!answer.partial || data === undefined || data === null) return env as CmdbEnvelope<CmdbData<O>>;
+      return { ...env, partial: readAnswer(answer.data, data, { service: 'CMDB', op, status: res.status, write: answer.write }) as CmdbData<O> };
+    }
     return { ...env, data: readAnswer(answer.data, env.data, { service: 'CMDB', op, status: res.status, write: answer.write }) as CmdbData<O> };
   }
 }

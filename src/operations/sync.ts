@@ -18,6 +18,7 @@ import { buildShape, shapeRow, unknownColumns, type FieldError } from '../schema
 import {
   envelopeError,
   fetchAttributes,
+  HOST_LIST_FIELDS,
   keyText,
   KeyResolver,
   readCreateMaps,
@@ -26,6 +27,7 @@ import {
   type Instance,
 } from './cmdb/common.js';
 import { requireObj } from './cmdb/create-inst.js';
+import { addHosts } from './cmdb/host-create.js';
 import { checkKey, fetchUniqueRules } from './cmdb/unique.js';
 import { changedFields, describeChanges, movedSince, sameValue } from './sync-compare.js';
 import { checkId, EXPORTED_ID, withoutId } from './sync-ids.js';
@@ -46,14 +48,20 @@ export const sync: Operation = {
     const obj = requireObj(ctx);
     const key = ctx.options.key;
     if (!key) throw new UsageError('--key <field> is required: the unique field that names each row\'s instance', 'for example --key bk_asset_id');
-    if (BUILTIN_MODELS.has(obj)) {
-      throw new UsageError(`sync cannot keep "${obj}" in step: it is a built-in model, and batch_create_inst refuses it (the server answers 1199084)`, 'sync custom models such as bk_switch; update built-in ones with update-inst');
+    if (BUILTIN_MODELS.has(obj) && obj !== 'host') {
+      throw new UsageError(
+        `sync cannot keep "${obj}" in step: it is a built-in model. batch_create_inst, search_object_instances and batch_update_inst refuse it (the server answers 1199084), and ${obj} instances are made through their own APIs, under topology rules sync does not model`,
+        'sync custom models such as bk_switch, or hosts (--obj host --key bk_host_innerip)',
+      );
     }
+    if (obj === 'host' && key === 'bk_cloud_id') throw new UsageError('--key bk_cloud_id names a cloud area, not a host', 'name hosts by their IP: --key bk_host_innerip (a bk_cloud_id column then picks the cloud area)');
     if (ctx.options.noSchema) throw new UsageError('sync compares each row with the server as the server stores it, which needs the model\'s attributes: --no-schema cannot be used', 'run sync without --no-schema');
     const attrs: CmdbAttribute[] = await fetchAttributes(ctx, obj);
     const keyCheck = checkKey(attrs, await fetchUniqueRules(ctx, obj, attrs), obj, key);
     if (keyCheck.problem) throw new UsageError(`--key ${key}: ${keyCheck.problem}`, 'name instances by a field of a unique rule, such as bk_asset_id');
-    if (keyCheck.note) ctx.info(keyCheck.note);
+    const host = obj === 'host' ? hostRules(key) : undefined;
+    if (host) ctx.info(host.note);
+    else if (keyCheck.note) ctx.info(keyCheck.note);
     const fields = attrs.map(attributeToField);
     const readOnly = new Set(fields.filter((f) => f.editable === false).map((f) => f.name));
     readOnly.add(key);
@@ -63,7 +71,10 @@ export const sync: Operation = {
     const finder = new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal, undefined, keyCheck.numeric, fields.map((f) => f.name), !keyCheck.note);
     const idField = finder.idField;
     const required = fields.filter((f) => f.required).map((f) => f.name);
-    const rules = ctx.options.applyPlan ? planRules(ctx, obj, key) : fileRules(ctx, obj, key, required);
+    // add_host_to_resource_pool needs each host's cloud area (host_server logics/import.go validateHostField).
+    if (host && !required.includes(CLOUD)) required.push(CLOUD);
+    const scope = host?.scope ?? noScope;
+    const rules = ctx.options.applyPlan ? planRules(ctx, obj, key, scope) : fileRules(ctx, obj, key, required, scope, host);
 
     const session: Session = {
       target: obj,
@@ -86,6 +97,7 @@ export const sync: Operation = {
       },
       async send(rows, signal) {
         const api = requireCmdb(ctx);
+        if (rows[0]!.group === 'create' && host) return addHosts(api, rows.map((r) => r.payload), signal);
         if (rows[0]!.group === 'create') {
           const env = await api.call('batch_create_inst', { bk_obj_id: obj, details: rows.map((r) => r.payload) }, { idempotent: false, signal });
           if (!env.result) return { kind: 'rejected', code: env.code, message: envelopeError(env), splittable: false };
@@ -102,7 +114,9 @@ export const sync: Operation = {
         const fresh = new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal, undefined, keyCheck.numeric, fields.map((f) => f.name));
         const found = await fresh.find(rows.map((r) => String(r.payload[key])));
         return rows.map((r): Reconciled => {
-          const insts = found.get(String(r.payload[key])) ?? [];
+          const all = found.get(String(r.payload[key])) ?? [];
+          // A create is looked for in its scope (a host's cloud area); an update by the id it was sent to.
+          const insts = r.group === 'create' ? scope(all, r.payload) : all.filter((x) => x[idField] === r.payload.inst_id);
           if (insts.length > 1) return { state: 'unknown', why: `${insts.length} ${obj} instances have ${key} "${String(r.payload[key])}"` };
           const inst = insts[0];
           if (r.group === 'create') return inst ? { state: 'applied', id: inst[idField] as number, created: true } : { state: 'not-applied' };
@@ -114,8 +128,10 @@ export const sync: Operation = {
         });
       },
       describe: () => [
-        `model ${obj}: ${attrs.length} fields checked; rows named by ${key}`,
-        'creates go to batch_create_inst, updates (changed fields only) to batch_update_inst; unchanged rows cost no request',
+        `model ${obj}: ${attrs.length} fields checked; rows named by ${key}${host ? ` (and ${CLOUD} where the row has it)` : ''}`,
+        host
+          ? 'hosts are looked up with list_hosts_without_biz; creates go to add_host_to_resource_pool (the resource pool\'s idle module), updates (changed fields only) to batch_update_inst; unchanged rows cost no request'
+          : 'creates go to batch_create_inst, updates (changed fields only) to batch_update_inst; unchanged rows cost no request',
       ],
     };
     return session;
@@ -143,11 +159,63 @@ function ids(found: Instance[], idField: string): string {
   return found.slice(0, 5).map((x) => String(x[idField])).join(', ') + (found.length > 5 ? ', …' : '');
 }
 
+const CLOUD = 'bk_cloud_id';
+
+/** Narrows the instances a key value matched to those the row means (for hosts: its cloud area, when it names one). */
+type Scope = (found: Instance[], payload: Record<string, unknown>) => Instance[];
+const noScope: Scope = (found) => found;
+
+interface HostRules {
+  note: string;
+  scope: Scope;
+  /** The row's cloud area as text ('' when it names none). */
+  where(payload: Record<string, unknown>): string;
+  /** A problem with a key value, or undefined. */
+  check(value: string): string | undefined;
+}
+
+/**
+ * Hosts are unique by bk_cloud_id + bk_host_innerip (static addressing; bk-cmdb admin_server upgrader
+ * y3.10.202305110949 adjustHostUniqueIndex), and their IP fields hold lists ("10.0.0.1,10.0.0.5", matched by each item).
+ * A row's bk_cloud_id, when it has one, picks the host among those with its key.
+ */
+function hostRules(key: string): HostRules {
+  const cloud = (p: Record<string, unknown>) => p[CLOUD];
+  return {
+    note: `hosts are named by ${key} and, on rows that have it, ${CLOUD} (the host's unique rule is ${CLOUD} + bk_host_innerip); a row without ${CLOUD} whose ${key} several hosts share is a conflict`,
+    scope: (found, p) => (cloud(p) === undefined || cloud(p) === null ? found : found.filter((x) => sameValue(x[CLOUD], cloud(p)))),
+    where: (p) => (cloud(p) === undefined || cloud(p) === null ? '' : String(cloud(p))),
+    check: (value) => (HOST_LIST_FIELDS.has(key) && value.includes(',') ? `${key} "${value}" holds several values: name each host by one of them` : undefined),
+  };
+}
+
+/**
+ * The first row of each key value (within its scope): a second row naming the same instance is caught in pass 1,
+ * before anything is sent. A row without a scope clashes with any row of its value; a scoped one with the same scope
+ * or with an unscoped row. Runs in both passes: a row is never its own duplicate.
+ */
+class FirstRows {
+  private readonly any = new Map<string, number>();
+  private readonly exact = new Map<string, number>();
+  private readonly unscoped = new Map<string, number>();
+  constructor(private readonly scoped: boolean) {}
+
+  /** The earlier row that names what this one names, or undefined (and this row is remembered). */
+  earlier(value: string, where: string, row: number): number | undefined {
+    const k = `${value}\u0000${where}`;
+    const first = where === '' ? this.any.get(value) : (this.exact.get(k) ?? this.unscoped.get(value));
+    if (first !== undefined && first !== row) return first;
+    if (!this.any.has(value)) this.any.set(value, row);
+    if (this.scoped && where === '' && !this.unscoped.has(value)) this.unscoped.set(value, row);
+    if (this.scoped && where !== '' && !this.exact.has(k)) this.exact.set(k, row);
+    return undefined;
+  }
+}
+
 /** Rows from the file: each key once; the server's instance decides create / update / unchanged / conflict. */
-function fileRules(ctx: OperationContext, obj: string, key: string, required: string[]): Rules {
+function fileRules(ctx: OperationContext, obj: string, key: string, required: string[], scope: Scope, host?: HostRules): Rules {
   const isText = ctx.source.format === 'csv';
-  // First row of each key value: a second row with the same key is caught in pass 1, before anything is sent.
-  const firstRow = new Map<string, number>();
+  const firstRows = new FirstRows(!!host);
   const plan = ctx.options.plan ? new PlanWriter(ctx.options.plan, obj, key) : undefined;
   return {
     check(rec, shape) {
@@ -155,16 +223,20 @@ function fileRules(ctx: OperationContext, obj: string, key: string, required: st
       const value = keyText(payload[key]);
       if (value === undefined) errors.unshift({ field: key, message: `${key} is empty: sync names each row's instance by it` } as FieldError);
       else {
-        const first = firstRow.get(value) ?? rec.row;
-        if (!firstRow.has(value)) firstRow.set(value, rec.row);
-        if (first !== rec.row) errors.unshift({ field: key, value, message: `${key} "${value}" is also in row ${first}: the file must name each instance once` });
+        const problem = host?.check(value);
+        if (problem) errors.unshift({ field: key, value, message: problem });
+        const where = host?.where(payload) ?? '';
+        const first = firstRows.earlier(value, where, rec.row);
+        if (first !== undefined) errors.unshift({ field: key, value, message: `${key} "${value}"${where ? ` (${CLOUD} ${where})` : ''} is also in row ${first}: the file must name each instance once` });
         payload[key] = typeof payload[key] === 'string' ? value : payload[key];
       }
       return { row: rec.row, values: rec.values, payload, group: '', errors, ...(errors.length ? { action: 'invalid' } : {}) };
     },
-    classify(r, found, { idField, readOnly }) {
+    classify(r, all, { idField, readOnly }) {
       const value = String(r.payload[key]);
-      if (found.length > 1) return conflict(r, `${found.length} ${obj} instances have ${key} "${value}" (ids ${ids(found, idField)}): sync cannot tell which one the row means`);
+      const found = scope(all, r.payload);
+      const hint = host && !host.where(r.payload) ? ` (give the row a ${CLOUD} to pick one)` : '';
+      if (found.length > 1) return conflict(r, `${found.length} ${obj} instances have ${key} "${value}" (ids ${ids(found, idField)}): sync cannot tell which one the row means${hint}`);
       const inst = found[0];
       if (!inst) {
         const missing = required.filter((f) => r.payload[f] === undefined || r.payload[f] === null);
@@ -187,7 +259,7 @@ function fileRules(ctx: OperationContext, obj: string, key: string, required: st
 }
 
 /** Rows from a plan: applied as planned, unless the server moved since (then `conflict`). */
-function planRules(ctx: OperationContext, obj: string, key: string): Rules {
+function planRules(ctx: OperationContext, obj: string, key: string, scope: Scope): Rules {
   return {
     check(rec, shape) {
       const { line, error } = readPlanLine(rec.values, obj, key);
@@ -214,15 +286,17 @@ function planRules(ctx: OperationContext, obj: string, key: string): Rules {
       }
       return r;
     },
-    classify(r, found, { idField }) {
+    classify(r, all, { idField }) {
       const value = String(r.payload[key]);
+      const found = r.group === 'create' ? scope(all, r.payload) : all;
       if (r.group === 'create') {
         if (found.length) conflict(r, `since the plan was made, ${found.length === 1 ? 'an instance' : `${found.length} instances`} with ${key} "${value}" appeared (id ${ids(found, idField)}): not created`);
         return;
       }
       const planned = r.payload.inst_id;
       const inst = found.find((x) => x[idField] === planned);
-      if (!inst || found.length > 1) return conflict(r, `since the plan was made, ${key} "${value}" ${found.length === 0 ? 'names no instance any more' : `names ${found.length === 1 ? `instance ${ids(found, idField)}` : `${found.length} instances`}, not ${String(planned)}`}: not updated`);
+      // A host's IP may be in several cloud areas: the planned id names the host.
+      if (!inst || (found.length > 1 && obj !== 'host')) return conflict(r, `since the plan was made, ${key} "${value}" ${found.length === 0 ? 'names no instance any more' : `names ${found.length === 1 ? `instance ${ids(found, idField)}` : `${found.length} instances`}, not ${String(planned)}`}: not updated`);
       const moved = movedSince(r.before ?? {}, inst);
       if (moved) return conflict(r, `changed on the server since the plan was made (${moved}): not overwritten`);
       r.detail = `${r.detail}; ${describeChanges(new Map(Object.keys(r.before ?? {}).map((f) => [f, [r.before![f], (r.payload.datas as Record<string, unknown>)[f]]])))}`;

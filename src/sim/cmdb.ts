@@ -33,6 +33,8 @@ export interface CmdbResult {
   applied?: number;
   /** Rows rejected because the unique value / association already existed. */
   duplicates?: number;
+  /** A refusal that still carries `data` (add_host_to_resource_pool's lists: rest.Contexts.RespEntityWithError). */
+  keepData?: boolean;
 }
 
 export type CmdbHandler = (ctx: CmdbCtx, body: Row) => CmdbResult;
@@ -42,6 +44,7 @@ export const GATEWAY_ONLY = new Set(['search_object_unique']);
 
 export const CMDB_WRITE_OPS = new Set([
   'batch_create_inst', 'batch_update_inst', 'update_process_instance', 'batch_create_instance_association', 'batch_delete_inst',
+  'add_host_to_resource_pool',
 ]);
 
 const fail = (ctx: CmdbCtx, code: number, ...params: (string | number)[]): CmdbResult => ({ code, message: cmdbMessage(code, ctx.lang, ...params) });
@@ -92,14 +95,44 @@ function ruleValue(rule: UniqueRule, row: Row): string | undefined {
   return values.some(isEmptyValue) ? undefined : JSON.stringify(values);
 }
 
+/**
+ * Host fields the server stores as lists and answers as comma-joined text (bk-cmdb common/metadata/host.go
+ * HostSpecialFields, ConvertHostSpecialStringToArray): a filter or a unique rule matches any one of their items
+ * (coreservice instances/validator_unique.go getValidUniqueOptions checks them with `$in` over the items).
+ */
+const HOST_LIST_FIELDS = new Set(['bk_host_innerip', 'bk_host_outerip', 'operator', 'bk_bak_operator', 'bk_host_innerip_v6', 'bk_host_outerip_v6']);
+
+/** A host as the database holds it: its list fields as arrays of their items. */
+function hostAsStored(h: Row): Row {
+  const out: Row = { ...h };
+  for (const f of HOST_LIST_FIELDS) if (typeof h[f] === 'string') out[f] = (h[f] as string).split(',').map((x) => x.trim()).filter(Boolean);
+  return out;
+}
+
+/** The values a rule holds for a row: one, or for a host one per item of its list fields (each is unique). */
+function ruleValues(rule: UniqueRule, row: Row, host: boolean): string[] {
+  if (!host || !rule.fields.some((f) => HOST_LIST_FIELDS.has(f))) {
+    const v = ruleValue(rule, row);
+    return v === undefined ? [] : [v];
+  }
+  const stored = hostAsStored(row);
+  let combos: unknown[][] = [[]];
+  for (const f of rule.fields) {
+    const v = stored[f];
+    const items = Array.isArray(v) ? v : [v];
+    if (items.length === 0 || items.some(isEmptyValue)) return [];
+    combos = combos.flatMap((c) => items.map((x) => [...c, x]));
+  }
+  return combos.map((c) => JSON.stringify(c));
+}
+
 /** Per unique rule: rule value -> instance id, built once per request so big stores stay fast. */
-function uniqueIndex(rules: UniqueRule[], instances: Map<number, Row>): Map<UniqueRule, Map<string, number>> {
+function uniqueIndex(rules: UniqueRule[], instances: Map<number, Row>, host: boolean): Map<UniqueRule, Map<string, number>> {
   const idx = new Map<UniqueRule, Map<string, number>>();
   for (const rule of rules) {
     const values = new Map<string, number>();
     for (const [id, r] of instances) {
-      const v = ruleValue(rule, r);
-      if (v !== undefined) values.set(v, id);
+      for (const v of ruleValues(rule, r, host)) values.set(v, id);
     }
     idx.set(rule, values);
   }
@@ -120,7 +153,7 @@ function indexesOf(ctx: CmdbCtx, m: Model, instances: Map<number, Row>): { rules
   const cached = uniqueIndexes.get(instances);
   if (cached && cached.version === ctx.store.version) return cached;
   const rules = rulesOf(m);
-  return { rules, unique: uniqueIndex(rules, instances) };
+  return { rules, unique: uniqueIndex(rules, instances, m.bk_obj_id === 'host') };
 }
 
 function keepIndexes(ctx: CmdbCtx, instances: Map<number, Row>, ix: { rules: UniqueRule[]; unique: Map<UniqueRule, Map<string, number>> }): void {
@@ -158,9 +191,7 @@ const batchCreateInst: CmdbHandler = (ctx, body) => {
   const created: Record<string, number> = {};
   const errors: Record<string, string> = {};
   let duplicates = 0;
-  const instances = ctx.store.instanceMap(m.bk_obj_id);
-  const { rules, unique } = indexesOf(ctx, m, instances);
-  const exists = (obj: string, id: number) => ctx.store.instanceMap(obj).has(id);
+  const creator = instanceCreator(ctx, m);
   // Rows are independent and applied in order, so a row that repeats an earlier
   // row's unique value fails against the instance that row just created.
   details.forEach((raw: unknown, i) => {
@@ -169,42 +200,100 @@ const batchCreateInst: CmdbHandler = (ctx, body) => {
       errors[key] = rowFail(ctx, 1199006, `details[${i}]`);
       return;
     }
-    const row = trimAll(raw);
-    const fields: Row = {};
-    for (const a of m.attributes) {
-      const v = row[a.bk_property_id];
-      if (isEmptyValue(v)) {
-        if (a.isrequired) {
-          errors[key] = rowFail(ctx, 1199010, a.bk_property_id);
-          return;
-        }
-        if (v !== undefined) fields[a.bk_property_id] = v;
-        continue;
-      }
-      const err = checkValue(a, v, ctx.lang, exists);
-      if (err) {
-        errors[key] = err.message;
-        return;
-      }
-      fields[a.bk_property_id] = v;
-    }
-    for (const rule of rules) {
-      const v = ruleValue(rule, fields);
-      if (v !== undefined && unique.get(rule)!.has(v)) {
-        errors[key] = rowFail(ctx, 1199014, dupKey(rule, fields));
-        duplicates++;
-        return;
-      }
-    }
-    const id = ctx.store.insert(m.bk_obj_id, fields);
-    for (const [rule, values] of unique) {
-      const v = ruleValue(rule, fields);
-      if (v !== undefined) values.set(v, id);
-    }
-    created[key] = id;
+    const r = creator.create(raw);
+    if ('error' in r) {
+      errors[key] = r.error;
+      if (r.duplicate) duplicates++;
+    } else created[key] = r.id;
   });
-  keepIndexes(ctx, instances, { rules, unique });
+  creator.done();
   return ok({ success_created: created, error_msg: errors }, Object.keys(created).length, duplicates);
+};
+
+/**
+ * Creates instances of a model one at a time, as coreservice CreateModelInstance / CreateManyModelInstance check
+ * them (instances/instance_validate.go: text trimmed, required fields, each value by its attribute, unknown fields
+ * dropped; validator_unique.go: every unique rule the row fills), keeping the unique indexes in step.
+ */
+function instanceCreator(ctx: CmdbCtx, m: Model) {
+  const instances = ctx.store.instanceMap(m.bk_obj_id);
+  const { rules, unique } = indexesOf(ctx, m, instances);
+  const exists = (obj: string, id: number) => ctx.store.instanceMap(obj).has(id);
+  return {
+    create(raw: Row): { id: number } | { error: string; duplicate?: boolean } {
+      const row = trimAll(raw);
+      const fields: Row = {};
+      for (const a of m.attributes) {
+        const v = row[a.bk_property_id];
+        if (isEmptyValue(v)) {
+          if (a.isrequired) return { error: rowFail(ctx, 1199010, a.bk_property_id) };
+          if (v !== undefined) fields[a.bk_property_id] = v;
+          continue;
+        }
+        const err = checkValue(a, v, ctx.lang, exists);
+        if (err) return { error: err.message };
+        fields[a.bk_property_id] = v;
+      }
+      const host = m.bk_obj_id === 'host';
+      for (const rule of rules) {
+        if (ruleValues(rule, fields, host).some((v) => unique.get(rule)!.has(v))) return { error: rowFail(ctx, 1199014, dupKey(rule, fields)), duplicate: true };
+      }
+      const id = ctx.store.insert(m.bk_obj_id, fields);
+      for (const [rule, values] of unique) for (const v of ruleValues(rule, fields, host)) values.set(v, id);
+      return { id };
+    },
+    done: () => keepIndexes(ctx, instances, { rules, unique }),
+  };
+}
+
+// ---- add_host_to_resource_pool ----------------------------------------------
+
+/** The host_server's per-row words for a host it could not add (resources/language/{default,en}/host_server.json host_import_add_fail). */
+const hostAddFail = (ctx: CmdbCtx, index: number, ip: string, why: string) =>
+  ctx.lang === 'en' ? `${index} line ${ip} new failed ${why}` : `${index}行${ip}新加失败${why}`;
+
+/**
+ * add_host_to_resource_pool (ESB) / POST /api/v3/hosts/add/resource: host_server service/host.go
+ * AddHostToResourcePool → logics/import.go AddHostToResourcePool. host_info is a list (JSON decode of
+ * metadata.AddHostToResourcePoolHostList; not a list → 1199000), null → 1199010. No transaction and no count limit:
+ * each host is checked (validateHostField: an inner IP (v4 or v6) and bk_cloud_id, an integer ≥ 0), its cloud area
+ * must exist (addHostInstance: only area 0 here → 1101032 in the row's words), then created as any instance
+ * (coreservice CreateModelInstance: attributes, unique rules) in the resource pool's idle module, in order. The answer
+ * lists success [{index, bk_host_id}] and error [{index, error_message}] (empty lists left out); with any error the
+ * envelope is result:false, 1110004, with the lists still in `data` (rest.Contexts.RespEntityWithError).
+ */
+const addHostToResourcePool: CmdbHandler = (ctx, body) => {
+  const info = body.host_info;
+  if (info === undefined || info === null) return fail(ctx, 1199010, 'host_info');
+  if (!Array.isArray(info)) return fail(ctx, 1199000);
+  if (body.directory !== undefined && body.directory !== 0) return fail(ctx, 1199006, 'directory'); // not modelled: the idle module only
+  if (ctx.forbidden) return denied(ctx, 'create_resource_pool_host', '主机池主机创建', 'sys_resource_pool_directory', '主机池目录', [1]);
+  const m = ctx.store.models.get('host')!;
+  const creator = instanceCreator(ctx, m);
+  const success: Row[] = [];
+  const error: Row[] = [];
+  let duplicates = 0;
+  info.forEach((raw: unknown, index) => {
+    if (!isObj(raw)) return; // a null host is skipped (`if host == nil { continue }`)
+    const ip = typeof raw.bk_host_innerip === 'string' ? raw.bk_host_innerip : '';
+    const ip6 = typeof raw.bk_host_innerip_v6 === 'string' ? raw.bk_host_innerip_v6 : '';
+    if (ip === '' && ip6 === '') return void error.push({ index, error_message: rowFail(ctx, 1199010, 'bk_host_innerip and bk_host_innerip_v6') });
+    if (raw.bk_cloud_id === undefined || raw.bk_cloud_id === null) return void error.push({ index, error_message: rowFail(ctx, 1199010, 'bk_cloud_id') });
+    const cloud = typeof raw.bk_cloud_id === 'string' && /^\d+$/.test(raw.bk_cloud_id) ? Number(raw.bk_cloud_id) : raw.bk_cloud_id;
+    if (!Number.isInteger(cloud) || (cloud as number) < 0) return void error.push({ index, error_message: rowFail(ctx, 1199009, 'bk_cloud_id') });
+    if (cloud !== 0) return void error.push({ index, error_message: hostAddFail(ctx, index, ip, cmdbMessage(1101032, ctx.lang)) });
+    const r = creator.create({ ...raw, bk_cloud_id: cloud });
+    if ('error' in r) {
+      error.push({ index, error_message: r.error });
+      if (r.duplicate) duplicates++;
+    } else success.push({ index, bk_host_id: r.id });
+  });
+  creator.done();
+  const data: Row = {};
+  if (success.length) data.success = success;
+  if (error.length) data.error = error;
+  if (error.length === 0) return ok(data, success.length);
+  return { ...fail(ctx, 1110004), data, keepData: true, applied: success.length, duplicates };
 };
 
 // ---- batch_update_inst ------------------------------------------------------
@@ -482,6 +571,7 @@ function matches(row: Row, g: Group): boolean {
   const test = (r: Rule | Group): boolean => {
     if ('condition' in r) return matches(row, r);
     const v = row[r.field];
+    if (Array.isArray(v)) return matchesList(v, r);
     switch (r.operator) {
       case 'equal': return v === r.value;
       case 'not_equal': return v !== r.value;
@@ -498,6 +588,20 @@ function matches(row: Row, g: Group): boolean {
     return false;
   };
   return g.condition === 'AND' ? g.rules.every(test) : g.rules.some(test);
+}
+
+/** A rule on a list field, as MongoDB matches an array: by any of its items. */
+function matchesList(items: unknown[], r: Rule): boolean {
+  switch (r.operator) {
+    case 'equal': return items.includes(r.value);
+    case 'not_equal': return !items.includes(r.value);
+    case 'in': return items.some((x) => inSet(r.value as unknown[]).has(x));
+    case 'not_in': return !items.some((x) => inSet(r.value as unknown[]).has(x));
+    case 'contains': return items.some((x) => typeof x === 'string' && x.includes(String(r.value)));
+    case 'exist': return true;
+    case 'not_exist': return false;
+  }
+  return false;
 }
 
 /** page {start, limit, sort} as metadata.BasePage reads it; a reason when it is not acceptable. */
@@ -566,7 +670,10 @@ const listHostsWithoutBiz: CmdbHandler = (ctx, body) => {
     const why = checkFilter(filter, 'host_property_filter');
     if (why) return fail(ctx, 1199006, why);
   }
-  return ok(searchRows(ctx.store.hosts(), filter, { ...page, sort: page.sort || 'bk_host_id' }, body.fields, 'bk_host_id'));
+  // Filtered as stored (list fields as arrays), answered as read (comma-joined text: HostMapStr.UnmarshalBSON).
+  const hosts = ctx.store.hosts();
+  const hit = isObj(filter) ? hosts.filter((h) => matches(hostAsStored(h), filter as unknown as Group)) : hosts;
+  return ok(searchRows(hit, undefined, { ...page, sort: page.sort || 'bk_host_id' }, body.fields, 'bk_host_id'));
 };
 
 /**
@@ -655,6 +762,7 @@ export const CMDB_HANDLERS: Record<string, CmdbHandler> = {
   search_object_attribute: searchObjectAttribute,
   search_object_instances: searchObjectInstances,
   list_hosts_without_biz: listHostsWithoutBiz,
+  add_host_to_resource_pool: addHostToResourcePool,
   search_object_unique: searchObjectUnique,
   list_process_related_info: listProcessRelatedInfo,
   get_proc_template: getProcTemplate,
@@ -674,6 +782,7 @@ export const APIGW_ROUTES: { method: string; re: RegExp; op: string; param?: str
   { method: 'POST', re: /^\/api\/v3\/find\/objectassociation\/?$/, op: 'find_object_association' },
   { method: 'POST', re: /^\/api\/v3\/find\/instassociation\/?$/, op: 'find_instance_association' },
   { method: 'POST', re: /^\/api\/v3\/hosts\/list_hosts_without_app\/?$/, op: 'list_hosts_without_biz' },
+  { method: 'POST', re: /^\/api\/v3\/hosts\/add\/resource\/?$/, op: 'add_host_to_resource_pool' },
   { method: 'POST', re: /^\/api\/v3\/find\/objectunique\/object\/([^/]+)\/?$/, op: 'search_object_unique' },
   { method: 'POST', re: /^\/api\/v3\/findmany\/proc\/process_related_info\/biz\/([^/]+)\/?$/, op: 'list_process_related_info', param: 'bk_biz_id' },
   { method: 'POST', re: /^\/api\/v3\/find\/proc\/proc_template\/id\/([^/]+)\/?$/, op: 'get_proc_template', param: 'process_template_id' },

@@ -432,7 +432,7 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
       if (r.door === 'apigw' && res.apiserver) {
         return { result: false, bk_error_code: res.code, bk_error_msg: res.message, permission: null, request_id: rid, data: null };
       }
-      return { result: res.code === 0, code: res.code, message: res.code === 0 ? 'success' : res.message, permission: res.permission ?? null, request_id: rid, data: res.code === 0 ? res.data ?? null : null };
+      return { result: res.code === 0, code: res.code, message: res.code === 0 ? 'success' : res.message, permission: res.permission ?? null, request_id: rid, data: res.code === 0 || res.keepData ? res.data ?? null : null };
     };
     // Credentials: ESB in the body, apigw in the X-Bkapi-Authorization header (body ones ignored).
     let auth: Record<string, unknown> = {};

@@ -9,6 +9,7 @@ export type Lang = 'zh' | 'en';
 const MESSAGES: Record<number, { zh: string; en: string }> = {
   0: { zh: 'success', en: 'success' },
   1101030: { zh: '模型 [{0}] 不存在', en: 'model [{0}] not found' },
+  1101032: { zh: '管控区域不存在', en: 'bk-network area does not exist' },
   1101038: { zh: '关联关系 {0}->{1} 重复', en: 'the associations {0}->{1} already exist' },
   1101046: { zh: '模型的关联关系不存在', en: 'object association does not exist.' },
   1101052: { zh: '关联关系为1:1的，不能同时关联多个实例', en: 'can not create multiple instance association for a 1:1 association.' },
@@ -34,6 +35,7 @@ const MESSAGES: Record<number, { zh: string; en: string }> = {
   1199084: { zh: '禁止使用通用实例接口操作内置模型实例', en: 'forbidden operate inner model instance with common instance API' },
   1199089: { zh: '{0}数组长度错误，数组长度必须在1~{1}之间', en: 'the length of array {0} is wrong, the length must be in range 1~{1}' },
   1199092: { zh: '当前字段类型状态为单选，请设置合理数据', en: 'current field type status is single choice, please set reasonable data' },
+  1110004: { zh: '创建主机失败', en: 'Failed to create host' },
   1199999: { zh: "'{0}' 服务器内部错误", en: "'{0}' Internal Server Error" },
   9900403: { zh: '没有权限', en: 'you have no permission to do this operation' },
 };

@@ -88,6 +88,18 @@ const BUILTIN_ID_FIELDS: Record<string, string> = {
   host: 'bk_host_id', biz: 'bk_biz_id', set: 'bk_set_id', module: 'bk_module_id', plat: 'bk_cloud_id',
 };
 
+/**
+ * Host fields stored as lists and answered as comma-joined text (bk-cmdb common/metadata/host.go HostSpecialFields,
+ * HostMapStr.UnmarshalBSON): a host with the IPs "10.0.0.1,10.0.0.5" is found by either of them.
+ */
+export const HOST_LIST_FIELDS = new Set(['bk_host_innerip', 'bk_host_outerip', 'operator', 'bk_bak_operator', 'bk_host_innerip_v6', 'bk_host_outerip_v6']);
+
+/** The values an instance can be named by through `key`: one, or for a host's list fields each of its items. */
+function keyValues(objId: string, key: string, v: unknown): string[] {
+  if (objId === 'host' && HOST_LIST_FIELDS.has(key) && typeof v === 'string') return v.split(',').map((x) => x.trim()).filter(Boolean);
+  return [String(v)];
+}
+
 /** An instance as a look-up returns it: its id field, its key and the other fields asked for. */
 export type Instance = Record<string, unknown>;
 
@@ -133,10 +145,13 @@ export class KeyResolver {
       for (let start = 0; wanted.length > 0; start += 500) {
         const info = await this.page(wanted, start);
         for (const inst of info) {
-          const same = found.get(String(inst[this.key]));
           const id = inst[this.idField];
           // Never an id that is not one (a missing field would become NaN in the request).
-          if (same && typeof id === 'number' && Number.isInteger(id) && id > 0 && !same.some((x) => x[this.idField] === id)) same.push(inst);
+          if (typeof id !== 'number' || !Number.isInteger(id) || id <= 0) continue;
+          for (const value of keyValues(this.objId, this.key, inst[this.key])) {
+            const same = found.get(value);
+            if (same && !same.some((x) => x[this.idField] === id)) same.push(inst);
+          }
         }
         // No count comes back (search_object_instances has DisableCounter): a full page asks for the next one.
         if (info.length < 500 || this.unique) break;
