@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Workbook } from '@cj-tech-master/excelts';
 import { openInput } from '../../src/input/index.js';
-import { BK_SWITCH_TEMPLATE as TEMPLATE, writeCmdbWorkbook } from '../support/workbooks.js';
+import { BK_SWITCH_TEMPLATE as TEMPLATE, writeCmdbAssociationWorkbook, writeCmdbWorkbook } from '../support/workbooks.js';
 import { cmdbEnv, csv, readReport, ROOT, runCli, useSim } from './helpers.js';
 
 const { sim, tmp } = await useSim();
@@ -215,6 +215,64 @@ describe('the workbook library is loaded only for workbooks', () => {
     const book = await traced(['create-inst', file, '--obj', 'bk_switch', '--dry-run', '--report', join(tmp.dir, 'one-x.report.csv')]);
     expect(book.r.code).toBe(0);
     expect(book.modules).toMatch(/excelts/);
+  });
+});
+
+describe("CMDB workbook: the association sheet feeds associate", () => {
+  const CONNECT = 'bk_switch_connect_host';
+  const CONTAIN = 'bk_firewall_contain_bk_switch';
+  const pairs = (kind: string) => sim.store.associations(kind).map((a) => `${a.bk_inst_id}>${a.bk_asst_inst_id}`);
+  const id = (asset: string) => byAsset(asset)!.bk_inst_id as number;
+
+  it('rows named by "display name=value" pairs become the associations they name; the report keeps the sheet rows', async () => {
+    const file = join(tmp.dir, 'with-links.xlsx');
+    // The export of bk_switch with its association sheet (what CMDB's web UI writes), then edited in Excel.
+    await writeCmdbAssociationWorkbook(file, { sheet: 'bk_switch', columns: [['ID', '数字', 'bk_inst_id'], ...TEMPLATE.slice(0, 2)], rows: [[1005, 'switch-exist-05', 'SW-EXIST-0005']] }, [
+      [CONNECT, 'add', '固资编号=SW-EXIST-0005', '内网IP=10.0.0.50,管控区域=0'], // row 3: new
+      [CONNECT, '', '实例名=switch-exist-06', '管控区域=0, 内网IP=10.0.0.51'], // row 4: empty operation (as exported), pairs in another order
+      [CONTAIN, 'add', '实例名=fw-exist-03', 'bk_asset_id=SW-EXIST-0007'], // row 5: another kind; a field id also names a field
+      [CONNECT, 'add', '固资编号=SW-EXIST-0001', '内网IP=10.0.0.1,管控区域=0'], // row 6: exists already
+      [CONNECT, 'delete', '固资编号=SW-EXIST-0002', '内网IP=10.0.0.60,管控区域=0'], // row 7: not what associate does
+      [CONNECT, 'add', '固资编号=SW-NOPE', '内网IP=10.0.0.61,管控区域=0'], // row 8: no such switch
+      [CONNECT, 'add', '厂商=华为', '内网IP=10.0.0.62,管控区域=0'], // row 9: several switches
+      [CONNECT, 'add', 'SW-EXIST-0003', '内网IP=10.0.0.63,管控区域=0'], // row 10: not pairs
+    ]);
+    const before = { connect: pairs(CONNECT), contain: pairs(CONTAIN) };
+    const huawei = switches().filter((s) => s.vendor === 'huawei').map((s) => s.bk_inst_id);
+    expect(huawei.length).toBeGreaterThan(1);
+    const report = join(tmp.dir, 'with-links.report.csv');
+    // No --sheet: associate reads the association sheet of a CMDB workbook.
+    const r = await runCli(['associate', file, '--skip-invalid', '--report', report], { env: cmdbEnv(sim, 'apigw') });
+    expect(r.stderr).toContain(`${file}: sheet "association" (CMDB's association sheet: columns B-E, data from row 3)`);
+    expect(r.code).toBe(3);
+    expect(pairs(CONNECT)).toEqual([...before.connect, `${id('SW-EXIST-0005')}>50`, `${id('SW-EXIST-0006')}>51`]);
+    expect(pairs(CONTAIN)).toEqual([...before.contain, `1023>${id('SW-EXIST-0007')}`]);
+    const rows = readReport(report);
+    expect(rows.map((x) => [x.row, x.status])).toEqual([
+      [3, 'ok'], [4, 'ok'], [5, 'ok'], [6, 'ok'], [7, 'invalid'], [8, 'invalid'], [9, 'invalid'], [10, 'invalid'],
+    ]);
+    expect(rows[0]!.detail).toContain(`src_primary_key 固资编号=SW-EXIST-0005 → ${id('SW-EXIST-0005')}; dst_primary_key 内网IP=10.0.0.50,管控区域=0 → 50`);
+    expect(rows[3]!.detail).toContain('already exists');
+    expect(rows[4]!.error).toContain('operate is "delete": associate only creates associations');
+    expect(rows[5]!.error).toContain('src_primary_key: no bk_switch instance has 固资编号=SW-NOPE');
+    expect(rows[6]!.error).toContain(`src_primary_key: ${huawei.length} bk_switch instances have 厂商=华为 (ids ${huawei.slice(0, 5).join(', ')}`);
+    expect(rows[7]!.error).toContain('src_primary_key: "SW-EXIST-0003" is not a list of field=value pairs');
+  });
+
+  it('without --skip-invalid a bad row stops the run before anything is sent; --sheet still picks the model sheet', async () => {
+    const file = join(tmp.dir, 'bad-links.xlsx');
+    await writeCmdbAssociationWorkbook(file, { sheet: 'bk_switch', columns: TEMPLATE.slice(0, 2), rows: [] }, [
+      [CONNECT, 'add', '固资编号=SW-EXIST-0008', '内网IP=10.0.0.70,管控区域=0'],
+      [CONNECT, 'add', '实例名=nope', '内网IP=10.0.0.71,管控区域=0'],
+    ]);
+    const before = pairs(CONNECT);
+    const r = await runCli(['associate', file], { env: cmdbEnv(sim, 'esb') });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no bk_switch instance has 实例名=nope');
+    expect(pairs(CONNECT)).toEqual(before);
+    const sheet = await runCli(['associate', file, '--sheet', 'bk_switch', '--dry-run'], { env: cmdbEnv(sim, 'esb') });
+    expect(sheet.code).toBe(2);
+    expect(sheet.stderr).toContain('sheet "bk_switch" (CMDB\'s layout');
   });
 });
 
