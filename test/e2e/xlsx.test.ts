@@ -276,6 +276,51 @@ describe("CMDB workbook: the association sheet feeds associate", () => {
   });
 });
 
+describe('CMDB workbook: enumquote cells name instances of the quoted model', () => {
+  // bk_firewall.peer (对端交换机) quotes bk_switch instances, one at most (ismultiple false).
+  const COLUMNS: Array<[string, string, string]> = [['实例名(必填)', '短字符', 'bk_inst_name'], ['固资编号(必填)', '短字符', 'bk_asset_id'], ['对端交换机', '枚举(引用)', 'peer']];
+  const firewall = (asset: string) => sim.store.instances('bk_firewall').find((f) => f.bk_asset_id === asset);
+  const switchId = (name: string) => switches().find((s) => s.bk_inst_name === name)!.bk_inst_id as number;
+
+  it('names (as CMDB exports them) become the ids the server stores; a name of none or several is an invalid row with the choices', async () => {
+    const twins = [sim.store.insert('bk_switch', { bk_inst_name: 'twin-q', bk_asset_id: 'SW-TWIN-1' }), sim.store.insert('bk_switch', { bk_inst_name: 'twin-q', bk_asset_id: 'SW-TWIN-2' })];
+    const file = join(tmp.dir, 'firewalls.xlsx');
+    await writeCmdbWorkbook(file, {
+      sheet: 'bk_firewall',
+      columns: COLUMNS,
+      rows: [
+        ['fw-new-01', 'FW-NEW-0001', 'switch-exist-03'], // row 7: a name
+        ['fw-new-02', 'FW-NEW-0002', String(switchId('switch-exist-04'))], // row 8: an id
+        ['fw-new-03', 'FW-NEW-0003', 'no-such-switch'], // row 9: names none
+        ['fw-new-04', 'FW-NEW-0004', 'twin-q'], // row 10: names two
+        ['fw-new-05', 'FW-NEW-0005', 'switch-exist-03\nswitch-exist-04'], // row 11: two names in a single-valued field
+        ['fw-new-06', 'FW-NEW-0006', null], // row 12: empty
+      ],
+    });
+    const report = join(tmp.dir, 'firewalls.report.csv');
+    const r = await runCli(['create-inst', file, '--obj', 'bk_firewall', '--skip-invalid', '--report', report], { env: cmdbEnv(sim, 'apigw') });
+    expect(r.code).toBe(3);
+    expect(firewall('FW-NEW-0001')?.peer).toEqual([switchId('switch-exist-03')]);
+    expect(firewall('FW-NEW-0002')?.peer).toEqual([switchId('switch-exist-04')]);
+    expect(firewall('FW-NEW-0006')).toBeDefined();
+    for (const a of ['FW-NEW-0003', 'FW-NEW-0004', 'FW-NEW-0005']) expect(firewall(a)).toBeUndefined();
+    const rows = readReport(report);
+    expect(rows.map((x) => [x.row, x.status])).toEqual([[7, 'ok'], [8, 'ok'], [9, 'invalid'], [10, 'invalid'], [11, 'invalid'], [12, 'ok']]);
+    expect(rows[2]!.error).toContain('peer: no bk_switch instance has bk_inst_name "no-such-switch"');
+    expect(rows[3]!.error).toContain(`peer: 2 bk_switch instances have bk_inst_name "twin-q" (ids ${twins.join(', ')}): write the id of the one you mean`);
+    expect(rows[4]!.error).toContain('peer: expected one instance id');
+  });
+
+  it('update-inst of an edited export changes a peer by name', async () => {
+    const fw = sim.store.instances('bk_firewall')[0]!;
+    const file = join(tmp.dir, 'firewalls-export.xlsx');
+    await writeCmdbWorkbook(file, { sheet: 'bk_firewall', columns: [['ID', '数字', 'bk_inst_id'], COLUMNS[2]!], rows: [[fw.bk_inst_id, 'switch-exist-07']] });
+    const r = await runCli(['update-inst', file, '--obj', 'bk_firewall'], { env: cmdbEnv(sim, 'esb') });
+    expect(r.code).toBe(0);
+    expect(sim.store.instances('bk_firewall')[0]!.peer).toEqual([switchId('switch-exist-07')]);
+  });
+});
+
 describe('memory', () => {
   it('the first read lets go of the reader it took over (and the shared-strings table it holds)', async () => {
     const file = join(tmp.dir, 'strings.xlsx');
