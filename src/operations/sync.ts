@@ -27,6 +27,8 @@ import {
 } from './cmdb/common.js';
 import { requireObj } from './cmdb/create-inst.js';
 import { checkKey, fetchUniqueRules } from './cmdb/unique.js';
+import { EnumQuotes } from './cmdb/enum-quote.js';
+import { cellsAreText } from '../input/index.js';
 import { changedFields, describeChanges, sameValue } from './sync-compare.js';
 import { PlanWriter, readPlanLine } from './sync-plan.js';
 import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from './types.js';
@@ -62,7 +64,9 @@ export const sync: Operation = {
     const finder = new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal, undefined, keyCheck.numeric, fields.map((f) => f.name), !keyCheck.note);
     const idField = finder.idField;
     const required = fields.filter((f) => f.required).map((f) => f.name);
-    const rules = ctx.options.applyPlan ? planRules(ctx, obj, key) : fileRules(ctx, obj, key, required);
+    // enumquote cells may name instances (CMDB's export writes names): resolved to ids before classifying.
+    const quotes = EnumQuotes.of(attrs, ctx.cmdb, ctx.signal);
+    const rules = ctx.options.applyPlan ? planRules(ctx, obj, key) : fileRules(ctx, obj, key, required, quotes);
 
     const session: Session = {
       uniqueKey: key,
@@ -70,6 +74,7 @@ export const sync: Operation = {
       checkColumns: (columns) => (ctx.options.applyPlan ? [] : unknownColumns(shape, columns)),
       check: (rec) => rules.check(rec, shape),
       async resolve(rows) {
+        if (quotes && !ctx.options.applyPlan) await quotes.resolve(rows, (r) => r.payload);
         const todo = rows.filter((r) => r.errors.length === 0 && !r.settled);
         const found = await finder.find(todo.map((r) => String(r.payload[key])));
         for (const r of todo) rules.classify(r, found.get(String(r.payload[key])) ?? [], { idField, readOnly });
@@ -136,14 +141,15 @@ function ids(found: Instance[], idField: string): string {
 }
 
 /** Rows from the file: each key once; the server's instance decides create / update / unchanged / conflict. */
-function fileRules(ctx: OperationContext, obj: string, key: string, required: string[]): Rules {
-  const isText = ctx.source.format === 'csv';
+function fileRules(ctx: OperationContext, obj: string, key: string, required: string[], quotes?: EnumQuotes): Rules {
+  const isText = cellsAreText(ctx.source); // CSV and workbook cells are text
   // First row of each key value: a second row with the same key is caught in pass 1, before anything is sent.
   const firstRow = new Map<string, number>();
   const plan = ctx.options.plan ? new PlanWriter(ctx.options.plan, obj, key) : undefined;
   return {
     check(rec, shape) {
       const { payload, errors } = shapeRow(shape, rec.values, isText, isText);
+      quotes?.relax(errors, payload);
       const value = keyText(payload[key]);
       if (value === undefined) errors.unshift({ field: key, message: `${key} is empty: sync names each row's instance by it` } as FieldError);
       else {

@@ -311,6 +311,23 @@ describe('CMDB workbook: enumquote cells name instances of the quoted model', ()
     expect(rows[4]!.error).toContain('peer: expected one instance id');
   });
 
+  it('sync of a workbook: cells are text (numbers, names) and reach the server as it stores them', async () => {
+    const file = join(tmp.dir, 'firewalls-sync.xlsx');
+    await writeCmdbWorkbook(file, {
+      sheet: 'bk_firewall',
+      columns: [...COLUMNS, ['吞吐量', '浮点', 'throughput']],
+      rows: [
+        ['fw-exist-01', 'FW-EXIST-0001', 'switch-exist-09', 20], // update: a peer by name, a number
+        ['fw-new-10', 'FW-NEW-0010', 'switch-exist-10', '7.5'], // create
+      ],
+    });
+    const r = await runCli(['sync', file, '--obj', 'bk_firewall', '--key', 'bk_asset_id'], { env: cmdbEnv(sim, 'apigw') });
+    expect(r.stderr).toContain('2 ok · 0 failed · 0 invalid');
+    expect(r.code).toBe(0);
+    expect(pick(firewall('FW-EXIST-0001'), ['peer', 'throughput'])).toEqual({ peer: [switchId('switch-exist-09')], throughput: 20 });
+    expect(pick(firewall('FW-NEW-0010'), ['bk_inst_name', 'peer', 'throughput'])).toEqual({ bk_inst_name: 'fw-new-10', peer: [switchId('switch-exist-10')], throughput: 7.5 });
+  });
+
   it('update-inst of an edited export changes a peer by name', async () => {
     const fw = sim.store.instances('bk_firewall')[0]!;
     const file = join(tmp.dir, 'firewalls-export.xlsx');
