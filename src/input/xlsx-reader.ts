@@ -103,6 +103,7 @@ export function utf8SafeReader(path: string, options: ConstructorParameters<type
     } finally {
       r.options = options;
     }
+    table.finish();
     r.sharedStrings = table.view();
   };
 

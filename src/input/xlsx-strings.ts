@@ -5,7 +5,7 @@
  * workbook library keeps the table as one JavaScript array, so an Excel-saved sheet of a million rows with 3 million
  * distinct texts held ~150 MB of strings (and V8 grew the heap to 1.5 GB around them; docs/performance.md, case 5).
  * Here the texts go to a file, UTF-8 one after another; memory keeps where each one starts (4 bytes a string) and a
- * few recently read 64 KB blocks of the file. Excel numbers the texts in the order they first appear, so a sheet
+ * few recently read 64 KB blocks of the file (4 MB). Excel numbers the texts in the order they first appear, so a sheet
  * read from the top reads the file mostly forward, and the texts repeated on every row (enum names) sit in the
  * first blocks, which stay cached.
  *
@@ -16,13 +16,13 @@ import { closeSync, mkdtempSync, openSync, readSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Read in blocks of 64 KB, the last 128 read kept (8 MB); written a megabyte at a time. Tests use small sizes. */
+/** Read in blocks of 64 KB, the last 64 read kept (4 MB); written a megabyte at a time. Tests use small sizes. */
 export interface SpoolSizes {
   block: number;
   cachedBlocks: number;
   writeBuffer: number;
 }
-const SIZES: SpoolSizes = { block: 64 * 1024, cachedBlocks: 128, writeBuffer: 1024 * 1024 };
+const SIZES: SpoolSizes = { block: 64 * 1024, cachedBlocks: 64, writeBuffer: 1024 * 1024 };
 const OFFSETS_PER_CHUNK = 64 * 1024;
 /** Offsets are 32-bit: a table of 4 GB of text is not one this reader takes. */
 const MAX_BYTES = 2 ** 32 - 1;
@@ -34,7 +34,7 @@ export class SpooledStrings {
   private count = 0;
   private bytes = 0; // written to the file or waiting in `pending`
   private readonly starts: Uint32Array[] = [];
-  private readonly pending: Buffer;
+  private pending: Buffer;
   private pendingLength = 0;
   private written = 0; // bytes in the file
   private readonly blocks = new Map<number, Buffer>();
@@ -60,6 +60,12 @@ export class SpooledStrings {
     if (length > this.pending.length) this.write(Buffer.from(text));
     else this.pendingLength += this.pending.write(text, this.pendingLength);
     this.bytes += length;
+  }
+
+  /** Every text is in: the rest goes to the file and the write buffer is let go. */
+  finish(): void {
+    this.flush();
+    this.pending = Buffer.alloc(0);
   }
 
   /** Text number `i` (0-based), or undefined when the table has no such entry. */
