@@ -258,7 +258,8 @@ describe('xlsx input: temp copies', () => {
       expect(readdirSync(dir)).toEqual([]);
 
     } finally {
-      process.env.TMPDIR = before;
+      if (before === undefined) delete process.env.TMPDIR; // assigning undefined would set the text "undefined"
+      else process.env.TMPDIR = before;
       await rm(dir, { recursive: true, force: true });
     }
   });
@@ -313,7 +314,8 @@ describe('xlsx input: the shared-strings table is spooled to a temp file', () =>
       await new Promise((r) => setTimeout(r, 300));
       expect(readdirSync(dir)).toEqual([]);
     } finally {
-      process.env.TMPDIR = before;
+      if (before === undefined) delete process.env.TMPDIR; // assigning undefined would set the text "undefined"
+      else process.env.TMPDIR = before;
       await rm(dir, { recursive: true, force: true });
     }
   });
