@@ -51,6 +51,7 @@ export const createInst: Operation = {
     // enumquote cells may name instances (CMDB's export writes names): resolved to ids before sending.
     const quotes = EnumQuotes.of(attrs, ctx.cmdb, ctx.signal);
     const session: Session = {
+      target: obj,
       uniqueKey: key,
       checkColumns: (columns) => unknownColumns(shape, columns).map((e) => (e.field === 'bk_inst_id' ? { field: e.field, message: EXPORTED_IDS } : e)),
       check(rec: InputRecord): CheckedRow {
