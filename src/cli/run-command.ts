@@ -105,7 +105,7 @@ export async function runRows(o: RowsOptions, args: string[], m: OperationManife
     };
     result = await runOperation({
       operation: op,
-      input: { file, format: o.apply ? 'ndjson' : o.format, encoding: o.encoding, delimiter: o.delimiter, sheet: o.sheet, obj: (o as { obj?: string }).obj },
+      input: { file, format: o.apply ? 'ndjson' : o.format, encoding: o.encoding, delimiter: o.delimiter, sheet: o.sheet, obj: (o as { obj?: string }).obj, preferSheet: name === 'associate' ? 'association' : undefined },
       opOptions,
       report: { path: o.report, format: reportFormat(o, fmt, name) },
       failedPath: o.failed,

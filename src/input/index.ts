@@ -24,6 +24,7 @@ export interface OpenInputOptions {
   tmpDir?: string; // where stdin is spooled (default os.tmpdir())
   sheet?: string; // .xlsx: the sheet to read (default: the one named after obj, else the first)
   obj?: string; // .xlsx: --obj, the default sheet's name
+  preferSheet?: string; // .xlsx: the sheet read by default when the workbook has one (associate: CMDB's "association")
 }
 
 export interface InputSource {
@@ -50,7 +51,7 @@ export interface InputSource {
   /** The `row` of the first record: 1 (the default), or for .xlsx the sheet row where the data starts (rows are sheet rows). */
   firstRow?: number;
   /** .xlsx: the sheet read and its layout (CMDB's own workbook, or a plain header row). */
-  sheet?: { name: string; layout: 'cmdb' | 'plain' };
+  sheet?: { name: string; layout: 'cmdb' | 'cmdb-association' | 'plain' };
   /** Streams the records; may be called again to re-read from the start (two-pass pipeline). */
   records(): AsyncIterable<InputRecord>;
   /**
@@ -212,7 +213,7 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
     if (format === 'xlsx') {
       // Loaded only now: CSV runs and --help never pay for the workbook library.
       const { openXlsx } = await import('./xlsx.js');
-      const x = await openXlsx({ path, display, sheet: opts.sheet, obj: opts.obj });
+      const x = await openXlsx({ path, display, sheet: opts.sheet, obj: opts.obj, prefer: opts.preferSheet });
       const batches = x.batches;
       const closeAll = async () => {
         await x.close();

@@ -89,3 +89,25 @@ export function cmdbCellText(text: string, type: string | undefined): string {
       return t;
   }
 }
+
+/**
+ * CMDB's `association` sheet (core/const.go: AsstSheet "association", header row 1 and an example row 2
+ * (AsstStartRowIdx 0, AsstExampleRowIdx 1), data from sheet row 3 (AsstDataRowIdx 2); columns B association id
+ * (AsstIDColIdx 1), C operation add / delete (AsstOPColIdx 2, AsstOps), D source instance (AsstSrcInstColIdx 3),
+ * E target instance (AsstDstInstColIdx 4); column A holds the labels "关联属性(请勿编辑)" / "填写说明(请勿编辑)"
+ * (operator/inst/exporter/tmpl_operator.go writeAsstHeader; resources/language/{default,en}/import_instance.json).
+ * Its columns are read under the names CMDB's importer gives them (common/metadata/webserver.go ExcelAssociation).
+ */
+export const ASSOCIATION_SHEET = 'association';
+export const ASSOCIATION_FIRST_ROW = 3;
+/** Column name by Excel column number (1 = A). */
+export const ASSOCIATION_COLUMNS: Array<string | undefined> = [undefined, undefined, 'bk_obj_asst_id', 'operate', 'src_primary_key', 'dst_primary_key'];
+
+const ASSOCIATION_A1 = new Set([labelKey('关联属性(请勿编辑)'), labelKey('association_attribute(Please do not edit)')]);
+const ASSOCIATION_B1 = new Set([labelKey('关联标识'), labelKey('association ID')]);
+
+/** Whether a sheet's first row is the header of CMDB's association sheet (column A's label, or B1's "关联标识"). */
+export function isAssociationSheet(firstRow: readonly unknown[]): boolean {
+  const key = (v: unknown) => (typeof v === 'string' ? labelKey(v) : '');
+  return ASSOCIATION_A1.has(key(firstRow[1])) || ASSOCIATION_B1.has(key(firstRow[2]));
+}

@@ -1,5 +1,6 @@
 /**
- * The workbook library's streaming reader, with two of its bugs worked around for the pinned 5.1.x.
+ * The workbook library's streaming reader, with two of its bugs worked around for the pinned 5.1.x, and its
+ * shared-strings table kept in a temp file instead of memory (3).
  *
  * 1. It decodes each chunk of a zip entry on its own (`TextDecoder.decode(chunk)`
  * without `stream: true`), so a character whose UTF-8 bytes straddle two chunks becomes "��": in a Chinese sheet,
@@ -18,13 +19,17 @@
  *    of the event loop: the library may still be opening the one it was at), and whatever is left when the
  *    process exits ("leaves no temp copies" in the same test file; "no temp copies after a run" in
  *    test/e2e/xlsx.test.ts).
+ * 3. The shared-strings table (every distinct text of an Excel-saved workbook) is spooled to a temp file
+ *    (xlsx-strings.ts): the library's own parser hands each text over ('emit' for the time of that entry) and the
+ *    worksheets index the file. The file goes with the temp copies above.
  *
- * Both replace methods of one reader instance (not the class, not the module), after checking they exist.
+ * All replace methods of one reader instance (not the class, not the module), after checking they exist.
  */
 import { rm, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Readable } from 'node:stream';
 import { WorkbookReader } from '@cj-tech-master/excelts';
+import { SpooledStrings, sharedText } from './xlsx-strings.js';
 
 interface Stored {
   path: string; // <temp folder>/sheetN.xml
@@ -32,10 +37,12 @@ interface Stored {
 }
 
 interface ReaderInternals {
+  options: Record<string, unknown>;
+  sharedStrings: unknown;
   parse(...args: unknown[]): AsyncIterable<unknown>;
   _storeWaitingWorksheet(sheetNo: string, entry: Readable): Promise<Stored>;
   _parseWorksheet(iterator: AsyncIterable<unknown>, sheetNo: string): unknown;
-  _parseSharedStrings(entry: Readable): unknown;
+  _parseSharedStrings(entry: Readable): AsyncIterable<{ index: number; text: unknown }>;
   _parseWorkbook(entry: Readable): unknown;
   _parseStyles(entry: Readable): unknown;
 }
@@ -75,12 +82,30 @@ export function utf8SafeReader(path: string, options: ConstructorParameters<type
   for (const method of PATCHED) {
     if (typeof r[method] !== 'function') throw new Error(`workbook library: ${method} is gone; see src/input/xlsx-reader.ts`);
   }
+  if (r.options?.sharedStrings !== 'cache') throw new Error('workbook library: options.sharedStrings is not "cache"; see src/input/xlsx-reader.ts');
   const parseWorksheet = r._parseWorksheet.bind(reader);
   r._parseWorksheet = (iterator, sheetNo) => parseWorksheet(utf8Text(iterator), sheetNo);
-  for (const method of ['_parseSharedStrings', '_parseWorkbook', '_parseStyles'] as const) {
+  for (const method of ['_parseWorkbook', '_parseStyles'] as const) {
     const parse = r[method].bind(reader);
     r[method] = (entry) => parse(entry.setEncoding('utf8'));
   }
+  const spools: SpooledStrings[] = [];
+  const parseStrings = r._parseSharedStrings.bind(reader);
+  r._parseSharedStrings = async function* (entry) {
+    const table = new SpooledStrings();
+    spools.push(table);
+    // The library's own parser, asked to hand each text over instead of keeping it ('emit'), for the time of this
+    // entry; the texts go to the temp file and the worksheets index the file.
+    const options = r.options;
+    r.options = { ...options, sharedStrings: 'emit' };
+    try {
+      for await (const item of parseStrings(entry.setEncoding('utf8'))) table.add(sharedText(item.text));
+    } finally {
+      r.options = options;
+    }
+    table.finish();
+    r.sharedStrings = table.view();
+  };
 
   const stored: Stored[] = [];
   const store = r._storeWaitingWorksheet.bind(reader);
@@ -96,6 +121,10 @@ export function utf8SafeReader(path: string, options: ConstructorParameters<type
       yield* parse(...args);
     } finally {
       for (const s of stored) removeSoon(dirname(s.path));
+      for (const t of spools) {
+        t.close();
+        removeSoon(t.dir);
+      }
     }
   };
   return reader;

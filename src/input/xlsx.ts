@@ -12,7 +12,7 @@ import { nullObject } from '../core/objects.js';
 import type { InputRecord, TypeHint } from '../core/types.js';
 import { parseHeader } from './csv.js';
 import { CellProblem, cellText, isBlankRow } from './xlsx-cells.js';
-import { cmdbCellText, cmdbLayout, typeOfName } from './xlsx-cmdb.js';
+import { ASSOCIATION_COLUMNS, ASSOCIATION_FIRST_ROW, cmdbCellText, cmdbLayout, isAssociationSheet, typeOfName } from './xlsx-cmdb.js';
 import { utf8SafeReader } from './xlsx-reader.js';
 
 export interface XlsxOptions {
@@ -20,11 +20,15 @@ export interface XlsxOptions {
   display: string; // the name for messages
   sheet?: string; // --sheet
   obj?: string; // --obj: the default sheet's name
+  prefer?: string; // the sheet read by default when there is one, before --obj's (associate: CMDB's "association")
 }
+
+/** CMDB's instance sheet, its association sheet, or a plain header row. */
+export type SheetLayout = 'cmdb' | 'cmdb-association' | 'plain';
 
 export interface XlsxInput {
   sheet: string;
-  layout: 'cmdb' | 'plain';
+  layout: SheetLayout;
   columns: string[];
   hints: Record<string, TypeHint>;
   /** Sheet row of the first data row. */
@@ -36,7 +40,7 @@ export interface XlsxInput {
 
 /** How a data row's cells map to columns. */
 interface SheetShape {
-  layout: 'cmdb' | 'plain';
+  layout: SheetLayout;
   /** Column name by Excel column number (1 = A); undefined: not read. */
   byColumn: Array<string | undefined>;
   /** CMDB layout: bk_property_type by Excel column number, from the type row. */
@@ -129,13 +133,15 @@ interface Picked {
 }
 
 /**
- * The sheet to read and its first rows: --sheet, else the sheet named after --obj, else the first. The workbook
- * is read sheet by sheet in file order, so the first rows of the first sheet are kept until the wanted one shows up.
+ * The sheet to read and its first rows: --sheet; else the `prefer`red sheet, else the sheet named after --obj, else
+ * the first. The workbook is read sheet by sheet in file order, so the first rows of the sheets that may be the one
+ * are kept until a better one shows up (the one named first in that order is read on at once).
  */
 async function pickSheet(o: XlsxOptions): Promise<Picked> {
   const names: string[] = [];
-  let first: { name: string; head: SheetRow[] } | undefined;
-  const wanted = o.sheet ?? o.obj;
+  const order = o.sheet !== undefined ? [o.sheet] : [o.prefer, o.obj].filter((n): n is string => n !== undefined);
+  // The best candidate seen so far (its rank in `order`; the first sheet ranks last) and its first rows.
+  let best: { name: string; head: SheetRow[]; rank: number } | undefined;
   const sheets = reader(o)[Symbol.asyncIterator]();
   const closeReader = async () => {
     await sheets.return?.();
@@ -144,17 +150,21 @@ async function pickSheet(o: XlsxOptions): Promise<Picked> {
     for (let s = await sheets.next(); !s.done; s = await sheets.next()) {
       const ws = s.value;
       names.push(ws.name);
-      // Without --sheet or --obj the first sheet is the one: no need to look further.
-      const isWanted = wanted === undefined || ws.name === wanted;
-      if (!isWanted && first) continue;
-      const rows = ws[Symbol.asyncIterator]();
-      const head = await headRows(rows);
-      if (isWanted) {
+      const found = order.indexOf(ws.name);
+      const rank = found < 0 ? order.length : found;
+      // Without --sheet, a preference or --obj the first sheet is the one: no need to look further.
+      if (rank === 0) {
+        const rows = ws[Symbol.asyncIterator]();
+        const head = await headRows(rows);
         nonEmpty(head, o.display, ws.name);
         return keepOpen(ws.name, head, rows, closeReader);
       }
+      if (best && best.rank <= rank) continue;
+      if (rank === order.length && o.sheet !== undefined) continue; // --sheet: nothing else will do
+      const rows = ws[Symbol.asyncIterator]();
+      const head = await headRows(rows);
       await rows.return?.();
-      first = { name: ws.name, head };
+      best = { name: ws.name, head, rank };
     }
   } catch (e) {
     await closeReader();
@@ -163,8 +173,8 @@ async function pickSheet(o: XlsxOptions): Promise<Picked> {
   if (o.sheet !== undefined) {
     throw new UsageError(`${o.display} has no sheet named "${o.sheet}"`, `its sheets: ${names.map((n) => `"${n}"`).join(', ')}; pick one with --sheet <name>`);
   }
-  if (!first) throw new UsageError(`${o.display} has no sheets`);
-  return { name: first.name, head: nonEmpty(first.head, o.display, first.name), takeRows: () => null, close: async () => {} };
+  if (!best) throw new UsageError(`${o.display} has no sheets`);
+  return { name: best.name, head: nonEmpty(best.head, o.display, best.name), takeRows: () => null, close: async () => {} };
 }
 
 /**
@@ -230,6 +240,11 @@ function headerCells(values: unknown[], where: string): string[] {
 }
 
 function sheetShape(head: SheetRow[], where: string): SheetShape {
+  const top = head.find((r) => r.number === 1);
+  if (top && isAssociationSheet(top.values)) {
+    const columns = ASSOCIATION_COLUMNS.filter((c): c is string => c !== undefined);
+    return { layout: 'cmdb-association', byColumn: ASSOCIATION_COLUMNS, types: null, columns, firstRow: ASSOCIATION_FIRST_ROW };
+  }
   const columnA = new Map(head.map((r) => [r.number, r.values[1]]));
   const cmdb = cmdbLayout(columnA);
   if (!cmdb) {
@@ -264,7 +279,7 @@ async function* records(rows: AsyncIterable<LibRow>, shape: SheetShape, display:
     for await (const row of rows) {
       const r: SheetRow = { number: row.number, values: row.values as unknown[] };
       // Column A of CMDB's layout holds labels ("实例数据" on the first data row in some versions), never data.
-      if (r.number < shape.firstRow || isBlankRow(r.values, shape.layout === 'cmdb' ? 2 : 1)) continue;
+      if (r.number < shape.firstRow || isBlankRow(r.values, shape.layout === 'plain' ? 1 : 2)) continue;
       for (; next < r.number; next++) out.push(emptyRow(next, shape));
       next = r.number + 1;
       out.push(toRecord(r, shape));

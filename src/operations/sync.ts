@@ -13,6 +13,7 @@
  */
 import { UsageError } from '../core/errors.js';
 import type { InputRecord } from '../core/types.js';
+import { cellsAreText } from '../input/index.js';
 import { BUILTIN_MODELS, attributeToField, type CmdbAttribute } from '../schema/model.js';
 import { buildShape, shapeRow, unknownColumns, type FieldError } from '../schema/rows.js';
 import {
@@ -29,6 +30,7 @@ import {
 import { requireObj } from './cmdb/create-inst.js';
 import { addHosts } from './cmdb/host-create.js';
 import { checkKey, fetchUniqueRules } from './cmdb/unique.js';
+import { EnumQuotes } from './cmdb/enum-quote.js';
 import { changedFields, describeChanges, movedSince, sameValue } from './sync-compare.js';
 import { checkId, EXPORTED_ID, withoutId } from './sync-ids.js';
 import { PlanWriter, readPlanLine } from './sync-plan.js';
@@ -74,7 +76,9 @@ export const sync: Operation = {
     // add_host_to_resource_pool needs each host's cloud area (host_server logics/import.go validateHostField).
     if (host && !required.includes(CLOUD)) required.push(CLOUD);
     const scope = host?.scope ?? noScope;
-    const rules = ctx.options.applyPlan ? planRules(ctx, obj, key, scope) : fileRules(ctx, obj, key, required, scope, host);
+    // enumquote cells may name instances (CMDB's export writes names): resolved to ids before classifying.
+    const quotes = EnumQuotes.of(attrs, ctx.cmdb, ctx.signal);
+    const rules = ctx.options.applyPlan ? planRules(ctx, obj, key, scope) : fileRules(ctx, obj, key, required, scope, host, quotes);
 
     const session: Session = {
       target: obj,
@@ -88,6 +92,7 @@ export const sync: Operation = {
         return r;
       },
       async resolve(rows) {
+        if (quotes && !ctx.options.applyPlan) await quotes.resolve(rows, (r) => r.payload);
         const todo = rows.filter((r) => r.errors.length === 0 && !r.settled);
         const found = await finder.find(todo.map((r) => String(r.payload[key])));
         for (const r of todo) rules.classify(r, found.get(String(r.payload[key])) ?? [], { idField, readOnly });
@@ -213,13 +218,14 @@ class FirstRows {
 }
 
 /** Rows from the file: each key once; the server's instance decides create / update / unchanged / conflict. */
-function fileRules(ctx: OperationContext, obj: string, key: string, required: string[], scope: Scope, host?: HostRules): Rules {
-  const isText = ctx.source.format === 'csv';
+function fileRules(ctx: OperationContext, obj: string, key: string, required: string[], scope: Scope, host?: HostRules, quotes?: EnumQuotes): Rules {
+  const isText = cellsAreText(ctx.source); // CSV and workbook cells are text
   const firstRows = new FirstRows(!!host);
   const plan = ctx.options.plan ? new PlanWriter(ctx.options.plan, obj, key) : undefined;
   return {
     check(rec, shape) {
       const { payload, errors } = shapeRow(shape, rec.values, isText, isText);
+      quotes?.relax(errors, payload);
       const value = keyText(payload[key]);
       if (value === undefined) errors.unshift({ field: key, message: `${key} is empty: sync names each row's instance by it` } as FieldError);
       else {

@@ -184,7 +184,10 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
 function sheetLine(source: InputSource): string {
   const { name, layout } = source.sheet!;
   const first = source.firstRow ?? 1;
-  const how = layout === 'cmdb' ? `CMDB's layout: field ids from row 3, data from row ${first}` : `header in row ${first - 1}`;
+  const how =
+    layout === 'cmdb' ? `CMDB's layout: field ids from row 3, data from row ${first}`
+    : layout === 'cmdb-association' ? `CMDB's association sheet: columns B-E, data from row ${first}`
+    : `header in row ${first - 1}`;
   return `${source.file}: sheet "${name}" (${how})`;
 }
 

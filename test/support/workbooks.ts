@@ -66,3 +66,29 @@ export async function writePlainWorkbook(
   for (const [col, fmt] of Object.entries(o.numFmt ?? {})) ws.getColumn(Number(col)).numFmt = fmt;
   await wb.xlsx.writeFile(path);
 }
+
+/**
+ * CMDB's `association` sheet as its export writes it (core/const.go AsstSheet; exporter/tmpl_operator.go
+ * writeAsstHeader): labels in column A, the header in row 1, an example row 2, data rows from row 3 with the
+ * association id, the operation (add / delete; empty on export), the source and target instance as
+ * "display name=value" pairs in columns B-E.
+ */
+export const ASSOCIATION_HEADER = [
+  ['关联属性(请勿编辑)', '关联标识', '操作', '源实例', '目标实例'],
+  ['填写说明(请勿编辑)', '例如:bk_switch_connect_host', '新增/删除', '填写实例唯一标识,如果有多个唯一标识用逗号分隔,例如: 内网IP=XXX,管控区域=0', '填写实例唯一标识,如果有多个唯一标识用逗号分隔,例如: 内网IP=XXX,管控区域=0'],
+];
+
+/** A CMDB workbook: the model's sheet (spec) and then the association sheet with `links` ([id, op, src, dst]). */
+export async function writeCmdbAssociationWorkbook(path: string, spec: CmdbSheetSpec, links: Array<[string, string, string, string]>): Promise<void> {
+  const wb = new Workbook();
+  const ws = wb.addWorksheet(spec.sheet);
+  ws.addRow([CMDB_LABELS[0], ...spec.columns.map((c) => c[0])]);
+  ws.addRow([CMDB_LABELS[1], ...spec.columns.map((c) => c[1])]);
+  ws.addRow([CMDB_LABELS[2], ...spec.columns.map((c) => c[2])]);
+  for (const l of CMDB_LABELS.slice(3)) ws.addRow([l]);
+  for (const r of spec.rows) ws.addRow([null, ...r]);
+  const asst = wb.addWorksheet('association');
+  for (const r of ASSOCIATION_HEADER) asst.addRow(r);
+  for (const l of links) asst.addRow([null, ...l]);
+  await wb.xlsx.writeFile(path);
+}

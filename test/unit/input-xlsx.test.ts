@@ -20,6 +20,12 @@ afterAll(() => t.cleanup());
 
 const plain = (r: { values: Record<string, unknown> }) => ({ ...r.values });
 
+/** What is left in `dir` once the removals under way have had their time (up to 10 s on a busy machine). */
+async function emptied(dir: string): Promise<string[]> {
+  for (let waited = 0; waited < 10_000 && readdirSync(dir).length > 0; waited += 100) await new Promise((r) => setTimeout(r, 100));
+  return readdirSync(dir);
+}
+
 describe('xlsx cells', () => {
   it('writes numbers as Excel shows them, booleans and dates as text', () => {
     expect(cellText(48)).toBe('48');
@@ -254,13 +260,67 @@ describe('xlsx input: temp copies', () => {
       await src.close();
       const never = await openInput({ file, sheet: 'a' }); // opened, never read
       await never.close();
-      await new Promise((r) => setTimeout(r, 300)); // removed on the next turns of the event loop
-      expect(readdirSync(dir)).toEqual([]);
+      expect(await emptied(dir)).toEqual([]); // removed on the next turns of the event loop
 
     } finally {
-      process.env.TMPDIR = before;
+      if (before === undefined) delete process.env.TMPDIR; // assigning undefined would set the text "undefined"
+      else process.env.TMPDIR = before;
       await rm(dir, { recursive: true, force: true });
     }
   });
 });
 
+
+describe('xlsx input: the shared-strings table is spooled to a temp file', () => {
+  it('gives back every text, across blocks, with the cache evicting (small blocks to exercise it)', async () => {
+    const { SpooledStrings } = await import('../../src/input/xlsx-strings.js');
+    const s = new SpooledStrings({ block: 64, cachedBlocks: 3, writeBuffer: 100 });
+    try {
+      const texts: string[] = [];
+      for (let i = 0; i < 2000; i++) texts.push(i % 97 === 0 ? `长文本-${i}-${'机'.repeat(i % 300)}` : i % 5 === 0 ? '' : `交换机-${i}`);
+      for (const x of texts) s.add(x);
+      expect(s.size).toBe(2000);
+      // In order, backwards and at random: what a sheet's cells ask for.
+      expect(texts.map((_, i) => s.get(i))).toEqual(texts);
+      for (let i = texts.length - 1; i >= 0; i -= 7) expect(s.get(i)).toBe(texts[i]);
+      const view = s.view();
+      expect(view[1234]).toBe(texts[1234]);
+      expect(view[2000]).toBeUndefined();
+      expect(view.length).toBe(0);
+    } finally {
+      s.close();
+      await rm(s.dir, { recursive: true, force: true });
+    }
+  });
+
+  it('an Excel-saved sheet with many distinct texts reads correctly and leaves no temp file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'xlsx-sst-'));
+    const before = process.env.TMPDIR;
+    process.env.TMPDIR = dir;
+    try {
+      const file = t.dir + '/distinct.xlsx';
+      const n = 8_000; // 3 distinct texts a row (24,000, ~0.6 MB: 9 of the 64 KB blocks)
+      await writePlainWorkbook(file, 'bk_switch', ['bk_inst_name', 'bk_asset_id', 'remark', 'kind'],
+        Array.from({ length: n }, (_, i) => [`交换机-${i}`, `SW-${String(i).padStart(6, '0')}`, `机房${i}号柜，第${i}台`, i % 2 ? '核心' : '接入']));
+      const src = await openInput({ file });
+      const recs: Array<{ row: number; values: Record<string, unknown> }> = [];
+      for await (const batch of src.batches()) {
+        // While the sheet is read, its texts are in the temp file, not in an array.
+        if (recs.length === 0) expect(readdirSync(dir).filter((d) => d.startsWith('cmdb-bulk-strings-'))).toHaveLength(1);
+        recs.push(...batch);
+      }
+      await src.close();
+      expect(recs).toHaveLength(n);
+      expect(recs[0]!.row).toBe(2);
+      for (const i of [0, 1, 4095, 6_789, n - 1]) {
+        expect({ ...recs[i]!.values }).toEqual({ bk_inst_name: `交换机-${i}`, bk_asset_id: `SW-${String(i).padStart(6, '0')}`, remark: `机房${i}号柜，第${i}台`, kind: i % 2 ? '核心' : '接入' });
+      }
+      expect(recs.every((r, i) => r.values.remark === `机房${i}号柜，第${i}台`)).toBe(true);
+      expect(await emptied(dir)).toEqual([]);
+    } finally {
+      if (before === undefined) delete process.env.TMPDIR; // assigning undefined would set the text "undefined"
+      else process.env.TMPDIR = before;
+      await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});

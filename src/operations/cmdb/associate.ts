@@ -1,7 +1,8 @@
 /**
  * associate → batch_create_instance_association: every row on its own, index-keyed answers like create.
  * Rows of different association kinds never share a batch. Instances may be named by a unique field
- * (--key / --asst-key) instead of their ids.
+ * (--key / --asst-key) instead of their ids, or as CMDB's association sheet names them (src_primary_key /
+ * dst_primary_key: "display name=value" pairs, primary-keys.ts).
  */
 import { UsageError } from '../../core/errors.js';
 import type { InputRecord } from '../../core/types.js';
@@ -17,6 +18,7 @@ import {
   resolveKeyColumn, tallyLine, type KeyTally,
 } from './common.js';
 import { checkKey, fetchUniqueRules } from './unique.js';
+import { parsePrimary, PrimaryResolver } from './primary-keys.js';
 
 interface Kind {
   id: string;
@@ -28,8 +30,11 @@ interface Kind {
 }
 
 const checkId = compileField({ name: 'id', type: 'id' });
-/** Columns besides the two that name the instances. */
-const KIND_COLUMNS = ['bk_obj_asst_id', 'bk_obj_id', 'bk_asst_obj_id', '_error'];
+/** Columns besides the two that name the instances (`operate`: CMDB's association sheet, add or delete). */
+const KIND_COLUMNS = ['bk_obj_asst_id', 'bk_obj_id', 'bk_asst_obj_id', 'operate', '_error'];
+/** The source and target as CMDB's association sheet names them (common/metadata/webserver.go ExcelAssociation). */
+export const SRC_PRIMARY = 'src_primary_key';
+export const DST_PRIMARY = 'dst_primary_key';
 
 /**
  * The two names a target key column may have: asst_<key> (asst_bk_host_innerip), and the CMDB-style short form
@@ -130,12 +135,15 @@ export const associate: Operation = {
     }
 
     const isText = cellsAreText(ctx.source);
-    const srcCol = o.key ?? 'bk_inst_id';
-    // CSV: the header decides the target key column once; JSON: each record may use either name.
+    const has = (values: Record<string, unknown> | null, c: string) => (values ? Object.hasOwn(values, c) : !!ctx.source.columns?.includes(c));
+    // CSV: the header decides the key columns once; JSON: each record may use either name. Without --key /
+    // --asst-key, a src_primary_key / dst_primary_key column (CMDB's association sheet) names the instance.
+    const srcColFor = (values: Record<string, unknown> | null): string => o.key ?? (has(values, SRC_PRIMARY) ? SRC_PRIMARY : 'bk_inst_id');
     const dstColFor = (values: Record<string, unknown> | null): string => {
-      if (!o.asstKey) return 'bk_asst_inst_id';
+      if (!o.asstKey) return has(values, DST_PRIMARY) ? DST_PRIMARY : 'bk_asst_inst_id';
       return asstKeyColumn(o.asstKey, values ? Object.keys(values) : ctx.source.columns);
     };
+    const headerSrc = srcColFor(null);
     const headerDst = dstColFor(null);
 
     const resolvers = new Map<string, KeyResolver>();
@@ -145,6 +153,14 @@ export const associate: Operation = {
       if (!resolvers.has(k)) resolvers.set(k, new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal, undefined, numericKey.get(k)));
       return resolvers.get(k)!;
     };
+    const primaries = new Map<string, Promise<PrimaryResolver>>();
+    const primaryFor = (obj: string): Promise<PrimaryResolver> => {
+      if (!primaries.has(obj)) {
+        if (!attrCache.has(obj)) attrCache.set(obj, fetchAttributes(ctx, obj));
+        primaries.set(obj, attrCache.get(obj)!.then((attrs) => new PrimaryResolver(requireCmdb(ctx), obj, attrs, ctx.signal)));
+      }
+      return primaries.get(obj)!;
+    };
     const tallyFor = (column: string) => {
       if (!tallies.has(column)) tallies.set(column, newTally());
       return tallies.get(column)!;
@@ -152,6 +168,12 @@ export const associate: Operation = {
 
     const idOrKey = (values: Record<string, unknown>, col: string, byKey: boolean, errors: FieldError[]): unknown => {
       const raw = values[col];
+      if (col === SRC_PRIMARY || col === DST_PRIMARY) {
+        const t = keyText(raw);
+        if (t === undefined) errors.push({ field: col, message: `${col} is empty: it names the instance to associate (e.g. 实例名=sw-01)` });
+        else if (typeof parsePrimary(t) === 'string') errors.push({ field: col, value: t, message: `${col}: ${parsePrimary(t) as string}` });
+        return t;
+      }
       if (byKey) {
         const t = keyText(raw);
         if (t === undefined) errors.push({ field: col, message: `${col} is empty: it names the instance to associate` });
@@ -166,20 +188,24 @@ export const associate: Operation = {
       return r.value;
     };
 
-    /** A column the rows may not carry; an id column beside its --key would be ignored silently, so it is refused. */
-    const unknownColumn = (c: string, dst: string): string => {
-      if (c === 'bk_inst_id' && o.key) return `column "bk_inst_id" cannot be used with --key ${o.key}: the source is named by ${srcCol}; drop one of them`;
-      if (c === 'bk_asst_inst_id' && o.asstKey) return `column "bk_asst_inst_id" cannot be used with --asst-key ${o.asstKey}: the target is named by ${dst}; drop one of them`;
-      const near = didYouMean(c, [...KIND_COLUMNS, srcCol, dst]);
+    /** A column the rows may not carry; a second way of naming an instance would be ignored silently, so it is refused. */
+    const unknownColumn = (c: string, src: string, dst: string): string => {
+      if ((c === 'bk_inst_id' || c === SRC_PRIMARY) && src !== c) {
+        return `column "${c}" cannot be used with ${o.key ? `--key ${o.key}` : `column "${src}"`}: the source is named by ${src}; drop one of them`;
+      }
+      if ((c === 'bk_asst_inst_id' || c === DST_PRIMARY) && dst !== c) {
+        return `column "${c}" cannot be used with ${o.asstKey ? `--asst-key ${o.asstKey}` : `column "${dst}"`}: the target is named by ${dst}; drop one of them`;
+      }
+      const near = didYouMean(c, [...KIND_COLUMNS, src, dst]);
       return `unknown column "${c}"${near ? ` (did you mean "${near}"?)` : ''}`;
     };
-    const isKnown = (c: string, dst: string) => c === srcCol || c === dst || KIND_COLUMNS.includes(c);
+    const isKnown = (c: string, src: string, dst: string) => c === src || c === dst || KIND_COLUMNS.includes(c);
 
     const session: Session = {
       uniqueKey: 'the pair of instances',
       checkColumns(columns) {
-        const errs: FieldError[] = columns.filter((c) => !isKnown(c, headerDst)).map((c) => ({ field: c, message: unknownColumn(c, headerDst) }));
-        if (!columns.includes(srcCol)) errs.push({ field: srcCol, message: `column "${srcCol}" is missing${o.key ? ` (--key ${o.key}: the column holds the source instance's ${o.key})` : ''}` });
+        const errs: FieldError[] = columns.filter((c) => !isKnown(c, headerSrc, headerDst)).map((c) => ({ field: c, message: unknownColumn(c, headerSrc, headerDst) }));
+        if (!columns.includes(headerSrc)) errs.push({ field: headerSrc, message: `column "${headerSrc}" is missing${o.key ? ` (--key ${o.key}: the column holds the source instance's ${o.key})` : ''}` });
         if (!columns.includes(headerDst)) {
           const names = o.asstKey ? asstKeyColumns(o.asstKey).map((n) => `"${n}"`).join(' or ') : '"bk_asst_inst_id"';
           errs.push({ field: headerDst, message: `column ${names} is missing${o.asstKey ? ` (--asst-key ${o.asstKey}: the column holds the target instance's ${o.asstKey})` : ''}` });
@@ -192,12 +218,15 @@ export const associate: Operation = {
         const errors: FieldError[] = [];
         const kindId = keyText(v.bk_obj_asst_id) ?? o.asstId;
         if (!kindId) errors.push({ field: 'bk_obj_asst_id', message: 'bk_obj_asst_id is empty and no --asst-id was given' });
+        const srcCol = isText ? headerSrc : srcColFor(v);
         const dstCol = isText ? headerDst : dstColFor(v);
         const payload: Record<string, unknown> = {
           bk_inst_id: idOrKey(v, srcCol, !!o.key, errors),
           bk_asst_inst_id: idOrKey(v, dstCol, !!o.asstKey, errors),
         };
-        if (!isText) for (const k in v) if (!isKnown(k, dstCol)) errors.push({ field: k, message: unknownColumn(k, dstCol).replace(/^unknown column/, 'unknown field') });
+        const op = operateProblem(v.operate);
+        if (op) errors.push({ field: 'operate', value: v.operate, message: op });
+        if (!isText) for (const k in v) if (!isKnown(k, srcCol, dstCol)) errors.push({ field: k, message: unknownColumn(k, srcCol, dstCol).replace(/^unknown column/, 'unknown field') });
         return { row: rec.row, values: v, payload, group: kindId ?? '', errors };
       },
       async resolve(rows) {
@@ -218,15 +247,16 @@ export const associate: Operation = {
           if (!list) byKind.set(r.group, (list = []));
           list.push(r);
         }
-        if ((!o.key && !o.asstKey) || !online) return;
+        if (!online) return;
         // Both ends are resolved even when one fails, so that the report names every problem of the row.
         for (const [id, list] of byKind) {
           const k = kinds.get(id)!;
-          if (o.key) await resolveKeyColumn(list, resolverFor(k.obj, o.key), srcCol, 'bk_inst_id', tallyFor(srcCol));
-          if (o.asstKey) {
-            const dst = isText ? [[headerDst, list] as const] : [...groupBy(list, (r) => dstColFor(r.values))];
-            for (const [col, part] of dst) await resolveKeyColumn(part, resolverFor(k.asstObj, o.asstKey), col, 'bk_asst_inst_id', tallyFor(col));
-          }
+          const src = isText ? [[headerSrc, list] as const] : [...groupBy(list, (r) => srcColFor(r.values))];
+          for (const [col, part] of src) if (col === SRC_PRIMARY) await (await primaryFor(k.obj)).resolveColumn(part, col, 'bk_inst_id', tallyFor(col));
+          const dst = isText ? [[headerDst, list] as const] : [...groupBy(list, (r) => dstColFor(r.values))];
+          for (const [col, part] of dst) if (col === DST_PRIMARY) await (await primaryFor(k.asstObj)).resolveColumn(part, col, 'bk_asst_inst_id', tallyFor(col));
+          if (o.key) await resolveKeyColumn(list, resolverFor(k.obj, o.key), o.key, 'bk_inst_id', tallyFor(o.key));
+          if (o.asstKey) for (const [col, part] of dst) await resolveKeyColumn(part, resolverFor(k.asstObj, o.asstKey), col, 'bk_asst_inst_id', tallyFor(col));
         }
       },
       async send(rows, signal) {
@@ -259,9 +289,13 @@ export const associate: Operation = {
       describe: () => [
         ...[...kinds.values()].filter((k) => !k.problem).map((k) => `association kind ${k.id}: ${k.obj} → ${k.asstObj} (${k.mapping === '?' ? 'mapping not looked up' : k.mapping})`),
         ...[...kinds.values()].filter((k) => k.problem).map((k) => `association kind ${k.id}: ${k.problem}`),
-        ...(o.key ? [`source instances named by ${o.key} (column ${srcCol})`] : []),
+        ...(o.key ? [`source instances named by ${o.key} (column ${o.key})`] : []),
+        ...(headerSrc === SRC_PRIMARY || tallies.has(SRC_PRIMARY) ? [`source instances named by ${SRC_PRIMARY} (field=value pairs, as CMDB's association sheet writes them)`] : []),
+        ...(headerDst === DST_PRIMARY || tallies.has(DST_PRIMARY) ? [`target instances named by ${DST_PRIMARY} (field=value pairs)`] : []),
         ...(o.asstKey ? [`target instances named by ${o.asstKey} (column ${isText ? headerDst : asstKeyColumns(o.asstKey).join(' or ')})`] : []),
-        ...(o.key || o.asstKey ? (online ? [...tallies].map(([col, t]) => tallyLine(col, t)) : ['keys not resolved: no server connection']) : []),
+        ...(o.key || o.asstKey || headerSrc === SRC_PRIMARY || headerDst === DST_PRIMARY || tallies.size
+          ? (online ? [...tallies].map(([col, t]) => tallyLine(col, t)) : ['keys not resolved: no server connection'])
+          : []),
       ],
     };
     return session;
@@ -285,6 +319,17 @@ function iamRefusal(env: CmdbEnvelope, rows: CheckedRow[], k: Kind): BatchVerdic
     ? `host ${host} is unknown or not placed in a business (CMDB's permission check refused the whole batch for it: ${envelopeError(env)}); the other rows were sent again`
     : envelopeError(env);
   return named.length ? { kind: 'rejected', code: env.code, message, named, splittable: false } : { kind: 'rejected', code: env.code, message, splittable: true };
+}
+
+/**
+ * CMDB's association sheet says per row what to do: "add" or "delete" (web_server/service/excel/core/const.go
+ * AsstOps). associate creates; an empty cell (CMDB's export leaves it empty) is taken as add.
+ */
+function operateProblem(v: unknown): string | undefined {
+  const op = keyText(v)?.toLowerCase();
+  if (op === undefined || op === 'add') return undefined;
+  if (op === 'delete') return 'operate is "delete": associate only creates associations; delete this one in CMDB (its UI imports the sheet and deletes the "delete" rows), or remove the row';
+  return `operate "${String(v)}" is neither add nor delete (the operations of CMDB's association sheet); associate creates: write add or leave it empty`;
 }
 
 function groupBy<T>(items: T[], key: (t: T) => string): Map<string, T[]> {

@@ -6,6 +6,7 @@ import { buildShape, shapeRow, unknownColumns } from '../../schema/rows.js';
 import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from '../types.js';
 import { envelopeError, fetchAttributes, keyText, KeyResolver, readCreateMaps, requireCmdb } from './common.js';
 import { checkKey, fetchUniqueRules, lookupFields } from './unique.js';
+import { EnumQuotes } from './enum-quote.js';
 import { cellsAreText } from '../../input/index.js';
 
 /** An id column in create-inst's input: an export (CMDB's own, or ours) meant for an update. */
@@ -47,12 +48,15 @@ export const createInst: Operation = {
     const keys = ctx.options.noSchema ? (ctx.options.key ? [ctx.options.key] : []) : lookupFields(attrs, rules, ctx.options.key);
     const key = keys[0];
     const isText = cellsAreText(ctx.source);
+    // enumquote cells may name instances (CMDB's export writes names): resolved to ids before sending.
+    const quotes = EnumQuotes.of(attrs, ctx.cmdb, ctx.signal);
     const session: Session = {
       target: obj,
       uniqueKey: key,
       checkColumns: (columns) => unknownColumns(shape, columns).map((e) => (e.field === 'bk_inst_id' ? { field: e.field, message: EXPORTED_IDS } : e)),
       check(rec: InputRecord): CheckedRow {
         const { payload, errors } = shapeRow(shape, rec.values, isText, isText);
+        quotes?.relax(errors, payload);
         return { row: rec.row, values: rec.values, payload, group: '', errors };
       },
       async send(rows, signal) {
@@ -67,6 +71,7 @@ export const createInst: Operation = {
         keys.length ? `unclear answers are checked by ${keys.join(' or ')} (the first the row fills) before anything is sent again` : `${obj} has no unique field: rows of a batch with an unclear answer are reported "outcome unknown", never re-sent`,
       ],
     };
+    if (quotes) session.resolve = (rows) => quotes.resolve(rows, (r) => r.payload);
     if (keys.length) {
       const numeric = new Set(attrs.filter((a) => a.bk_property_type === 'int' || a.bk_property_type === 'float').map((a) => a.bk_property_id));
       // Applied means "exists": one instance has the row's value of the first lookup field the row fills.

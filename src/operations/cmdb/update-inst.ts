@@ -8,6 +8,7 @@ import { BUILTIN_MODELS, attributeToField, type CmdbAttribute } from '../../sche
 import { buildShape, fieldOf, shapeRow, unknownColumns, type FieldError } from '../../schema/rows.js';
 import { idCell } from '../id-cell.js';
 import type { CheckedRow, Operation, Session } from '../types.js';
+import { EnumQuotes } from './enum-quote.js';
 import { envelopeError, fetchAttributes, keyText, KeyResolver, newTally, requireCmdb, resolveKeyColumn, tallyLine, WHOLE_REQUEST_CODES } from './common.js';
 import { checkKey, fetchUniqueRules } from './unique.js';
 import { requireObj } from './create-inst.js';
@@ -46,6 +47,8 @@ export const updateInst: Operation = {
     // No connection (a --dry-run with --no-schema): keys stay unresolved, and the plan says so.
     const resolver = key && ctx.cmdb ? new KeyResolver(requireCmdb(ctx), obj, key, ctx.signal, undefined, keyCheck?.numeric) : undefined;
     const tally = newTally();
+    // enumquote cells may name instances (CMDB's export writes names): resolved to ids before sending.
+    const quotes = EnumQuotes.of(attrs, ctx.cmdb, ctx.signal);
     /** The values each row's update replaces, read just before its batch is sent (report column before; what revert puts back). */
     const readBefore = async (rows: CheckedRow[], signal: AbortSignal) => {
       if (rows.length === 0) return;
@@ -72,6 +75,7 @@ export const updateInst: Operation = {
       },
       check(rec: InputRecord): CheckedRow {
         const { payload: datas, errors } = shapeRow(shape, rec.values, isText, isText);
+        quotes?.relax(errors, datas);
         let id: unknown;
         const raw = rec.values[idColumn];
         if (key) {
@@ -98,7 +102,13 @@ export const updateInst: Operation = {
         'batches are all-or-nothing on the server: a refused batch is split to isolate the rows at fault',
       ],
     };
-    if (resolver) session.resolve = (rows) => resolveKeyColumn(rows, resolver, key!, 'inst_id', tally);
+    const datasOf = (r: CheckedRow) => r.payload.datas as Record<string, unknown>;
+    if (resolver || quotes) {
+      session.resolve = async (rows) => {
+        if (resolver) await resolveKeyColumn(rows, resolver, key!, 'inst_id', tally);
+        if (quotes) await quotes.resolve(rows, datasOf);
+      };
+    }
     return session;
   },
 };

@@ -1,0 +1,158 @@
+/**
+ * A workbook's shared-strings table, spooled to a temp file so that reading a sheet does not hold it in memory.
+ *
+ * Excel stores every distinct text of a workbook once, in xl/sharedStrings.xml, and a cell holds its index. The
+ * workbook library keeps the table as one JavaScript array, so an Excel-saved sheet of a million rows with 3 million
+ * distinct texts held ~150 MB of strings (and V8 grew the heap to 1.5 GB around them; docs/performance.md, case 5).
+ * Here the texts go to a file, UTF-8 one after another; memory keeps where each one starts (4 bytes a string) and a
+ * few recently read 64 KB blocks of the file (4 MB). Excel numbers the texts in the order they first appear, so a sheet
+ * read from the top reads the file mostly forward, and the texts repeated on every row (enum names) sit in the
+ * first blocks, which stay cached.
+ *
+ * Every text is added before the first is read (the library parses the table before any sheet that uses it).
+ * `view()` is what the library's worksheet parser indexes (`sharedStrings[i]`).
+ */
+import { closeSync, mkdtempSync, openSync, readSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** Read in blocks of 64 KB, the last 64 read kept (4 MB); written a megabyte at a time. Tests use small sizes. */
+export interface SpoolSizes {
+  block: number;
+  cachedBlocks: number;
+  writeBuffer: number;
+}
+const SIZES: SpoolSizes = { block: 64 * 1024, cachedBlocks: 64, writeBuffer: 1024 * 1024 };
+const OFFSETS_PER_CHUNK = 64 * 1024;
+/** Offsets are 32-bit: a table of 4 GB of text is not one this reader takes. */
+const MAX_BYTES = 2 ** 32 - 1;
+
+export class SpooledStrings {
+  /** The temp folder holding the file; the caller removes it (with everything else the read leaves). */
+  readonly dir: string;
+  private fd: number | null;
+  private count = 0;
+  private bytes = 0; // written to the file or waiting in `pending`
+  private readonly starts: Uint32Array[] = [];
+  private pending: Buffer;
+  private pendingLength = 0;
+  private written = 0; // bytes in the file
+  private readonly blocks = new Map<number, Buffer>();
+
+  constructor(private readonly sizes: SpoolSizes = SIZES) {
+    this.pending = Buffer.allocUnsafe(sizes.writeBuffer);
+    this.dir = mkdtempSync(join(tmpdir(), 'cmdb-bulk-strings-'));
+    this.fd = openSync(join(this.dir, 'shared-strings'), 'w+');
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  add(text: string): void {
+    const chunk = this.count % OFFSETS_PER_CHUNK;
+    if (chunk === 0) this.starts.push(new Uint32Array(OFFSETS_PER_CHUNK));
+    this.starts[this.starts.length - 1]![chunk] = this.bytes;
+    this.count++;
+    const length = Buffer.byteLength(text);
+    if (this.bytes + length > MAX_BYTES) throw new Error('the workbook\'s shared-strings table holds more than 4 GB of text');
+    if (length > this.pending.length - this.pendingLength) this.flush();
+    if (length > this.pending.length) this.write(Buffer.from(text));
+    else this.pendingLength += this.pending.write(text, this.pendingLength);
+    this.bytes += length;
+  }
+
+  /** Every text is in: the rest goes to the file and the write buffer is let go. */
+  finish(): void {
+    this.flush();
+    this.pending = Buffer.alloc(0);
+  }
+
+  /** Text number `i` (0-based), or undefined when the table has no such entry. */
+  get(i: number): string | undefined {
+    if (!(i >= 0 && i < this.count)) return undefined;
+    if (this.pendingLength > 0) this.flush();
+    const start = this.startOf(i);
+    const end = i + 1 < this.count ? this.startOf(i + 1) : this.bytes;
+    const size = this.sizes.block;
+    const block = Math.floor(start / size);
+    // A text across two blocks is read on its own.
+    if (end > (block + 1) * size) return this.readRange(start, end).toString('utf8');
+    return this.block(block).toString('utf8', start - block * size, end - block * size);
+  }
+
+  /** An array-like the library indexes: `view()[i]` is text i. */
+  view(): unknown[] {
+    return new Proxy([] as unknown[], {
+      get: (target, p) => {
+        if (typeof p === 'string') {
+          const i = Number(p);
+          if (Number.isInteger(i)) return this.get(i);
+        }
+        return Reflect.get(target, p);
+      },
+    });
+  }
+
+  /** Closes the file (idempotent); the folder is the caller's to remove. */
+  close(): void {
+    const fd = this.fd;
+    this.fd = null;
+    this.blocks.clear();
+    if (fd !== null) closeSync(fd);
+  }
+
+  private startOf(i: number): number {
+    return this.starts[Math.floor(i / OFFSETS_PER_CHUNK)]![i % OFFSETS_PER_CHUNK]!;
+  }
+
+  private flush(): void {
+    if (this.pendingLength === 0) return;
+    this.write(this.pending.subarray(0, this.pendingLength));
+    this.pendingLength = 0;
+  }
+
+  private write(b: Buffer): void {
+    const fd = this.openFd();
+    for (let off = 0; off < b.length; ) off += writeSync(fd, b, off, b.length - off, this.written + off);
+    this.written += b.length;
+  }
+
+  private block(n: number): Buffer {
+    const hit = this.blocks.get(n);
+    if (hit) {
+      // Most recently used last: the first key is the one to drop.
+      this.blocks.delete(n);
+      this.blocks.set(n, hit);
+      return hit;
+    }
+    const size = this.sizes.block;
+    const b = this.readRange(n * size, Math.min((n + 1) * size, this.written));
+    if (this.blocks.size >= this.sizes.cachedBlocks) this.blocks.delete(this.blocks.keys().next().value!);
+    this.blocks.set(n, b);
+    return b;
+  }
+
+  private readRange(start: number, end: number): Buffer {
+    const fd = this.openFd();
+    const b = Buffer.allocUnsafe(end - start);
+    for (let off = 0; off < b.length; ) {
+      const n = readSync(fd, b, off, b.length - off, start + off);
+      if (n === 0) throw new Error('the shared-strings temp file ended early');
+      off += n;
+    }
+    return b;
+  }
+
+  private openFd(): number {
+    if (this.fd === null) throw new Error('the shared-strings table was read after its workbook was closed');
+    return this.fd;
+  }
+}
+
+/** The plain text of a shared string as the library gives it (rich text: its runs' text joined). */
+export function sharedText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  const runs = (v as { richText?: Array<{ text?: string | null }> } | null)?.richText;
+  return Array.isArray(runs) ? runs.map((r) => r.text ?? '').join('') : '';
+}
