@@ -1,5 +1,5 @@
 /**
- * Pass 2, wired: every row read again (rows) and recorded once (recorder) — carried from the earlier report, settled
+ * Pass 2, wired (or a dry run's one pass): every row read again (rows) and recorded once (recorder) — carried from the earlier report, settled
  * here (invalid, dry run, stopped), or batched (batcher) and sent (send-batch).
  */
 import { AuthError, EXIT, UnreachableError, type CliError } from '../core/errors.js';
@@ -11,7 +11,7 @@ import { notSent, outcome, type Pending } from './outcome.js';
 import type { Plan } from './plan.js';
 import { Recorder } from './recorder.js';
 import type { Resume } from './resume.js';
-import { checkedRows } from './rows.js';
+import { checkedRows, type RowItem } from './rows.js';
 import type { RunOptions } from './run.js';
 import { BatchSender, type SendStats } from './send-batch.js';
 
@@ -27,7 +27,13 @@ export interface Pass2 {
   send: boolean;
   /** Setup failed with this error: every row is reported unsent (or as the earlier report has it). */
   setupError?: CliError;
+  /** The plan of pass 1; for a dry run's one pass, the plan being counted (its total still 0: unknown). */
   plan: Plan;
+  /**
+   * The checked rows to record; by default the input read again (pass 2). A dry run hands in its one pass (each
+   * row read, checked and counted once). `resolve` says whether to still ask the server (not once stopping).
+   */
+  rows?: (resolve: () => boolean) => AsyncIterable<RowItem[]>;
 }
 
 /** Pass 2: every row read again and recorded once — carried from the earlier report, settled here, or sent. */
@@ -71,7 +77,8 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
   try {
     // Show the bar (0 of total) before the first answer: a first batch held by a 429 or a slow server shows as such.
     if (x.send) recorder.progress(true);
-    const rows = checkedRows(source, session, { skip: (rec) => x.resume.skip(rec), resolve: () => !recorder.stopping });
+    const resolve = () => !recorder.stopping;
+    const rows = x.rows ? x.rows(resolve) : checkedRows(source, session, { skip: (rec) => x.resume.skip(rec), resolve });
     for await (const chunk of rows) {
       for (const { rec, checked } of chunk) {
         if (!checked) {
