@@ -9,7 +9,7 @@
  * line of the plan in one pass (docs/decisions.md, "A dry run reads its input once").
  */
 import { setMaxListeners } from 'node:events';
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CliError, EXIT, UsageError, type ExitCode } from '../core/errors.js';
 import type { InputRecord, ReportFormat } from '../core/types.js';
@@ -153,7 +153,14 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       const counted = plan;
       // Like pass 2, it reads every row even after Ctrl-C (the plan lists them all); it stops asking the server.
       const rows = (resolve: () => boolean) => tallied(counted, checkedRows(source, session, { skip, resolve }), source);
-      pass = await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath: place?.path ?? null, send: false, plan, rows });
+      try {
+        pass = await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath: place?.path ?? null, send: false, plan, rows });
+      } catch (e) {
+        // A file found broken halfway (invalid JSON, not UTF-8) leaves no half plan: as before, when it was found by
+        // pass 1, before the plan was written.
+        if (place && place.path !== '-') for (const f of [place.path, `${place.path}.journal`]) rmSync(f, { force: true });
+        throw e;
+      }
     } else {
       // ---- pass 1: check everything, send nothing
       plan = await checkAll(source, session, resume, o.stop);
