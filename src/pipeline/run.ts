@@ -21,6 +21,7 @@ import type { RunSummary } from '../report/summary.js';
 import type { Progress } from '../ui/progress.js';
 import { actionTotals, checkAll, describePlan, emptyPlan, invalidMessage, tallied, type Plan } from './plan.js';
 import type { Recorder, StopCause } from './recorder.js';
+import { boundHeapGrowth } from './heap.js';
 import { placeReport, realReportPath, type ReportPlace } from './report-path.js';
 import { Resume } from './resume.js';
 import { checkedRows, headerProblems } from './rows.js';
@@ -79,6 +80,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   const now = o.now ?? Date.now;
   const started = now();
   const op = o.operation;
+  boundHeapGrowth();
   const source = await openInput(o.input);
   let conn: Connection | undefined;
   try {
