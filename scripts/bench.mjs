@@ -53,6 +53,10 @@ const XLSX_ROWS = String(opt('xlsx-rows', '100000,1000000')).split(',').map(Numb
 const XLSX_RUNS = Number(opt('xlsx-runs', 1));
 const SEND_ROWS = Number(opt('send-rows', 100_000));
 const SYNC_ROWS = Number(opt('sync-rows', 100_000));
+// Subsets for a quick look at memory: --send-rows 0 --c2-big 4 (only the million-row send at concurrency 4; also 16,
+// 16-capped) and --c8-big csv (only the million-row CSV export; also ndjson, csv-capped).
+const C2_BIG = opt('c2-big')?.split(',');
+const C8_BIG = opt('c8-big')?.split(',');
 
 const { startSimulator } = await import(join(ROOT, 'dist/sim/index.js'));
 const tmp = mkdtempSync(join(os.tmpdir(), 'cmdb-bulk-bench-'));
@@ -341,7 +345,7 @@ async function case2() {
   const out = [];
   const big1m = [];
   try {
-    for (const latency of [0, 50]) {
+    for (const latency of SEND_ROWS > 0 ? [0, 50] : []) {
       let base;
       for (const concurrency of [1, 4, 16]) {
         sim.reset();
@@ -383,7 +387,8 @@ async function case2() {
     console.log(`   create-inst of ${fmt(ROWS)} rows, no added latency: memory while sending`);
     const big = join(tmp, 'create-big.csv');
     await writeLines(big, SWITCH_HEADER, ROWS, switchRow);
-    for (const [concurrency, nodeOptions] of [[4, ''], [16, ''], [16, '--max-old-space-size=512']]) {
+    const bigRuns = [[4, ''], [16, ''], [16, '--max-old-space-size=512']].filter(([c, n]) => !C2_BIG || C2_BIG.includes(n ? `${c}-capped` : String(c)));
+    for (const [concurrency, nodeOptions] of bigRuns) {
       sim.reset();
       sim.setFaults({});
       const report = join(tmp, `create-big-${concurrency}.report.csv`);
@@ -818,7 +823,7 @@ async function case8() {
   const c = { rows: ROWS, runs: [] };
   try {
     const env = { CMDB_URL: `http://127.0.0.1:${server.address().port}`, CMDB_GATEWAY: 'esb', BK_APP_CODE: 'bench', BK_APP_SECRET: 'bench', BK_USERNAME: 'admin' };
-    for (const [format, nodeOptions] of [['csv', ''], ['ndjson', ''], ['csv', '--max-old-space-size=512']]) {
+    for (const [format, nodeOptions] of [['csv', ''], ['ndjson', ''], ['csv', '--max-old-space-size=512']].filter(([f, n]) => !C8_BIG || C8_BIG.includes(n ? `${f}-capped` : f))) {
       const out = join(tmp, `export-1m.${format}`);
       const r = await cli(['export', '--obj', 'bk_switch', '--out', out, '--no-progress', '--json'], { env: { ...env, ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}) } });
       expectOk(r, `case 8 ${format}`);
@@ -832,6 +837,7 @@ async function case8() {
   } finally {
     await new Promise((r) => server.close(r));
   }
+  if (C8_BIG) return; // --c8-big: only the million-row exports
   // The same through the simulator (its own request checks, both doors), at a size it pages in reasonable time.
   const n = Math.min(ROWS, 100_000);
   const sim = await startSimulator({ world: 'empty-extra', apigwWindows: false });
