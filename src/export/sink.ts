@@ -14,6 +14,7 @@ import { finished } from 'node:stream/promises';
 import { UsageError } from '../core/errors.js';
 import { csvLine } from '../report/csv.js';
 import { LIST_SEPARATOR, type FieldSpec } from '../schema/fields.js';
+import { boundHeapGrowth } from '../pipeline/heap.js';
 
 export type ExportFormat = 'csv' | 'ndjson' | 'json' | 'xlsx' | 'cmdb-xlsx';
 export const EXPORT_FORMATS: ExportFormat[] = ['csv', 'ndjson', 'json', 'xlsx', 'cmdb-xlsx'];
@@ -183,6 +184,7 @@ export class RowSink {
   ) {}
 
   static async open(d: Destination, columns: string[], specs: Map<string, FieldSpec>): Promise<RowSink> {
+    boundHeapGrowth(); // a million rows pass through: keep the heap near what is live (pipeline/heap.ts)
     const writer = await FORMATS[d.format].open!(d.target, columns, specs, d.name).catch((e: unknown) => {
       if (d.partial) rmSync(d.partial, { force: true });
       throw e;

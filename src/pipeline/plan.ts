@@ -1,12 +1,13 @@
 /**
- * Pass 1: read and check every row, send nothing. The plan says how many rows are valid and invalid, how they group
- * into batches, and lists the first problems; a dry run prints it.
+ * The plan: how many rows are valid and invalid, how they group into batches, and the first problems; a dry run
+ * prints it. A run that sends counts it in pass 1 (check every row, send nothing); a dry run counts it while it
+ * writes the rows' plan, in its one pass (run.ts).
  */
 import type { InputSource } from '../input/index.js';
 import type { Operation, Session } from '../operations/types.js';
 import { joinErrors } from '../schema/rows.js';
 import type { Resume } from './resume.js';
-import { checkedRows } from './rows.js';
+import { checkedRows, type RowItem } from './rows.js';
 
 const MAX_LISTED_PROBLEMS = 20;
 
@@ -25,10 +26,18 @@ export interface Plan {
   changedFields: number;
 }
 
-export async function checkAll(source: InputSource, session: Session, resume: Resume, stop: AbortSignal): Promise<Plan> {
-  const plan: Plan = { total: 0, invalid: 0, valid: 0, skipped: 0, problems: [], groups: new Map(), columns: source.columns ?? [], actions: new Map(), changedFields: 0 };
+/** A plan with nothing counted yet. */
+export function emptyPlan(source: InputSource): Plan {
+  return { total: 0, invalid: 0, valid: 0, skipped: 0, problems: [], groups: new Map(), columns: source.columns ?? [], actions: new Map(), changedFields: 0 };
+}
+
+/**
+ * The rows, passed on unchanged, each chunk counted into `plan` first. For JSON input the plan's columns are the
+ * keys seen (up to 1,000 distinct), set when the rows end.
+ */
+export async function* tallied(plan: Plan, rows: AsyncIterable<RowItem[]>, source: InputSource): AsyncGenerator<RowItem[]> {
   const seen = source.columns ? null : new Set<string>();
-  for await (const chunk of checkedRows(source, session, { skip: (rec) => resume.skip(rec), resolve: () => true, stop })) {
+  for await (const chunk of rows) {
     for (const { rec, checked: r } of chunk) {
       plan.total++;
       if (seen && seen.size < 1000) for (const k in rec.values) seen.add(k);
@@ -45,8 +54,16 @@ export async function checkAll(source: InputSource, session: Session, resume: Re
         if (!r.settled) plan.groups.set(r.group, (plan.groups.get(r.group) ?? 0) + 1);
       }
     }
+    yield chunk;
   }
   if (seen) plan.columns = [...seen];
+}
+
+/** Pass 1 of a run that sends: every row read and checked, counted into the plan, nothing else kept. */
+export async function checkAll(source: InputSource, session: Session, resume: Resume, stop: AbortSignal): Promise<Plan> {
+  const plan = emptyPlan(source);
+  const rows = checkedRows(source, session, { skip: (rec) => resume.skip(rec), resolve: () => true, stop });
+  for await (const chunk of tallied(plan, rows, source)) void chunk; // counted as it passes
   return plan;
 }
 

@@ -3,26 +3,29 @@
  * travels").
  *
  * Pass 1 reads the whole input and checks every row (nothing is sent): a file with invalid rows stops here with
- * exit 2 unless --skip-invalid. Pass 2 reads the input again, checks each row again (cheap, and it keeps memory
- * flat: nothing per row survives pass 1), batches the good rows and sends them with at most `concurrency` batches
- * in flight; each outcome goes to the report as its batch finishes.
+ * exit 2 unless --skip-invalid. Pass 2 reads the input again, checks each row again (it keeps memory flat: nothing
+ * per row survives pass 1), batches the good rows and sends them with at most `concurrency` batches in flight; each
+ * outcome goes to the report as its batch finishes. A dry run needs no pass 1: it checks and writes each row's
+ * line of the plan in one pass (docs/decisions.md, "A dry run reads its input once").
  */
 import { setMaxListeners } from 'node:events';
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { CliError, EXIT, UsageError, type ExitCode } from '../core/errors.js';
-import type { ReportFormat } from '../core/types.js';
+import type { InputRecord, ReportFormat } from '../core/types.js';
 import { openInput, type InputSource, type OpenInputOptions } from '../input/index.js';
 import type { CmdbApi } from '../http/cmdb.js';
 import type { FeishuApi } from '../http/feishu.js';
 import type { Operation, OperationOptions, Session } from '../operations/types.js';
 import type { RunSummary } from '../report/summary.js';
 import type { Progress } from '../ui/progress.js';
-import { actionTotals, checkAll, describePlan, invalidMessage } from './plan.js';
-import type { StopCause } from './recorder.js';
-import { placeReport, realReportPath } from './report-path.js';
+import { actionTotals, checkAll, describePlan, emptyPlan, invalidMessage, tallied, type Plan } from './plan.js';
+import type { Recorder, StopCause } from './recorder.js';
+import { boundHeapGrowth } from './heap.js';
+import { placeReport, realReportPath, type ReportPlace } from './report-path.js';
 import { Resume } from './resume.js';
-import { headerProblems } from './rows.js';
+import { checkedRows, headerProblems } from './rows.js';
+import type { SendStats } from './send-batch.js';
 import { sendRows } from './send-rows.js';
 import { checkUniqueInFile } from './unique-check.js';
 import { summarize } from './summarize.js';
@@ -77,6 +80,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
   const now = o.now ?? Date.now;
   const started = now();
   const op = o.operation;
+  boundHeapGrowth();
   const source = await openInput(o.input);
   let conn: Connection | undefined;
   try {
@@ -131,9 +135,39 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     const unique = o.dryRun && !setupError ? checkUniqueInFile(session) : undefined;
     if (unique) session = unique;
 
-    // ---- pass 1: check everything, send nothing
-    const plan = await checkAll(source, session, resume, o.stop);
-    unique?.reset();
+    const placeTheReport = () =>
+      o.report
+        ? placeReport({ given: o.report.path, format: o.report.format, inputFile: o.input.file, command: op.command, dryRun: o.dryRun, priorPath, overwrite: !!o.overwrite, warn: o.warn, now: new Date(started) })
+        : Promise.resolve(null);
+    const skip = (rec: InputRecord) => resume.skip(rec);
+
+    // A dry run reads the input once: each row is checked, counted into the plan and written to the plan file in
+    // the same pass (a dry run sends nothing, so nothing waits for the whole file to be checked). Not with --resume /
+    // --retry-failed (the earlier report is judged on the whole input before anything is written), nor when a CSV
+    // plan needs the keys of every JSON record for its header.
+    const onePass = o.dryRun && !priorPath && (source.columns !== null || o.report?.format !== 'csv');
+    let plan: Plan;
+    let place: ReportPlace | null = null;
+    let pass: { recorder: Recorder; stats: SendStats } | undefined;
+    if (onePass) {
+      place = await placeTheReport();
+      plan = emptyPlan(source);
+      const counted = plan;
+      // Like pass 2, it reads every row even after Ctrl-C (the plan lists them all); it stops asking the server.
+      const rows = (resolve: () => boolean) => tallied(counted, checkedRows(source, session, { skip, resolve }), source);
+      try {
+        pass = await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath: place?.path ?? null, send: false, plan, rows });
+      } catch (e) {
+        // A file found broken halfway (invalid JSON, not UTF-8) leaves no half plan: as before, when it was found by
+        // pass 1, before the plan was written.
+        if (place && place.path !== '-') for (const f of [place.path, `${place.path}.journal`]) rmSync(f, { force: true });
+        throw e;
+      }
+    } else {
+      // ---- pass 1: check everything, send nothing
+      plan = await checkAll(source, session, resume, o.stop);
+      unique?.reset();
+    }
     for (const note of source.notes()) o.info(note);
     // An empty change set (a header and no rows) is normal in CI: nothing to do, an empty report, exit 0 — unless
     // setup failed. (Interrupted, pass 1 read nothing: pass 2 still reports every row.)
@@ -144,9 +178,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       if (!resume.byContent) o.warn(`${priorPath} has no row fingerprints (written by an older version): its rows are matched to the input's by number only`);
     }
 
-    const place = o.report
-      ? await placeReport({ given: o.report.path, format: o.report.format, inputFile: o.input.file, command: op.command, dryRun: o.dryRun, priorPath, overwrite: !!o.overwrite, warn: o.warn, now: new Date(started) })
-      : null;
+    if (!onePass) place = await placeTheReport();
     const reportPath = place?.path ?? null;
     const blockedByInvalid = plan.invalid > 0 && !o.skipInvalid && !setupError;
     if (blockedByInvalid) {
@@ -164,7 +196,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
 
     // ---- pass 2: send (or, for a dry run or a blocked file, write the report without sending)
     const send = !o.dryRun && !blockedByInvalid && !setupError;
-    const { recorder, stats: sent } = await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath, send, setupError, plan });
+    const { recorder, stats: sent } = pass ?? (await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath, send, setupError, plan }));
     const stats = conn?.stats() ?? { requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0 };
     const cause: StopCause | undefined = setupError ? { kind: 'failed', error: setupError } : recorder.cause;
     const summary = summarize({ o, plan, batchSize, reportPath, recorder, sent, stats, cause, blockedByInvalid, send, emptyRows: source.emptyRows, durationMs: now() - started, key: o.opOptions.key ?? (op.command === 'create-inst' ? session.uniqueKey : undefined) });

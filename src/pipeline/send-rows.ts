@@ -1,17 +1,18 @@
 /**
- * Pass 2, wired: every row read again (rows) and recorded once (recorder) — carried from the earlier report, settled
+ * Pass 2, wired (or a dry run's one pass): every row read again (rows) and recorded once (recorder) — carried from the earlier report, settled
  * here (invalid, dry run, stopped), or batched (batcher) and sent (send-batch).
  */
 import { AuthError, EXIT, UnreachableError, type CliError } from '../core/errors.js';
+import type { RowOutcome } from '../core/types.js';
 import type { InputSource } from '../input/index.js';
 import type { Session } from '../operations/types.js';
 import { joinErrors } from '../schema/rows.js';
 import { Batcher } from './batcher.js';
 import { notSent, outcome, type Pending } from './outcome.js';
 import type { Plan } from './plan.js';
-import { Recorder } from './recorder.js';
+import { Recorder, type Settled } from './recorder.js';
 import type { Resume } from './resume.js';
-import { checkedRows } from './rows.js';
+import { checkedRows, type RowItem } from './rows.js';
 import type { RunOptions } from './run.js';
 import { BatchSender, type SendStats } from './send-batch.js';
 
@@ -27,7 +28,13 @@ export interface Pass2 {
   send: boolean;
   /** Setup failed with this error: every row is reported unsent (or as the earlier report has it). */
   setupError?: CliError;
+  /** The plan of pass 1; for a dry run's one pass, the plan being counted (its total still 0: unknown). */
   plan: Plan;
+  /**
+   * The checked rows to record; by default the input read again (pass 2). A dry run hands in its one pass (each
+   * row read, checked and counted once). `resolve` says whether to still ask the server (not once stopping).
+   */
+  rows?: (resolve: () => boolean) => AsyncIterable<RowItem[]>;
 }
 
 /** Pass 2: every row read again and recorded once — carried from the earlier report, settled here, or sent. */
@@ -56,15 +63,33 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
   if (o.stop.aborted) onStop();
   const setupError = x.setupError;
 
+  // Rows settled here are recorded together (a dry run's million rows in 2,000 calls, not a million), in input
+  // order: the ones held are recorded before a later row goes to the batcher, and at the end of every chunk.
+  let held: RowOutcome[] = [];
+  let heldHow: Settled = 'settled';
+  const recordHeld = () => {
+    if (held.length === 0) return;
+    recorder.record(held, heldHow);
+    held = [];
+  };
+  const settle = (out: RowOutcome, how: Settled) => {
+    if (how !== heldHow) recordHeld();
+    heldHow = how;
+    held.push(out);
+  };
+
   /** Records a row that is not sent, or hands it to the batcher (then returns the dispatch to wait for, if any). */
   const take = (r: Pending): Promise<void> | undefined => {
-    if (r.errors.length) recorder.record([outcome(r, 'invalid', { error: joinErrors(r.errors) })], 'settled');
-    else if (r.settled) recorder.record([outcome(r, r.settled.status, { id: r.settled.id, error_code: r.settled.error_code, error: r.settled.error })], 'settled');
-    else if (setupError) recorder.record([notSent(r, { error_code: stopCode(setupError), error: `not sent: ${setupError.message.split('\n')[0]}` })], 'stopped');
-    else if (o.dryRun) recorder.record([notSent(r, { detail: [r.detail, 'dry run'].filter(Boolean).join('; ') })], 'settled');
-    else if (!x.send) recorder.record([notSent(r, { error: 'not sent: the file has invalid rows' })], 'stopped');
-    else if (recorder.stopping) recorder.record([notSent(r, { error: recorder.stopReason() })], 'stopped');
-    else return batcher.add(r);
+    if (r.errors.length) settle(outcome(r, 'invalid', { error: joinErrors(r.errors) }), 'settled');
+    else if (r.settled) settle(outcome(r, r.settled.status, { id: r.settled.id, error_code: r.settled.error_code, error: r.settled.error }), 'settled');
+    else if (setupError) settle(notSent(r, { error_code: stopCode(setupError), error: `not sent: ${setupError.message.split('\n')[0]}` }), 'stopped');
+    else if (o.dryRun) settle(notSent(r, { detail: [r.detail, 'dry run'].filter(Boolean).join('; ') }), 'settled');
+    else if (!x.send) settle(notSent(r, { error: 'not sent: the file has invalid rows' }), 'stopped');
+    else if (recorder.stopping) settle(notSent(r, { error: recorder.stopReason() }), 'stopped');
+    else {
+      recordHeld();
+      return batcher.add(r);
+    }
     return undefined;
   };
 
@@ -72,11 +97,12 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
   try {
     // Show the bar (0 of total) before the first answer: a first batch held by a 429 or a slow server shows as such.
     if (x.send) recorder.progress(true);
-    const rows = checkedRows(source, session, { skip: (rec) => x.resume.skip(rec), resolve: () => !recorder.stopping });
+    const resolve = () => !recorder.stopping;
+    const rows = x.rows ? x.rows(resolve) : checkedRows(source, session, { skip: (rec) => x.resume.skip(rec), resolve });
     for await (const chunk of rows) {
       for (const { rec, checked } of chunk) {
         if (!checked) {
-          recorder.record([x.resume.carry(rec)], 'carried');
+          settle(x.resume.carry(rec), 'carried');
           continue;
         }
         const r: Pending = checked;
@@ -84,6 +110,7 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
         const full = take(r);
         if (full) await full;
       }
+      recordHeld();
     }
     try {
       await batcher.finish();

@@ -68,6 +68,49 @@ describe('JSON array input', () => {
     }
   });
 
+  it('cuts flat one-line objects whole and every other element step by step: the same values and lines as JSON.parse', async () => {
+    // Strings that look like structure, escapes, nested objects, elements over several lines, arrays of scalars,
+    // elements cut by the 32 KB read chunks (the file is ~1 MB): every element must come out as JSON.parse has it.
+    const tricky = ['}', '{', '},{', '"}', '\\', '\\"}', ']', '[{', '"a":1}', 'é交换机', '\u2028'];
+    const elements: string[] = [];
+    for (let i = 0; i < 6000; i++) {
+      const text = `v${i}${tricky[i % tricky.length]}${'x'.repeat(i % 97)}`;
+      const flat = JSON.stringify({ id: i, text, tags: [i, `t${i}`], ok: i % 2 === 0, n: null });
+      if (i % 7 === 3) elements.push(JSON.stringify({ id: i, nested: { text } })); // an object inside
+      else if (i % 11 === 5) elements.push(JSON.stringify({ id: i, text }, null, 2)); // over several lines
+      else if (i % 13 === 6) elements.push(`{ "id" : ${i} ,\t"text":${JSON.stringify(text)} }`); // spaced, tab
+      else elements.push(flat);
+    }
+    const body = '[\n' + elements.map((e, i) => (i % 5 === 4 ? `${e}, ` : `${e},\n`)).join('').replace(/,[\n ]*$/, '\n]\n');
+    const file = await t.write('tricky.json', body);
+    const recs = await readAll({ file });
+    const expected = JSON.parse(body) as object[];
+    expect(recs.length).toBe(expected.length);
+    expect(recs.map((r) => r.error).filter(Boolean)).toEqual([]);
+    // Where each element starts: the line of its first character.
+    const lines: number[] = [];
+    let line = 1;
+    let at = body.indexOf('\n') + 1;
+    line++;
+    for (const e of elements) {
+      const start = body.indexOf(e, at);
+      for (let k = body.indexOf('\n', at); k !== -1 && k < start; k = body.indexOf('\n', k + 1)) line++;
+      lines.push(line);
+      line += e.split('\n').length - 1;
+      at = start + e.length;
+    }
+    for (let i = 0; i < recs.length; i++) {
+      expect({ ...recs[i]!.values }, `element ${i + 1}`).toEqual(expected[i]);
+      expect(recs[i]!.line, `line of element ${i + 1}`).toBe(lines[i]);
+    }
+  });
+
+  it('stops on a syntax error inside a one-line object with its line and element', async () => {
+    const text = '[\n{"a":1},\n{"a":2},\n{"a":"x" "b":3},\n{"a":4}\n]\n';
+    const err = await usageError(readAll({ file: await t.write('flat-syntax.json', text) }));
+    expect(err.message).toMatch(/flat-syntax\.json line 4: invalid JSON: .*\(in element 3\)/);
+  });
+
   it('rejects a top level that is not an array or an API export at open, pointing to NDJSON', async () => {
     const file = await t.write('object.json', '  {"a": 1}\n');
     const err = await usageError(openInput({ file }));

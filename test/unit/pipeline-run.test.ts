@@ -117,6 +117,31 @@ describe('runOperation: rows not sent', () => {
     expect(readFileSync(join(dir, 'dry.plan.csv'), 'utf8').split('\n')[1]).toBe(`1,unsent,,,,dry run,,,${fingerprintText({ name: 'n1' })},,n1`);
   });
 
+  it('a dry run reads and checks each row once, and its plan counts every row; a run that sends checks each row twice', async () => {
+    const checks = (session: Session) => {
+      const seen: number[] = [];
+      const check = session.check;
+      session.check = (r) => {
+        seen.push(r.row);
+        return check(r);
+      };
+      return seen;
+    };
+    const dry = fakeSession(allOk);
+    const dryChecks = checks(dry);
+    const info: string[] = [];
+    const { summary } = await runOperation(options(operation(dry), join(dir, 'once.csv'), { dryRun: true, info: (l) => info.push(l) }));
+    expect(dryChecks).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
+    expect(summary).toMatchObject({ total: 10, unsent: 10, batches: 5, exit_code: 0 });
+    expect(info).toContain('  rows: 10 read, 10 valid, 0 invalid');
+    expect(readFileSync(join(dir, 'once.plan.csv'), 'utf8').trim().split('\n')).toHaveLength(11);
+    // Sending still checks everything first (pass 1), then reads again to send (pass 2).
+    const real = fakeSession(allOk);
+    const realChecks = checks(real);
+    await runOperation(options(operation(real), join(dir, 'twice.csv')));
+    expect(realChecks).toHaveLength(20);
+  });
+
   it('a file with an invalid row sends nothing (exit 2); the rows held back are not a failure cause', async () => {
     const session = fakeSession(allOk);
     session.check = (r) => ({ row: r.row, values: r.values, payload: {}, group: '', errors: r.values.name === 'n3' ? [{ message: 'name: too short' }] : [] });
