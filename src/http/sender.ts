@@ -187,7 +187,9 @@ export class Sender {
         }
         throw e;
       }
-      // Tracked: the slot counts from when this request finished, so arrival jitter cannot crowd a window.
+      // Serialised before the wait for the rate limiter, so a granted request goes at once (issue 16).
+      if (authed.body !== undefined && authed.payload === undefined) authed = { ...authed, payload: JSON.stringify(authed.body) };
+      // Tracked: the limiter learns when it finished (its windows, and its place among the requests in flight).
       const release = await this.throttle.acquire(req.op, signal, { tracked: true });
       if (isRetry) this.stats.retries++;
       isRetry = false;

@@ -28,6 +28,8 @@ export interface Pass2 {
   /** Setup failed with this error: every row is reported unsent (or as the earlier report has it). */
   setupError?: CliError;
   plan: Plan;
+  /** Requests in flight the connection allows now and ever: the batcher holds twice as many batches (see below). */
+  inFlight: { cap(): number; readonly max: number };
 }
 
 /** Pass 2: every row read again and recorded once — carried from the earlier report, settled here, or sent. */
@@ -45,11 +47,13 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
     total: x.plan.total,
     progress: o.progress,
     now: o.now ?? Date.now,
-    window: Math.max(20_000, o.concurrency * x.batchSize * 8),
+    window: Math.max(20_000, 2 * x.inFlight.max * x.batchSize * 2),
   });
   const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0, duplicates: 0, explained: 0 };
   const sender = new BatchSender({ op, session, recorder, kill: o.kill, inflight: recorder.inflight, stats });
-  const batcher = new Batcher({ batchSize: x.batchSize, concurrency: o.concurrency, recorder, send: (rows) => sender.send(rows) });
+  // Twice the requests in flight: those on the wire and as many ready behind them, built and serialised while they
+  // wait for the rate limiter, so a turn of the windows finds its batches ready. Rows held: that × the batch size.
+  const batcher = new Batcher({ batchSize: x.batchSize, capacity: () => 2 * x.inFlight.cap(), recorder, send: (rows) => sender.send(rows) });
   const onStop = () => recorder.stop('interrupt');
   o.stop.addEventListener('abort', onStop);
   if (o.stop.aborted) onStop();
