@@ -483,6 +483,9 @@ describe('Ctrl-C mid-run', () => {
     expect(rows.slice(30, 40).every((x) => x.status === 'failed' && x.error_code === 'outcome_unknown')).toBe(true);
     expect(rows.slice(40).every((x) => x.status === 'unsent')).toBe(true);
 
+    // The abandoned create is still held by the server; it applies when its delay ends. Resume only after that, so
+    // --resume meets a fixed server state (it must find rows 31..40 created, not race the late write).
+    while (answered < 4) await new Promise((r) => setTimeout(r, 20));
     sim.setFaults({});
     const again = await runCli(['create-inst', input, '--obj', 'bk_switch', '--resume', report, ...FAST], { env: cmdbEnv(sim, 'esb') });
     expect(again.code, again.stderr).toBe(0);
