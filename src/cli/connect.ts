@@ -54,10 +54,11 @@ function clientOptions(f: ConnectOptions, io: ConnectIo, baseUrl: string, secret
   };
 }
 
-function assemble(client: HttpClient, sender: Sender, inFlight: InFlight, extra: Partial<Connection>, onClose?: () => Promise<void>): Connection {
+function assemble(client: HttpClient, sender: Sender, throttle: Throttle, inFlight: InFlight, extra: Partial<Connection>, onClose?: () => Promise<void>): Connection {
   return {
     ...extra,
     inFlight,
+    cancelWaiting: () => throttle.cancelWaiting(),
     stats: () => sender.stats,
     close: async () => {
       await client.close();
@@ -98,7 +99,7 @@ export async function connectCmdb(f: ConnectOptions, io: ConnectIo): Promise<Con
   const supplierAccount = f.supplierAccount || io.env.BK_SUPPLIER_ACCOUNT || undefined;
   const service = cmdbService({ gateway, credentials: creds, language: 'en', tenant, supplierAccount });
   const sender = new Sender({ client, service, throttle, policy: policyOf(f) });
-  return assemble(client, sender, inFlight, { cmdb: new CmdbApi({ sender, gateway }) }, stopSim);
+  return assemble(client, sender, throttle, inFlight, { cmdb: new CmdbApi({ sender, gateway }) }, stopSim);
 }
 
 export async function connectFeishu(f: ConnectOptions, io: ConnectIo): Promise<Connection> {
@@ -123,7 +124,7 @@ export async function connectFeishu(f: ConnectOptions, io: ConnectIo): Promise<C
   tokens = new TenantTokenManager({ client, credentials: { appId, appSecret }, throttle, policy: policyOf(f) });
   const service = feishuService({ tokens });
   const sender = new Sender({ client, service, throttle, policy: policyOf(f) });
-  return assemble(client, sender, inFlight, { feishu: new FeishuApi({ sender }) }, stopSim);
+  return assemble(client, sender, throttle, inFlight, { feishu: new FeishuApi({ sender }) }, stopSim);
 }
 
 export type { SendStats };

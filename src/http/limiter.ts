@@ -158,6 +158,17 @@ class Flights {
   }
 }
 
+/**
+ * A request that was waiting for the limiter when the run stopped (the first Ctrl-C): it was never sent, so its rows
+ * are reported unsent, safe to send again.
+ */
+export class NotSentError extends Error {
+  constructor(message = 'not sent: the run stopped while the request waited for the rate limiter') {
+    super(message);
+    this.name = 'NotSentError';
+  }
+}
+
 /** Calls when the request a tracked grant was for has finished (answer or failure); idempotent. */
 export type Release = () => void;
 
@@ -257,10 +268,24 @@ export class RateLimiter {
           signal.removeEventListener('abort', onAbort);
           resolve(release);
         };
+        w.reject = (e) => {
+          signal.removeEventListener('abort', onAbort);
+          reject(e);
+        };
       }
       this.queue.push(w);
       void this.pump();
     });
+  }
+
+  /** Rejects every request waiting now with a NotSentError (the run stops; those in flight finish). */
+  cancelWaiting(): void {
+    for (const w of this.queue.splice(0)) {
+      if (w.done) continue;
+      w.done = true;
+      w.reject(new NotSentError());
+    }
+    this.pumpSleep?.abort();
   }
 
   /** Milliseconds until the next request may go (0 = now). */
@@ -352,6 +377,11 @@ export class Throttle {
    *  requests queued before a 429 are not released in a burst when it ends. */
   acquire(op: string, signal?: AbortSignal, opts: { tracked?: boolean } = {}): Promise<Release> {
     return this.limiter(op).acquire(signal, opts);
+  }
+
+  /** The run stops: every request waiting for a limiter of this server is rejected, unsent (NotSentError). */
+  cancelWaiting(): void {
+    for (const l of this.limiters.values()) l.cancelWaiting();
   }
 
   /** Extends the shared pause to now+ms (never shortens it). */

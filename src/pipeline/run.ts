@@ -34,6 +34,8 @@ export interface Connection {
   feishu?: FeishuApi;
   /** Requests in flight the server may have now (`cap`) and ever (`max`); src/http/in-flight.ts. */
   inFlight?: { cap(): number; readonly max: number };
+  /** The run stops: requests waiting for the rate limiter give up, unsent (those in flight finish). */
+  cancelWaiting?(): void;
   stats(): { requests: number; retries: number; rateLimited: number; rateLimitWaitMs: number };
   close(): Promise<void>;
 }
@@ -171,7 +173,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     // ---- pass 2: send (or, for a dry run or a blocked file, write the report without sending)
     const send = !o.dryRun && !blockedByInvalid && !setupError;
     const inFlight = conn?.inFlight ?? fixedInFlight(o.concurrency ?? 4);
-    const { recorder, stats: sent } = await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath, send, setupError, plan, inFlight });
+    const { recorder, stats: sent } = await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath, send, setupError, plan, inFlight, cancelWaiting: () => conn?.cancelWaiting?.() });
     const stats = conn?.stats() ?? { requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0 };
     const cause: StopCause | undefined = setupError ? { kind: 'failed', error: setupError } : recorder.cause;
     const summary = summarize({ o, plan, batchSize, reportPath, recorder, sent, stats, cause, blockedByInvalid, send, emptyRows: source.emptyRows, durationMs: now() - started, key: o.opOptions.key ?? (op.command === 'create-inst' ? session.uniqueKey : undefined) });

@@ -30,6 +30,8 @@ export interface Pass2 {
   plan: Plan;
   /** Requests in flight the connection allows now and ever: the batcher holds twice as many batches (see below). */
   inFlight: { cap(): number; readonly max: number };
+  /** On the first Ctrl-C: the batches waiting for the rate limiter are reported unsent instead of being sent. */
+  cancelWaiting?: () => void;
 }
 
 /** Pass 2: every row read again and recorded once — carried from the earlier report, settled here, or sent. */
@@ -54,7 +56,10 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
   // Twice the requests in flight: those on the wire and as many ready behind them, built and serialised while they
   // wait for the rate limiter, so a turn of the windows finds its batches ready. Rows held: that × the batch size.
   const batcher = new Batcher({ batchSize: x.batchSize, capacity: () => 2 * x.inFlight.cap(), recorder, send: (rows) => sender.send(rows) });
-  const onStop = () => recorder.stop('interrupt');
+  const onStop = () => {
+    recorder.stop('interrupt');
+    x.cancelWaiting?.();
+  };
   o.stop.addEventListener('abort', onStop);
   if (o.stop.aborted) onStop();
   const setupError = x.setupError;

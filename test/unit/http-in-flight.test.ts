@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { HttpClient, HttpRequest, HttpResponse } from '../../src/http/client.js';
 import { AUTO_MAX, InFlight, START, UNLIMITED } from '../../src/http/in-flight.js';
-import { Throttle, type RateWindow } from '../../src/http/limiter.js';
+import { NotSentError, Throttle, type RateWindow } from '../../src/http/limiter.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/http/retry.js';
 import { Sender, type Service } from '../../src/http/sender.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -92,6 +92,24 @@ describe('requests in flight', () => {
     await clock.advance(510);
     expect(granted).toEqual(['c', 'd']);
     expect(inFlight.count).toBe(2);
+  });
+
+  it('when the run stops, the requests waiting for the windows give up unsent; those in flight finish', async () => {
+    const clock = new ManualClock(0);
+    const windows = [{ limit: 1, windowMs: 1000 }];
+    const throttle = new Throttle({ windowsFor: () => windows, clock, inFlight: new InFlight(windows) });
+    const update = await throttle.acquire('update', undefined, { tracked: true });
+    const create = await throttle.acquire('create', undefined, { tracked: true });
+    const waiting = [throttle.acquire('update', undefined, { tracked: true }), throttle.acquire('create', undefined, { tracked: true })];
+    await clock.advance(10);
+    throttle.cancelWaiting();
+    for (const w of waiting) await expect(w).rejects.toBeInstanceOf(NotSentError);
+    // the ones on the wire finish as usual
+    update();
+    create();
+    // A request asked after the stop (a reconcile of an unclear answer) is not refused.
+    await clock.advance(2000);
+    await expect(throttle.acquire('update', undefined, { tracked: true })).resolves.toBeTypeOf('function');
   });
 
   it('a granted request takes a place; with every place taken, the next waits for a request to finish', async () => {
