@@ -6,7 +6,8 @@
  * 150 ms: 27/s, half of Feishu's 50/s). So the cap follows the round trips measured: the peak rate the windows allow
  * × the median of the recent round trips × HEADROOM, never below the old fixed default (START) and never above AUTO_MAX
  * or what the windows let go in one round trip. A server without a rate limit keeps a fixed bound (UNLIMITED): its
- * rate is whatever it takes, and the tool should not flood it. An explicit `--concurrency` caps either.
+ * rate is whatever it takes, and the tool should not flood it. An explicit `--concurrency N` is the cap instead, for
+ * either kind of server: N requests in flight at most, not sized below that.
  *
  * A request counts from the moment the limiter grants it to its finish (RateLimiter asks `hasRoom` before granting):
  * waiting at the limiter does not take a place here.
@@ -36,7 +37,7 @@ export class InFlight {
 
   /**
    * `windows`: the server's rate windows (the same for each of its operations); `explicit`: --concurrency when given
-   * (caps everything).
+   * (the cap, instead of the sizing).
    */
   constructor(
     private readonly windows: RateWindow[],
@@ -55,10 +56,11 @@ export class InFlight {
     return this.n;
   }
 
-  /** The most requests that may be in flight now. */
+  /** The most requests that may be in flight now: --concurrency when given (the user's number, not sized down: it
+   *  lets a window's whole burst go at once), else sized. */
   cap(): number {
-    if (!this.windows.length) return this.explicit ?? UNLIMITED;
-    return Math.min(this.explicit ?? AUTO_MAX, this.sizedCap);
+    if (this.explicit !== undefined) return this.explicit;
+    return this.windows.length ? this.sizedCap : UNLIMITED;
   }
 
   hasRoom(): boolean {

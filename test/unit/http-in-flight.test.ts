@@ -1,6 +1,6 @@
 /**
  * Requests in flight (src/http/in-flight.ts): a place on the wire is taken when the limiter grants a request, not while
- * it waits; the number in flight grows to what the rate × the round trip need; --concurrency caps it; without a rate
+ * it waits; the number in flight grows to what the rate × the round trip need; --concurrency sets it instead; without a rate
  * limit it stays at a fixed bound. All on the ManualClock: simulated time, nothing here depends on the machine.
  */
 import { describe, expect, it } from 'vitest';
@@ -143,10 +143,12 @@ describe('requests in flight', () => {
     expect(r.payloads).toBe(n);
   });
 
-  it('--concurrency caps it', async () => {
+  it('--concurrency sets it: a cap below the sizing holds, and one above it lets a window\'s burst go at once', async () => {
     const r = await sendAll({ n: 120, rttMs: 150, windows: FEISHU, explicit: 3 });
     expect(r.most).toBe(3);
     expect(r.inFlight.cap()).toBe(3);
+    const wide = await sendAll({ n: 120, rttMs: 150, windows: FEISHU, explicit: 40 });
+    expect(wide.most).toBe(40);
   });
 
   it('without a rate limit it stays at a fixed bound, however slow the round trips', async () => {
