@@ -30,7 +30,8 @@ export interface Pass2 {
   plan: Plan;
   /** Requests in flight the connection allows now and ever: the batcher holds twice as many batches (see below). */
   inFlight: { cap(): number; readonly max: number };
-  /** On the first Ctrl-C: the batches waiting for the rate limiter are reported unsent instead of being sent. */
+  /** When the run stops (Ctrl-C, or an error that ends it): the batches waiting for the rate limiter give up, and are
+   *  reported unsent instead of being sent after the stop. */
   cancelWaiting?: () => void;
 }
 
@@ -50,16 +51,14 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
     progress: o.progress,
     now: o.now ?? Date.now,
     window: Math.max(20_000, 2 * x.inFlight.max * x.batchSize * 2),
+    onStop: x.cancelWaiting,
   });
   const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0, duplicates: 0, explained: 0 };
   const sender = new BatchSender({ op, session, recorder, kill: o.kill, inflight: recorder.inflight, stats });
   // Twice the requests in flight: those on the wire and as many ready behind them, built and serialised while they
   // wait for the rate limiter, so a turn of the windows finds its batches ready. Rows held: that × the batch size.
   const batcher = new Batcher({ batchSize: x.batchSize, capacity: () => 2 * x.inFlight.cap(), recorder, send: (rows) => sender.send(rows) });
-  const onStop = () => {
-    recorder.stop('interrupt');
-    x.cancelWaiting?.();
-  };
+  const onStop = () => recorder.stop('interrupt');
   o.stop.addEventListener('abort', onStop);
   if (o.stop.aborted) onStop();
   const setupError = x.setupError;
