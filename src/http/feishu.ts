@@ -149,6 +149,11 @@ export class TenantTokenManager {
     return this.inflight;
   }
 
+  /** The cached token, while it has not expired (no fetch): for a request that waited, to go with the newest one. */
+  current(): string | undefined {
+    return this.token && this.clock.now() < this.expiresAt ? this.token : undefined;
+  }
+
   /** Drops the cached token. With `token`, only if that is still the cached one (a concurrent renewal may
    *  already have replaced it). */
   invalidate(token?: string): void {
@@ -229,6 +234,11 @@ export function feishuService(opts: { tokens: TenantTokenManager }): Service {
         ...req,
         headers: { 'Content-Type': 'application/json; charset=utf-8', ...req.headers, Authorization: `Bearer ${token}` },
       };
+    },
+    refresh(req: HttpRequest): HttpRequest | undefined {
+      const token = tokens.current();
+      if (!token || req.headers?.Authorization === `Bearer ${token}`) return undefined;
+      return { ...req, headers: { ...req.headers, Authorization: `Bearer ${token}` } };
     },
     renewAuth(req?: HttpRequest): void {
       const m = /^Bearer\s+(.+)$/.exec(req?.headers?.Authorization ?? '');

@@ -35,6 +35,11 @@ export interface Service {
    *  stops a token fetch it starts. */
   authorize(req: HttpRequest, signal?: AbortSignal): Promise<HttpRequest>;
   classify(res: HttpResponse, req: HttpRequest): Verdict;
+  /**
+   * The authorized request again with newer credentials, if the service has them at hand (no fetch), else undefined:
+   * a request that waited for the rate limiter goes with the token renewed meanwhile, not one that may have expired.
+   */
+  refresh?(req: HttpRequest): HttpRequest | undefined;
   /** Drops the cached token. `req` is the authorized request that was refused, so a token that was already
    *  replaced by a concurrent renewal is not dropped again. */
   renewAuth?(req?: HttpRequest): void;
@@ -191,19 +196,22 @@ export class Sender {
       if (authed.body !== undefined && authed.payload === undefined) authed = { ...authed, payload: JSON.stringify(authed.body) };
       // Tracked: the limiter learns when it finished (its windows, and its place among the requests in flight).
       const release = await this.throttle.acquire(req.op, signal, { tracked: true });
+      authed = service.refresh?.(authed) ?? authed;
       if (isRetry) this.stats.retries++;
       isRetry = false;
       this.stats.requests++;
 
       let res: HttpResponse;
       try {
-        res = await this.client.send(authed, { signal }).finally(release);
+        res = await this.client.send(authed, { signal });
       } catch (err) {
+        release();
         if (!(err instanceof TransportError)) throw err;
         lastError = maskSecrets(err.message, service.secrets());
         lastCause = err;
         if (err.certificate || err.tls) {
           const p = tlsProblem(err);
+          this.throttle.cancelWaiting();
           throw new CliError(`${label}: ${p.message}`, EXIT.AUTH, p.hint);
         }
         await afterFailure(err.sent ? { kind: 'unclear' } : { kind: 'unreached' });
@@ -214,6 +222,10 @@ export class Sender {
       lastStatus = res.status;
       lastCause = undefined;
       const verdict = service.classify(res, authed);
+      // An answer that stops the run: the requests waiting for the limiter give up (never sent) before this one's
+      // place frees, so none of them is granted in between (docs/decisions.md, "Requests in flight").
+      if (verdict.kind === 'fatal') this.throttle.cancelWaiting();
+      release();
       if (verdict.kind !== 'renew-auth') renewed = false;
       switch (verdict.kind) {
         case 'ok':
