@@ -130,7 +130,7 @@ export class TenantTokenManager {
     this.credentials = opts.credentials;
     this.clock = opts.clock ?? realClock;
     // Its own Sender (its own counts: the summary's `requests` are the API's), on the shared client and throttle.
-    this.sender = new Sender({ client: opts.client, service: tokenService(opts.credentials), throttle: opts.throttle, policy: opts.policy, clock: this.clock, random: opts.random });
+    this.sender = new Sender({ client: opts.client, service: tokenService(opts.credentials), throttle: opts.throttle, policy: opts.policy, clock: this.clock, random: opts.random, placeless: true });
   }
 
   secrets(): string[] {

@@ -51,6 +51,11 @@ export class InFlight {
     return this.explicit ?? (this.windows.length ? AUTO_MAX : UNLIMITED);
   }
 
+  /** The server has a rate limit (requests wait for its windows). */
+  get limited(): boolean {
+    return this.windows.length > 0;
+  }
+
   /** Requests granted and not finished. */
   get count(): number {
     return this.n;
@@ -74,11 +79,21 @@ export class InFlight {
 
   /** A request granted `ms` ago finished: its place is free, and its round trip is a sample. */
   end(ms: number): void {
-    this.n--;
+    this.sample(ms);
+    this.free();
+  }
+
+  /** A round trip of `ms`, its place kept (the request is retried). */
+  sample(ms: number): void {
     if (this.rtts.length < SAMPLES) this.rtts.push(ms);
     else this.rtts[this.next] = ms;
     this.next = (this.next + 1) % SAMPLES;
     if (this.windows.length) this.sizedCap = this.sized();
+  }
+
+  /** A place is free again. */
+  free(): void {
+    this.n--;
     for (const wake of this.wakers) wake();
   }
 

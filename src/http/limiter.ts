@@ -170,7 +170,15 @@ export class NotSentError extends Error {
 }
 
 /** Calls when the request a tracked grant was for has finished (answer or failure); idempotent. */
-export type Release = () => void;
+export type Release = (opts?: { keepPlace?: boolean }) => void;
+
+/** Options of an acquire: `tracked` (see RateLimiter.acquire); `place` among the requests in flight: `take` one
+ *  (the default), `carried` — the caller holds one already (a retry, kept through its backoff: sender.ts), or `none`
+ *  (the token fetch, which every request may need before it can go: it never waits for room). */
+export interface AcquireOptions {
+  tracked?: boolean;
+  place?: 'take' | 'carried' | 'none';
+}
 
 /**
  * Grants of one window: a ring of the last `limit` grants, in grant order. Tracked requests may finish out of
@@ -202,6 +210,7 @@ const MAX_PUMP_SLEEP_MS = 60_000;
 
 interface Waiter {
   tracked: boolean;
+  place: 'take' | 'carried' | 'none';
   resolve: (release: Release) => void;
   reject: (e: unknown) => void;
   done: boolean;
@@ -249,10 +258,10 @@ export class RateLimiter {
    * the request has finished: until then its slot counts as in use (see the top of this file). Untracked grants
    * count from the grant time and their Release does nothing.
    */
-  acquire(signal?: AbortSignal, opts: { tracked?: boolean } = {}): Promise<Release> {
+  acquire(signal?: AbortSignal, opts: AcquireOptions = {}): Promise<Release> {
     if (signal?.aborted) return Promise.reject(abortError(signal));
     return new Promise<Release>((resolve, reject) => {
-      const w: Waiter = { tracked: !!opts.tracked, resolve, reject, done: false };
+      const w: Waiter = { tracked: !!opts.tracked, place: opts.place ?? 'take', resolve, reject, done: false };
       if (signal) {
         const onAbort = () => {
           if (w.done) return;
@@ -303,7 +312,8 @@ export class RateLimiter {
         const now = this.clock.now();
         // No room on the wire: wait for a request to finish (it wakes the pump) before looking at the windows, so a
         // request waiting here holds no place in flight, and one granted goes at once.
-        const full = this.queue[0]!.tracked && this.inFlight && !this.inFlight.hasRoom();
+        const head = this.queue[0]!;
+        const full = head.tracked && head.place === 'take' && this.inFlight && !this.inFlight.hasRoom();
         const wait = full ? MAX_PUMP_SLEEP_MS : this.waitMs(now);
         if (wait > 0) {
           // Our own windows hold the run (the progress bar says so); a wait for an unfinished request is not timed.
@@ -323,9 +333,10 @@ export class RateLimiter {
         w.done = true;
         const grant: Grant = { sent: now, finished: Infinity, tracked: w.tracked };
         this.flights.start(grant);
-        if (w.tracked) this.inFlight?.start();
+        if (w.tracked && w.place === 'take') this.inFlight?.start();
         for (const log of this.logs) log.record(grant);
-        w.resolve(w.tracked ? () => this.finish(grant) : () => {});
+        const holds = w.place !== 'none';
+        w.resolve(w.tracked ? (o) => this.finish(grant, holds && !o?.keepPlace) : () => {});
       }
     } finally {
       this.pumping = false;
@@ -333,12 +344,15 @@ export class RateLimiter {
     }
   }
 
-  private finish(grant: Grant): void {
+  /** The request of a tracked grant finished; `freePlace`: its place in flight is free (not kept for a retry, and it
+   *  held one). */
+  private finish(grant: Grant, freePlace: boolean): void {
     if (grant.finished !== Infinity) return;
     grant.finished = this.clock.now();
     this.flights.end(grant);
     this.pumpSleep?.abort(); // a waiter may depend on this grant
-    this.inFlight?.end(grant.finished - grant.sent); // wakes every limiter of the server waiting for room
+    if (freePlace) this.inFlight?.end(grant.finished - grant.sent); // wakes every limiter of the server waiting for room
+    else this.inFlight?.sample(grant.finished - grant.sent);
   }
 }
 
@@ -375,7 +389,7 @@ export class Throttle {
 
   /** Waits for the shared pause, then for the op's limiter. The limiter itself honours the pause (gate), so
    *  requests queued before a 429 are not released in a burst when it ends. */
-  acquire(op: string, signal?: AbortSignal, opts: { tracked?: boolean } = {}): Promise<Release> {
+  acquire(op: string, signal?: AbortSignal, opts: AcquireOptions = {}): Promise<Release> {
     return this.limiter(op).acquire(signal, opts);
   }
 

@@ -124,6 +124,7 @@ export class Sender {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly signal?: AbortSignal;
+  private readonly placeless: boolean;
 
   constructor(opts: {
     client: HttpClient;
@@ -134,7 +135,10 @@ export class Sender {
     stats?: SendStats;
     random?: () => number;
     signal?: AbortSignal;
+    /** Its requests take no place among the requests in flight (the token fetch, which they may all wait for). */
+    placeless?: boolean;
   }) {
+    this.placeless = !!opts.placeless;
     this.client = opts.client;
     this.service = opts.service;
     this.throttle = opts.throttle;
@@ -179,6 +183,10 @@ export class Sender {
       isRetry = true;
     };
 
+    // A request retried after a failure keeps its place in flight through the backoff, so the requests waiting behind
+    // it do not go to a failing server meanwhile (the place is freed when send ends, whichever way).
+    let holding = false;
+    try {
     for (;;) {
       if (signal?.aborted) throw abortError(signal);
       // Authorize before taking a rate slot: a slow token fetch must not bunch up already granted slots.
@@ -195,7 +203,8 @@ export class Sender {
       // Serialised before the wait for the rate limiter, so a granted request goes at once (issue 16).
       if (authed.body !== undefined && authed.payload === undefined) authed = { ...authed, payload: JSON.stringify(authed.body) };
       // Tracked: the limiter learns when it finished (its windows, and its place among the requests in flight).
-      const release = await this.throttle.acquire(req.op, signal, { tracked: true });
+      const release = await this.throttle.acquire(req.op, signal, { tracked: true, place: this.placeless ? 'none' : holding ? 'carried' : 'take' });
+      holding = false;
       authed = service.refresh?.(authed) ?? authed;
       if (isRetry) this.stats.retries++;
       isRetry = false;
@@ -205,13 +214,15 @@ export class Sender {
       try {
         res = await this.client.send(authed, { signal });
       } catch (err) {
-        release();
+        const tls = err instanceof TransportError && (err.certificate || err.tls);
+        if (tls) this.throttle.cancelWaiting();
+        holding = err instanceof TransportError && !tls && !this.placeless;
+        release({ keepPlace: holding });
         if (!(err instanceof TransportError)) throw err;
         lastError = maskSecrets(err.message, service.secrets());
         lastCause = err;
         if (err.certificate || err.tls) {
           const p = tlsProblem(err);
-          this.throttle.cancelWaiting();
           throw new CliError(`${label}: ${p.message}`, EXIT.AUTH, p.hint);
         }
         await afterFailure(err.sent ? { kind: 'unclear' } : { kind: 'unreached' });
@@ -225,7 +236,8 @@ export class Sender {
       // An answer that stops the run: the requests waiting for the limiter give up (never sent) before this one's
       // place frees, so none of them is granted in between (docs/decisions.md, "Requests in flight").
       if (verdict.kind === 'fatal') this.throttle.cancelWaiting();
-      release();
+      holding = (verdict.kind === 'transient' || verdict.kind === 'rate-limited') && !this.placeless;
+      release({ keepPlace: holding });
       if (verdict.kind !== 'renew-auth') renewed = false;
       switch (verdict.kind) {
         case 'ok':
@@ -247,6 +259,9 @@ export class Sender {
           await afterFailure({ kind: 'unclear' });
           continue;
       }
+    }
+    } finally {
+      if (holding) this.throttle.inFlight?.free();
     }
   }
 

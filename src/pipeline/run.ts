@@ -33,7 +33,7 @@ export interface Connection {
   cmdb?: CmdbApi;
   feishu?: FeishuApi;
   /** Requests in flight the server may have now (`cap`) and ever (`max`); src/http/in-flight.ts. */
-  inFlight?: { cap(): number; readonly max: number };
+  inFlight?: { cap(): number; readonly max: number; readonly limited: boolean };
   /** The run stops: requests waiting for the rate limiter give up, unsent (those in flight finish). */
   cancelWaiting?(): void;
   stats(): { requests: number; retries: number; rateLimited: number; rateLimitWaitMs: number };
@@ -190,8 +190,8 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
 }
 
 /** Without a connection (nothing is sent): a fixed number. */
-function fixedInFlight(n: number): { cap(): number; max: number } {
-  return { cap: () => n, max: n };
+function fixedInFlight(n: number): { cap(): number; max: number; limited: boolean } {
+  return { cap: () => n, max: n, limited: false };
 }
 
 /** Which sheet of a workbook is read, and how: the first thing to check when nothing matches. */

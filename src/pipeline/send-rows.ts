@@ -29,7 +29,7 @@ export interface Pass2 {
   setupError?: CliError;
   plan: Plan;
   /** Requests in flight the connection allows now and ever: the batcher holds twice as many batches (see below). */
-  inFlight: { cap(): number; readonly max: number };
+  inFlight: { cap(): number; readonly max: number; readonly limited: boolean };
   /** When the run stops (Ctrl-C, or an error that ends it): the batches waiting for the rate limiter give up, and are
    *  reported unsent instead of being sent after the stop. */
   cancelWaiting?: () => void;
@@ -55,9 +55,11 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
   });
   const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0, duplicates: 0, explained: 0 };
   const sender = new BatchSender({ op, session, recorder, kill: o.kill, inflight: recorder.inflight, stats });
-  // Twice the requests in flight: those on the wire and as many ready behind them, built and serialised while they
-  // wait for the rate limiter, so a turn of the windows finds its batches ready. Rows held: that × the batch size.
-  const batcher = new Batcher({ batchSize: x.batchSize, capacity: () => 2 * x.inFlight.cap(), recorder, send: (rows) => sender.send(rows) });
+  // With a rate limit, twice the requests in flight: those on the wire and as many ready behind them, built and
+  // serialised while they wait for the rate limiter, so a turn of the windows finds its batches ready. Without one
+  // nothing waits for a window: as many as may be in flight. Rows held: that × the batch size.
+  const held = x.inFlight.limited ? 2 : 1;
+  const batcher = new Batcher({ batchSize: x.batchSize, capacity: () => held * x.inFlight.cap(), recorder, send: (rows) => sender.send(rows) });
   const onStop = () => recorder.stop('interrupt');
   o.stop.addEventListener('abort', onStop);
   if (o.stop.aborted) onStop();
