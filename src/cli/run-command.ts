@@ -11,7 +11,6 @@ import { runOperation, type RunOptions, type RunResult } from '../pipeline/run.j
 import { appendStepSummary, formatSummary, type RunSummary } from '../report/summary.js';
 import { colorEnabled, painter } from '../ui/color.js';
 import { createProgress, progressMode } from '../ui/progress.js';
-import { connectCmdb, connectFeishu } from './connect.js';
 import { emptySummary } from './errors.js';
 import type { OperationManifest } from './manifests/manifest.js';
 import type { OperationFlagValues, RowsOptions } from './manifests/operations.js';
@@ -117,7 +116,11 @@ export async function runRows(o: RowsOptions, args: string[], m: OperationManife
       resume: o.resume,
       retryFailed: o.retryFailed,
       overwrite: !!o.overwrite,
-      connect: () => (m.service === 'cmdb' ? connectCmdb(o, io) : connectFeishu(o, io)),
+      // The HTTP stack (undici, the answer schemas) loads only when the run talks to a server.
+      connect: async () => {
+        const { connectCmdb, connectFeishu } = await import('./connect.js');
+        return m.service === 'cmdb' ? connectCmdb(o, io) : connectFeishu(o, io);
+      },
       info,
       warn,
       progress,

@@ -1,9 +1,10 @@
 /**
  * The transport: one undici dispatcher per server (keep-alive Pool, or EnvHttpProxyAgent behind a proxy),
  * JSON in, JSON out, errors sorted into "certainly never reached the server" vs "may have been applied".
- * No retries, no rate limiting here: see sender.ts and limiter.ts.
+ * No retries, no rate limiting here: see sender.ts and limiter.ts. undici is imported at the first request, not
+ * with this module: the pipeline needs this module's errors, and a dry run without the model sends nothing.
  */
-import { EnvHttpProxyAgent, Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import { abortError } from './clock.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -146,6 +147,12 @@ function proxyConfigured(url: URL): boolean {
   return !!v;
 }
 
+/** A keep-alive Pool for the origin, or EnvHttpProxyAgent when a proxy applies. */
+async function openDispatcher(base: URL, connections: number, tls: object): Promise<Dispatcher> {
+  const { EnvHttpProxyAgent, Pool } = await import('undici');
+  return proxyConfigured(base) ? new EnvHttpProxyAgent({ connections, connect: tls, requestTls: tls }) : new Pool(base.origin, { connections, connect: tls });
+}
+
 export function createHttpClient(opts: HttpClientOptions): HttpClient {
   const base = new URL(opts.baseUrl);
   const origin = base.origin;
@@ -156,11 +163,8 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     ...(opts.insecure ? { rejectUnauthorized: false } : {}),
   };
   const owned = !opts.dispatcher;
-  const dispatcher: Dispatcher =
-    opts.dispatcher ??
-    (proxyConfigured(base)
-      ? new EnvHttpProxyAgent({ connections: opts.connections ?? 8, connect: tls, requestTls: tls })
-      : new Pool(origin, { connections: opts.connections ?? 8, connect: tls }));
+  let opened: Promise<Dispatcher> | undefined;
+  const dispatcher = () => (opened ??= opts.dispatcher ? Promise.resolve(opts.dispatcher) : openDispatcher(base, opts.connections ?? 8, tls));
   const userAgent = opts.userAgent ?? 'cmdb-bulk';
   const secrets = () => (typeof opts.secrets === 'function' ? opts.secrets() : (opts.secrets ?? []));
   const trace = opts.trace;
@@ -173,6 +177,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     async send(req: HttpRequest, sendOpts?: { signal?: AbortSignal }): Promise<HttpResponse> {
       const callerSignal = sendOpts?.signal;
       if (callerSignal?.aborted) throw abortError(callerSignal);
+      const d = await dispatcher();
       const path = basePath + (req.path.startsWith('/') ? req.path : `/${req.path}`);
       const headers: Record<string, string> = { 'user-agent': userAgent, accept: 'application/json' };
       for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
@@ -194,7 +199,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       const onCallerAbort = () => ac.abort();
       callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
       try {
-        const res = await dispatcher.request({
+        const res = await d.request({
           origin,
           path,
           method: req.method,
@@ -231,7 +236,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       }
     },
     async close() {
-      if (owned) await dispatcher.close();
+      if (owned && opened) await (await opened).close();
     },
   };
 }

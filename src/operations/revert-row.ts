@@ -9,6 +9,8 @@ import { REPORT_COLUMNS } from '../report/writer.js';
 export interface ReportRow {
   status: string;
   action: string;
+  /** The model the run wrote to (the report's `target` column; empty in reports written before it existed). */
+  target: string;
   id?: number;
   before?: Record<string, unknown>;
   written: Record<string, unknown>;
@@ -20,7 +22,7 @@ const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'obj
 
 export function readReportRow(v: Record<string, unknown>): ReportRow {
   const text = (x: unknown) => (x === undefined || x === null ? '' : String(x).trim());
-  const out: ReportRow = { status: text(v.status), action: text(v.action), written: inputOf(v) };
+  const out: ReportRow = { status: text(v.status), action: text(v.action), target: text(v.target), written: inputOf(v) };
   if (!out.status) out.problem = 'no status column: this is not a cmdb-bulk report';
   const id = Number(text(v.id));
   if (text(v.id) !== '' && Number.isInteger(id) && id > 0) out.id = id;

@@ -12,10 +12,9 @@ import { UsageError } from '../core/errors.js';
 import type { InputRecord } from '../core/types.js';
 import type { CmdbAttribute } from '../schema/model.js';
 import { envelopeError, fetchAttributes, readCreateMaps, requireCmdb, WHOLE_REQUEST_CODES } from './cmdb/common.js';
-import { requireObj } from './cmdb/create-inst.js';
 import { instanceReader } from './cmdb/delete-inst.js';
-import { readReportRow, sameValue } from './revert-row.js';
-import type { BatchVerdict, CheckedRow, Operation, Reconciled, Session } from './types.js';
+import { readReportRow, sameValue, type ReportRow } from './revert-row.js';
+import type { BatchVerdict, CheckedRow, Operation, OperationContext, Reconciled, Session } from './types.js';
 
 /** The inverse of each action: the batch group (and the revert row's own action). */
 const UNDO: Record<string, 'update' | 'delete' | 'create'> = { update: 'update', create: 'delete', delete: 'create' };
@@ -29,7 +28,8 @@ export const revert: Operation = {
   atomic: true,
   unclear: 'reconcile',
   async setup(ctx) {
-    const obj = requireObj(ctx);
+    const obj = await modelOf(ctx);
+    if (obj === undefined) return nothingToUndo();
     const attrs: CmdbAttribute[] = await fetchAttributes(ctx, obj);
     const idField = obj === 'host' ? 'bk_host_id' : 'bk_inst_id';
     const creatable = new Set(attrs.map((a) => a.bk_property_id).filter((f) => f !== idField));
@@ -39,16 +39,15 @@ export const revert: Operation = {
     const count = (what: string, row: number) => planned.get(what)!.add(row);
 
     const session: Session = {
-      checkColumns: (columns) => (columns.includes('status') ? [] : [{ message: 'there is no status column: revert takes the report of a finished run' }]),
+      target: obj,
+      checkColumns,
       check(rec: InputRecord): CheckedRow {
         const x = readReportRow(rec.values);
         const row: CheckedRow = { row: rec.row, values: rec.values, payload: {}, group: '', errors: [] };
-        if (x.problem) return { ...row, errors: [{ message: x.problem }] };
-        const undo = UNDO[x.action];
-        if (x.status !== 'ok' || !undo) {
-          if (x.status === 'ok' && x.action !== 'unchanged') return { ...row, errors: [{ field: 'action', message: `action "${x.action}" of an ok row cannot be undone (expected update, create or delete): is this report from a version of cmdb-bulk without revert?` }] };
-          return { ...row, settled: { status: 'unchanged' }, detail: `nothing to undo: the row was ${x.status}${x.action ? ` (${x.action})` : ''}` };
-        }
+        const skip = notToUndo(row, x);
+        if (skip) return skip;
+        if (x.target && x.target !== obj) return { ...row, errors: [{ field: 'target', message: `this row's run wrote to ${x.target}, the report's first row to ${obj}: revert the report of one run at a time` }] };
+        const undo = UNDO[x.action]!;
         if (undo !== 'create' && x.id === undefined) return { ...row, errors: [{ field: 'id', message: `an ok ${x.action} row without the instance id: nothing to undo it by` }] };
         if (undo !== 'delete' && !x.before) return { ...row, errors: [{ field: 'before', message: `an ok ${x.action} row without before-values: nothing to put back` }] };
         if (undo === 'update') {
@@ -127,3 +126,55 @@ export const revert: Operation = {
     return session;
   },
 };
+
+const checkColumns = (columns: string[]) => (columns.includes('status') ? [] : [{ message: 'there is no status column: revert takes the report of a finished run' }]);
+
+/** A row revert cannot read (invalid), or one with nothing to undo (unchanged); undefined for an ok row to undo. */
+function notToUndo(row: CheckedRow, x: ReportRow): CheckedRow | undefined {
+  if (x.problem) return { ...row, errors: [{ message: x.problem }] };
+  if (x.status === 'ok' && UNDO[x.action]) return undefined;
+  if (x.status === 'ok' && x.action !== 'unchanged') return { ...row, errors: [{ field: 'action', message: `action "${x.action}" of an ok row cannot be undone (expected update, create or delete): is this report from a version of cmdb-bulk without revert?` }] };
+  return { ...row, settled: { status: 'unchanged' }, detail: `nothing to undo: the row was ${x.status}${x.action ? ` (${x.action})` : ''}` };
+}
+
+/**
+ * The model the report's run wrote to: its `target` column (on every row of the reports of create-inst, update-inst,
+ * delete-inst, sync and revert), else --obj (a report written before the column existed). Given both, they must
+ * agree. Undefined when neither says and no row is ok: the run changed nothing, so no model is needed.
+ */
+async function modelOf(ctx: OperationContext): Promise<string | undefined> {
+  const given = ctx.options.obj;
+  const file = ctx.source.file;
+  let recorded: string | undefined;
+  let anyOk = false;
+  for await (const rec of ctx.source.records()) {
+    if (rec.error) continue;
+    const x = readReportRow(rec.values);
+    anyOk ||= x.status === 'ok';
+    if (x.target) {
+      recorded = x.target;
+      break;
+    }
+  }
+  if (recorded && given && recorded !== given) {
+    throw new UsageError(`--obj ${given} does not match ${file}: its run wrote to ${recorded} (the report's target column)`, `leave out --obj: cmdb-bulk revert ${file}`);
+  }
+  const obj = recorded ?? given;
+  if (obj || !anyOk) return obj;
+  throw new UsageError(
+    `${file} does not say which model its run wrote to (it has no target column: written by a cmdb-bulk older than revert <report>, or by a command revert does not undo)`,
+    `if it is the report of a create-inst, update-inst, delete-inst or sync run, give that run's model: cmdb-bulk revert ${file} --obj <bk_obj_id>`,
+  );
+}
+
+/** The session for a report no row of which was applied (a run that sent nothing): every row `unchanged`. */
+function nothingToUndo(): Session {
+  return {
+    checkColumns,
+    check(rec) {
+      const row: CheckedRow = { row: rec.row, values: rec.values, payload: {}, group: '', errors: [] };
+      return notToUndo(row, readReportRow(rec.values)) ?? { ...row, errors: [{ message: 'an ok row in a report without ok rows' }] };
+    },
+    send: () => Promise.reject(new Error('revert: nothing to send for a report without ok rows')),
+  };
+}

@@ -50,6 +50,8 @@ interface Line {
   error_code?: string | number;
   error?: string;
   before: Instance;
+  /** The model, as a report's `target` column: `revert <prune file>` needs nothing else. */
+  target: string;
 }
 
 export async function prune(p: PruneInput): Promise<PruneResult> {
@@ -102,7 +104,7 @@ async function namedKeys(source: InputSource, key: string): Promise<{ named: Set
 /** Deletes these instances; a request refused for an association is split until the instance at fault stands alone. */
 async function remove(p: PruneInput, idField: string, insts: Instance[], lines: Line[]): Promise<void> {
   const env = await p.api.call('batch_delete_inst', { bk_obj_id: p.obj, delete: { inst_ids: insts.map((x) => x[idField]) } }, { idempotent: true, signal: p.signal });
-  const line = (inst: Instance, status: Line['status'], extra: Partial<Line> = {}): Line => ({ status, action: 'delete', id: inst[idField], ...extra, before: inst });
+  const line = (inst: Instance, status: Line['status'], extra: Partial<Line> = {}): Line => ({ status, action: 'delete', id: inst[idField], ...extra, before: inst, target: p.obj });
   if (env.result) {
     for (const inst of insts) lines.push(line(inst, 'ok'));
     return;

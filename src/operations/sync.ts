@@ -28,6 +28,7 @@ import {
 import { requireObj } from './cmdb/create-inst.js';
 import { checkKey, fetchUniqueRules } from './cmdb/unique.js';
 import { changedFields, describeChanges, sameValue } from './sync-compare.js';
+import { checkId, EXPORTED_ID, withoutId } from './sync-ids.js';
 import { PlanWriter, readPlanLine } from './sync-plan.js';
 import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from './types.js';
 
@@ -65,14 +66,21 @@ export const sync: Operation = {
     const rules = ctx.options.applyPlan ? planRules(ctx, obj, key) : fileRules(ctx, obj, key, required);
 
     const session: Session = {
+      target: obj,
       uniqueKey: key,
       required: ctx.options.applyPlan ? undefined : [{ column: key, why: `sync names each row's instance by ${key} (--key)` }],
-      checkColumns: (columns) => (ctx.options.applyPlan ? [] : unknownColumns(shape, columns)),
-      check: (rec) => rules.check(rec, shape),
+      checkColumns: (columns) => (ctx.options.applyPlan ? [] : unknownColumns(shape, columns.filter((c) => c !== EXPORTED_ID))),
+      check(rec) {
+        if (ctx.options.applyPlan) return rules.check(rec, shape);
+        const r = rules.check(withoutId(rec), shape);
+        r.values = rec.values; // the report keeps the row as it was read, id included
+        return r;
+      },
       async resolve(rows) {
         const todo = rows.filter((r) => r.errors.length === 0 && !r.settled);
         const found = await finder.find(todo.map((r) => String(r.payload[key])));
         for (const r of todo) rules.classify(r, found.get(String(r.payload[key])) ?? [], { idField, readOnly });
+        if (!ctx.options.applyPlan) for (const r of todo) checkId(r, { key, obj });
         for (const r of rows) if (r.errors.length) r.action = 'invalid';
         rules.planned?.(rows);
       },

@@ -115,6 +115,12 @@ export interface Session {
   describe?(): string[];
   /** What rows are looked up by after an unclear answer ("serial_no", "the pair of instances"), for messages. */
   readonly uniqueKey?: string;
+  /**
+   * What the run writes to, recorded in every row of the report (its `target` column) so that `revert <report>` needs
+   * nothing else: the model (bk_obj_id) for the commands revert undoes (create-inst, update-inst, delete-inst, sync,
+   * revert itself); unset for the others.
+   */
+  readonly target?: string;
   /** Columns every row must have, with why (checked on the header by the pipeline, before any row). */
   readonly required?: Array<{ column: string; why: string }>;
 }

@@ -31,6 +31,8 @@ export interface RecorderOptions {
   /** The earlier report (--resume / --retry-failed): a report written over it is written beside it until complete. */
   priorPath?: string;
   inputColumns: string[];
+  /** The report's `target` column: the model the run writes to (Session.target). */
+  target?: string;
   /** The `row` of the first input record: 1 (the default), or the sheet row where a workbook's data starts. */
   firstRow?: number;
   failed?: FailedRowsWriterOptions;
@@ -74,7 +76,7 @@ export class Recorder {
     // rows it sent meanwhile are known as such (the resuming in-flight log).
     const inPlace = !!o.reportPath && !!o.priorPath && o.reportPath !== '-' && resolve(o.reportPath) === resolve(o.priorPath);
     const writePath = inPlace ? resumingPath(o.reportPath!) : o.reportPath;
-    const writer = writePath ? await ReportWriter.open({ path: writePath, format: o.format, inputColumns: o.inputColumns, firstRow: o.firstRow ?? 1 }) : undefined;
+    const writer = writePath ? await ReportWriter.open({ path: writePath, format: o.format, inputColumns: o.inputColumns, target: o.target, firstRow: o.firstRow ?? 1 }) : undefined;
     const failed = o.failed ? await FailedRowsWriter.open(o.failed) : undefined;
     // No in-flight log for a report on stdout: nothing could --resume from it (and "-.inflight" would litter the folder).
     const inflight = o.inflight && writePath && writePath !== '-' ? InflightLog.open(inflightPath(writePath)) : undefined;

@@ -44,6 +44,7 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
     format: o.report?.format ?? 'csv',
     priorPath: x.priorPath,
     inputColumns: x.plan.columns,
+    target: session.target,
     firstRow: source.firstRow,
     failed: o.failedPath ? { path: o.failedPath, format: source.format, columns: failedColumns(source, x.plan.columns), delimiter: source.delimiter, encoding: source.encoding, bom: source.bom, sheet: source.sheet?.name } : undefined,
     inflight: x.send && op.unclear === 'reconcile',

@@ -10,7 +10,6 @@
  */
 import * as fs from 'node:fs';
 import * as readline from 'node:readline';
-import { parse } from 'csv-parse';
 import type { RowOutcome, RowStatus, StatusCounts } from '../core/types.js';
 import { ROW_STATUSES } from '../core/types.js';
 import { UsageError } from '../core/errors.js';
@@ -143,6 +142,8 @@ async function readJsonLines(file: string, store: Store): Promise<void> {
 
 /** Reads a CSV report: the columns row, status, id, detail are found by name in the header. */
 async function readCsv(file: string, store: Store): Promise<void> {
+  // Loaded here, not at start-up: most runs read no earlier report (the input has its own scanner).
+  const { parse } = await import('csv-parse');
   const parser = fs.createReadStream(file).pipe(parse({ bom: true, relax_column_count: true, skip_empty_lines: true }));
   let cols: { row: number; status: number; id: number; detail: number; code: number; error: number; fingerprint: number } | null = null;
   let recNo = 0;

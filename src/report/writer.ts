@@ -19,14 +19,17 @@ import { fingerprintText } from './fingerprint.js';
 /**
  * The report's own columns, in order. `action` and `before` are filled by the commands that change existing
  * records (sync: what it did to the row's target, and the values an update replaced, as JSON) so that `revert`
- * can undo a run; empty otherwise. `fingerprint` is the hash of the row's input values (fingerprint.ts).
+ * can undo a run; empty otherwise. `fingerprint` is the hash of the row's input values (fingerprint.ts). `target`
+ * is the model the run wrote to, the same on every row, for the commands `revert` undoes (so a report alone is
+ * enough to revert it); empty otherwise.
  */
-export const REPORT_COLUMNS: readonly string[] = ['row', 'status', 'id', 'error_code', 'error', 'detail', 'action', 'before', 'fingerprint'];
+export const REPORT_COLUMNS: readonly string[] = ['row', 'status', 'id', 'error_code', 'error', 'detail', 'action', 'before', 'fingerprint', 'target'];
 
 /** A report column's value for an outcome (the row's input values give its fingerprint; `before` is JSON). */
-function columnValue(o: RowOutcome, column: string): unknown {
+function columnValue(o: RowOutcome, column: string, target: string | undefined): unknown {
   if (column === 'fingerprint') return fingerprintText(o.values);
   if (column === 'before') return o.before === undefined ? undefined : JSON.stringify(o.before);
+  if (column === 'target') return target;
   return (o as unknown as Record<string, unknown>)[column];
 }
 
@@ -42,6 +45,8 @@ export interface ReportWriterOptions {
   journal?: boolean;
   /** Where '-' writes; default process.stdout. */
   stdout?: NodeJS.WritableStream;
+  /** The report's `target` column on every row: the model the run wrote to (Session.target); none: empty. */
+  target?: string;
 }
 
 /** Names of the CSV report's columns: the report's own, then the input's (prefixed `input.` on a clash). */
@@ -93,6 +98,8 @@ export class ReportWriter {
   private journalFd: number | null;
   private readonly journalPath: string | null;
   private readonly inputColumns: string[];
+  /** `,"target":"bk_switch"` for a JSON / NDJSON line, or nothing. */
+  private readonly targetJson: string;
   /**
    * The reorder buffer: held rows as runs of consecutive rows, each rendered into one string keyed by its first
    * row. A batch that finishes early is usually one run, so the buffer holds a few strings, not thousands of
@@ -114,6 +121,7 @@ export class ReportWriter {
     this.journalFd = journalFd;
     this.journalPath = journalPath;
     this.inputColumns = [...opts.inputColumns];
+    this.targetJson = opts.target === undefined ? '' : `,"target":${JSON.stringify(opts.target)}`;
     this.next = opts.firstRow ?? 1;
   }
 
@@ -254,14 +262,14 @@ export class ReportWriter {
     const cells = new Array<string>(own + cols.length);
     cells[0] = String(o.row);
     cells[1] = o.status;
-    for (let i = 2; i < own; i++) cells[i] = csvCell(columnValue(o, REPORT_COLUMNS[i]!), true);
+    for (let i = 2; i < own; i++) cells[i] = csvCell(columnValue(o, REPORT_COLUMNS[i]!, this.opts.target), true);
     for (let i = 0; i < cols.length; i++) cells[own + i] = v ? csvCell(v[cols[i]!], true) : '';
     return cells.join(',') + '\n';
   }
 
   /** NDJSON: the object and a newline. JSON: "[" then one object per line, a separator before all but the first. */
   private renderJson(o: RowOutcome, head: string): string {
-    const line = head + (o.values !== undefined ? `,"input":${JSON.stringify(o.values)}}` : '}');
+    const line = head + this.targetJson + (o.values !== undefined ? `,"input":${JSON.stringify(o.values)}}` : '}');
     if (this.opts.format === 'ndjson') return line + '\n';
     return (o.row === (this.opts.firstRow ?? 1) ? '\n' : ',\n') + line;
   }

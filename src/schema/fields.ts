@@ -8,9 +8,8 @@
  * Each spec compiles to one function that takes the input value — cell text from CSV, or a value that JSON
  * input already typed — and returns the value to send or a message for the user. CSV text is coerced
  * (`"48"` → 48, `"yes"` → true, `"华为"` → `"huawei"`); JSON values keep their types and are only checked.
- * The target type of every field is a zod schema, so the rules live in one declarative place.
+ * The rules for the target type of every field live in one place, targetCheck.
  */
-import { z } from 'zod';
 import type { TypeHint } from '../core/types.js';
 
 export type FieldType =
@@ -136,73 +135,85 @@ function splitList(text: string): unknown[] {
 /** What separates the items of a list cell (enummulti, organization, objuser): also what export must avoid. */
 export const LIST_SEPARATOR = /[,;，；、|]/;
 
-/** The zod schema of the JSON value the server accepts for a field. */
-export function targetSchema(f: FieldSpec): z.ZodType {
+/** A check of one value: undefined when the server accepts it, else what was expected (the first rule it breaks). */
+export type ValueCheck = (v: unknown) => string | undefined;
+
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+const isString = (v: unknown): v is string => typeof v === 'string';
+
+/** The value is a `T`, and then each rule in order: the message of the first it breaks. */
+function rules<T>(is: (v: unknown) => v is T, typeMessage: string, ...more: Array<[(v: T) => boolean, string]>): ValueCheck {
+  return (v) => {
+    if (!is(v)) return typeMessage;
+    for (const [ok, message] of more) if (!ok(v)) return message;
+    return undefined;
+  };
+}
+
+/** A list (else `message`) of at most one item when the field takes one value, every item passing `item`. */
+function listOf(f: FieldSpec, item: (v: unknown) => boolean, message: string, itemMessage: string, one: string): ValueCheck {
+  return rules(Array.isArray, message, [(l) => !single(f) || l.length <= 1, one], [(l) => l.every(item), itemMessage]);
+}
+
+const positiveId = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
+
+/**
+ * The check of the JSON value the server accepts for a field, the rules in one place (plain code: a schema library
+ * cost a sixth of a small run's start-up; test/unit/schema-quick.test.ts holds these rules to the zod schemas
+ * they were written as).
+ */
+export function targetCheck(f: FieldSpec): ValueCheck {
+  const range: Array<[(v: number) => boolean, string]> = [
+    [(v) => f.min === undefined || v >= f.min, `expected at least ${f.min}`],
+    [(v) => f.max === undefined || v <= f.max, `expected at most ${f.max}`],
+  ];
   switch (f.type) {
     case 'int':
-    case 'id': {
-      let s = z.number({ error: 'expected a whole number' }).int({ error: 'expected a whole number' });
-      if (f.type === 'id') s = s.positive({ error: 'expected a positive id' });
-      if (f.min !== undefined) s = s.min(f.min, { error: `expected at least ${f.min}` });
-      if (f.max !== undefined) s = s.max(f.max, { error: `expected at most ${f.max}` });
-      return s;
-    }
-    case 'float': {
-      let s = z.number({ error: 'expected a number' });
-      if (f.min !== undefined) s = s.min(f.min, { error: `expected at least ${f.min}` });
-      if (f.max !== undefined) s = s.max(f.max, { error: `expected at most ${f.max}` });
-      return s;
-    }
+      return rules(isNumber, 'expected a whole number', [Number.isSafeInteger, 'expected a whole number'], ...range);
+    case 'id':
+      return rules(isNumber, 'expected a whole number', [Number.isSafeInteger, 'expected a whole number'], [(v) => v > 0, 'expected a positive id'], ...range);
+    case 'float':
+      return rules(isNumber, 'expected a number', ...range);
     case 'bool':
-      return z.boolean({ error: 'expected true or false' });
+      return rules((v): v is boolean => typeof v === 'boolean', 'expected true or false');
     case 'enum': {
       const ids = (f.options ?? []).map((o) => o.id);
-      return z.string({ error: 'expected one of ' + ids.join(', ') }).refine((v) => ids.includes(v), {
-        error: `expected one of ${ids.join(', ')}`,
-      });
+      return rules(isString, 'expected one of ' + ids.join(', '), [(v) => ids.includes(v), `expected one of ${ids.join(', ')}`]);
     }
     case 'enummulti': {
       const ids = (f.options ?? []).map((o) => o.id);
-      const s = z.array(z.string().refine((v) => ids.includes(v), { error: `expected items from ${ids.join(', ')}` }), {
-        error: 'expected a list of option ids',
-      });
-      return single(f) ? s.max(1, { error: 'expected one option: the field takes a single value (ismultiple is false)' }) : s;
+      const item = (v: unknown) => isString(v) && ids.includes(v);
+      return listOf(f, item, 'expected a list of option ids', `expected items from ${ids.join(', ')}`, 'expected one option: the field takes a single value (ismultiple is false)');
     }
-    case 'enumquote': {
-      const s = z.array(z.number().int().positive(), { error: 'expected a list of instance ids' });
-      return single(f) ? s.max(1, { error: 'expected one instance id: the field takes a single value (ismultiple is false)' }) : s;
-    }
+    case 'enumquote':
+      return listOf(f, positiveId, 'expected a list of instance ids', 'expected a list of instance ids', 'expected one instance id: the field takes a single value (ismultiple is false)');
+    case 'organization':
+      return listOf(f, positiveId, 'expected a list of organization ids', 'expected a list of organization ids', 'expected one organization id: the field takes a single value (ismultiple is false)');
     case 'list': {
       const opts = f.listOptions ?? [];
-      return z.string({ error: 'expected text' }).refine((v) => opts.length === 0 || opts.includes(v), {
-        error: `expected one of ${opts.join(', ')}`,
-      });
-    }
-    case 'organization': {
-      const s = z.array(z.number().int().positive(), { error: 'expected a list of organization ids' });
-      return single(f) ? s.max(1, { error: 'expected one organization id: the field takes a single value (ismultiple is false)' }) : s;
+      return rules(isString, 'expected text', [(v) => opts.length === 0 || opts.includes(v), `expected one of ${opts.join(', ')}`]);
     }
     case 'date':
-      return z.string({ error: 'expected a date YYYY-MM-DD' }).regex(/^\d{4}-\d{2}-\d{2}$/, { error: 'expected a date YYYY-MM-DD' });
+      return rules(isString, 'expected a date YYYY-MM-DD', [(v) => /^\d{4}-\d{2}-\d{2}$/.test(v), 'expected a date YYYY-MM-DD']);
     case 'time':
-      return z.string({ error: 'expected a time YYYY-MM-DD HH:MM:SS' }).regex(SERVER_TIME, { error: 'expected a time "YYYY-MM-DD HH:MM:SS" or RFC 3339 with a zone ("2024-05-01T08:00:00+08:00")' });
+      return rules(isString, 'expected a time YYYY-MM-DD HH:MM:SS', [(v) => SERVER_TIME.test(v), 'expected a time "YYYY-MM-DD HH:MM:SS" or RFC 3339 with a zone ("2024-05-01T08:00:00+08:00")']);
     case 'timezone':
-      return z.string({ error: 'expected a time zone like Asia/Shanghai' }).refine(validTimezone, { error: 'expected a time zone like Asia/Shanghai' });
+      return rules(isString, 'expected a time zone like Asia/Shanghai', [validTimezone, 'expected a time zone like Asia/Shanghai']);
     case 'json':
-      return f.jsonArray ? z.array(z.unknown(), { error: 'expected a JSON array' }) : z.unknown();
+      return f.jsonArray ? rules(Array.isArray, 'expected a JSON array') : () => undefined;
     case 'objuser':
     case 'singlechar':
     case 'longchar':
     case 'string': {
       const max = f.maxLength ?? MAX_BYTES[f.type];
-      let s: z.ZodType<string> = z.string({ error: 'expected text' });
-      if (max !== undefined) s = s.refine((v) => withinBytes(v, max), { error: `expected at most ${max} bytes of UTF-8 (a Chinese character is 3)` });
-      if (f.pattern) s = s.refine((v) => f.pattern!.test(v), { error: `does not match the model's pattern ${f.pattern.source}` });
+      const text: Array<[(v: string) => boolean, string]> = [];
+      if (max !== undefined) text.push([(v) => withinBytes(v, max), `expected at most ${max} bytes of UTF-8 (a Chinese character is 3)`]);
+      if (f.pattern) text.push([(v) => f.pattern!.test(v), `does not match the model's pattern ${f.pattern.source}`]);
       if (f.type === 'objuser') {
-        s = s.refine((v) => v === '' || USER_NAMES.test(v), { error: 'expected user names of letters, digits and @ . _ - separated by commas' });
-        if (single(f)) s = s.refine((v) => !v.includes(','), { error: 'expected one user: the field takes a single value (ismultiple is false)' });
+        text.push([(v) => v === '' || USER_NAMES.test(v), 'expected user names of letters, digits and @ . _ - separated by commas']);
+        if (single(f)) text.push([(v) => !v.includes(','), 'expected one user: the field takes a single value (ismultiple is false)']);
       }
-      return s;
+      return rules(isString, 'expected text', ...text);
     }
   }
 }
@@ -322,7 +333,7 @@ function enumId(f: FieldSpec, v: string): string {
   return byName ? byName.id : v;
 }
 
-/** Extra checks zod cannot express on the value alone. */
+/** Extra checks on the value alone, after targetCheck (the calendar). */
 function extraCheck(f: FieldSpec, v: unknown): string | undefined {
   if (f.type === 'date' && typeof v === 'string' && !realIsoDate(v)) return 'expected a real calendar date YYYY-MM-DD';
   return undefined;
@@ -347,9 +358,9 @@ function expectedText(f: FieldSpec): string {
 }
 
 /**
- * A quick yes for the common values of the simple types, never broader than targetSchema + extraCheck (a value
- * it does not accept goes through zod, which accepts it or says why). It only says yes to primitives, which zod
- * returns as they are. Running zod for every cell of a million rows cost more than reading the file.
+ * A quick yes for the common values of the simple types, never broader than targetCheck + extraCheck (a value
+ * it does not accept goes through them, which accept it or say why). It only says yes to primitives. Running the
+ * whole check (then a zod schema) for every cell of a million rows cost more than reading the file.
  */
 function quickAccept(f: FieldSpec): ((v: unknown) => boolean) | undefined {
   const { min, max } = f;
@@ -385,7 +396,7 @@ function quickAccept(f: FieldSpec): ((v: unknown) => boolean) | undefined {
 
 /** Compiles a field spec into its checker. */
 export function compileField(f: FieldSpec): Checker {
-  const schema = targetSchema(f);
+  const target = targetCheck(f);
   const quick = quickAccept(f);
   const check: Checker = (input, isText) => {
     let v = isText && typeof input === 'string' ? fromText(f, input) : isText ? input : fromJson(f, input);
@@ -394,15 +405,11 @@ export function compileField(f: FieldSpec): Checker {
     if (v instanceof Refused) return { error: v.message };
     // JSON input: ids and ints may arrive as whole-number strings from other tools; keep them strict except ids.
     if (!isText && f.type === 'id' && typeof v === 'string' && INT_TEXT.test(v.trim())) v = Number(v);
-    const r = schema.safeParse(v);
-    if (!r.success) {
-      const msg = r.error.issues[0]?.message ?? 'invalid value';
-      const exp = expectedText(f);
-      return { error: `${msg.startsWith('expected') ? msg : msg + `; expected ${exp}`}, got ${describe(input)}` };
-    }
-    const extra = extraCheck(f, r.data);
+    const msg = target(v);
+    if (msg !== undefined) return { error: `${msg.startsWith('expected') ? msg : msg + `; expected ${expectedText(f)}`}, got ${describe(input)}` };
+    const extra = extraCheck(f, v);
     if (extra) return { error: `${extra}, got ${describe(input)}` };
-    return { value: r.data };
+    return { value: v };
   };
   if (quick) {
     check.accept = (input, isText) => {

@@ -1,8 +1,8 @@
 /**
- * Colour on or off, decided once per run. chalk 5 ignores NO_COLOR and only looks at the process's own
- * streams, so the decision is made here and chalk is only used at a fixed level.
+ * Colour on or off, decided once per run, and the five styles the tool uses, as SGR escape codes. The codes are
+ * written here rather than by chalk: loading chalk was a noticeable part of a small run's start-up, and the basic
+ * colours need no detection of the terminal's depth. The output is byte for byte chalk's (test/unit/ui-color.test.ts).
  */
-import { Chalk, supportsColorStderr } from 'chalk';
 
 /**
  * NO_COLOR (non-empty) → off; --no-color → off; FORCE_COLOR non-empty → on, unless it is '0' or 'false'
@@ -26,14 +26,19 @@ export interface Painter {
   bold(s: string): string;
 }
 
+/**
+ * Wraps text in a style's codes. A close code inside (an inner style ending) re-opens this style after it, and
+ * each line is closed and re-opened, so a style never bleeds into the next line or stops early.
+ */
+function style(open: number, close: number): (s: string) => string {
+  const on = `\x1b[${open}m`;
+  const off = `\x1b[${close}m`;
+  return (s) => (s ? on + s.split(off).join(off + on).replace(/\r?\n/g, (eol) => off + eol + on) + off : s);
+}
+
+const STYLES: Painter = { ok: style(32, 39), fail: style(31, 39), warn: style(33, 39), dim: style(2, 22), bold: style(1, 22) };
+const PLAIN: Painter = { ok: String, fail: String, warn: String, dim: String, bold: String };
+
 export function painter(enabled: boolean): Painter {
-  const level = enabled ? Math.max(1, supportsColorStderr ? supportsColorStderr.level : 1) : 0;
-  const c = new Chalk({ level: level as 0 | 1 | 2 | 3 });
-  return {
-    ok: (s) => c.green(s),
-    fail: (s) => c.red(s),
-    warn: (s) => c.yellow(s),
-    dim: (s) => c.dim(s),
-    bold: (s) => c.bold(s),
-  };
+  return enabled ? STYLES : PLAIN;
 }

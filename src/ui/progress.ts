@@ -2,7 +2,8 @@
  * Progress on stderr: a live bar in a terminal, a plain line every 10–30 s in CI logs and pipes, or nothing.
  * Time comes from an injectable clock so tests never wait.
  */
-import { SingleBar, type Options } from 'cli-progress';
+import { createRequire } from 'node:module';
+import type { Options, SingleBar } from 'cli-progress';
 import { painter } from './color.js';
 import { fmtInt } from '../report/summary.js';
 
@@ -249,6 +250,11 @@ class LineTerminal {
   lineWrapping(): void {}
 }
 
+/** cli-progress, required only when a bar is drawn (a terminal): pipes, CI and --quiet never load it. */
+function loadSingleBar(): typeof SingleBar {
+  return (createRequire(import.meta.url)('cli-progress') as typeof import('cli-progress')).SingleBar;
+}
+
 function barProgress(opts: ProgressOptions): Progress {
   const clock = opts.clock ?? Date.now;
   const pace = new Pace(clock);
@@ -321,7 +327,7 @@ function barProgress(opts: ProgressOptions): Progress {
     gracefulExit: false, // the CLI stops the bar in its finally
     fps: 10,
   };
-  const bar = new SingleBar(barOptions);
+  const bar = new (loadSingleBar())(barOptions);
 
   return {
     update(s) {

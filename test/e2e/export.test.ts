@@ -86,6 +86,52 @@ describe.each(['esb', 'apigw'] as const)('export via %s', (gateway) => {
     }
   });
 
+  it('export → sync with no edits sends nothing: every row unchanged, no write request (CSV and NDJSON)', async () => {
+    seedAwkwardSwitches();
+    const before = switches();
+    for (const ext of ['csv', 'ndjson']) {
+      const out = join(tmp.dir, `nosync-${gateway}.${ext}`);
+      expect((await runCli(['export', '--obj', 'bk_switch', '--out', out], { env: env() })).code).toBe(0);
+      const writes = sim.counters().writeRequests;
+      const report = join(tmp.dir, `nosync-${gateway}-${ext}.report.csv`);
+      const r = await runCli(['sync', out, '--obj', 'bk_switch', '--key', 'bk_asset_id', '--report', report, '--json'], { env: env() });
+      expect(r.code).toBe(0);
+      expect(JSON.parse(r.stdout)).toMatchObject({ total: 22, ok: 0, unchanged: 22, plan: { create: 0, update: 0, unchanged: 22 } });
+      expect(sim.counters().writeRequests).toBe(writes);
+      expect(sim.counters().requests.batch_update_inst ?? 0).toBe(0);
+      expect(sim.counters().requests.batch_create_inst ?? 0).toBe(0);
+      const rows = readCsv(report);
+      expect(rows).toHaveLength(22);
+      expect(new Set(rows.map((x) => `${x.status}/${x.action}`))).toEqual(new Set(['unchanged/unchanged']));
+      expect(switches()).toEqual(before);
+    }
+  });
+
+  it('export → sync checks the exported ids: a row whose key was edited, or whose id is another instance\'s, is a conflict, never sent', async () => {
+    const before = switches();
+    const out = join(tmp.dir, `ids-${gateway}.csv`);
+    expect((await runCli(['export', '--obj', 'bk_switch', '--out', out], { env: env() })).code).toBe(0);
+    const lines = readFileSync(out, 'utf8').split('\n');
+    const edit = (id: number, from: string, to: string) => {
+      const i = lines.findIndex((l) => l.startsWith(`${id},`));
+      lines[i] = lines[i]!.replace(from, to);
+    };
+    edit(1003, 'SW-EXIST-0003', 'SW-EDITED-0003'); // the key edited: sync would create a second instance
+    edit(1004, '1004,', '1005,'); // the id of another instance
+    writeFileSync(out, lines.join('\n'));
+    const writes = sim.counters().writeRequests;
+    const report = join(tmp.dir, `ids-${gateway}.report.csv`);
+    const r = await runCli(['sync', out, '--obj', 'bk_switch', '--key', 'bk_asset_id', '--report', report, '--json'], { env: env() });
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ failed: 2, unchanged: 18, plan: { create: 0, update: 0, conflict: 2 } });
+    expect(sim.counters().writeRequests).toBe(writes);
+    expect(switches()).toEqual(before);
+    const rows = readCsv(report);
+    expect(rows[2]).toMatchObject({ status: 'failed', error_code: 'conflict', bk_inst_id: '1003' });
+    expect(rows[2]!.error).toContain('no bk_switch instance has bk_asset_id "SW-EDITED-0003"');
+    expect(rows[3]!.error).toContain('bk_asset_id "SW-EXIST-0004" is instance 1004, but the row\'s bk_inst_id is 1005');
+  });
+
   it('export --out - pipes into update-inst - (NDJSON on stdout, progress and summary on stderr)', async () => {
     seedAwkwardSwitches();
     const before = switches();

@@ -3,8 +3,9 @@
  * measures the speeds): what --help loads, that a wide run stays quiet, that a big run keeps nothing per row.
  */
 import { spawnSync } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/sim/index.js';
 import { BIN, cleanEnv, cmdbEnv, readReport, ROOT, runCli, tempDir, withSim } from './helpers.js';
@@ -51,6 +52,79 @@ describe('fast start', () => {
     const file = t.file('one.csv', 'bk_inst_name,bk_asset_id\nsw,SW-1\n');
     const files = loadedFiles(['create-inst', file, '--obj', 'bk_switch', '--dry-run', '--no-schema', '--quiet', '--no-progress', '--report', join(t.dir, 'one.report.csv')]);
     expect(files).toEqual(expect.arrayContaining(['dist/pipeline/run.js', 'dist/input/csv.js', 'dist/report/writer.js']));
+  });
+});
+
+/** The packages (node_modules/<name>) and the tool's own modules (dist/...) a run loaded, the hooks' trace and require's. */
+interface Loaded {
+  code: number | null;
+  packages: string[];
+  own: string[];
+}
+
+const TRACE = pathToFileURL(join(ROOT, 'test/support/module-trace.mjs')).href;
+const HAVE_SCRIPT = spawnSync('script', ['--version']).status === 0;
+
+/** Runs the built CLI with the module trace; `tty` runs it in a pseudo-terminal (util-linux `script`). */
+function traced(args: string[], o: { env?: Record<string, string>; tty?: boolean } = {}): Loaded {
+  const trace = join(t.dir, 'modules.txt');
+  rmSync(trace, { force: true });
+  const env = { ...cleanEnv(o.env), MODULE_TRACE: trace, NODE_OPTIONS: `--import ${TRACE}` };
+  const q = (x: string) => `'${x.replace(/'/g, `'\\''`)}'`;
+  const r = o.tty
+    ? spawnSync('script', ['-qfec', [process.execPath, BIN, ...args].map(q).join(' '), '/dev/null'], { cwd: ROOT, env: { ...env, TERM: 'xterm-256color' }, encoding: 'utf8' })
+    : spawnSync(process.execPath, [BIN, ...args], { cwd: ROOT, env, encoding: 'utf8' });
+  const urls = existsSync(trace) ? readFileSync(trace, 'utf8').split('\n').filter((l) => l.startsWith('file:')) : [];
+  const packages = new Set<string>();
+  const own = new Set<string>();
+  for (const u of urls) {
+    const path = decodeURIComponent(u.slice('file://'.length));
+    const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path);
+    if (pkg) packages.add(pkg[1]!);
+    else if (path.startsWith(ROOT + '/dist/')) own.add(path.slice(ROOT.length + 1));
+  }
+  return { code: r.status, packages: [...packages].sort(), own: [...own].sort() };
+}
+
+const HEAVY = ['undici', 'zod', 'csv-parse', 'cli-progress', '@cj-tech-master/excelts'];
+
+describe('a small job loads only what it uses (issue 16 §3)', () => {
+  const one = () => t.file('small.csv', 'bk_inst_name,bk_asset_id\nsw,SMALL-1\n');
+  let n = 0;
+  const fresh = () => join(t.dir, `small-${n++}.report.csv`);
+
+  it('a 1-row --no-schema dry run loads one package, commander: no colour library, HTTP stack, schema library, report reader, bar, workbook library or simulator', () => {
+    const r = traced(['create-inst', one(), '--obj', 'bk_switch', '--dry-run', '--no-schema', '--report', fresh()]);
+    expect(r.code).toBe(0);
+    expect(r.packages).toEqual(['commander']);
+    expect(r.own).toEqual(expect.arrayContaining(['dist/pipeline/run.js', 'dist/input/csv.js', 'dist/report/writer.js', 'dist/schema/fields.js']));
+    expect(r.own.filter((f) => /^dist\/(sim|config)\/|^dist\/cli\/connect\.js|^dist\/http\/(cmdb|feishu)\.js/.test(f))).toEqual([]);
+  });
+
+  it('a 1-row --sandbox create loads the HTTP stack, the answer schemas and the simulator, and nothing else heavy', () => {
+    const r = traced(['create-inst', one(), '--obj', 'bk_switch', '--sandbox', '--no-progress', '--report', fresh()]);
+    expect(r.code).toBe(0);
+    expect(r.packages).toEqual(['commander', 'undici', 'zod']);
+    expect(r.own).toEqual(expect.arrayContaining(['dist/sim/index.js', 'dist/cli/connect.js', 'dist/http/cmdb.js']));
+  });
+
+  it('csv-parse loads when an earlier report is read (--resume)', () => {
+    const input = one();
+    const report = fresh();
+    expect(traced(['create-inst', input, '--obj', 'bk_switch', '--sandbox', '--no-progress', '--report', report]).code).toBe(0);
+    const r = traced(['create-inst', input, '--obj', 'bk_switch', '--sandbox', '--no-progress', '--resume', report]);
+    expect(r.code).toBe(0);
+    expect(r.packages).toContain('csv-parse');
+  });
+
+  it.skipIf(!HAVE_SCRIPT)('cli-progress loads when a bar is drawn (a terminal), not with --no-progress there', () => {
+    const bar = traced(['create-inst', one(), '--obj', 'bk_switch', '--dry-run', '--no-schema', '--report', fresh()], { tty: true });
+    expect(bar.code).toBe(0);
+    expect(bar.packages).toContain('cli-progress');
+    const none = traced(['create-inst', one(), '--obj', 'bk_switch', '--dry-run', '--no-schema', '--no-progress', '--report', fresh()], { tty: true });
+    expect(none.code).toBe(0);
+    expect(none.packages).not.toContain('cli-progress');
+    expect(none.packages.filter((p) => HEAVY.includes(p))).toEqual([]);
   });
 });
 

@@ -114,7 +114,7 @@ describe('runOperation: rows not sent', () => {
     expect(summary).toMatchObject({ unsent: 10, exit_code: 0, batches: 5, groups: [], report: null, plan: join(dir, 'dry.plan.csv') });
     // A plan, never a report: --report dry.csv is left alone.
     expect(existsSync(report)).toBe(false);
-    expect(readFileSync(join(dir, 'dry.plan.csv'), 'utf8').split('\n')[1]).toBe(`1,unsent,,,,dry run,,,${fingerprintText({ name: 'n1' })},n1`);
+    expect(readFileSync(join(dir, 'dry.plan.csv'), 'utf8').split('\n')[1]).toBe(`1,unsent,,,,dry run,,,${fingerprintText({ name: 'n1' })},,n1`);
   });
 
   it('a file with an invalid row sends nothing (exit 2); the rows held back are not a failure cause', async () => {

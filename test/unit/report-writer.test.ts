@@ -236,6 +236,29 @@ describe('ReportWriter', () => {
     expect(fs.readFileSync(file, 'utf8').charCodeAt(0)).not.toBe(0xfeff); // no BOM
   });
 
+  it.each(['csv', 'json', 'ndjson'] as const)('records the run\'s target on every %s row, and --resume still reads the report', async (format) => {
+    const file = path.join(dir, `t.report.${format}`);
+    const w = await ReportWriter.open({ path: file, format, inputColumns: ['name', 'target'], target: 'bk_switch' });
+    w.add([outcome(2, { values: vals({ name: 'sw-2', target: 'edge' }) }), outcome(1, { status: 'failed', id: undefined, values: vals({ name: 'sw-1', target: 'core' }) })]);
+    await w.finish();
+    const rows = readReport(file, format);
+    expect(rows.map((r) => r.target)).toEqual(['bk_switch', 'bk_switch']);
+    // An input column of that name keeps its value, under input.target (CSV) or in `input`.
+    if (format === 'csv') expect(rows.map((r) => r['input.target'])).toEqual(['core', 'edge']);
+    else expect(rows.map((r) => (r.input as Record<string, unknown>).target)).toEqual(['core', 'edge']);
+    const prior = await readPriorReport(file);
+    expect(prior.counts).toMatchObject({ ok: 1, failed: 1 });
+    expect(prior.outcome(2)).toMatchObject({ row: 2, status: 'ok', id: 1002 });
+  });
+
+  it('leaves the target empty when the run records none', async () => {
+    const file = path.join(dir, 'n.report.ndjson');
+    const w = await ReportWriter.open({ path: file, format: 'ndjson', inputColumns: ['name'] });
+    w.add([outcome(1)]);
+    await w.finish();
+    expect(readReport(file, 'ndjson')[0]).not.toHaveProperty('target');
+  });
+
   it('prefixes input columns that clash with report columns', async () => {
     expect(reportHeader(['row', 'status', 'name', 'input.row'])).toEqual([
       ...REPORT_COLUMNS,
@@ -304,7 +327,7 @@ describe('ReportWriter', () => {
     await w.finish();
     const lines = fs.readFileSync(file, 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(200_001);
-    expect(lines[200_000]).toBe(`200000,ok,200000,,,,,,${fingerprintText({ name: 'sw-200000', port_count: '48' })},sw-200000,48`);
+    expect(lines[200_000]).toBe(`200000,ok,200000,,,,,,${fingerprintText({ name: 'sw-200000', port_count: '48' })},,sw-200000,48`);
   });
 
   for (const format of ['csv', 'json', 'ndjson'] as const) {

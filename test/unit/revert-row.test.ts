@@ -3,13 +3,17 @@ import { readReportRow, sameValue } from '../../src/operations/revert-row.js';
 
 describe('readReportRow', () => {
   it('reads a CSV report row: text id, before as JSON text, the input columns (input.-prefixed on a clash)', () => {
-    const x = readReportRow({ row: '2', status: 'ok', id: '1003', error_code: '', error: '', detail: '', action: 'update', before: '{"port_count":48}', port_count: '24', 'input.status': 'live' });
-    expect(x).toEqual({ status: 'ok', action: 'update', id: 1003, before: { port_count: 48 }, written: { port_count: '24', status: 'live' } });
+    const x = readReportRow({ row: '2', status: 'ok', id: '1003', error_code: '', error: '', detail: '', action: 'update', before: '{"port_count":48}', fingerprint: '3f1c0a9e', target: 'bk_switch', port_count: '24', 'input.status': 'live', 'input.target': 'edge' });
+    expect(x).toEqual({ status: 'ok', action: 'update', target: 'bk_switch', id: 1003, before: { port_count: 48 }, written: { port_count: '24', status: 'live', target: 'edge' } });
   });
 
   it('reads an NDJSON report row: values as they are, the input under "input"', () => {
-    const x = readReportRow({ row: 1, status: 'ok', id: 7, action: 'delete', before: { bk_inst_name: 'a' }, input: { bk_inst_id: 7 } });
-    expect(x).toEqual({ status: 'ok', action: 'delete', id: 7, before: { bk_inst_name: 'a' }, written: { bk_inst_id: 7 } });
+    const x = readReportRow({ row: 1, status: 'ok', id: 7, action: 'delete', before: { bk_inst_name: 'a' }, target: 'bk_switch', input: { bk_inst_id: 7 } });
+    expect(x).toEqual({ status: 'ok', action: 'delete', target: 'bk_switch', id: 7, before: { bk_inst_name: 'a' }, written: { bk_inst_id: 7 } });
+  });
+
+  it('a report written before the target column: the target is empty', () => {
+    expect(readReportRow({ row: '1', status: 'ok', id: '5', action: 'create', port_count: '8' })).toMatchObject({ target: '', written: { port_count: '8' } });
   });
 
   it('says what is wrong with a row it cannot use', () => {

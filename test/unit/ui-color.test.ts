@@ -1,3 +1,4 @@
+import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import { colorEnabled, painter } from '../../src/ui/color.js';
 
@@ -34,7 +35,14 @@ describe('painter', () => {
     const p = painter(false);
     for (const f of fns) expect(p[f]('text')).toBe('text');
   });
-  it('emits escape codes when enabled, whatever chalk thinks of the environment', () => {
+  it('writes what chalk wrote for the same styles, byte for byte (nested styles, line breaks, empty text)', () => {
+    const c = new Chalk({ level: 1 });
+    const p = painter(true);
+    const chalkOf = { ok: c.green, fail: c.red, warn: c.yellow, dim: c.dim, bold: c.bold };
+    const texts = ['text', '', 'two\nlines\n', 'crlf\r\nline', `in ${c.red('red')} and ${c.dim('dim')} and ${c.bold(c.green('both'))}`, '\n', `${c.yellow('a\nb')}\nc`];
+    for (const f of fns) for (const t of texts) expect(JSON.stringify(p[f](t)), `${f}(${JSON.stringify(t)})`).toBe(JSON.stringify(chalkOf[f](t)));
+  });
+  it('emits escape codes when enabled, whatever the environment says', () => {
     const p = painter(true);
     for (const f of fns) {
       const out = p[f]('text');

@@ -113,10 +113,10 @@ const revertRows = cmdb({
   defaultBatch: 100,
   summary: 'undo a finished run from its report: updates put back (unless changed since: conflict), creates deleted, deletes created again (docs/revert.md)',
   own: {
-    obj: text('--obj <bk_obj_id>', { help: 'the model the run wrote to, e.g. bk_switch', required: true }),
+    obj: text('--obj <bk_obj_id>', { help: "the model the run wrote to, for a report that does not say it (no target column: an older cmdb-bulk's); must agree with the report's" }),
     yes: on('--yes', { help: 'delete the instances a create made without asking (required when the input is not a terminal)' }),
   },
-  examples: ['cmdb-bulk revert switches.update-inst.latest.report.csv --obj bk_switch --dry-run', 'cmdb-bulk revert switches.create-inst.latest.report.csv --obj bk_switch --yes'],
+  examples: ['cmdb-bulk revert switches.update-inst.latest.report.csv --dry-run', 'cmdb-bulk revert switches.create-inst.latest.report.csv --yes'],
 });
 /** revert reads a report, not an input file. */
 export const revert: OperationManifest<typeof revertRows.own> = {

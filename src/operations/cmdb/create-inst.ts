@@ -48,6 +48,7 @@ export const createInst: Operation = {
     const key = keys[0];
     const isText = cellsAreText(ctx.source);
     const session: Session = {
+      target: obj,
       uniqueKey: key,
       checkColumns: (columns) => unknownColumns(shape, columns).map((e) => (e.field === 'bk_inst_id' ? { field: e.field, message: EXPORTED_IDS } : e)),
       check(rec: InputRecord): CheckedRow {

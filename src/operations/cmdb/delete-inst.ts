@@ -58,6 +58,7 @@ export const deleteInst: Operation = {
     const blocked = new Set<number>();
 
     const session: Session = {
+      target: obj,
       required: [{ column, why: `every row must say which instance to delete${key ? '' : ' (or name instances by a unique field with --key)'}` }],
       checkColumns: () => [],
       check(rec: InputRecord): CheckedRow {

@@ -60,6 +60,7 @@ export const updateInst: Operation = {
     };
 
     const session: Session = {
+      target: obj,
       required: [{ column: idColumn, why: `every row must say which instance to update${key ? '' : ' (or name instances by a unique field with --key)'}` }],
       checkColumns(columns) {
         const errs = unknownColumns(shape, columns);
