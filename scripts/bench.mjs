@@ -13,9 +13,10 @@
 //    one JSON.parse of the whole file (issue 16 §2 bars: CSV with schema ≥ 0.85×, NDJSON ≥ 0.5×, JSON ≥ 0.8×).
 // 2. create-inst of 100,000 rows to the simulator (CMDB over ESB, no rate limit), 0 ms and 50 ms added latency,
 //    concurrency 1, 4, 16: rows/s and requests/s, next to what the latency allows.
-// 3. apaas-update of 100,000 records with the real 50/s + 1000/min windows: 500 a request (only 50/s binds), the
-//    same with no windows (the machine's own speed), and 50 a request (2,000 requests: the minute window binds,
-//    ~80 s): requests/s next to the fastest schedule the windows allow, and the 429s received (must be 0).
+// 3. apaas-update of 100,000 records with the real 50/s + 1000/min windows at 0, 30 and 150 ms latency, default
+//    options: 500 a request (200 requests; only 50/s binds), the same with no windows (the machine's own speed), and
+//    50 a request (2,000 requests: the minute window binds, ~80 s); then create-inst over the API gateway's 100/s at
+//    100 ms: requests/s next to the fastest schedule the windows allow, and the 429s received (must be 0).
 // 4. start-up: `cmdb-bulk --help`, `create-inst --help`, `--version`, a 1-row create-inst --dry-run --no-schema and a
 //    1-row create-inst --sandbox: median wall time of 20 (--startup-runs) after 3 warm-ups, interleaved, and mean
 //    CPU time, next to `node -e 0` (bars: --help ≤ node + 40 ms, the dry run ≤ node + 150 ms).
@@ -427,6 +428,7 @@ async function case2() {
 // ------------------------------------------------------------------ case 3
 // (Folded in from scripts/bench-feishu.mjs, written with the apaas-update work.)
 const FEISHU_WINDOWS = [{ limit: 50, windowMs: 1000 }, { limit: 1000, windowMs: 60_000 }];
+const APIGW_WINDOWS = [{ limit: 100, windowMs: 1000 }];
 
 /** When the windows let request number n go, given the times of requests 0..n-1 (sliding logs). */
 function nextAllowed(times, windows) {
@@ -444,50 +446,71 @@ function fastest(n, windows) {
 }
 
 async function case3() {
-  console.log(`\n3. apaas-update of ${fmt(SEND_ROWS)} records against the simulator's rate windows (--concurrency ${opt('c3-concurrency', '8')})`);
-  // 500 a request = 200 requests: they fit in one minute's budget, so only 50/s binds (~4 s). The same without
-  // windows shows what the machine can push. 50 a request = 2,000 requests: the 1000/min window binds too —
-  // 1,000 requests in the first 20 s, then nothing until the minute has passed (~80 s): the long run the bar is about.
+  // Default options (no --concurrency), as a user would run it, unless --c3-concurrency N is given.
+  const concurrency = String(opt('c3-concurrency', 'default'));
+  console.log(`\n3. sending against the simulator's rate windows at 0–150 ms latency (--concurrency ${concurrency})`);
+  // 200 requests of apaas-update fit in one minute's budget, so only 50/s binds (~3 s): 500 records a request (100,000
+  // records), and 50 a request (10,000 records: the same schedule with a tenth of the CPU, so a busy machine measures
+  // the tool's schedule rather than its own speed). The same without windows shows what the machine can push. 2,000
+  // requests (50 a request): the 1000/min window binds too — 1,000 requests in the first 20 s, then nothing until the
+  // minute has passed (~80 s). And create-inst over the API gateway's 100/s (500 requests of 50 rows) at 100 ms.
   const setups = [
-    { name: '500 a request, windows 50/s + 1000/min (only 50/s binds)', batch: 500, windows: FEISHU_WINDOWS },
-    { name: '500 a request, no windows (what this machine can push)', batch: 500, windows: null },
-    { name: '50 a request, windows 50/s + 1000/min (both bind)', batch: 50, windows: FEISHU_WINDOWS },
+    { name: 'apaas-update, 500 a request, windows 50/s + 1000/min (only 50/s binds)', kind: 'apaas', requests: 200, batch: 500, windows: FEISHU_WINDOWS },
+    { name: 'apaas-update, 50 a request, windows 50/s + 1000/min (only 50/s binds)', kind: 'apaas', requests: 200, batch: 50, windows: FEISHU_WINDOWS },
+    { name: 'apaas-update, 500 a request, no windows (what this machine can push)', kind: 'apaas', requests: 200, batch: 500, windows: null, latencies: [0] },
+    { name: 'apaas-update, 50 a request, windows 50/s + 1000/min (both bind)', kind: 'apaas', requests: 2000, batch: 50, windows: FEISHU_WINDOWS },
+    { name: 'create-inst over apigw, 50 a request, its 100/s', kind: 'apigw', requests: 500, batch: 50, windows: APIGW_WINDOWS, latencies: [100] },
   ];
-  // --latencies 0,30,150 adds server latency to the windowed setups (0 alone by default); --c3-concurrency N|default
-  // (8 unless given; "default" passes no --concurrency, as a user would); --c3-batches 500 keeps only those setups.
-  const latencies = String(opt('latencies', '0')).split(',').map(Number);
-  const concurrency = String(opt('c3-concurrency', '8'));
-  const batches = opt('c3-batches') ? String(opt('c3-batches')).split(',').map(Number) : null; // e.g. 500: skip the 80 s runs
-  const runs = setups.filter((s) => !batches || batches.includes(s.batch)).flatMap((s) => (s.windows ? latencies : [0]).map((latency) => ({ ...s, latency })));
+  // --latencies 0,30,150 (the default) is the server latency added to the windowed apaas setups; --c3-requests 200
+  // keeps only the setups of that many requests (e.g. to skip the 80 s runs); --c3-batches 50 and --c3-kinds
+  // apaas,apigw likewise.
+  const latencies = String(opt('latencies', '0,30,150')).split(',').map(Number);
+  const list = (name) => (opt(name) ? String(opt(name)).split(',') : null);
+  const [requests, batches, kinds] = [list('c3-requests'), list('c3-batches'), list('c3-kinds')];
+  const runs = setups
+    .filter((s) => (!requests || requests.includes(String(s.requests))) && (!batches || batches.includes(String(s.batch))) && (!kinds || kinds.includes(s.kind)))
+    .flatMap((s) => (s.latencies ?? latencies).map((latency) => ({ ...s, latency })));
   const out = [];
   for (const s of runs) {
     const times = [];
+    const logOp = s.kind === 'apaas' ? ' feishu_batch_update -> ' : ' batch_create_inst -> ';
     // A fresh simulator per setup: its windows start empty, like a fresh app.
     const sim = await startSimulator({
       world: 'empty-extra',
-      feishuWindows: s.windows ?? false,
+      feishuWindows: s.kind === 'apaas' ? (s.windows ?? false) : false,
+      apigwWindows: s.kind === 'apigw' ? s.windows : false,
       log: (line) => {
-        if (line.includes(' feishu_batch_update -> ')) times.push(performance.now());
+        if (line.includes(logOp)) times.push(performance.now());
       },
     });
     if (s.latency) sim.setFaults({ latencyMs: s.latency });
     try {
-      const table = sim.store.table('bench__c', 'device');
-      const firstId = sim.store.nextFeishuId;
-      for (let i = 0; i < SEND_ROWS; i++) {
-        const id = String(sim.store.nextFeishuId++);
-        table.set(id, { _id: id, status: 'online', cpu_cores: 8 });
+      const rows = s.requests * s.batch;
+      const report = join(tmp, `rate-${out.length}.report.ndjson`);
+      const common = ['--batch-size', String(s.batch), ...(concurrency === 'default' ? [] : ['--concurrency', concurrency]), '--no-progress', '--quiet', '--json', '--report', report];
+      let r, applied;
+      if (s.kind === 'apaas') {
+        const table = sim.store.table('bench__c', 'device');
+        const firstId = sim.store.nextFeishuId;
+        for (let i = 0; i < rows; i++) {
+          const id = String(sim.store.nextFeishuId++);
+          table.set(id, { _id: id, status: 'online', cpu_cores: 8 });
+        }
+        const file = join(tmp, `update-${out.length}.ndjson`);
+        await writeLines(file, '', rows, (i) => `{"_id":"${firstId + i - 1}","status":"maintenance","cpu_cores":${16 + (i % 3)}}\n`);
+        r = await cli(['apaas-update', file, '--namespace', 'bench__c', '--object', 'device', '--rate', s.windows ? '50/s,1000/min' : 'off', ...common], { env: feishuEnv(sim) });
+        applied = () => sim.counters().rowsApplied.feishu_batch_update ?? 0;
+      } else {
+        const file = join(tmp, `create-${out.length}.csv`);
+        await writeLines(file, SWITCH_HEADER, rows, switchRow);
+        r = await cli(['create-inst', file, '--obj', 'bk_switch', ...common], { env: { ...cmdbEnv(sim), CMDB_URL: sim.urls.apigw, CMDB_GATEWAY: 'apigw' } });
+        applied = () => sim.counters().rowsApplied.batch_create_inst ?? 0;
       }
-      const file = join(tmp, `update-${out.length}.ndjson`);
-      await writeLines(file, '', SEND_ROWS, (i) => `{"_id":"${firstId + i - 1}","status":"maintenance","cpu_cores":${16 + (i % 3)}}\n`);
-      const report = join(tmp, `update-${out.length}.report.ndjson`);
-      const args = ['apaas-update', file, '--namespace', 'bench__c', '--object', 'device', '--batch-size', String(s.batch), ...(concurrency === 'default' ? [] : ['--concurrency', concurrency]), '--rate', s.windows ? '50/s,1000/min' : 'off', '--no-progress', '--quiet', '--json', '--report', report];
-      const r = await cli(args, { env: feishuEnv(sim) });
       expectOk(r, `case 3 ${s.name}`);
       const sum = summaryOf(r);
       const counters = sim.counters();
-      const n = Math.ceil(SEND_ROWS / s.batch);
-      if (sum.ok !== SEND_ROWS || times.length !== n || (counters.rowsApplied.feishu_batch_update ?? 0) !== SEND_ROWS) {
+      const n = Math.ceil(rows / s.batch);
+      if (sum.ok !== rows || times.length !== n || applied() !== rows) {
         throw new Error(`case 3 ${s.name}: ${sum.ok} ok, ${times.length} of ${n} requests answered`);
       }
       const rel = times.map((t) => t - times[0]);
@@ -503,7 +526,7 @@ async function case3() {
         token_fetches: counters.tokenFetches,
         wall_ms: Math.round(r.wallMs),
         first_to_last_ms: Math.round(rel.at(-1)),
-        records_per_s_sending: Math.round(SEND_ROWS / (rel.at(-1) / 1000)),
+        records_per_s_sending: Math.round(rows / (rel.at(-1) / 1000)),
         peak_rss_mb: +(r.rssKb / 1024).toFixed(1),
       };
       if (s.windows) {
@@ -521,7 +544,7 @@ async function case3() {
       row(
         '3',
         `${s.name}, ${s.latency} ms latency, concurrency ${concurrency}: ${n} requests`,
-        `${fmt(f.achieved_req_per_s, 2)} req/s, ${f.http_429} × 429, first→last ${fmt(f.first_to_last_ms / 1000, 1)} s`,
+        `${fmt(f.achieved_req_per_s, 2)} req/s, ${f.http_429} × 429, first→last ${fmt(f.first_to_last_ms / 1000, 1)} s, ${f.peak_rss_mb} MB`,
         s.windows ? `ceiling ${fmt(f.ceiling_req_per_s, 2)} req/s (fastest ${fmt(f.fastest_first_to_last_ms / 1000, 1)} s): ${pct(f.ratio)}; bar ≥ 95%, 0 × 429` : `${fmt(f.records_per_s_sending)} records/s`,
         s.windows ? (f.http_429 === 0 && f.ratio >= 0.95 ? 'ok' : f.http_429 ? '429 RECEIVED' : 'BELOW BAR') : '',
       );
@@ -529,7 +552,7 @@ async function case3() {
       await sim.close();
     }
   }
-  results.cases.apaas_update = { records: SEND_ROWS, concurrency, runs: out };
+  results.cases.rate = { concurrency, runs: out };
 }
 
 // ------------------------------------------------------------------ case 4

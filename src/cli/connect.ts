@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { UsageError } from '../core/errors.js';
 import { CmdbApi, cmdbService, type Gateway } from '../http/cmdb.js';
 import { createHttpClient, type HttpClient } from '../http/client.js';
+import { InFlight } from '../http/in-flight.js';
 import { FeishuApi, feishuService, TenantTokenManager } from '../http/feishu.js';
 import { parseRate, Throttle, type RateWindow } from '../http/limiter.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../http/retry.js';
@@ -31,7 +32,7 @@ function policyOf(f: ConnectOptions): RetryPolicy {
   return { ...DEFAULT_RETRY_POLICY, retries: f.retries, baseMs: f.retryDelay };
 }
 
-function clientOptions(f: ConnectOptions, io: ConnectIo, baseUrl: string, secrets: string[] | (() => string[])) {
+function clientOptions(f: ConnectOptions, io: ConnectIo, baseUrl: string, secrets: string[] | (() => string[]), inFlight: InFlight) {
   if (f.insecure) io.warn('warning: --insecure: TLS certificates are NOT verified; anyone on the path can read and change this traffic');
   let ca: Buffer | undefined;
   if (f.ca) {
@@ -44,7 +45,7 @@ function clientOptions(f: ConnectOptions, io: ConnectIo, baseUrl: string, secret
   return {
     baseUrl,
     timeoutMs: Math.round(f.timeout * 1000),
-    connections: f.concurrency + 2,
+    connections: inFlight.max + 2,
     ca,
     insecure: f.insecure,
     trace: f.verbose ? io.trace : undefined,
@@ -53,9 +54,11 @@ function clientOptions(f: ConnectOptions, io: ConnectIo, baseUrl: string, secret
   };
 }
 
-function assemble(client: HttpClient, sender: Sender, extra: Partial<Connection>, onClose?: () => Promise<void>): Connection {
+function assemble(client: HttpClient, sender: Sender, throttle: Throttle, inFlight: InFlight, extra: Partial<Connection>, onClose?: () => Promise<void>): Connection {
   return {
     ...extra,
+    inFlight,
+    cancelWaiting: () => throttle.cancelWaiting(),
     stats: () => sender.stats,
     close: async () => {
       await client.close();
@@ -88,14 +91,15 @@ export async function connectCmdb(f: ConnectOptions, io: ConnectIo): Promise<Con
     creds = { appCode: s.appCode, appSecret: s.appSecret, username: s.username, token: s.token };
   }
   const secrets = [creds.appSecret, creds.token].filter((v): v is string => !!v);
-  const client = createHttpClient(clientOptions(f, io, url, secrets));
   const windows = f.rate !== undefined ? parseRate(f.rate) : gateway === 'apigw' ? APIGW_DEFAULT : [];
-  const throttle = new Throttle({ windowsFor: () => windows, onWait: io.onWait });
+  const inFlight = new InFlight(windows, f.concurrency);
+  const client = createHttpClient(clientOptions(f, io, url, secrets, inFlight));
+  const throttle = new Throttle({ windowsFor: () => windows, onWait: io.onWait, inFlight });
   const tenant = f.tenant || io.env.BK_TENANT_ID || undefined;
   const supplierAccount = f.supplierAccount || io.env.BK_SUPPLIER_ACCOUNT || undefined;
   const service = cmdbService({ gateway, credentials: creds, language: 'en', tenant, supplierAccount });
   const sender = new Sender({ client, service, throttle, policy: policyOf(f) });
-  return assemble(client, sender, { cmdb: new CmdbApi({ sender, gateway }) }, stopSim);
+  return assemble(client, sender, throttle, inFlight, { cmdb: new CmdbApi({ sender, gateway }) }, stopSim);
 }
 
 export async function connectFeishu(f: ConnectOptions, io: ConnectIo): Promise<Connection> {
@@ -113,13 +117,14 @@ export async function connectFeishu(f: ConnectOptions, io: ConnectIo): Promise<C
   }
   // The tenant token changes during a run: mask whichever is current, and the app secret.
   let tokens: TenantTokenManager | undefined;
-  const client = createHttpClient(clientOptions(f, io, url, () => [appSecret, ...(tokens?.secrets() ?? [])]));
   const windows = f.rate !== undefined ? parseRate(f.rate) : FEISHU_DEFAULT;
-  const throttle = new Throttle({ windowsFor: () => windows, onWait: io.onWait });
+  const inFlight = new InFlight(windows, f.concurrency);
+  const client = createHttpClient(clientOptions(f, io, url, () => [appSecret, ...(tokens?.secrets() ?? [])], inFlight));
+  const throttle = new Throttle({ windowsFor: () => windows, onWait: io.onWait, inFlight });
   tokens = new TenantTokenManager({ client, credentials: { appId, appSecret }, throttle, policy: policyOf(f) });
   const service = feishuService({ tokens });
   const sender = new Sender({ client, service, throttle, policy: policyOf(f) });
-  return assemble(client, sender, { feishu: new FeishuApi({ sender }) }, stopSim);
+  return assemble(client, sender, throttle, inFlight, { feishu: new FeishuApi({ sender }) }, stopSim);
 }
 
 export type { SendStats };

@@ -18,6 +18,8 @@ export interface HttpRequest {
   headers?: Record<string, string>;
   /** JSON-serialised when present. */
   body?: unknown;
+  /** `body` already serialised (the sender does it while the request waits for the rate limiter); sent as it is. */
+  payload?: string;
 }
 
 export interface HttpResponse {
@@ -180,8 +182,8 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       const headers: Record<string, string> = { 'user-agent': userAgent, accept: 'application/json' };
       for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
       let payload: string | undefined;
-      if (req.body !== undefined) {
-        payload = JSON.stringify(req.body);
+      if (req.body !== undefined || req.payload !== undefined) {
+        payload = req.payload ?? JSON.stringify(req.body);
         headers['content-type'] ??= 'application/json';
       }
       const started = performance.now();

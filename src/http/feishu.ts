@@ -130,7 +130,7 @@ export class TenantTokenManager {
     this.credentials = opts.credentials;
     this.clock = opts.clock ?? realClock;
     // Its own Sender (its own counts: the summary's `requests` are the API's), on the shared client and throttle.
-    this.sender = new Sender({ client: opts.client, service: tokenService(opts.credentials), throttle: opts.throttle, policy: opts.policy, clock: this.clock, random: opts.random });
+    this.sender = new Sender({ client: opts.client, service: tokenService(opts.credentials), throttle: opts.throttle, policy: opts.policy, clock: this.clock, random: opts.random, placeless: true });
   }
 
   secrets(): string[] {
@@ -147,6 +147,11 @@ export class TenantTokenManager {
       this.inflight = undefined;
     });
     return this.inflight;
+  }
+
+  /** The cached token, while it has not expired (no fetch): for a request that waited, to go with the newest one. */
+  current(): string | undefined {
+    return this.token && this.clock.now() < this.expiresAt ? this.token : undefined;
   }
 
   /** Drops the cached token. With `token`, only if that is still the cached one (a concurrent renewal may
@@ -229,6 +234,11 @@ export function feishuService(opts: { tokens: TenantTokenManager }): Service {
         ...req,
         headers: { 'Content-Type': 'application/json; charset=utf-8', ...req.headers, Authorization: `Bearer ${token}` },
       };
+    },
+    refresh(req: HttpRequest): HttpRequest | undefined {
+      const token = tokens.current();
+      if (!token || req.headers?.Authorization === `Bearer ${token}`) return undefined;
+      return { ...req, headers: { ...req.headers, Authorization: `Bearer ${token}` } };
     },
     renewAuth(req?: HttpRequest): void {
       const m = /^Bearer\s+(.+)$/.exec(req?.headers?.Authorization ?? '');

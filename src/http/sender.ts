@@ -35,6 +35,11 @@ export interface Service {
    *  stops a token fetch it starts. */
   authorize(req: HttpRequest, signal?: AbortSignal): Promise<HttpRequest>;
   classify(res: HttpResponse, req: HttpRequest): Verdict;
+  /**
+   * The authorized request again with newer credentials, if the service has them at hand (no fetch), else undefined:
+   * a request that waited for the rate limiter goes with the token renewed meanwhile, not one that may have expired.
+   */
+  refresh?(req: HttpRequest): HttpRequest | undefined;
   /** Drops the cached token. `req` is the authorized request that was refused, so a token that was already
    *  replaced by a concurrent renewal is not dropped again. */
   renewAuth?(req?: HttpRequest): void;
@@ -119,6 +124,7 @@ export class Sender {
   private readonly clock: Clock;
   private readonly random: () => number;
   private readonly signal?: AbortSignal;
+  private readonly placeless: boolean;
 
   constructor(opts: {
     client: HttpClient;
@@ -129,7 +135,10 @@ export class Sender {
     stats?: SendStats;
     random?: () => number;
     signal?: AbortSignal;
+    /** Its requests take no place among the requests in flight (the token fetch, which they may all wait for). */
+    placeless?: boolean;
   }) {
+    this.placeless = !!opts.placeless;
     this.client = opts.client;
     this.service = opts.service;
     this.throttle = opts.throttle;
@@ -174,6 +183,10 @@ export class Sender {
       isRetry = true;
     };
 
+    // A request retried after a failure keeps its place in flight through the backoff, so the requests waiting behind
+    // it do not go to a failing server meanwhile (the place is freed when send ends, whichever way).
+    let holding = false;
+    try {
     for (;;) {
       if (signal?.aborted) throw abortError(signal);
       // Authorize before taking a rate slot: a slow token fetch must not bunch up already granted slots.
@@ -187,16 +200,24 @@ export class Sender {
         }
         throw e;
       }
-      // Tracked: the slot counts from when this request finished, so arrival jitter cannot crowd a window.
-      const release = await this.throttle.acquire(req.op, signal, { tracked: true });
+      // Serialised before the wait for the rate limiter, so a granted request goes at once (issue 16).
+      if (authed.body !== undefined && authed.payload === undefined) authed = { ...authed, payload: JSON.stringify(authed.body) };
+      // Tracked: the limiter learns when it finished (its windows, and its place among the requests in flight).
+      const release = await this.throttle.acquire(req.op, signal, { tracked: true, place: this.placeless ? 'none' : holding ? 'carried' : 'take' });
+      holding = false;
+      authed = service.refresh?.(authed) ?? authed;
       if (isRetry) this.stats.retries++;
       isRetry = false;
       this.stats.requests++;
 
       let res: HttpResponse;
       try {
-        res = await this.client.send(authed, { signal }).finally(release);
+        res = await this.client.send(authed, { signal });
       } catch (err) {
+        const tls = err instanceof TransportError && (err.certificate || err.tls);
+        if (tls) this.throttle.cancelWaiting();
+        holding = err instanceof TransportError && !tls && !this.placeless;
+        release({ keepPlace: holding });
         if (!(err instanceof TransportError)) throw err;
         lastError = maskSecrets(err.message, service.secrets());
         lastCause = err;
@@ -212,6 +233,11 @@ export class Sender {
       lastStatus = res.status;
       lastCause = undefined;
       const verdict = service.classify(res, authed);
+      // An answer that stops the run: the requests waiting for the limiter give up (never sent) before this one's
+      // place frees, so none of them is granted in between (docs/decisions.md, "Requests in flight").
+      if (verdict.kind === 'fatal') this.throttle.cancelWaiting();
+      holding = (verdict.kind === 'transient' || verdict.kind === 'rate-limited') && !this.placeless;
+      release({ keepPlace: holding });
       if (verdict.kind !== 'renew-auth') renewed = false;
       switch (verdict.kind) {
         case 'ok':
@@ -233,6 +259,9 @@ export class Sender {
           await afterFailure({ kind: 'unclear' });
           continue;
       }
+    }
+    } finally {
+      if (holding) this.throttle.inFlight?.free();
     }
   }
 

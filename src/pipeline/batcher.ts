@@ -1,6 +1,8 @@
 /**
- * The batcher: rows of one group fill a batch; a full batch waits for one of `concurrency` slots and for room in the
- * report (back-pressure), then goes to send-batch. Rows never wait for a batch once the run is stopping.
+ * The batcher: rows of one group fill a batch; a full batch waits until fewer than `capacity()` batches are held
+ * (in flight, or built and waiting for the rate limiter: send-rows.ts) and for room in the report (back-pressure),
+ * then goes to send-batch. A batch takes a place among the requests in flight only when the limiter grants its
+ * request (src/http/in-flight.ts), not here. Rows never wait for a batch once the run is stopping.
  */
 import { CliError, EXIT } from '../core/errors.js';
 import type { RowOutcome } from '../core/types.js';
@@ -10,7 +12,8 @@ import type { Recorder } from './recorder.js';
 
 export interface BatcherDeps {
   batchSize: number;
-  concurrency: number;
+  /** The most batches held at once (read at every dispatch and finish: it may grow with the round trips measured). */
+  capacity: () => number;
   recorder: Pick<Recorder, 'record' | 'stop' | 'stopping' | 'stopReason' | 'room' | 'flushFailed'>;
   /** Sends one batch and records an outcome for each of its rows (send-batch). */
   send(rows: Pending[]): Promise<void>;
@@ -24,7 +27,7 @@ export class Batcher {
   private failure: unknown;
 
   constructor(private readonly d: BatcherDeps) {
-    this.slots = new Slots(d.concurrency);
+    this.slots = new Slots(d.capacity);
   }
 
   /** Takes one row that passed its checks; returns the dispatch to wait for when the row filled a batch. */

@@ -82,12 +82,12 @@ export function plannedBatches(plan: Plan, batchSize: number): number {
   return [...plan.groups.values()].reduce((n, rows) => n + Math.ceil(rows / batchSize), 0);
 }
 
-export function describePlan(op: Operation, session: Session, plan: Plan, batchSize: number, concurrency: number): string[] {
+export function describePlan(op: Operation, session: Session, plan: Plan, batchSize: number, concurrency: number | undefined): string[] {
   const batches = plannedBatches(plan, batchSize);
   const lines = [
     `dry run: ${op.command} (${op.api}), nothing sent`,
     `  rows: ${plan.total} read, ${plan.valid} valid, ${plan.invalid} invalid${plan.skipped ? `, ${plan.skipped} skipped (already done in the earlier report)` : ''}`,
-    `  batches: ${batches} of up to ${batchSize} rows, ${concurrency} at a time${op.atomic ? ' (all-or-nothing on the server)' : ''}`,
+    `  batches: ${batches} of up to ${batchSize} rows, ${concurrency ? `at most ${concurrency} at a time` : 'as many at a time as the rate limit and the round trip need'}${op.atomic ? ' (all-or-nothing on the server)' : ''}`,
   ];
   if (plan.groups.size > 1 || [...plan.groups.keys()][0]) {
     for (const [g, n] of plan.groups) lines.push(`    ${g || '(default)'}: ${n} rows in ${Math.ceil(n / batchSize)} batch(es)`);

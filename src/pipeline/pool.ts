@@ -1,36 +1,30 @@
-/** A counting semaphore: at most `size` batches in flight; waiters are served in order. */
+/**
+ * A counting semaphore whose size may change (it is read at every acquire and release): at most `size()` batches
+ * held; waiters are served in order.
+ */
 export class Slots {
-  private free: number;
+  private used = 0;
   private waiters: Array<() => void> = [];
-  private idleWaiters: Array<() => void> = [];
-  constructor(readonly size: number) {
-    this.free = size;
-  }
+  constructor(readonly size: () => number) {}
 
   get busy(): number {
-    return this.size - this.free;
+    return this.used;
   }
 
   acquire(): Promise<void> {
-    if (this.free > 0) {
-      this.free--;
+    if (!this.waiters.length && this.used < this.size()) {
+      this.used++;
       return Promise.resolve();
     }
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   release(): void {
-    const next = this.waiters.shift();
-    if (next) next();
-    else {
-      this.free++;
-      if (this.free === this.size) for (const w of this.idleWaiters.splice(0)) w();
+    this.used--;
+    // The size may have grown since the last release: let in as many as now fit.
+    while (this.waiters.length && this.used < this.size()) {
+      this.used++;
+      this.waiters.shift()!();
     }
-  }
-
-  /** Resolves when nothing is in flight. */
-  idle(): Promise<void> {
-    if (this.free === this.size) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 }

@@ -43,6 +43,8 @@ export interface RecorderOptions {
   now: () => number;
   /** Rows the report may hold back (waiting for an earlier row) before the batcher waits. */
   window: number;
+  /** Called once when the run stops (the batches waiting for the rate limiter give up: send-rows.ts). */
+  onStop?: () => void;
 }
 
 export class Recorder {
@@ -92,9 +94,11 @@ export class Recorder {
 
   /** Stops the run: no new batches. The first error is the one reported. */
   stop(why: 'interrupt' | CliError): void {
+    const first = !this.stopping;
     if (why === 'interrupt') this.interrupted = true;
     else this.fatal ??= why;
     for (const w of this.waiting.splice(0)) w();
+    if (first) this.o.onStop?.();
   }
 
   /** The error of rows left unsent because the run stopped. */

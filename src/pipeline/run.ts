@@ -4,9 +4,10 @@
  *
  * Pass 1 reads the whole input and checks every row (nothing is sent): a file with invalid rows stops here with
  * exit 2 unless --skip-invalid. Pass 2 reads the input again, checks each row again (it keeps memory flat: nothing
- * per row survives pass 1), batches the good rows and sends them with at most `concurrency` batches in flight; each
- * outcome goes to the report as its batch finishes. A dry run needs no pass 1: it checks and writes each row's
- * line of the plan in one pass (docs/decisions.md, "A dry run reads its input once").
+ * per row survives pass 1), batches the good rows and sends them — as many requests in flight as the connection
+ * allows (src/http/in-flight.ts), the next batches ready while they wait for the rate limiter; each outcome goes to
+ * the report as its batch finishes. A dry run needs no pass 1: it checks and writes each row's line of the plan in
+ * one pass (docs/decisions.md, "A dry run reads its input once").
  */
 import { setMaxListeners } from 'node:events';
 import { rmSync, statSync } from 'node:fs';
@@ -16,6 +17,7 @@ import type { InputRecord, ReportFormat } from '../core/types.js';
 import { openInput, type InputSource, type OpenInputOptions } from '../input/index.js';
 import type { CmdbApi } from '../http/cmdb.js';
 import type { FeishuApi } from '../http/feishu.js';
+import { AUTO_MAX } from '../http/in-flight.js';
 import type { Operation, OperationOptions, Session } from '../operations/types.js';
 import type { RunSummary } from '../report/summary.js';
 import type { Progress } from '../ui/progress.js';
@@ -33,6 +35,10 @@ import { summarize } from './summarize.js';
 export interface Connection {
   cmdb?: CmdbApi;
   feishu?: FeishuApi;
+  /** Requests in flight the server may have now (`cap`) and ever (`max`); src/http/in-flight.ts. */
+  inFlight?: { cap(): number; readonly max: number; readonly limited: boolean };
+  /** The run stops: requests waiting for the rate limiter give up, unsent (those in flight finish). */
+  cancelWaiting?(): void;
   stats(): { requests: number; retries: number; rateLimited: number; rateLimitWaitMs: number };
   close(): Promise<void>;
 }
@@ -47,7 +53,8 @@ export interface RunOptions {
   dryRun: boolean;
   skipInvalid: boolean;
   batchSize?: number;
-  concurrency: number;
+  /** --concurrency: the most requests in flight; absent, the connection sizes it (src/http/in-flight.ts). */
+  concurrency?: number;
   resume?: string;
   retryFailed?: string;
   /** --overwrite: --report may name a file that holds a report with ok rows. */
@@ -88,9 +95,10 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     // Ranges (--batch-size within the API's limit, --concurrency 1..64, --resume × --retry-failed) are checked where
     // the flags are declared (src/cli/manifests); the run trusts them.
     const batchSize = o.batchSize ?? op.defaultBatch;
-    // Every request in flight listens on these signals (client, limiter, retry sleep): at --concurrency 16 Node
-    // warned of a "possible memory leak". Allow what the concurrency needs; a real leak still warns.
-    setMaxListeners(Math.max(10, o.concurrency * 4 + 10), o.kill, o.stop);
+    // Every request in flight or waiting for the limiter listens on these signals (client, limiter, retry sleep): at
+    // --concurrency 16 Node warned of a "possible memory leak". Allow what the batches held need (twice the most in
+    // flight, send-rows.ts); a real leak still warns.
+    setMaxListeners(Math.max(10, 2 * (o.concurrency ?? AUTO_MAX) * 4 + 10), o.kill, o.stop);
 
     // Writing the report or the --failed file over the input would destroy it while it is read (twice).
     const outputs = [['--report', o.report?.path], [o.resume ? '--resume' : '--retry-failed', o.resume ?? o.retryFailed], ['--failed', o.failedPath]];
@@ -156,7 +164,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
       // Like pass 2, it reads every row even after Ctrl-C (the plan lists them all); it stops asking the server.
       const rows = (resolve: () => boolean) => tallied(counted, checkedRows(source, session, { skip, resolve }), source);
       try {
-        pass = await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath: place?.path ?? null, send: false, plan, rows });
+        pass = await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath: place?.path ?? null, send: false, plan, rows, inFlight: fixedInFlight(o.concurrency ?? 4) });
       } catch (e) {
         // A file found broken halfway (invalid JSON, not UTF-8) leaves no half plan: as before, when it was found by
         // pass 1, before the plan was written.
@@ -196,7 +204,8 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
 
     // ---- pass 2: send (or, for a dry run or a blocked file, write the report without sending)
     const send = !o.dryRun && !blockedByInvalid && !setupError;
-    const { recorder, stats: sent } = pass ?? (await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath, send, setupError, plan }));
+    const inFlight = conn?.inFlight ?? fixedInFlight(o.concurrency ?? 4);
+    const { recorder, stats: sent } = pass ?? (await sendRows({ o, session, source, resume, priorPath, batchSize, reportPath, send, setupError, plan, inFlight, cancelWaiting: () => conn?.cancelWaiting?.() }));
     const stats = conn?.stats() ?? { requests: 0, retries: 0, rateLimited: 0, rateLimitWaitMs: 0 };
     const cause: StopCause | undefined = setupError ? { kind: 'failed', error: setupError } : recorder.cause;
     const summary = summarize({ o, plan, batchSize, reportPath, recorder, sent, stats, cause, blockedByInvalid, send, emptyRows: source.emptyRows, durationMs: now() - started, key: o.opOptions.key ?? (op.command === 'create-inst' ? session.uniqueKey : undefined) });
@@ -210,6 +219,11 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     await source.close();
     await conn?.close();
   }
+}
+
+/** Without a connection (nothing is sent): a fixed number. */
+function fixedInFlight(n: number): { cap(): number; max: number; limited: boolean } {
+  return { cap: () => n, max: n, limited: false };
 }
 
 /** Which sheet of a workbook is read, and how: the first thing to check when nothing matches. */

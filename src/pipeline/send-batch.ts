@@ -8,6 +8,7 @@ import { AuthError, CliError, UnreachableError } from '../core/errors.js';
 import type { RowOutcome } from '../core/types.js';
 import { ProtocolError } from '../http/answer.js';
 import { BodyTooLargeError, formatBytes } from '../http/front.js';
+import { NotSentError } from '../http/limiter.js';
 import { AmbiguousWriteError, RetriesExhaustedError } from '../http/sender.js';
 import type { BatchVerdict, CheckedRow, Operation, RowResult, Session } from '../operations/types.js';
 import { notSent, outcome, OUTCOME_UNKNOWN, type Pending } from './outcome.js';
@@ -271,6 +272,11 @@ export class BatchSender {
   private async sendError(rows: Pending[], e: unknown, depth: number, probe: Probe): Promise<void> {
     const { d } = this;
     if (e instanceof BodyTooLargeError) return this.tooLarge(rows, e, depth, probe);
+    if (e instanceof NotSentError) {
+      // The run stopped while this request waited for the rate limiter: never sent, safe to send again.
+      d.recorder.record(rows.map((r) => notSent(r, { error: d.recorder.stopReason() })), 'stopped');
+      return;
+    }
     if (e instanceof AmbiguousWriteError) {
       const why = `no clear answer (${e.message})`;
       if (e.cause instanceof ProtocolError && d.op.unclear === 'resend') {

@@ -35,6 +35,11 @@ export interface Pass2 {
    * row read, checked and counted once). `resolve` says whether to still ask the server (not once stopping).
    */
   rows?: (resolve: () => boolean) => AsyncIterable<RowItem[]>;
+  /** Requests in flight the connection allows now and ever: the batcher holds twice as many batches (see below). */
+  inFlight: { cap(): number; readonly max: number; readonly limited: boolean };
+  /** When the run stops (Ctrl-C, or an error that ends it): the batches waiting for the rate limiter give up, and are
+   *  reported unsent instead of being sent after the stop. */
+  cancelWaiting?: () => void;
 }
 
 /** Pass 2: every row read again and recorded once — carried from the earlier report, settled here, or sent. */
@@ -53,11 +58,16 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
     total: x.plan.total,
     progress: o.progress,
     now: o.now ?? Date.now,
-    window: Math.max(20_000, o.concurrency * x.batchSize * 8),
+    window: Math.max(20_000, 2 * x.inFlight.max * x.batchSize * 2),
+    onStop: x.cancelWaiting,
   });
   const stats: SendStats = { batches: 0, splits: 0, alreadyExisted: 0, duplicates: 0, explained: 0 };
   const sender = new BatchSender({ op, session, recorder, kill: o.kill, inflight: recorder.inflight, stats });
-  const batcher = new Batcher({ batchSize: x.batchSize, concurrency: o.concurrency, recorder, send: (rows) => sender.send(rows) });
+  // With a rate limit, twice the requests in flight: those on the wire and as many ready behind them, built and
+  // serialised while they wait for the rate limiter, so a turn of the windows finds its batches ready. Without one
+  // nothing waits for a window: as many as may be in flight. Rows held: that × the batch size.
+  const depth = x.inFlight.limited ? 2 : 1;
+  const batcher = new Batcher({ batchSize: x.batchSize, capacity: () => depth * x.inFlight.cap(), recorder, send: (rows) => sender.send(rows) });
   const onStop = () => recorder.stop('interrupt');
   o.stop.addEventListener('abort', onStop);
   if (o.stop.aborted) onStop();

@@ -2,7 +2,9 @@
  * 0 × 429 at any latency: the limiter counts a request from its send time plus the spread of the round trips seen
  * (src/http/limiter.ts), no longer from its answer, so this is what has to hold with slow and jittery answers. The
  * built CLI against the simulator's sliding window (which also keeps every fixed window that a server could align
- * anywhere), at 0, 30, 150 and 400 ms of latency with jitter. Speed is measured in the benchmark (case 3).
+ * anywhere), at 0, 30, 150 and 400 ms of latency with jitter; and with default options (the requests in flight sized
+ * to the rate × the round trip, src/http/in-flight.ts) against a window of 20, where one turn's worth of round trips
+ * lets the next turns count from their send time. Speed is measured in the benchmark (case 3).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -14,13 +16,15 @@ const OBJ = 'device';
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-describe('rate windows at any latency', () => {
-  const requests = 40;
-  const perRequest = 5;
+describe.each([
+  { name: '--concurrency 16, 8 per 400 ms', limit: 8, requests: 40, perRequest: 5, latencies: [[0, 20], [30, 30], [150, 100], [400, 250]], concurrency: ['--concurrency', '16'] },
+  { name: 'default options, 20 per 400 ms', limit: 20, requests: 100, perRequest: 2, latencies: [[0, 20], [30, 30], [150, 100]], concurrency: [] },
+])('rate windows at any latency ($name)', ({ limit, requests, perRequest, latencies, concurrency }) => {
+  const rate = `${limit}/400ms`;
   let sim: Simulator;
   let ids: string[];
   beforeAll(async () => {
-    sim = await withSim({ feishuWindows: [{ limit: 8, windowMs: 400 }] });
+    sim = await withSim({ feishuWindows: [{ limit, windowMs: 400 }] });
     const t = sim.store.table(NS, OBJ);
     while (t.size < requests * perRequest) {
       const rid = String(sim.store.nextFeishuId++);
@@ -30,20 +34,15 @@ describe('rate windows at any latency', () => {
   });
   afterAll(() => sim.close());
 
-  it.each([
-    [0, 20],
-    [30, 30],
-    [150, 100],
-    [400, 250],
-  ])('at %i ms latency with %i ms jitter: no 429, every row applied once', async (latencyMs, latencyJitterMs) => {
+  it.each(latencies)('at %i ms latency with %i ms jitter: no 429, every row applied once', async (latencyMs, latencyJitterMs) => {
     // The previous case's last requests must have left the server's window: each run starts with a full burst.
     await new Promise((r) => setTimeout(r, 500));
     sim.setFaults({ latencyMs, latencyJitterMs });
     const before = sim.counters();
-    const input = tmp.file(`l${latencyMs}.ndjson`, ids.map((rid) => JSON.stringify({ _id: rid, cpu_cores: latencyMs })).join('\n') + '\n');
-    const report = join(tmp.dir, `l${latencyMs}.report.csv`);
+    const input = tmp.file(`${limit}-l${latencyMs}.ndjson`, ids.map((rid) => JSON.stringify({ _id: rid, cpu_cores: latencyMs })).join('\n') + '\n');
+    const report = join(tmp.dir, `${limit}-l${latencyMs}.report.csv`);
     const r = await runCli(
-      ['apaas-update', input, '--namespace', NS, '--object', OBJ, '--report', report, '--json', '--batch-size', String(perRequest), '--concurrency', '16', '--rate', '8/400ms'],
+      ['apaas-update', input, '--namespace', NS, '--object', OBJ, '--report', report, '--json', '--batch-size', String(perRequest), ...concurrency, '--rate', rate],
       { env: feishuEnv(sim) },
     );
     expect(r.code, r.stderr).toBe(0);

@@ -99,9 +99,11 @@ async function refused(argv: string[]): Promise<CommanderError> {
 describe('the options object a command gets', () => {
   it('carries each default from its one declaration; the batch size is the API\'s', async () => {
     const create = await parsed(['create-inst', 'a.csv', '--obj', 'bk_switch']);
-    expect(create).toMatchObject({ obj: 'bk_switch', concurrency: 4, retries: 5, retryDelay: 500, timeout: 60, batchSize: 200, empty: 'omit', schema: true, progress: true, color: true });
-    // No encoding unless given: the input reader looks for a byte order mark first.
+    expect(create).toMatchObject({ obj: 'bk_switch', retries: 5, retryDelay: 500, timeout: 60, batchSize: 200, empty: 'omit', schema: true, progress: true, color: true });
+    // No encoding unless given: the input reader looks for a byte order mark first. No concurrency unless given:
+    // the connection sizes the requests in flight (src/http/in-flight.ts).
     expect(create).not.toHaveProperty('encoding');
+    expect(create).not.toHaveProperty('concurrency');
     expect((await parsed(['update-inst', 'a.csv', '--obj', 'bk_switch'])).batchSize).toBe(100);
     // batch_update_inst has no server limit: a big batch is the user's call
     expect((await parsed(['update-inst', 'a.csv', '--obj', 'bk_switch', '--batch-size', '5000'])).batchSize).toBe(5000);
@@ -109,7 +111,7 @@ describe('the options object a command gets', () => {
   });
 
   it('has the types the declarations give (checked by tsc)', () => {
-    expectTypeOf<RowsOptions['concurrency']>().toEqualTypeOf<number>();
+    expectTypeOf<RowsOptions['concurrency']>().toEqualTypeOf<number | undefined>();
     expectTypeOf<RowsOptions['batchSize']>().toEqualTypeOf<number>();
     expectTypeOf<RowsOptions['encoding']>().toEqualTypeOf<string | undefined>();
     expectTypeOf<RowsOptions['format']>().toEqualTypeOf<'csv' | 'json' | 'ndjson' | 'xlsx' | undefined>();

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { AuthError } from '../../src/core/errors.js';
 import { ProtocolError } from '../../src/http/answer.js';
 import { BodyTooLargeError } from '../../src/http/front.js';
+import { NotSentError } from '../../src/http/limiter.js';
 import { AmbiguousWriteError, RetriesExhaustedError } from '../../src/http/sender.js';
 import type { BatchVerdict, CheckedRow, Reconciled, UnclearRule } from '../../src/operations/types.js';
 import type { Pending } from '../../src/pipeline/outcome.js';
@@ -301,6 +302,16 @@ describe('interrupts', () => {
     stop.t = () => t.recorder.stop('interrupt');
     await t.sender.send(rows(4));
     expect(byRow(t.recorder.outcomes, 4).map((x) => x.status)).toEqual(['failed', 'ok', 'ok', 'ok']);
+  });
+
+  it('a request still waiting for the rate limiter when the run stops is unsent, even for a create (it never left)', async () => {
+    const t = await setup(() => {
+      t.recorder.stop('interrupt');
+      throw new NotSentError(); // what the throttle's cancelWaiting() makes the waiting request throw
+    });
+    await t.sender.send(rows(3));
+    expect(byRow(t.recorder.outcomes, 3).map((x) => [x.status, x.error])).toEqual(Array(3).fill(['unsent', 'not sent: the run was interrupted']));
+    expect(t.recorder.outcomeUnknown).toBe(0);
   });
 
   it('kill: the request in flight is abandoned; create rows become outcome_unknown, and the run is interrupted', async () => {

@@ -58,7 +58,12 @@ export function runFlags(l: BatchLimits) {
       min: 1,
       ...(l.maxBatch === null ? {} : { max: l.maxBatch, maxReason: `the limit of ${l.api} (${l.maxBatch} rows a request); use --batch-size ${l.maxBatch} or less` }),
     }),
-    concurrency: int('--concurrency <n>', { help: 'batches in flight at once', default: 4, min: 1, max: 64 }),
+    concurrency: int('--concurrency <n>', {
+      help: 'the most requests in flight at once',
+      defaultText: 'what --rate and the measured round trip need (4 to 64); 4 for a server without a rate limit',
+      min: 1,
+      max: 64,
+    }),
     resume: text('--resume <report>', { help: 'finish an earlier run: skip the rows its report has as ok (matched by content), and complete that report', conflicts: ['retryFailed'] }),
     retryFailed: text('--retry-failed <report>', { help: 'send only the rows an earlier report has as failed or unsent', conflicts: ['resume'] }),
   });
@@ -99,4 +104,4 @@ export function dataGroups(l: BatchLimits, service: 'cmdb' | 'feishu'): readonly
 
 export type TargetOptions = Values<typeof targetFlags.flags> & Partial<Values<typeof cmdbFlags.flags>>;
 /** What a connection is made from: where, how requests go, how many at once, whether to trace them. */
-export type ConnectOptions = TargetOptions & Values<typeof sendingFlags.flags> & { concurrency: number; verbose?: boolean };
+export type ConnectOptions = TargetOptions & Values<typeof sendingFlags.flags> & { concurrency?: number; verbose?: boolean };
