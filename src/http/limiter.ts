@@ -282,9 +282,20 @@ export class RateLimiter {
           reject(e);
         };
       }
-      this.queue.push(w);
+      this.enqueue(w);
       void this.pump();
     });
+  }
+
+  /**
+   * A waiter that brings its place (a retry, which kept it through its backoff) or needs none goes ahead of those that
+   * must take one: behind them it would wait for a place that only it can free, and with every place held by a retry
+   * the run would stop moving.
+   */
+  private enqueue(w: Waiter): void {
+    const i = w.place === 'take' ? -1 : this.queue.findIndex((x) => x.place === 'take');
+    if (i < 0) this.queue.push(w);
+    else this.queue.splice(i, 0, w);
   }
 
   /** Rejects every request waiting now with a NotSentError (the run stops; those in flight finish). */

@@ -79,7 +79,7 @@ describe('the y/N question in a terminal', () => {
 
     const no = await inTerminal([...args, '--report', join(tmp.dir, 'tty-prune-n.report.csv')], QUESTION, 'n');
     expect(no).toMatchObject({ answered: true, timed_out: false, code: 3 });
-    expect(no.output).toContain('Delete 2 bk_switch instance(s) that the file does not name (SW-EXIST-0011, SW-EXIST-0012)? [y/N]');
+    expect(no.output).toContain('Delete 2 bk_switch instances that the file does not name (SW-EXIST-0011, SW-EXIST-0012)? [y/N]');
     expect(no.output).toContain('not confirmed: nothing deleted');
     expect(deletes()).toBe(0);
     for (const a of gone) expect(byAsset(a)).toBeDefined();

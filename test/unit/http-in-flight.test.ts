@@ -190,3 +190,31 @@ describe('requests in flight', () => {
     expect(serialised).toEqual([0, 0, 0, 0, 0, 0]);
   });
 });
+
+describe('retries keep their place without blocking', () => {
+  it('requests retried after a 5xx go ahead of new requests waiting for a place (else every place is held by a retry queued behind them)', async () => {
+    const clock = new ManualClock(0, { auto: true });
+    let calls = 0;
+    // The first 4 requests (every place at the start) get a 503 once; then every request is answered.
+    const client: HttpClient = {
+      async send(): Promise<HttpResponse> {
+        const n = ++calls;
+        await clock.sleep(50);
+        return n <= 4
+          ? { status: 503, url: 'http://x', sentBytes: 0, headers: {}, body: {}, text: '' }
+          : { status: 200, url: 'http://x', sentBytes: 0, headers: {}, body: {}, text: '{}' };
+      },
+      close: async () => undefined,
+    } as HttpClient;
+    const service: Service = { ...okService, classify: (res) => (res.status === 503 ? { kind: 'transient', reason: '503' } : { kind: 'ok' }) };
+    const inFlight = new InFlight(FEISHU, 4); // --concurrency 4: the places do not grow
+    const throttle = new Throttle({ windowsFor: () => FEISHU, clock, inFlight });
+    const sender = new Sender({ client, service, throttle, policy: { ...DEFAULT_RETRY_POLICY, baseMs: 10 }, clock });
+    const req = (): HttpRequest => ({ op: 'batch_update', method: 'POST', path: '/x', body: {} });
+    const all = Promise.all(Array.from({ length: 12 }, () => sender.send(req(), { idempotent: true })));
+    const outcome = await Promise.race([all.then(() => 'done'), clock.sleep(120_000).then(() => 'stuck')]);
+    expect(outcome).toBe('done');
+    expect(calls).toBe(16);
+    expect(inFlight.count).toBe(0);
+  });
+});
