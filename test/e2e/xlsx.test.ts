@@ -385,7 +385,9 @@ describe('memory', () => {
       await src.close();
     `);
     expect(n).toBe(200_000);
-    expect(retainedMb).toBeLessThan(15); // 36 MB more when the reader was kept
+    // Measured 13–22 MB from run to run (the shared-strings spool's block cache, up to 4 MB, and stream buffers
+    // vary); the reader kept adds 36 MB on top, so 30 still tells the two apart.
+    expect(retainedMb).toBeLessThan(30);
   }, 300_000);
 
   it('while a sheet is read, its shared strings are in a temp file, not in memory', async () => {
