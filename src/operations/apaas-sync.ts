@@ -18,7 +18,7 @@ import { addHintedValues, apaasHinted, readItems, rejected, requireFeishu, targe
 import { sameApaasValue, type ApaasHint } from './feishu/values.js';
 import { changedFields, describeChanges, movedSince, sameValue, type SameField } from './sync-compare.js';
 import { PlanWriter, readPlanLine, type PlanForm } from './sync-plan.js';
-import { conflict, settle } from './sync.js';
+import { conflict, planRow, settle } from './sync.js';
 import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from './types.js';
 
 type Shape = ReturnType<typeof buildShape>;
@@ -179,18 +179,8 @@ function fileRules({ ctx, ns, obj, key, shape, hinted, same }: Target): Rules {
 function planRules({ ns, obj, key, shape }: Target): Rules {
   return {
     check(rec) {
-      const { line, error } = readPlanLine(rec.values, obj, key, ns);
-      const r: CheckedRow = { row: rec.row, values: rec.values, payload: {}, group: '', errors: [] };
-      if (error || !line) {
-        r.errors.push({ message: error ?? 'not a plan line' });
-        return r;
-      }
-      r.action = line.action;
-      r.detail = `file row ${line.row}`;
-      if (line.action === 'unchanged') settle(r, 'unchanged', { status: 'unchanged', id: line.id });
-      else if (line.action === 'conflict') conflict(r, line.error ?? 'a conflict when the plan was made');
-      else if (line.action === 'invalid') r.errors.push({ message: line.error ?? 'invalid when the plan was made' });
-      else {
+      const { r, line } = planRow(rec, readPlanLine(rec.values, obj, key, ns));
+      if (line) {
         // The planned values are read as JSON values, as a JSON file's (a plan may have been edited by hand).
         const { payload, errors } = shapeRow(shape, line.after ?? {}, false, true);
         delete payload._id;

@@ -33,7 +33,7 @@ import { checkKey, fetchUniqueRules } from './cmdb/unique.js';
 import { EnumQuotes } from './cmdb/enum-quote.js';
 import { changedFields, describeChanges, movedSince, sameValue } from './sync-compare.js';
 import { checkId, EXPORTED_ID, withoutId } from './sync-ids.js';
-import { PlanWriter, readPlanLine } from './sync-plan.js';
+import { PlanWriter, readPlanLine, type PlanLine } from './sync-plan.js';
 import type { CheckedRow, Operation, OperationContext, Reconciled, Session } from './types.js';
 
 export const CONFLICT = 'conflict';
@@ -156,6 +156,26 @@ export function settle(r: CheckedRow, action: string, settled: CheckedRow['settl
   r.settled = settled;
 }
 
+/**
+ * A plan line as a row: settled as the plan says (unchanged, conflict), invalid, or — for a create or an update —
+ * returned with its line for the caller to build the request from.
+ */
+export function planRow(rec: InputRecord, read: { line?: PlanLine; error?: string }): { r: CheckedRow; line?: PlanLine } {
+  const { line, error } = read;
+  const r: CheckedRow = { row: rec.row, values: rec.values, payload: {}, group: '', errors: [] };
+  if (error || !line) {
+    r.errors.push({ message: error ?? 'not a plan line' });
+    return { r };
+  }
+  r.action = line.action;
+  r.detail = `file row ${line.row}`;
+  if (line.action === 'unchanged') settle(r, 'unchanged', { status: 'unchanged', id: line.id });
+  else if (line.action === 'conflict') conflict(r, line.error ?? 'a conflict when the plan was made');
+  else if (line.action === 'invalid') r.errors.push({ message: line.error ?? 'invalid when the plan was made' });
+  else return { r, line };
+  return { r };
+}
+
 export function conflict(r: CheckedRow, error: string) {
   settle(r, 'conflict', { status: 'failed', error_code: CONFLICT, error });
 }
@@ -268,18 +288,8 @@ function fileRules(ctx: OperationContext, obj: string, key: string, required: st
 function planRules(ctx: OperationContext, obj: string, key: string, scope: Scope): Rules {
   return {
     check(rec, shape) {
-      const { line, error } = readPlanLine(rec.values, obj, key);
-      const r: CheckedRow = { row: rec.row, values: rec.values, payload: {}, group: '', errors: [] };
-      if (error || !line) {
-        r.errors.push({ message: error ?? 'not a plan line' });
-        return r;
-      }
-      r.action = line.action;
-      r.detail = `file row ${line.row}`;
-      if (line.action === 'unchanged') settle(r, 'unchanged', { status: 'unchanged', id: line.id });
-      else if (line.action === 'conflict') conflict(r, line.error ?? 'a conflict when the plan was made');
-      else if (line.action === 'invalid') r.errors.push({ message: line.error ?? 'invalid when the plan was made' });
-      else {
+      const { r, line } = planRow(rec, readPlanLine(rec.values, obj, key));
+      if (line) {
         // The planned values are checked again: a plan may have been edited by hand.
         const { payload, errors } = shapeRow(shape, line.after ?? {}, false, false);
         r.errors.push(...errors);
