@@ -1,7 +1,7 @@
 /**
- * 0 × 429 at any latency: a turn of the limiter counts from the latest answer up to the request it checks minus the
- * fastest round trip seen (src/http/limiter.ts), no longer from the answer itself, so this is what has to hold with
- * slow and jittery answers. The simulator counts a request when it arrives and adds its latency after that. The built
+ * 0 × 429 at any latency: the limiter counts a request from its send time plus the spread of the round trips seen
+ * (src/http/limiter.ts), no longer from its answer, so this is what has to hold with slow and jittery answers. The
+ * simulator counts a request when it arrives and adds its latency after that. The built
  * CLI against the simulator's sliding window at 0, 30, 150 and 400 ms of latency with jitter, at --concurrency 16 and
  * with default options (the requests in flight sized to the rate × the round trip, src/http/in-flight.ts) against a
  * window of 20, where a turn's worth of round trips lets the next turns count early; and the same against the
