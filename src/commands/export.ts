@@ -113,6 +113,7 @@ async function runExport(
     check();
     if (o.out === '-' && o.json) throw new UsageError('--out - and --json both want stdout', 'write the export to a file with --out <path>');
     const format = exportFormat(o.format, o.out);
+    if (format === 'cmdb-xlsx' && !o.obj && !o.assoc) throw new UsageError('--format cmdb-xlsx is CMDB\'s layout for the instances of a model (--obj) or the associations of a kind (--assoc)', 'use --format xlsx for a plain sheet');
     out = o.out ?? `${name}.${FORMATS[format].ext}`;
     const dest = destination(out, format, name, !!o.overwrite);
     conn = await connect(io);

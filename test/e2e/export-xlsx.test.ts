@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Workbook } from '@cj-tech-master/excelts';
-import { cmdbEnv, ROOT, runCli, useSim } from './helpers.js';
+import { cmdbEnv, feishuEnv, ROOT, runCli, useSim } from './helpers.js';
 
 const { sim, tmp } = await useSim();
 
@@ -178,7 +178,7 @@ describe('export workbooks: edits, names, refusals', () => {
     expect(changed.sort()).toEqual(['1001.port_count=96', '1003.vendor="huawei"']);
   });
 
-  it('.xlsx --out means the plain sheet; --assoc writes it too', async () => {
+  it('.xlsx --out means the plain sheet; --assoc writes it too; cmdb-xlsx needs --obj or --assoc (exit 2, no file)', async () => {
     const plain = join(tmp.dir, 'by-ext.xlsx');
     const e = await runCli(['export', '--obj', 'bk_switch', '--out', plain, '--fields', 'bk_asset_id'], { env: env() });
     expect(e.code).toBe(0);
@@ -191,6 +191,12 @@ describe('export workbooks: edits, names, refusals', () => {
     const stored = sim.store.associations('bk_switch_connect_host');
     expect(stored.length).toBeGreaterThan(0);
     expect((await sheetRows(links, 'bk_switch_connect_host')).length).toBe(1 + stored.length);
+
+    const records = join(tmp.dir, 'records-cmdb.xlsx');
+    const refused = await runCli(['apaas-export', '--namespace', 'package_demo__c', '--object', 'device', '--fields', 'name', '--format', 'cmdb-xlsx', '--out', records], { env: feishuEnv(sim) });
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/cmdb-xlsx.*--obj.*--assoc.*--format xlsx/s);
+    expect(existsSync(records)).toBe(false);
   });
 
   it('loads the workbook library only on the workbook path', async () => {
