@@ -143,9 +143,9 @@ function notForHosts(x: ReportRow): string | undefined {
   if (x.id === undefined && x.action === 'create') return undefined;
   const where = x.id === undefined ? 'the host' : `host ${x.id}`;
   if (x.action === 'create') {
-    return `${where} was created by the run and is left in place: cmdb-bulk does not delete hosts (batch_delete_inst refuses them, 1199084; CMDB deletes a host only from the resource pool, with no associations, through its host API). Next: if it should go, delete it in CMDB: Resources → Hosts → Resource Pool, select host ${x.id} (bk_host_id), Delete`;
+    return `${where}, created by the run, is not deleted: cmdb-bulk does not delete hosts (1199084). Next: delete it in CMDB (Hosts → Resource Pool) if it should go; batch_delete_inst refuses hosts, and CMDB deletes a host only from the resource pool with no associations left`;
   }
-  return `${where} was deleted by the run: cmdb-bulk does not create hosts again from a report (batch_create_inst refuses them, 1199084). Next: add it in CMDB (Resources → Hosts → Import / Add), or with cmdb-bulk sync --obj host from a file that has it`;
+  return `${where}, deleted by the run, is not created again: cmdb-bulk does not create hosts from a report (1199084). Next: add it in CMDB, or with cmdb-bulk sync --obj host from a file that has it`;
 }
 
 const refusedText = (n: number) => (n ? `, ${n} host(s) left as they are (revert does not delete or create hosts)` : '');
