@@ -4,7 +4,7 @@
  * loaded for --help and --version (fast start); an implementation is imported when its command runs. This is
  * also the one place that turns errors into exit codes and calls process.exit.
  */
-import { Argument, Command, InvalidArgumentError, Option, type CommanderError, type HelpContext } from 'commander';
+import { Argument, Command, InvalidArgumentError, Option, type CommanderError, type HelpContext, type OutputConfiguration } from 'commander';
 import { readFileSync } from 'node:fs';
 import { EXIT } from '../core/errors.js';
 import { parseValue, type AnyFlag } from './flags.js';
@@ -103,8 +103,11 @@ function place(root: ManifestCommand, name: string): ManifestCommand {
   return at;
 }
 
-/** The whole program, from the manifests. `onExit` receives commander's own exits (help, version, usage errors). */
-export function buildProgram(onExit?: (err: CommanderError, command: string) => never): Command {
+/**
+ * The whole program, from the manifests. `onExit` receives commander's own exits (help, version, usage errors);
+ * `output` replaces where commander writes and how wide it makes help (src/cli/fast-start.ts records it).
+ */
+export function buildProgram(onExit?: (err: CommanderError, command: string) => never, output?: OutputConfiguration): Command {
   const root = new ManifestCommand(about.name)
     .description(about.summary)
     .version(pkg.version, '-V, --version')
@@ -127,12 +130,16 @@ export function buildProgram(onExit?: (err: CommanderError, command: string) => 
     const name = names.join(' ');
     c.showHelpAfterError(`(see: ${[about.name, ...names].join(' ')} --help)`);
     if (onExit) c.exitOverride((err) => onExit(err, name || about.name));
+    if (output) c.configureOutput(output);
   }
   return root;
 }
 
+/** The exit code of commander's own exits: help and version are 0, usage mistakes are 2. */
+export const commanderExitCode = (err: CommanderError): number => (err.exitCode === 0 ? EXIT.OK : EXIT.USAGE);
+
 /**
- * commander's own exits: help and version are 0, usage mistakes are 2. With --json a usage mistake is still one
+ * commander's own exits, with the code above. With --json a usage mistake is still one
  * JSON object on stdout. The error may come before commander has read --json (a bad value earlier on the line),
  * so the words typed are looked at for it.
  */
@@ -140,7 +147,7 @@ function exitForCommander(err: CommanderError, command: string): never {
   if (err.exitCode !== 0 && process.argv.includes('--json')) {
     process.stdout.write(JSON.stringify({ command, total: 0, ok: 0, failed: 0, invalid: 0, unsent: 0, requests: 0, retries: 0, duration_ms: 0, report: null, exit_code: EXIT.USAGE, error: err.message.replace(/^error: /, '') }) + '\n');
   }
-  process.exit(err.exitCode === 0 ? 0 : EXIT.USAGE);
+  process.exit(commanderExitCode(err));
 }
 
 const isMain = process.argv[1] && /cmdb-bulk(\.js)?$|cli[\\/]main\.(js|ts)$/.test(process.argv[1]);
