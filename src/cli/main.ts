@@ -1,15 +1,23 @@
 /**
  * The command-line program, built from the command manifests (src/cli/manifests/): one commander command per
- * manifest, one option per declared flag, its check in the flag. Only this file, the manifests and commander are
- * loaded for --help and --version (fast start); an implementation is imported when its command runs. This is
- * also the one place that turns errors into exit codes and calls process.exit.
+ * manifest, one option per declared flag, its check in the flag. bin/cmdb-bulk.js answers --help and --version
+ * from the build's record of this program (src/cli/fast-start.ts); where it cannot (a terminal of another width),
+ * only this file, the manifests and commander are loaded for them. An implementation is imported when its command
+ * runs. This is also the one place that turns errors into exit codes and calls process.exit.
  */
-import { Argument, Command, InvalidArgumentError, Option, type CommanderError, type HelpContext, type OutputConfiguration } from 'commander';
+import type { CommanderError, HelpContext, OutputConfiguration } from 'commander';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { EXIT } from '../core/errors.js';
 import { parseValue, type AnyFlag } from './flags.js';
 import { commands, groupsOfCommands, program as about } from './manifests/index.js';
 import type { CommandManifest } from './manifests/manifest.js';
+
+// commander is CommonJS: require() loads it without the ES module loader's wrapping of a CommonJS module, which cost
+// ~5-10 ms of CPU at every start (decisions.md, "Fast start").
+const { Argument, Command, InvalidArgumentError, Option } = createRequire(import.meta.url)('commander') as typeof import('commander');
+type Command = import('commander').Command;
+type Option = import('commander').Option;
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
