@@ -23,8 +23,9 @@ function recorded(args) {
 
 const answer = recorded(process.argv.slice(2));
 if (answer) {
+  // Then exit at once, as the program does after commander's output (a closed pipe is then no error).
   process[answer.stream].write(answer.text);
-  process.exitCode = answer.code;
+  process.exit(answer.code);
 } else {
   await import('../dist/cli/main.js');
 }

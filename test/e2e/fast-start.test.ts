@@ -4,7 +4,7 @@
  * code, for every recorded command line, with and without colour settings, and in terminals of the recorded width
  * and of others. What each way loads is checked in performance.test.ts.
  */
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +64,21 @@ describe('the fast start record', () => {
         const program = r(PROGRAM);
         expect([fast.status, fast.stdout, fast.stderr], `${JSON.stringify(env)} ${args.join(' ')}`).toEqual([program.status, program.stdout, program.stderr]);
       }
+    }
+  }, 120_000);
+
+  it('into a pipe already closed (`cmdb-bulk --help | true`) it ends as the program does: its exit code, nothing on stderr', async () => {
+    const closed = (entry: string, args: string[]) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn(process.execPath, [entry, ...args], { cwd: ROOT, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+        child.stdout.destroy(); // long before the child writes: node takes tens of milliseconds to start
+        let stderr = '';
+        child.stderr.on('data', (d) => (stderr += d));
+        child.on('close', (code) => resolve({ code, stderr }));
+      });
+    for (const args of [['--help'], ['create-inst', '--help'], ['--version']]) {
+      expect(await closed(BIN, args), args.join(' ')).toEqual(await closed(PROGRAM, args));
+      expect(await closed(BIN, args)).toEqual({ code: 0, stderr: '' });
     }
   }, 120_000);
 
