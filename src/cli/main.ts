@@ -147,9 +147,9 @@ export function buildProgram(onExit?: (err: CommanderError, command: string) => 
 export const commanderExitCode = (err: CommanderError): number => (err.exitCode === 0 ? EXIT.OK : EXIT.USAGE);
 
 /**
- * commander's own exits, with the code above. With --json a usage mistake is still one
- * JSON object on stdout. The error may come before commander has read --json (a bad value earlier on the line),
- * so the words typed are looked at for it.
+ * commander's own exits, with the code above. With --json a usage mistake is still one JSON object on stdout. The
+ * error may come before commander has read --json (a bad value earlier on the line), so the words typed are looked
+ * at for it.
  */
 function exitForCommander(err: CommanderError, command: string): never {
   if (err.exitCode !== 0 && process.argv.includes('--json')) {
