@@ -5,7 +5,7 @@
 //
 //   node scripts/bench.mjs [--runs 3] [--rows 1000000] [--send-rows 100000] [--only 1,2,3,4,5,6,7,8] [--sync-rows 100000]
 //                          [--xlsx-rows 100000,1000000] [--xlsx-runs 1] [--c1-variants bare,bare_ndjson,ndjson,...]
-//                          [--xlsx-variants csv,xlsx_cmdb,xlsx_excel,xlsx_excel_heap_256,bare_reader] [--xlsx-files <dir>]
+//                          [--xlsx-variants csv,xlsx_cmdb,xlsx_excel,xlsx_excel_heap_256,reader_cmdb,reader_excel,bare_reader] [--xlsx-files <dir>]
 //
 // 1. read + validate + batch of a 1,000,000-row CSV (8 columns): create-inst --dry-run --no-schema, the same
 //    with header type hints, and with the model's schema (fetched once from the simulator): rows/s and peak RSS
@@ -23,8 +23,9 @@
 //    CPU time, next to `node -e 0` (bars: --help ≤ node + 40 ms, the dry run ≤ node + 150 ms).
 // 5. reading .xlsx: create-inst --dry-run (model schema) of 100,000 and 1,000,000 bk_switch rows as CMDB's workbook
 //    layout (inline strings, display names, Excel booleans and dates), as an Excel-saved sheet (shared strings after
-//    the sheet) and as the same rows in CSV: rows/s and peak RSS, next to a bare WorkbookReader loop over the file,
-//    the CSV, and the 20,000 rows/s a real run can send (gateway 100 requests/s × 200 rows).
+//    the sheet) and as the same rows in CSV: rows/s and peak RSS, next to the tool's reader alone (one pass, no checks),
+//    a bare WorkbookReader loop over the file, the CSV, and the 20,000 rows/s a real run can send (gateway 100
+//    requests/s × 200 rows); bar 150 MB peak RSS (issue 16 §2).
 // 6. sync of 100,000 rows (--sync-rows) against a model holding them, 1% changed, over apigw with 20 ms latency and
 //    the gateway's 100 requests/s: --plan-only (rows/s planned), the sync itself, and update-inst --key of every
 //    row (what sending every row as an update costs): wall time, requests per 1,000 rows, CLI CPU.
@@ -651,6 +652,18 @@ async function case5() {
     for await (const ws of r) for await (const row of ws) n++;
     if (n < 2) throw new Error('bare read: ' + n + ' rows');
   `;
+  // The tool's own reader alone, one pass, with the run's heap policy: what reading a workbook costs, apart from
+  // checking the rows (which CSV pays as well).
+  const readerCode = `
+    const { openInput } = await import(${JSON.stringify(join(ROOT, 'dist/input/index.js'))});
+    const { boundHeapGrowth } = await import(${JSON.stringify(join(ROOT, 'dist/pipeline/heap.js'))});
+    boundHeapGrowth();
+    const src = await openInput({ file: process.argv[1], obj: 'bk_switch' });
+    let n = 0;
+    for await (const b of src.batches()) n += b.length;
+    await src.close();
+    if (n < 2) throw new Error('reader: ' + n + ' rows');
+  `;
   const c = {};
   try {
     for (const n of XLSX_ROWS) {
@@ -664,13 +677,16 @@ async function case5() {
         xlsx_excel: () => cli(dry(files.excel), { env: cmdbEnv(sim) }),
         // The same run with the heap capped: what the process really keeps (V8 grows the heap lazily otherwise).
         xlsx_excel_heap_256: () => cli(dry(files.excel), { env: { ...cmdbEnv(sim), NODE_OPTIONS: '--max-old-space-size=256' } }),
+        reader_cmdb: () => measure(['--input-type=module', '-e', readerCode, files.cmdb]),
+        reader_excel: () => measure(['--input-type=module', '-e', readerCode, files.excel]),
         bare_reader: () => measure(['--input-type=module', '-e', bareCode, files.excel]),
       };
       const variants = Object.fromEntries(Object.entries(all).filter(([k]) => !XLSX_VARIANTS || XLSX_VARIANTS.includes(k)));
-      const uses = (k) => Object.keys(variants).some((v) => v.startsWith(k) || (k === 'xlsx_excel' && v === 'bare_reader'));
+      const reads = (v) => (v === 'csv' ? 'csv' : v.endsWith('cmdb') ? 'cmdb' : 'excel');
+      const uses = (f) => Object.keys(variants).some((v) => reads(v) === f);
       if (uses('csv') && !existsSync(files.csv)) await writeLines(files.csv, SWITCH_HEADER, n, switchRow);
-      if (uses('xlsx_cmdb') && !existsSync(files.cmdb)) await writeXlsx(files.cmdb, n, 'cmdb');
-      if (uses('xlsx_excel') && !existsSync(files.excel)) await writeXlsx(files.excel, n, 'excel');
+      if (uses('cmdb') && !existsSync(files.cmdb)) await writeXlsx(files.cmdb, n, 'cmdb');
+      if (uses('excel') && !existsSync(files.excel)) await writeXlsx(files.excel, n, 'excel');
       const runs = Object.fromEntries(Object.keys(variants).map((k) => [k, []]));
       for (let i = 0; i < XLSX_RUNS; i++) {
         for (const [k, run] of Object.entries(variants)) {
@@ -679,7 +695,7 @@ async function case5() {
             runs[k].push({ failed: `exit ${r.code}: ${r.stderr.trim().split('\n').slice(-1)[0] ?? ''}` });
             continue;
           }
-          if (k !== 'bare_reader') {
+          if (k.startsWith('xlsx') || k === 'csv') {
             const s = summaryOf(r);
             if (s.total !== n || s.invalid !== 0) throw new Error(`case 5 ${k} ${n}: ${s.total} rows, ${s.invalid} invalid: ${JSON.stringify(s.groups)}`);
           }
@@ -717,6 +733,8 @@ async function case5() {
         row('5', `${label}: ${what}`, show(f), `CSV ×${ratio}; one pass ${fmt(perPass)} rows per CPU-s vs 20,000/s to send; bar 150 MB`, verdict);
       }
       if (cn.xlsx_excel_heap_256) row('5', `${label}: Excel-saved, heap capped at 256 MB`, show(cn.xlsx_excel_heap_256), 'what the process keeps');
+      if (cn.reader_cmdb) row('5', `${label}: the tool's reader alone, CMDB layout`, show(cn.reader_cmdb), 'one pass, no checks; bar 150 MB', cn.reader_cmdb.peak_rss_mb <= 150 ? 'ok' : 'ABOVE 150 MB');
+      if (cn.reader_excel) row('5', `${label}: the tool's reader alone, Excel-saved`, show(cn.reader_excel), 'one pass, no checks; bar 150 MB', cn.reader_excel.peak_rss_mb <= 150 ? 'ok' : 'ABOVE 150 MB');
       if (cn.bare_reader) row('5', `${label}: bare WorkbookReader loop, Excel-saved`, show(cn.bare_reader), 'the library alone, one pass');
       if (!XLSX_FILES) for (const f of Object.values(files)) rmSync(f, { force: true });
     }
