@@ -5,7 +5,8 @@
 //
 //   node scripts/bench.mjs [--runs 3] [--rows 1000000] [--send-rows 100000] [--only 1,2,3,4,5,6,7,8] [--sync-rows 100000]
 //                          [--xlsx-rows 100000,1000000] [--xlsx-runs 1] [--c1-variants bare,bare_ndjson,ndjson,...]
-//                          [--xlsx-variants csv,xlsx_cmdb,xlsx_excel,xlsx_excel_heap_256,reader_cmdb,reader_excel,bare_reader] [--xlsx-files <dir>]
+//                          [--xlsx-variants csv,xlsx_cmdb,xlsx_excel,xlsx_excel_heap_256,
+//                          xlsx_excel_young_fixed,reader_cmdb,reader_excel,bare_reader] [--xlsx-files <dir>]
 //
 // 1. read + validate + batch of a 1,000,000-row CSV (8 columns): create-inst --dry-run --no-schema, the same
 //    with header type hints, and with the model's schema (fetched once from the simulator): rows/s and peak RSS
@@ -677,6 +678,9 @@ async function case5() {
         xlsx_excel: () => cli(dry(files.excel), { env: cmdbEnv(sim) }),
         // The same run with the heap capped: what the process really keeps (V8 grows the heap lazily otherwise).
         xlsx_excel_heap_256: () => cli(dry(files.excel), { env: { ...cmdbEnv(sim), NODE_OPTIONS: '--max-old-space-size=256' } }),
+        // The same run with V8's young generation kept at its first size (1 MB semi-spaces instead of growing to 16):
+        // what src/pipeline/heap.ts could set at run time too (V8 reads the factor at each growth).
+        xlsx_excel_young_fixed: () => measure(['--semi-space-growth-factor=1', BIN, ...dry(files.excel)], { env: cmdbEnv(sim) }),
         reader_cmdb: () => measure(['--input-type=module', '-e', readerCode, files.cmdb]),
         reader_excel: () => measure(['--input-type=module', '-e', readerCode, files.excel]),
         bare_reader: () => measure(['--input-type=module', '-e', bareCode, files.excel]),
@@ -733,6 +737,7 @@ async function case5() {
         row('5', `${label}: ${what}`, show(f), `CSV ×${ratio}; one pass ${fmt(perPass)} rows per CPU-s vs 20,000/s to send; bar 150 MB`, verdict);
       }
       if (cn.xlsx_excel_heap_256) row('5', `${label}: Excel-saved, heap capped at 256 MB`, show(cn.xlsx_excel_heap_256), 'what the process keeps');
+      if (cn.xlsx_excel_young_fixed) row('5', `${label}: Excel-saved, young generation not grown`, show(cn.xlsx_excel_young_fixed), 'node --semi-space-growth-factor=1; bar 150 MB', cn.xlsx_excel_young_fixed.peak_rss_mb <= 150 ? 'ok' : 'ABOVE 150 MB');
       if (cn.reader_cmdb) row('5', `${label}: the tool's reader alone, CMDB layout`, show(cn.reader_cmdb), 'one pass, no checks; bar 150 MB', cn.reader_cmdb.peak_rss_mb <= 150 ? 'ok' : 'ABOVE 150 MB');
       if (cn.reader_excel) row('5', `${label}: the tool's reader alone, Excel-saved`, show(cn.reader_excel), 'one pass, no checks; bar 150 MB', cn.reader_excel.peak_rss_mb <= 150 ? 'ok' : 'ABOVE 150 MB');
       if (cn.bare_reader) row('5', `${label}: bare WorkbookReader loop, Excel-saved`, show(cn.bare_reader), 'the library alone, one pass');
