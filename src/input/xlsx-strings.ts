@@ -5,7 +5,7 @@
  * workbook library keeps the table as one JavaScript array, so an Excel-saved sheet of a million rows with 3 million
  * distinct texts held ~150 MB of strings (and V8 grew the heap to 1.5 GB around them; docs/performance.md, case 5).
  * Here the texts go to a file, UTF-8 one after another, and where each one starts to a second file (4 bytes a
- * string: 12 MB for 3 million texts, which memory held before); memory keeps a few recently read 64 KB blocks of
+ * string: 12 MB for 3 million texts, which memory held before); memory keeps a few recently read 16 KB blocks of
  * each file (1 MB of texts, 256 KB of starts). Excel numbers the texts in the order they first appear, so a sheet
  * read from the top reads the file mostly forward, and the texts repeated on every row (enum names) sit in the
  * first blocks, which stay cached.
@@ -17,13 +17,17 @@ import { closeSync, mkdtempSync, openSync, readSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Read in blocks of 64 KB, the last 16 read kept (1 MB; starts: 4, 256 KB); written a megabyte at a time. Tests use small sizes. */
+/**
+ * Read in blocks of 16 KB, the last 64 read kept (1 MB; of the starts, the last 16: 256 KB); written a megabyte at a
+ * time. Small blocks, many of them: texts a sheet repeats but first met at scattered places each keep a block cached.
+ * Tests use small sizes.
+ */
 export interface SpoolSizes {
   block: number;
   cachedBlocks: number;
   writeBuffer: number;
 }
-const SIZES: SpoolSizes = { block: 64 * 1024, cachedBlocks: 16, writeBuffer: 1024 * 1024 };
+const SIZES: SpoolSizes = { block: 16 * 1024, cachedBlocks: 64, writeBuffer: 1024 * 1024 };
 /** Offsets are 32-bit: a table of 4 GB of text is not one this reader takes. */
 const MAX_BYTES = 2 ** 32 - 1;
 
