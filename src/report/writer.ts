@@ -13,6 +13,7 @@ import * as path from 'node:path';
 import type { ReportFormat, RowOutcome } from '../core/types.js';
 import { ROW_STATUSES } from '../core/types.js';
 import { UsageError } from '../core/errors.js';
+import { ByteSink } from './byte-sink.js';
 import { csvCell, csvLine } from './csv.js';
 import { fingerprintText } from './fingerprint.js';
 
@@ -95,6 +96,8 @@ export class ReportWriter {
   private readonly opts: ReportWriterOptions;
   private readonly fd: number | null;
   private readonly stream: NodeJS.WritableStream | null;
+  /** The report's bytes not written yet: the lazy rows (see add()), or the rows of the add() under way. */
+  private readonly sink: ByteSink;
   private journalFd: number | null;
   private readonly journalPath: string | null;
   private readonly inputColumns: string[];
@@ -111,13 +114,12 @@ export class ReportWriter {
   private next: number;
   private count = 0;
   private closed = false;
-  /** In-order text of rows added with `lazy`, not written yet (see add()). */
-  private pending = '';
 
   private constructor(opts: ReportWriterOptions, fd: number | null, journalFd: number | null, journalPath: string | null) {
     this.opts = opts;
     this.fd = fd;
     this.stream = fd === null ? (opts.stdout ?? process.stdout) : null;
+    this.sink = new ByteSink(fd, this.stream);
     this.journalFd = journalFd;
     this.journalPath = journalPath;
     this.inputColumns = [...opts.inputColumns];
@@ -170,31 +172,27 @@ export class ReportWriter {
     if (this.closed) throw new Error('report writer: add() after finish/close');
     if (outcomes.length === 0) return;
     this.check(outcomes);
-    const json = this.opts.format !== 'csv';
-    const parts: string[] = [];
     let waiting: { row: number; text: string; o: RowOutcome }[] | null = null;
     for (const o of outcomes) {
-      const text = json ? this.renderJson(o, outcomeHead(o)) : this.renderCsv(o);
       if (o.row === this.next) {
-        parts.push(text);
+        this.put(o);
         this.next++;
         this.count++;
-        if (this.runs.size > 0) this.drain(parts);
+        if (this.runs.size > 0) this.drain();
       } else {
-        (waiting ??= []).push({ row: o.row, text, o });
+        (waiting ??= []).push({ row: o.row, text: this.render(o), o });
       }
     }
     if (waiting) {
       this.hold(waiting);
-      this.drain(parts); // a row of this same add() may have been the one they waited for
+      this.drain(); // a row of this same add() may have been the one they waited for
     }
     // One write per file. A row written to the report is on disk now; a row still held goes to the journal.
     if (lazy) {
-      if (parts.length > 0) this.pending += parts.join('');
-      if (this.pending.length >= LAZY_FLUSH) this.out('');
+      if (this.sink.size >= LAZY_FLUSH) this.sink.flush();
       return;
     }
-    if (parts.length > 0 || this.pending !== '') this.out(parts.join(''));
+    this.sink.flush();
     if (this.journalFd !== null && waiting) {
       let j = '';
       for (const w of waiting) if (w.row >= this.next) j += journalLine(w.o) + '\n';
@@ -220,11 +218,11 @@ export class ReportWriter {
     }
   }
 
-  /** Moves the runs that are now next in line from the buffer to `parts`. */
-  private drain(parts: string[]): void {
+  /** Moves the runs that are now next in line from the buffer to the report. */
+  private drain(): void {
     for (let run = this.runs.get(this.next); run; run = this.runs.get(this.next)) {
       this.runs.delete(this.next);
-      parts.push(run.text);
+      this.sink.put(run.text);
       for (let r = this.next; r <= run.end; r++) this.heldRows.delete(r);
       this.count += run.end - this.next + 1;
       this.next = run.end + 1;
@@ -267,22 +265,56 @@ export class ReportWriter {
     return cells.join(',') + '\n';
   }
 
-  /** NDJSON: the object and a newline. JSON: "[" then one object per line, a separator before all but the first. */
-  private renderJson(o: RowOutcome, head: string): string {
-    const line = head + this.targetJson + (o.values !== undefined ? `,"input":${JSON.stringify(o.values)}}` : '}');
-    if (this.opts.format === 'ndjson') return line + '\n';
-    return (o.row === (this.opts.firstRow ?? 1) ? '\n' : ',\n') + line;
+  /**
+   * A JSON / NDJSON line in its pieces: what goes before it (JSON: "\n" before the first object, ",\n" before the
+   * others; NDJSON: nothing), the outcome without its input, the input's JSON text (none: no `input` key), and its
+   * end. The input's text is the record's own when the reader kept it (RowOutcome.valuesJson), so a row read from
+   * JSON is not serialised again: the same object, as the input wrote it.
+   */
+  private jsonBefore(o: RowOutcome): string {
+    if (this.opts.format === 'ndjson') return '';
+    return o.row === (this.opts.firstRow ?? 1) ? '\n' : ',\n';
+  }
+
+  private jsonEnd(): string {
+    return this.opts.format === 'ndjson' ? '}\n' : '}';
+  }
+
+  private static inputJson(o: RowOutcome): string | undefined {
+    if (o.values === undefined) return undefined;
+    return o.valuesJson ?? JSON.stringify(o.values);
+  }
+
+  /** A row's text, for the reorder buffer. */
+  private render(o: RowOutcome): string {
+    if (this.opts.format === 'csv') return this.renderCsv(o);
+    const input = ReportWriter.inputJson(o);
+    return this.jsonBefore(o) + outcomeHead(o) + this.targetJson + (input === undefined ? '' : `,"input":${input}`) + this.jsonEnd();
+  }
+
+  /** A row next in line, straight into the report's bytes (the same text as render(), not made into one string). */
+  private put(o: RowOutcome): void {
+    const sink = this.sink;
+    if (this.opts.format === 'csv') {
+      sink.put(this.renderCsv(o));
+      return;
+    }
+    const before = this.jsonBefore(o);
+    if (before) sink.put(before);
+    sink.put(outcomeHead(o));
+    if (this.targetJson) sink.put(this.targetJson);
+    const input = ReportWriter.inputJson(o);
+    if (input !== undefined) {
+      sink.put(',"input":');
+      sink.put(input);
+    }
+    sink.put(this.jsonEnd());
   }
 
   /** Writes the lazy rows not yet written, then `text`. */
   private out(text: string): void {
-    if (this.pending !== '') {
-      text = this.pending + text;
-      this.pending = '';
-    }
-    if (text === '') return;
-    if (this.fd !== null) fs.writeSync(this.fd, text);
-    else this.stream!.write(text);
+    if (text !== '') this.sink.put(text);
+    this.sink.flush();
   }
 
   /**
