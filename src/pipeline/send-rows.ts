@@ -52,6 +52,7 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
     priorPath: x.priorPath,
     inputColumns: x.plan.columns,
     target: session.target,
+    durable: !o.dryRun,
     firstRow: source.firstRow,
     failed: o.failedPath ? { path: o.failedPath, format: source.format, columns: failedColumns(source, x.plan.columns), delimiter: source.delimiter, encoding: source.encoding, bom: source.bom, sheet: source.sheet?.name } : undefined,
     inflight: x.send && op.unclear === 'reconcile',

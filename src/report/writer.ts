@@ -15,7 +15,7 @@ import { ROW_STATUSES } from '../core/types.js';
 import { UsageError } from '../core/errors.js';
 import { ByteSink } from './byte-sink.js';
 import { csvCell, csvLine } from './csv.js';
-import { fingerprintText } from './fingerprint.js';
+import { fingerprint, fingerprintText } from './fingerprint.js';
 
 /**
  * The report's own columns, in order. `action` and `before` are filled by the commands that change existing
@@ -48,6 +48,12 @@ export interface ReportWriterOptions {
   stdout?: NodeJS.WritableStream;
   /** The report's `target` column on every row: the model the run wrote to (Session.target); none: empty. */
   target?: string;
+  /**
+   * Default true: finish() flushes the file to the disk (fsync) before it returns. False for a dry run's plan: it
+   * records nothing that happened, a crash loses nothing a second dry run would not give back, and the flush of a
+   * million rows' plan took ~0.5 s (docs/decisions.md, "A dry run's plan is not flushed to the disk").
+   */
+  durable?: boolean;
 }
 
 /** Names of the CSV report's columns: the report's own, then the input's (prefixed `input.` on a clash). */
@@ -80,6 +86,43 @@ function outcomeHead(o: RowOutcome): string {
   return s;
 }
 
+// The pieces of outcomeHead() that recur on every line, as bytes (putHead()).
+const utf8 = (text: string): Uint8Array => Buffer.from(text, 'utf8');
+const ROW_KEY = utf8('{"row":');
+const STATUS_BYTES = new Map(ROW_STATUSES.map((s) => [s, utf8(`,"status":"${s}"`)]));
+const FINGERPRINT_KEY = utf8(',"fingerprint":"');
+const QUOTE = utf8('"');
+const INPUT_KEY = utf8(',"input":');
+const LINE_END = { json: utf8('}'), ndjson: utf8('}\n') };
+
+/**
+ * outcomeHead(o), written straight into the report's bytes: the same bytes (test/unit/report-writer.test.ts), without
+ * making the string. The row number and the fingerprint are written as digits; the `detail` a run repeats on every
+ * row ("dry run") is encoded once (`same`).
+ */
+function putHead(sink: ByteSink, o: RowOutcome, same: { detail?: string; bytes?: Uint8Array }): void {
+  sink.putBytes(ROW_KEY);
+  sink.putUint(o.row);
+  sink.putBytes(STATUS_BYTES.get(o.status)!);
+  if (o.id !== undefined && o.id !== null) sink.put(`,"id":${jsonValue(o.id)}`);
+  if (o.error_code !== undefined && o.error_code !== null) sink.put(`,"error_code":${jsonValue(o.error_code)}`);
+  if (o.error !== undefined && o.error !== null) sink.put(`,"error":${JSON.stringify(o.error)}`);
+  if (o.detail !== undefined && o.detail !== null) {
+    if (o.detail === same.detail) {
+      sink.putBytes((same.bytes ??= utf8(`,"detail":${JSON.stringify(o.detail)}`)));
+    } else {
+      same.detail = o.detail;
+      same.bytes = undefined;
+      sink.put(`,"detail":${JSON.stringify(o.detail)}`);
+    }
+  }
+  if (o.action !== undefined) sink.put(`,"action":${JSON.stringify(o.action)}`);
+  if (o.before !== undefined) sink.put(`,"before":${JSON.stringify(o.before)}`);
+  sink.putBytes(FINGERPRINT_KEY);
+  sink.putHex32(fingerprint(o.values));
+  sink.putBytes(QUOTE);
+}
+
 function jsonValue(v: unknown): string {
   return typeof v === 'number' && Number.isFinite(v) ? String(v) : JSON.stringify(v);
 }
@@ -103,6 +146,9 @@ export class ReportWriter {
   private readonly inputColumns: string[];
   /** `,"target":"bk_switch"` for a JSON / NDJSON line, or nothing. */
   private readonly targetJson: string;
+  private readonly targetBytes: Uint8Array;
+  /** The last `detail` written, and its bytes once it came twice in a row (putHead()). */
+  private readonly same: { detail?: string; bytes?: Uint8Array } = {};
   /**
    * The reorder buffer: held rows as runs of consecutive rows, each rendered into one string keyed by its first
    * row. A batch that finishes early is usually one run, so the buffer holds a few strings, not thousands of
@@ -124,6 +170,7 @@ export class ReportWriter {
     this.journalPath = journalPath;
     this.inputColumns = [...opts.inputColumns];
     this.targetJson = opts.target === undefined ? '' : `,"target":${JSON.stringify(opts.target)}`;
+    this.targetBytes = utf8(this.targetJson);
     this.next = opts.firstRow ?? 1;
   }
 
@@ -299,16 +346,16 @@ export class ReportWriter {
       sink.put(this.renderCsv(o));
       return;
     }
-    const before = this.jsonBefore(o);
-    if (before) sink.put(before);
-    sink.put(outcomeHead(o));
-    if (this.targetJson) sink.put(this.targetJson);
+    const format = this.opts.format;
+    if (format === 'json') sink.put(this.jsonBefore(o));
+    putHead(sink, o, this.same);
+    sink.putBytes(this.targetBytes);
     const input = ReportWriter.inputJson(o);
     if (input !== undefined) {
-      sink.put(',"input":');
+      sink.putBytes(INPUT_KEY);
       sink.put(input);
     }
-    sink.put(this.jsonEnd());
+    sink.putBytes(format === 'ndjson' ? LINE_END.ndjson : LINE_END.json);
   }
 
   /** Writes the lazy rows not yet written, then `text`. */
@@ -365,7 +412,7 @@ export class ReportWriter {
     this.closed = true;
     this.out(this.opts.format === 'json' ? '\n]\n' : ''); // with the lazy rows not written yet
     if (this.fd !== null) {
-      if (complete) fs.fsyncSync(this.fd);
+      if (complete && (this.opts.durable ?? true)) fs.fsyncSync(this.fd);
       fs.closeSync(this.fd);
     } else {
       // Wait until the stream has taken everything; stdout is the caller's, never ended here.
