@@ -17,9 +17,10 @@ import { envelopeError } from '../operations/cmdb/common.js';
 import { colorEnabled, painter } from '../ui/color.js';
 import { createProgress, progressMode, type Progress } from '../ui/progress.js';
 import { recordPages } from '../export/apaas-pages.js';
-import { ASSOC_COLUMNS, associationPages, associationSource, hostPages, instancePages, type Pages } from '../export/cmdb-pages.js';
+import { ASSOC_COLUMNS, associationKind, associationPages, hostPages, instancePages, type Pages } from '../export/cmdb-pages.js';
+import { NAMED_ASSOC_COLUMNS, namedAssociationPages, namingRule, ruleLabel, type LeftOut } from '../export/cmdb-assoc.js';
 import { planColumns, specIndex, whereRules } from '../export/query.js';
-import { destination, exportFormat, FORMATS, RowSink, type ExportFormat } from '../export/sink.js';
+import { destination, exportFormat, FORMATS, RowSink, type AssociationBook, type ExportFormat } from '../export/sink.js';
 
 /** The parsed options (src/cli/manifests/export.ts), with the command's name. */
 interface ExportOpts extends ConnectOptions {
@@ -46,7 +47,9 @@ interface Plan {
   columns: string[];
   specs: Map<string, FieldSpec>;
   notes: string[];
-  pages(signal: AbortSignal): Promise<Pages>;
+  /** cmdb-xlsx of associations: the model sheet beside CMDB's association sheet. */
+  book?: AssociationBook;
+  pages(signal: AbortSignal): Promise<Pages & { leftOut?: LeftOut }>;
 }
 
 interface Io {
@@ -60,7 +63,7 @@ function progressInterval(env: NodeJS.ProcessEnv): number {
 }
 
 /** The `--json` summary of an export: the usual keys (total = ok = rows written), and where the file went. */
-type ExportSummary = RunSummary & { out?: string; format?: ExportFormat; what?: string };
+type ExportSummary = RunSummary & { out?: string; format?: ExportFormat; what?: string; left_out?: string[] };
 
 /** Writes every page to the sink as it comes, with progress; returns when the last page is in the file. */
 async function writePages(pages: Pages, sink: RowSink, progress: Progress): Promise<void> {
@@ -110,16 +113,18 @@ async function runExport(
     check();
     if (o.out === '-' && o.json) throw new UsageError('--out - and --json both want stdout', 'write the export to a file with --out <path>');
     const format = exportFormat(o.format, o.out);
-    if (format === 'cmdb-xlsx' && !o.obj) throw new UsageError('--format cmdb-xlsx is CMDB\'s layout for the instances of a model (--obj)', 'use --format xlsx for a plain sheet');
+    if (format === 'cmdb-xlsx' && !o.obj && !o.assoc) throw new UsageError('--format cmdb-xlsx is CMDB\'s layout for the instances of a model (--obj) or the associations of a kind (--assoc)', 'use --format xlsx for a plain sheet');
     out = o.out ?? `${name}.${FORMATS[format].ext}`;
     const dest = destination(out, format, name, !!o.overwrite);
     conn = await connect(io);
     const p = await plan(conn, stop.signal);
     for (const n of p.notes) io.info(paint.dim(n));
     const pages = await p.pages(stop.signal);
-    sink = await RowSink.open(dest, p.columns, p.specs);
+    sink = await RowSink.open(dest, p.columns, p.specs, p.book);
     await writePages(pages, sink, progress);
-    Object.assign(summary, { total: sink.rows, ok: sink.rows, exit_code: EXIT.OK, out, format, what: p.what });
+    const left = pages.leftOut?.count ?? 0;
+    Object.assign(summary, { total: sink.rows + left, ok: sink.rows, failed: left, exit_code: left ? EXIT.PARTIAL : EXIT.OK, out, format, what: p.what });
+    if (left) summary.left_out = pages.leftOut!.examples;
   } catch (e) {
     await sink?.discard();
     const { code, why } = stopReason(e, stop.signal.aborted, sink?.rows ?? 0, out);
@@ -146,16 +151,30 @@ function printSummary(s: ExportSummary, o: { json: boolean; color: boolean }): v
   if (o.json) return;
   const secs = (s.duration_ms / 1000).toFixed(1);
   const where = s.out === '-' ? 'stdout' : s.out;
-  process.stderr.write(`${paint.ok('exported')} ${fmtInt(s.total)} ${s.what} to ${where} (${fmtInt(s.requests)} request${s.requests === 1 ? '' : 's'}, ${secs} s)\n`);
+  process.stderr.write(`${paint.ok('exported')} ${fmtInt(s.ok)} ${s.what} to ${where} (${fmtInt(s.requests)} request${s.requests === 1 ? '' : 's'}, ${secs} s)\n`);
+  if (s.failed) {
+    const lines = [
+      `${paint.fail('left out:')} ${fmtInt(s.failed)} association(s) whose source or target cannot be named by its unique rule's fields:`,
+      ...(s.left_out ?? []).map((l) => `  ${l}`),
+      ...(s.failed > (s.left_out?.length ?? 0) ? [`  … and ${fmtInt(s.failed - (s.left_out?.length ?? 0))} more`] : []),
+      'Next: export them by id (--format csv or xlsx: the columns associate reads), or give the instances values a unique rule can name them by.',
+    ];
+    process.stderr.write(lines.join('\n') + '\n');
+  }
 }
 
-/** The model's attributes, as field specs. */
-async function modelSpecs(api: CmdbApi, obj: string, signal: AbortSignal): Promise<FieldSpec[]> {
+/** The model's attributes. */
+async function modelAttributes(api: CmdbApi, obj: string, signal: AbortSignal): Promise<CmdbAttribute[]> {
   const env = await api.call('search_object_attribute', { bk_obj_id: obj }, { idempotent: true, signal });
   if (!env.result) throw new UsageError(`cannot read the attributes of model "${obj}": ${envelopeError(env)}`, 'check --obj');
   const attrs = Array.isArray(env.data) ? (env.data as CmdbAttribute[]) : [];
   if (attrs.length === 0) throw new UsageError(`model "${obj}" has no attributes: it does not exist or is not visible to this app`, 'check --obj (a model id such as bk_switch, not its display name)');
-  return attrs.map(attributeToField);
+  return attrs;
+}
+
+/** The model's attributes, as field specs. */
+async function modelSpecs(api: CmdbApi, obj: string, signal: AbortSignal): Promise<FieldSpec[]> {
+  return (await modelAttributes(api, obj, signal)).map(attributeToField);
 }
 
 async function instancePlan(api: CmdbApi, o: ExportOpts, signal: AbortSignal): Promise<Plan> {
@@ -185,13 +204,38 @@ async function instancePlan(api: CmdbApi, o: ExportOpts, signal: AbortSignal): P
 
 async function associationPlan(api: CmdbApi, o: ExportOpts, signal: AbortSignal): Promise<Plan> {
   const asstId = o.assoc!;
-  const obj = await associationSource(api, asstId, signal);
+  const { obj, asstObj } = await associationKind(api, asstId, signal);
+  if (exportFormat(o.format, o.out) === 'cmdb-xlsx') return namedAssociationPlan(api, o, { obj, asstObj }, signal);
   return {
     what: `${asstId} associations`,
     columns: ASSOC_COLUMNS,
     specs: new Map(),
     notes: [],
     pages: async (s) => associationPages(api, { obj, asstId, pageSize: o.pageSize, signal: s }),
+  };
+}
+
+/**
+ * `--assoc --format cmdb-xlsx`: CMDB's association sheet, each instance named by the fields of a unique rule of its
+ * model (src/export/cmdb-assoc.ts), beside the source model's empty sheet (src/export/cmdb-assoc-sheet.ts).
+ */
+async function namedAssociationPlan(api: CmdbApi, o: ExportOpts, kind: { obj: string; asstObj: string }, signal: AbortSignal): Promise<Plan> {
+  const asstId = o.assoc!;
+  const srcAttrs = await modelAttributes(api, kind.obj, signal);
+  const src = await namingRule(api, kind.obj, srcAttrs, signal);
+  const dst = kind.asstObj === kind.obj ? src : await namingRule(api, kind.asstObj, await modelAttributes(api, kind.asstObj, signal), signal);
+  const assumed = [src, dst].filter((r) => r.from === 'assumed').map((r) => r.obj);
+  const notes = [
+    `note: instances named by ${src.obj}: ${ruleLabel(src)}${dst === src ? '' : `; ${dst.obj}: ${ruleLabel(dst)}`}. In CMDB, import the file on ${kind.obj}'s page and pick these unique rules`,
+  ];
+  if (assumed.length) notes.push(`note: the ESB cannot read unique rules: ${[...new Set(assumed)].join(', ')} named by the preset rule (use the gateway to have the server's rules read)`);
+  return {
+    what: `${asstId} associations`,
+    columns: NAMED_ASSOC_COLUMNS,
+    specs: new Map(),
+    notes,
+    book: { model: kind.obj, columns: srcAttrs.map((a) => a.bk_property_id), specs: specIndex(srcAttrs.map(attributeToField)) },
+    pages: async (s) => namedAssociationPages(api, { asstId, src, dst, pageSize: o.pageSize, signal: s }),
   };
 }
 

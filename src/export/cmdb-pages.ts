@@ -135,13 +135,13 @@ export async function hostPages(api: CmdbApi, o: { fields: string[]; rules: Rule
 /** The columns `associate` reads, in the order written. */
 export const ASSOC_COLUMNS = ['bk_obj_asst_id', 'bk_obj_id', 'bk_inst_id', 'bk_asst_obj_id', 'bk_asst_inst_id'];
 
-/** The source model of an association kind (find_object_association), or a usage error naming the kind. */
-export async function associationSource(api: CmdbApi, asstId: string, signal?: AbortSignal): Promise<string> {
+/** The source and target models of an association kind (find_object_association), or a usage error naming the kind. */
+export async function associationKind(api: CmdbApi, asstId: string, signal?: AbortSignal): Promise<{ obj: string; asstObj: string }> {
   const data = await api.call('find_object_association', { condition: { bk_obj_asst_id: asstId } }, { idempotent: true, signal });
   if (!data.result) throw new UsageError(`cannot look up association kind "${asstId}": ${envelopeError(data)}`, 'check --assoc');
   const kind = (Array.isArray(data.data) ? data.data : []).find((k: Row) => k.bk_obj_asst_id === asstId) as Row | undefined;
   if (!kind || typeof kind.bk_obj_id !== 'string') throw new UsageError(`association kind "${asstId}" does not exist`, 'give the bk_obj_asst_id of the kind, e.g. bk_switch_connect_host');
-  return kind.bk_obj_id;
+  return { obj: kind.bk_obj_id, asstObj: String(kind.bk_asst_obj_id) };
 }
 
 /** The associations of one kind through search_instance_associations on its source model, by association id. */

@@ -37,12 +37,22 @@ export interface PageWriter {
   abort(): Promise<void>;
 }
 
+/**
+ * `--format cmdb-xlsx` of associations: CMDB's association sheet, beside the empty sheet of the model (`model`, with
+ * its fields `columns` / `specs`) on whose import page CMDB reads it (cmdb-assoc-sheet.ts).
+ */
+export interface AssociationBook {
+  model: string;
+  columns: string[];
+  specs: Map<string, FieldSpec>;
+}
+
 /** Where a format writes: a file path (the partial file), or stdout for `--out -`. */
 export type Target = { path: string } | { stdout: NodeJS.WritableStream };
 
 interface FormatEntry {
   ext: string;
-  open?: (target: Target, columns: string[], specs: Map<string, FieldSpec>, name: string) => Promise<PageWriter>;
+  open?: (target: Target, columns: string[], specs: Map<string, FieldSpec>, name: string, book?: AssociationBook) => Promise<PageWriter>;
 }
 
 const text = (encoder: (columns: string[], specs: Map<string, FieldSpec>) => Encoder): FormatEntry['open'] =>
@@ -58,9 +68,9 @@ export const FORMATS: Record<ExportFormat, FormatEntry> = {
 
 /** A workbook format: its writer module is imported here, on first use, so other formats never load the library. */
 function workbook(fn: 'openPlainXlsx' | 'openCmdbXlsx'): FormatEntry['open'] {
-  return async (target, columns, specs, name) => {
+  return async (target, columns, specs, name, book) => {
     const xlsx = await import('./xlsx-sink.js');
-    return xlsx[fn]((target as { path: string }).path, columns, specs, name); // destination() sends no workbook to stdout
+    return xlsx[fn]((target as { path: string }).path, columns, specs, name, book); // destination() sends no workbook to stdout
   };
 }
 
@@ -183,9 +193,9 @@ export class RowSink {
     private readonly partial?: string,
   ) {}
 
-  static async open(d: Destination, columns: string[], specs: Map<string, FieldSpec>): Promise<RowSink> {
+  static async open(d: Destination, columns: string[], specs: Map<string, FieldSpec>, book?: AssociationBook): Promise<RowSink> {
     boundHeapGrowth(); // a million rows pass through: keep the heap near what is live (pipeline/heap.ts)
-    const writer = await FORMATS[d.format].open!(d.target, columns, specs, d.name).catch((e: unknown) => {
+    const writer = await FORMATS[d.format].open!(d.target, columns, specs, d.name, book).catch((e: unknown) => {
       if (d.partial) rmSync(d.partial, { force: true });
       throw e;
     });

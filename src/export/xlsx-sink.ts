@@ -6,11 +6,13 @@
  * - `xlsx`: a plain sheet, the file's columns as the header row, cells as the CSV export writes them (cellValue),
  *   numbers and booleans as Excel numbers and booleans;
  * - `cmdb-xlsx`: CMDB's own layout (openCmdbSheet: six header rows, bk_inst_id in column B, enums by display name),
- *   the file CMDB's web UI exports, which update-inst reads back.
+ *   the file CMDB's web UI exports, which update-inst reads back; for associations (`book`), CMDB's association sheet
+ *   beside the model's empty sheet (cmdb-assoc-sheet.ts), which CMDB's UI imports and associate reads back.
  */
 import type { FieldSpec } from '../schema/fields.js';
 import { openCmdbSheet, openPlainSheet, type CmdbColumn } from '../report/xlsx-writer.js';
-import { cellValue, type PageWriter, type Row } from './sink.js';
+import { openAssociationBook, type AssociationCells } from './cmdb-assoc-sheet.js';
+import { cellValue, type AssociationBook, type PageWriter, type Row } from './sink.js';
 
 /** The rows added so far are in the file; the caller removes the partial file after abort(). */
 function writer(add: (r: Row) => void, finish: () => Promise<void>): PageWriter {
@@ -35,7 +37,11 @@ function cmdbColumn(id: string, spec: FieldSpec | undefined): CmdbColumn {
   return { id, name: spec.label ?? id, type: spec.type, required: spec.required, options: spec.options };
 }
 
-export async function openCmdbXlsx(path: string, columns: string[], specs: Map<string, FieldSpec>, name: string): Promise<PageWriter> {
+export async function openCmdbXlsx(path: string, columns: string[], specs: Map<string, FieldSpec>, name: string, book?: AssociationBook): Promise<PageWriter> {
+  if (book) {
+    const w = await openAssociationBook(path, book.model, book.columns.map((c) => cmdbColumn(c, book.specs.get(c))));
+    return writer((r) => w.add(r as unknown as AssociationCells), () => w.finish());
+  }
   const withIds = columns[0] === 'bk_inst_id';
   const fields = (withIds ? columns.slice(1) : columns).map((c) => cmdbColumn(c, specs.get(c)));
   const sheet = await openCmdbSheet(path, name, fields, withIds);

@@ -35,7 +35,7 @@ export const revert: Operation = {
     const creatable = new Set(attrs.map((a) => a.bk_property_id).filter((f) => f !== idField));
     const api = requireCmdb(ctx);
     const read = instanceReader(ctx, obj, attrs);
-    const planned = new Map<string, Set<number>>([['update', new Set()], ['delete', new Set()], ['create', new Set()], ['conflict', new Set()]]);
+    const planned = new Map<string, Set<number>>([['update', new Set()], ['delete', new Set()], ['create', new Set()], ['conflict', new Set()], ['refused', new Set()]]);
     const count = (what: string, row: number) => planned.get(what)!.add(row);
 
     const session: Session = {
@@ -48,6 +48,11 @@ export const revert: Operation = {
         if (skip) return skip;
         if (x.target && x.target !== obj) return { ...row, errors: [{ field: 'target', message: `this row's run wrote to ${x.target}, the report's first row to ${obj}: revert the report of one run at a time` }] };
         const undo = UNDO[x.action]!;
+        const hostRefusal = obj === 'host' && undo !== 'update' ? notForHosts(x) : undefined;
+        if (hostRefusal) {
+          count('refused', rec.row);
+          return { ...row, action: undo, settled: { status: 'failed', id: x.id, error_code: 'not_supported', error: hostRefusal } };
+        }
         if (undo !== 'create' && x.id === undefined) return { ...row, errors: [{ field: 'id', message: `an ok ${x.action} row without the instance id: nothing to undo it by` }] };
         if (undo !== 'delete' && !x.before) return { ...row, errors: [{ field: 'before', message: `an ok ${x.action} row without before-values: nothing to put back` }] };
         if (undo === 'update') {
@@ -89,7 +94,7 @@ export const revert: Operation = {
       },
       async confirm() {
         const n = (k: string) => planned.get(k)!.size;
-        ctx.info(`revert: ${n('update')} to put back, ${n('delete')} to delete, ${n('create')} to create again, ${n('conflict')} conflict(s) left untouched`);
+        ctx.info(`revert: ${n('update')} to put back, ${n('delete')} to delete, ${n('create')} to create again, ${n('conflict')} conflict(s) left untouched${refusedText(n('refused'))}`);
         if (n('delete') === 0 || ctx.options.yes) return;
         if (!ctx.ask) throw new UsageError(`reverting deletes ${n('delete')} ${obj} instance(s) and needs --yes when the input is not a terminal: nothing sent`, 'look at the plan with --dry-run, then run again with --yes');
         if (!(await ctx.ask(`Delete ${n('delete')} ${obj} instance(s) the run created (and put back ${n('update')}, create ${n('create')} again)? [y/N] `))) throw new UsageError('not confirmed: nothing sent');
@@ -120,12 +125,30 @@ export const revert: Operation = {
       },
       describe: () => {
         const n = (k: string) => planned.get(k)!.size;
-        return [`model ${obj}: ${n('update')} to put back, ${n('delete')} to delete, ${n('create')} to create again, ${n('conflict')} conflict(s) left untouched`];
+        return [`model ${obj}: ${n('update')} to put back, ${n('delete')} to delete, ${n('create')} to create again, ${n('conflict')} conflict(s) left untouched${refusedText(n('refused'))}`];
       },
     };
     return session;
   },
 };
+
+/**
+ * Why a host row is not undone: revert puts host fields back, but creates and deletes no host. batch_delete_inst and
+ * batch_create_inst refuse built-in models (1199084, topo_server service/inst.go); CMDB deletes a host only through its
+ * host API (delete_host), and only once the host is back in the resource pool with no associations — rules this tool
+ * does not model (as for sync --prune --obj host). So these rows are failed before anything is sent, with the way to do
+ * it in CMDB. Undefined when the row has no id (then the usual "no id" check speaks).
+ */
+function notForHosts(x: ReportRow): string | undefined {
+  if (x.id === undefined && x.action === 'create') return undefined;
+  const where = x.id === undefined ? 'the host' : `host ${x.id}`;
+  if (x.action === 'create') {
+    return `${where}, created by the run, is not deleted: cmdb-bulk does not delete hosts (1199084). Next: delete it in CMDB (Hosts → Resource Pool) if it should go; batch_delete_inst refuses hosts, and CMDB deletes a host only from the resource pool with no associations left`;
+  }
+  return `${where}, deleted by the run, is not created again: cmdb-bulk does not create hosts from a report (1199084). Next: add it in CMDB, or with cmdb-bulk sync --obj host from a file that has it`;
+}
+
+const refusedText = (n: number) => (n ? `, ${n} host(s) left as they are (revert does not delete or create hosts)` : '');
 
 const checkColumns = (columns: string[]) => (columns.includes('status') ? [] : [{ message: 'there is no status column: revert takes the report of a finished run' }]);
 

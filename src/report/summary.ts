@@ -256,10 +256,13 @@ function nextStep(s: RunSummary): string {
       : `${plural(unknown, 'row')} may have been applied (outcome unknown): check ${unknown === 1 ? 'it' : 'them'} on the server before loading ${unknown === 1 ? 'it' : 'them'} again.`);
   }
   if (dups > 0) lines.push(duplicateAdvice(s, dups));
+  // Rows the tool refuses to do (revert of a created host): a retry would refuse them again.
+  const unsupported = (s.groups ?? []).filter((g) => g.error_code === 'not_supported').reduce((n, g) => n + g.count, 0);
+  if (unsupported > 0) lines.push(`${plural(unsupported, 'row')} cannot be done by cmdb-bulk: the error says what to do in CMDB itself.`);
   const ways: string[] = [];
   // Interrupted or server gone: the same run can be finished.
   if (report && (s.exit_code === 130 || s.exit_code === 5) && s.unsent > 0) ways.push(`finish the run with --resume ${report}`);
-  const others = s.failed - dups - unknown;
+  const others = s.failed - dups - unknown - unsupported;
   if (s.failed_file) {
     if (others + s.invalid + s.unsent > 0) ways.push(`fix the rows in ${s.failed_file} and load that file${unknown > 0 ? ' (the rows with an unknown outcome are not in it)' : ''}`);
   } else if (s.invalid > 0) ways.push('fix the invalid rows (--failed <file> writes the rows to fix, ready to load again)');

@@ -73,7 +73,7 @@ function cellValue(v: unknown): unknown {
 }
 
 /** Excel refuses sheet names over 31 characters or with : \ / ? * [ ]. */
-function safeSheetName(name: string): string {
+export function safeSheetName(name: string): string {
   const s = name.replace(/[:\\/?*[\]]/g, '_').slice(0, 31);
   return s === '' ? 'Sheet1' : s;
 }
@@ -98,16 +98,23 @@ export interface CmdbSheetWriter {
 export async function openCmdbSheet(path: string, objId: string, fields: readonly CmdbColumn[], withIds: boolean): Promise<CmdbSheetWriter> {
   const cols = withIds ? [ID_COLUMN, ...fields.filter((f) => f.id !== ID_COLUMN.id)] : [...fields];
   const w = await openSheet(path, objId);
-  w.addRow([CMDB_LABELS[0], ...cols.map((f) => ddeGuard(f.name + (f.required ? REQUIRED_SUFFIX : '')))]);
-  w.addRow([CMDB_LABELS[1], ...cols.map((f) => CMDB_TYPE_NAMES[f.type] ?? f.type)]);
-  w.addRow([CMDB_LABELS[2], ...cols.map((f) => f.id)]);
-  for (const label of CMDB_LABELS.slice(3)) w.addRow([label]);
+  for (const row of cmdbHeaderRows(cols)) w.addRow(row);
   return {
     addInstance(values) {
       w.addRow([null, ...cols.map((f) => cmdbCell(f, values[f.id]))]);
     },
     finish: () => w.finish(),
   };
+}
+
+/** The six header rows of CMDB's layout for these columns (also the whole sheet of an empty template). */
+export function cmdbHeaderRows(cols: readonly CmdbColumn[]): unknown[][] {
+  return [
+    [CMDB_LABELS[0], ...cols.map((f) => ddeGuard(f.name + (f.required ? REQUIRED_SUFFIX : '')))],
+    [CMDB_LABELS[1], ...cols.map((f) => CMDB_TYPE_NAMES[f.type] ?? f.type)],
+    [CMDB_LABELS[2], ...cols.map((f) => f.id)],
+    ...CMDB_LABELS.slice(3).map((label) => [label]),
+  ];
 }
 
 /** A value as CMDB's exporter writes it (exporter/inst_func.go). */

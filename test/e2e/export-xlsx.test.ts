@@ -8,7 +8,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Workbook } from '@cj-tech-master/excelts';
-import { cmdbEnv, ROOT, runCli, useSim } from './helpers.js';
+import { cmdbEnv, feishuEnv, ROOT, runCli, useSim } from './helpers.js';
 
 const { sim, tmp } = await useSim();
 
@@ -85,6 +85,69 @@ describe.each(['esb', 'apigw'] as const)('export workbooks via %s', (gateway) =>
   });
 });
 
+describe.each(['esb', 'apigw'] as const)('export --assoc --format cmdb-xlsx via %s: CMDB\'s association sheet', (gateway) => {
+  const CONNECT = 'bk_switch_connect_host'; // bk_switch → host
+  const CONTAIN = 'bk_firewall_contain_bk_switch'; // bk_firewall → bk_switch
+  const links = (kind: string) => sim.store.associations(kind).map((a) => [a.bk_inst_id, a.bk_asst_inst_id]);
+  const forget = (kind: string) => {
+    for (const [id, a] of sim.store.associationMap()) if (a.bk_obj_asst_id === kind) sim.store.associationMap().delete(id);
+  };
+  const named = (obj: string, id: unknown) => {
+    if (obj === 'host') {
+      const h = sim.store.hosts().find((x) => x.bk_host_id === id)!;
+      return `管控区域=${String(h.bk_cloud_id)},内网IP=${String(h.bk_host_innerip)}`;
+    }
+    return `实例名=${String(sim.store.instances(obj).find((x) => x.bk_inst_id === id)!.bk_inst_name)}`;
+  };
+
+  it.each([[CONNECT, 'bk_switch', 'host'], [CONTAIN, 'bk_firewall', 'bk_switch']])('%s: each instance by its unique rule\'s pairs; the store\'s associations deleted, associate of the workbook makes them again', async (kind, obj, asstObj) => {
+    const env = cmdbEnv(sim, gateway);
+    if (kind === CONNECT) sim.store.associate(CONNECT, 1005, 9);
+    const before = links(kind);
+    expect(before.length).toBeGreaterThan(1);
+    const out = join(tmp.dir, `${kind}-${gateway}.xlsx`);
+    const e = await runCli(['export', '--assoc', kind, '--format', 'cmdb-xlsx', '--out', out, '--page-size', '2', '--json'], { env });
+    expect(e.code, e.stderr).toBe(0);
+    expect(JSON.parse(e.stdout)).toMatchObject({ total: before.length, ok: before.length, failed: 0, format: 'cmdb-xlsx' });
+    expect(e.stderr).toContain(`In CMDB, import the file on ${obj}'s page`);
+
+    // The source model's sheet (header rows only), then the association sheet.
+    const wb = new Workbook();
+    await wb.xlsx.readFile(out);
+    expect(wb.worksheets.map((w) => w.name)).toEqual([obj, 'association']);
+    const model = await sheetRows(out, obj);
+    expect(model.map((r) => r[0])).toEqual(['字段名(请勿编辑)', '字段类型(请勿编辑)', '字段标识(请勿编辑)', '表格字段名(请勿编辑)', '表格字段类型(请勿编辑)', '表格字段标识(请勿编辑)']);
+    expect(model[2]).toContain('bk_inst_name');
+    const rows = await sheetRows(out, 'association');
+    expect(rows[0]).toEqual(['关联属性(请勿编辑)', '关联标识', '操作', '源实例', '目标实例']);
+    expect(rows[1]![0]).toBe('填写说明(请勿编辑)');
+    expect(rows.slice(2)).toEqual(before.map(([i, a]) => [undefined, kind, 'add', named(obj, i), named(asstObj, a)]));
+
+    forget(kind);
+    expect(links(kind)).toEqual([]);
+    const report = join(tmp.dir, `${kind}-${gateway}.report.csv`);
+    const back = await runCli(['associate', out, '--report', report, '--json'], { env });
+    expect(back.code, back.stderr).toBe(0);
+    expect(back.stderr).toContain('sheet "association" (CMDB\'s association sheet');
+    expect(JSON.parse(back.stdout)).toMatchObject({ total: before.length, ok: before.length });
+    expect(links(kind)).toEqual(before);
+  });
+
+  it('an association whose instance cannot be named (a host with two IPs: "," splits the pairs) is left out: exit 3, named, the rest written', async () => {
+    const env = cmdbEnv(sim, gateway);
+    sim.store.instanceMap('host').get(2)!.bk_host_innerip = '10.0.0.2,10.8.0.2';
+    sim.store.version++;
+    const out = join(tmp.dir, `left-out-${gateway}.xlsx`);
+    const e = await runCli(['export', '--assoc', CONNECT, '--format', 'cmdb-xlsx', '--out', out, '--json'], { env });
+    expect(e.code).toBe(3);
+    const s = JSON.parse(e.stdout);
+    expect(s).toMatchObject({ total: 3, ok: 2, failed: 1, exit_code: 3 });
+    expect(s.left_out[0]).toContain('host 2: 内网IP=10.0.0.2,10.8.0.2 cannot be written as a pair');
+    const rows = await sheetRows(out, 'association');
+    expect(rows.slice(2).map((r) => r[4])).toEqual(['管控区域=0,内网IP=10.0.0.1', '管控区域=0,内网IP=10.0.0.3']);
+  });
+});
+
 describe('export workbooks: edits, names, refusals', () => {
   const env = () => cmdbEnv(sim, 'apigw');
 
@@ -115,7 +178,7 @@ describe('export workbooks: edits, names, refusals', () => {
     expect(changed.sort()).toEqual(['1001.port_count=96', '1003.vendor="huawei"']);
   });
 
-  it('.xlsx --out means the plain sheet; --assoc writes it too; cmdb-xlsx needs --obj (exit 2, no file)', async () => {
+  it('.xlsx --out means the plain sheet; --assoc writes it too; cmdb-xlsx needs --obj or --assoc (exit 2, no file)', async () => {
     const plain = join(tmp.dir, 'by-ext.xlsx');
     const e = await runCli(['export', '--obj', 'bk_switch', '--out', plain, '--fields', 'bk_asset_id'], { env: env() });
     expect(e.code).toBe(0);
@@ -129,11 +192,11 @@ describe('export workbooks: edits, names, refusals', () => {
     expect(stored.length).toBeGreaterThan(0);
     expect((await sheetRows(links, 'bk_switch_connect_host')).length).toBe(1 + stored.length);
 
-    const cmdb = join(tmp.dir, 'links-cmdb.xlsx');
-    const refused = await runCli(['export', '--assoc', 'bk_switch_connect_host', '--format', 'cmdb-xlsx', '--out', cmdb], { env: env() });
+    const records = join(tmp.dir, 'records-cmdb.xlsx');
+    const refused = await runCli(['apaas-export', '--namespace', 'package_demo__c', '--object', 'device', '--fields', 'name', '--format', 'cmdb-xlsx', '--out', records], { env: feishuEnv(sim) });
     expect(refused.code).toBe(2);
-    expect(refused.stderr).toMatch(/cmdb-xlsx.*--obj.*--format xlsx/s);
-    expect(existsSync(cmdb)).toBe(false);
+    expect(refused.stderr).toMatch(/cmdb-xlsx.*--obj.*--assoc.*--format xlsx/s);
+    expect(existsSync(records)).toBe(false);
   });
 
   it('loads the workbook library only on the workbook path', async () => {

@@ -92,6 +92,37 @@ describe.each(['esb', 'apigw'] as const)('sync --obj host via %s', (gateway) => 
   });
 });
 
+describe('revert of a host sync', () => {
+  it('puts the updates back; the created hosts are failed up front with the reason, no delete request is sent', async () => {
+    const env = cmdbEnv(sim, 'apigw');
+    const input = tmp.file('revert-hosts.csv', csv([HEADER, EQUAL, CHANGED_1, CHANGED_2, NEW_1, NEW_2]));
+    const report = join(tmp.dir, 'revert-hosts.report.csv');
+    const s = await runCli(['sync', input, ...SYNC, '--report', report], { env });
+    expect(s.code, s.stderr).toBe(0);
+    const created = [hostAt('10.9.0.1')!.bk_host_id, hostAt('10.9.0.2')!.bk_host_id];
+    const before = sim.counters().requests;
+
+    const back = join(tmp.dir, 'revert-hosts.revert.ndjson');
+    // No --yes: nothing is deleted, so nothing needs confirming.
+    const r = await runCli(['revert', report, '--report', back, '--json'], { env });
+    expect(r.code, r.stderr).toBe(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ command: 'revert', total: 5, ok: 2, failed: 2, unchanged: 1 });
+    expect(requests('batch_delete_inst')).toBe(before.batch_delete_inst ?? 0);
+    expect(requests('batch_update_inst')).toBe((before.batch_update_inst ?? 0) + 1);
+    expect(sim.counters().rowsApplied.batch_update_inst).toBe(4); // 2 by the sync, 2 put back
+
+    expect(hostAt('10.0.0.2')).toMatchObject({ bk_host_id: 2, bk_host_name: 'host-002' });
+    expect(hostAt('10.0.0.3')).toMatchObject({ bk_host_id: 3, bk_os_type: '1', bk_comment: '' });
+    expect([hostAt('10.9.0.1')?.bk_host_id, hostAt('10.9.0.2')?.bk_host_id]).toEqual(created);
+
+    const rows = readReport(back);
+    expect(rows.map((x) => [x.status, x.error_code ?? ''])).toEqual([['unchanged', ''], ['ok', ''], ['ok', ''], ['failed', 'not_supported'], ['failed', 'not_supported']]);
+    expect(rows[3]!.id).toBe(created[0]);
+    expect(rows[3]!.error).toContain(`host ${created[0]}, created by the run, is not deleted: cmdb-bulk does not delete hosts (1199084). Next: delete it in CMDB (Hosts → Resource Pool) if it should go`);
+    expect(r.stderr).toContain('revert: 2 to put back, 0 to delete, 0 to create again, 0 conflict(s) left untouched, 2 host(s) left as they are (revert does not delete or create hosts)');
+  });
+});
+
 describe('sync --obj host: which host a row means', () => {
   it('the row\'s bk_cloud_id picks the host among those with its IP; without it a shared IP is a conflict, never written', async () => {
     const other = sim.store.insert('host', { bk_host_innerip: '10.0.0.5', bk_cloud_id: 2, bk_host_name: 'far-005', bk_os_type: '1' });

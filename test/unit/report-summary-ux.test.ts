@@ -90,6 +90,15 @@ describe('every Next: line is safe to follow as it is', () => {
     expect(text({ failed: 5, unsent: 0, duplicates: 2, key: 'bk_asset_id', exit_code: 3 })).toContain('--retry-failed r.csv (the rows that already exist would fail again)');
   });
 
+  it('rows the tool does not do (revert of a created host): what to do in CMDB, never --retry-failed for them', () => {
+    const hostRow = { error_code: 'not_supported', error: 'host 1026, created by the run, is not deleted: … Next: delete it in CMDB', count: 2, rows: [4, 5] };
+    const t = text({ command: 'revert', total: 5, ok: 3, failed: 2, unsent: 0, exit_code: 3, groups: [hostRow] });
+    expect(t).toContain('Next: 2 rows cannot be done by cmdb-bulk: the error says what to do in CMDB itself.');
+    expect(t).not.toContain('--retry-failed');
+    const conflict = { error_code: 'conflict', error: 'changed since the run', count: 1, rows: [6] };
+    expect(text({ command: 'revert', total: 6, ok: 3, failed: 3, unsent: 0, exit_code: 3, groups: [hostRow, conflict] })).toContain('Send the failed and unsent rows again with --retry-failed r.csv');
+  });
+
   it('an input with no rows: nothing to do', () => {
     expect(text({ total: 0, unsent: 0 })).toContain('Nothing to do: the input has no rows.');
   });
