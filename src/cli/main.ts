@@ -1,15 +1,23 @@
 /**
  * The command-line program, built from the command manifests (src/cli/manifests/): one commander command per
- * manifest, one option per declared flag, its check in the flag. Only this file, the manifests and commander are
- * loaded for --help and --version (fast start); an implementation is imported when its command runs. This is
- * also the one place that turns errors into exit codes and calls process.exit.
+ * manifest, one option per declared flag, its check in the flag. bin/cmdb-bulk.js answers --help and --version
+ * from the build's record of this program (src/cli/fast-start.ts); where it cannot (a terminal of another width),
+ * only this file, the manifests and commander are loaded for them. An implementation is imported when its command
+ * runs. This is also the one place that turns errors into exit codes and calls process.exit.
  */
-import { Argument, Command, InvalidArgumentError, Option, type CommanderError, type HelpContext } from 'commander';
+import type { CommanderError, HelpContext, OutputConfiguration } from 'commander';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { EXIT } from '../core/errors.js';
 import { parseValue, type AnyFlag } from './flags.js';
 import { commands, groupsOfCommands, program as about } from './manifests/index.js';
 import type { CommandManifest } from './manifests/manifest.js';
+
+// commander is CommonJS: require() loads it without the ES module loader's wrapping of a CommonJS module, which cost
+// ~5-10 ms of CPU at every start (decisions.md, "Fast start").
+const { Argument, Command, InvalidArgumentError, Option } = createRequire(import.meta.url)('commander') as typeof import('commander');
+type Command = import('commander').Command;
+type Option = import('commander').Option;
 
 const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -103,8 +111,11 @@ function place(root: ManifestCommand, name: string): ManifestCommand {
   return at;
 }
 
-/** The whole program, from the manifests. `onExit` receives commander's own exits (help, version, usage errors). */
-export function buildProgram(onExit?: (err: CommanderError, command: string) => never): Command {
+/**
+ * The whole program, from the manifests. `onExit` receives commander's own exits (help, version, usage errors);
+ * `output` replaces where commander writes and how wide it makes help (src/cli/fast-start.ts records it).
+ */
+export function buildProgram(onExit?: (err: CommanderError, command: string) => never, output?: OutputConfiguration): Command {
   const root = new ManifestCommand(about.name)
     .description(about.summary)
     .version(pkg.version, '-V, --version')
@@ -127,20 +138,24 @@ export function buildProgram(onExit?: (err: CommanderError, command: string) => 
     const name = names.join(' ');
     c.showHelpAfterError(`(see: ${[about.name, ...names].join(' ')} --help)`);
     if (onExit) c.exitOverride((err) => onExit(err, name || about.name));
+    if (output) c.configureOutput(output);
   }
   return root;
 }
 
+/** The exit code of commander's own exits: help and version are 0, usage mistakes are 2. */
+export const commanderExitCode = (err: CommanderError): number => (err.exitCode === 0 ? EXIT.OK : EXIT.USAGE);
+
 /**
- * commander's own exits: help and version are 0, usage mistakes are 2. With --json a usage mistake is still one
- * JSON object on stdout. The error may come before commander has read --json (a bad value earlier on the line),
- * so the words typed are looked at for it.
+ * commander's own exits, with the code above. With --json a usage mistake is still one JSON object on stdout. The
+ * error may come before commander has read --json (a bad value earlier on the line), so the words typed are looked
+ * at for it.
  */
 function exitForCommander(err: CommanderError, command: string): never {
   if (err.exitCode !== 0 && process.argv.includes('--json')) {
     process.stdout.write(JSON.stringify({ command, total: 0, ok: 0, failed: 0, invalid: 0, unsent: 0, requests: 0, retries: 0, duration_ms: 0, report: null, exit_code: EXIT.USAGE, error: err.message.replace(/^error: /, '') }) + '\n');
   }
-  process.exit(err.exitCode === 0 ? 0 : EXIT.USAGE);
+  process.exit(commanderExitCode(err));
 }
 
 const isMain = process.argv[1] && /cmdb-bulk(\.js)?$|cli[\\/]main\.(js|ts)$/.test(process.argv[1]);

@@ -47,12 +47,27 @@ interface ReaderInternals {
   _parseStyles(entry: Readable): unknown;
 }
 
-/** The chunks of a byte stream as strings, characters never cut (a string chunk passes as it is). */
+/**
+ * Bytes of sheet XML decoded and handed to the XML parser at a time. The parser turns a piece into one array of
+ * events (tags with their attribute objects, texts) that stays alive until the worksheet reader has made rows of all
+ * of it: the file's 64 KB chunks made ~10,000 of them at once, which outlived young-generation collections and were
+ * copied into the old generation. 8 KB pieces keep that set small (docs/performance.md, case 5).
+ */
+export const TEXT_PIECE = 8 * 1024;
+
+/** The chunks of a byte stream as strings of at most TEXT_PIECE bytes, characters never cut (a string chunk passes as it is). */
 export async function* utf8Text(chunks: AsyncIterable<unknown>): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8');
   for await (const c of chunks) {
-    const s = typeof c === 'string' ? c : decoder.decode(c as Uint8Array, { stream: true });
-    if (s.length > 0) yield s;
+    if (typeof c === 'string') {
+      if (c.length > 0) yield c;
+      continue;
+    }
+    const bytes = c as Uint8Array;
+    for (let i = 0; i < bytes.length; i += TEXT_PIECE) {
+      const s = decoder.decode(bytes.subarray(i, i + TEXT_PIECE), { stream: true });
+      if (s.length > 0) yield s;
+    }
   }
   const rest = decoder.decode();
   if (rest.length > 0) yield rest;

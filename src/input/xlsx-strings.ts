@@ -4,8 +4,9 @@
  * Excel stores every distinct text of a workbook once, in xl/sharedStrings.xml, and a cell holds its index. The
  * workbook library keeps the table as one JavaScript array, so an Excel-saved sheet of a million rows with 3 million
  * distinct texts held ~150 MB of strings (and V8 grew the heap to 1.5 GB around them; docs/performance.md, case 5).
- * Here the texts go to a file, UTF-8 one after another; memory keeps where each one starts (4 bytes a string) and a
- * few recently read 64 KB blocks of the file (4 MB). Excel numbers the texts in the order they first appear, so a sheet
+ * Here the texts go to a file, UTF-8 one after another, and where each one starts to a second file (4 bytes a
+ * string: 12 MB for 3 million texts, which memory held before); memory keeps a few recently read 16 KB blocks of
+ * each file (1 MB of texts, 256 KB of starts). Excel numbers the texts in the order they first appear, so a sheet
  * read from the top reads the file mostly forward, and the texts repeated on every row (enum names) sit in the
  * first blocks, which stay cached.
  *
@@ -16,33 +17,32 @@ import { closeSync, mkdtempSync, openSync, readSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** Read in blocks of 64 KB, the last 64 read kept (4 MB); written a megabyte at a time. Tests use small sizes. */
+/**
+ * Read in blocks of 16 KB, the last 64 read kept (1 MB; of the starts, the last 16: 256 KB); written a megabyte at a
+ * time. Small blocks, many of them: texts a sheet repeats but first met at scattered places each keep a block cached.
+ * Tests use small sizes.
+ */
 export interface SpoolSizes {
   block: number;
   cachedBlocks: number;
   writeBuffer: number;
 }
-const SIZES: SpoolSizes = { block: 64 * 1024, cachedBlocks: 64, writeBuffer: 1024 * 1024 };
-const OFFSETS_PER_CHUNK = 64 * 1024;
+const SIZES: SpoolSizes = { block: 16 * 1024, cachedBlocks: 64, writeBuffer: 1024 * 1024 };
 /** Offsets are 32-bit: a table of 4 GB of text is not one this reader takes. */
 const MAX_BYTES = 2 ** 32 - 1;
 
 export class SpooledStrings {
-  /** The temp folder holding the file; the caller removes it (with everything else the read leaves). */
+  /** The temp folder holding the files; the caller removes it (with everything else the read leaves). */
   readonly dir: string;
-  private fd: number | null;
   private count = 0;
-  private bytes = 0; // written to the file or waiting in `pending`
-  private readonly starts: Uint32Array[] = [];
-  private pending: Buffer;
-  private pendingLength = 0;
-  private written = 0; // bytes in the file
-  private readonly blocks = new Map<number, Buffer>();
+  private readonly texts: BlockFile;
+  private readonly starts: BlockFile;
 
-  constructor(private readonly sizes: SpoolSizes = SIZES) {
-    this.pending = Buffer.allocUnsafe(sizes.writeBuffer);
+  constructor(sizes: SpoolSizes = SIZES) {
     this.dir = mkdtempSync(join(tmpdir(), 'cmdb-bulk-strings-'));
-    this.fd = openSync(join(this.dir, 'shared-strings'), 'w+');
+    this.texts = new BlockFile(join(this.dir, 'shared-strings'), sizes);
+    const startSizes = { ...sizes, cachedBlocks: Math.max(2, sizes.cachedBlocks >> 2), writeBuffer: Math.max(4, sizes.writeBuffer >> 4) };
+    this.starts = new BlockFile(join(this.dir, 'starts'), startSizes);
   }
 
   get size(): number {
@@ -50,35 +50,26 @@ export class SpooledStrings {
   }
 
   add(text: string): void {
-    const chunk = this.count % OFFSETS_PER_CHUNK;
-    if (chunk === 0) this.starts.push(new Uint32Array(OFFSETS_PER_CHUNK));
-    this.starts[this.starts.length - 1]![chunk] = this.bytes;
-    this.count++;
+    const start = this.texts.length;
     const length = Buffer.byteLength(text);
-    if (this.bytes + length > MAX_BYTES) throw new Error('the workbook\'s shared-strings table holds more than 4 GB of text');
-    if (length > this.pending.length - this.pendingLength) this.flush();
-    if (length > this.pending.length) this.write(Buffer.from(text));
-    else this.pendingLength += this.pending.write(text, this.pendingLength);
-    this.bytes += length;
+    if (start + length > MAX_BYTES) throw new Error('the workbook\'s shared-strings table holds more than 4 GB of text');
+    this.starts.appendUint32(start);
+    this.texts.append(text, length);
+    this.count++;
   }
 
-  /** Every text is in: the rest goes to the file and the write buffer is let go. */
+  /** Every text is in: the rest goes to the files and the write buffers are let go. */
   finish(): void {
-    this.flush();
-    this.pending = Buffer.alloc(0);
+    this.texts.finish();
+    this.starts.finish();
   }
 
   /** Text number `i` (0-based), or undefined when the table has no such entry. */
   get(i: number): string | undefined {
     if (!(i >= 0 && i < this.count)) return undefined;
-    if (this.pendingLength > 0) this.flush();
-    const start = this.startOf(i);
-    const end = i + 1 < this.count ? this.startOf(i + 1) : this.bytes;
-    const size = this.sizes.block;
-    const block = Math.floor(start / size);
-    // A text across two blocks is read on its own.
-    if (end > (block + 1) * size) return this.readRange(start, end).toString('utf8');
-    return this.block(block).toString('utf8', start - block * size, end - block * size);
+    const start = this.starts.uint32(i * 4);
+    const end = i + 1 < this.count ? this.starts.uint32((i + 1) * 4) : this.texts.length;
+    return this.texts.text(start, end);
   }
 
   /** An array-like the library indexes: `view()[i]` is text i. */
@@ -94,16 +85,70 @@ export class SpooledStrings {
     });
   }
 
-  /** Closes the file (idempotent); the folder is the caller's to remove. */
+  /** Closes the files (idempotent); the folder is the caller's to remove. */
+  close(): void {
+    this.texts.close();
+    this.starts.close();
+  }
+}
+
+/** A temp file written at its end through a buffer and read through a small cache of recently read blocks. */
+class BlockFile {
+  private fd: number | null;
+  private pending: Buffer;
+  private pendingLength = 0;
+  private written = 0; // bytes in the file
+  private readonly blocks = new Map<number, Buffer>();
+
+  constructor(path: string, private readonly sizes: SpoolSizes) {
+    this.pending = Buffer.allocUnsafe(sizes.writeBuffer);
+    this.fd = openSync(path, 'w+');
+  }
+
+  /** Bytes in the file and waiting to be written. */
+  get length(): number {
+    return this.written + this.pendingLength;
+  }
+
+  append(text: string, byteLength: number): void {
+    if (byteLength > this.pending.length - this.pendingLength) this.flush();
+    if (byteLength > this.pending.length) this.write(Buffer.from(text));
+    else this.pendingLength += this.pending.write(text, this.pendingLength);
+  }
+
+  appendUint32(n: number): void {
+    if (this.pending.length - this.pendingLength < 4) this.flush();
+    this.pendingLength = this.pending.writeUInt32LE(n, this.pendingLength);
+  }
+
+  finish(): void {
+    this.flush();
+    this.pending = Buffer.alloc(0);
+  }
+
+  /** The UTF-8 text of bytes [start, end). */
+  text(start: number, end: number): string {
+    if (this.pendingLength > 0) this.flush();
+    const size = this.sizes.block;
+    const n = Math.floor(start / size);
+    // A text across two blocks is read on its own.
+    if (end > (n + 1) * size) return this.readRange(start, end).toString('utf8');
+    return this.block(n).toString('utf8', start - n * size, end - n * size);
+  }
+
+  /** The 32-bit number at `at` (written by appendUint32, so never across two blocks: blocks are a multiple of 4). */
+  uint32(at: number): number {
+    if (this.pendingLength > 0) this.flush();
+    const size = this.sizes.block;
+    const n = Math.floor(at / size);
+    return this.block(n).readUInt32LE(at - n * size);
+  }
+
   close(): void {
     const fd = this.fd;
     this.fd = null;
     this.blocks.clear();
     if (fd !== null) closeSync(fd);
-  }
-
-  private startOf(i: number): number {
-    return this.starts[Math.floor(i / OFFSETS_PER_CHUNK)]![i % OFFSETS_PER_CHUNK]!;
   }
 
   private flush(): void {

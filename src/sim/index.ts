@@ -10,7 +10,7 @@ import { SimStore, type SimWorld } from './store.js';
 import { CMDB_HANDLERS, CMDB_WRITE_OPS, APIGW_ROUTES, GATEWAY_ONLY, type CmdbResult } from './cmdb.js';
 import './cmdb-read.js'; // search_instance_associations, count_object_instances
 import { FEISHU_OPS, FEISHU_WRITE_OPS, FeishuTokens, type FeishuReply } from './feishu.js';
-import { SlidingLimiter, PerSecondPeak, mulberry32, type RateWindow } from './limiter.js';
+import { FixedLimiter, SlidingLimiter, PerSecondPeak, mulberry32, type RateWindow } from './limiter.js';
 import { cmdbMessage, type Lang } from './messages.js';
 
 export { SimStore } from './store.js';
@@ -61,6 +61,9 @@ export interface SimOptions {
   apigwWindows?: RateWindow[] | false;
   /** Default false (ESB has no limiter unless configured). */
   esbWindows?: RateWindow[] | false;
+  /** How every door counts its windows: `sliding` (default: the strictest, any interval of the window's length) or
+   *  `fixed` (the API gateway's counter, started by the first request of a window; src/sim/limiter.ts). */
+  windowKind?: 'sliding' | 'fixed';
   /** IAM on (default true): the apiserver parses association batches first and refuses a bad host id with 1199045. */
   iam?: boolean;
   /** CMDB operations the app has no permission to call: gateway 403 / 1640301, ESB 200 / 1306403 (default none). */
@@ -174,9 +177,10 @@ export async function startSimulator(opts: SimOptions = {}): Promise<Simulator> 
   const tokens = new FeishuTokens({ appId: credentials.feishuAppId, appSecret: credentials.feishuAppSecret }, opts.tokenTtlSec ?? 7200, clock);
   const limiter = (w: RateWindow[] | false | undefined, dflt: RateWindow[] | false) => {
     const windows = w === undefined ? dflt : w;
-    return windows && windows.length ? new SlidingLimiter(windows) : null;
+    if (!windows || !windows.length) return null;
+    return opts.windowKind === 'fixed' ? new FixedLimiter(windows) : new SlidingLimiter(windows);
   };
-  const limiters: Record<Door, SlidingLimiter | null> = {
+  const limiters: Record<Door, SlidingLimiter | FixedLimiter | null> = {
     feishu: limiter(opts.feishuWindows, DEFAULT_FEISHU_WINDOWS),
     apigw: limiter(opts.apigwWindows, DEFAULT_APIGW_WINDOWS),
     esb: limiter(opts.esbWindows, false),

@@ -48,6 +48,40 @@ export class SlidingLimiter {
   }
 }
 
+/**
+ * Fixed-window limiter, as the API gateway counts (blueking-apigateway-apisix,
+ * src/apisix/plugins/bk-rate-limit/rate-limit-redis.lua): per key and window, the first request after the previous
+ * window expired starts a counter of `limit` that lives `windowMs`; every request that arrives meanwhile takes one,
+ * refused ones included, and one that finds none left is refused. So the windows are aligned to a request's arrival,
+ * not to the clock. A client that never has more than `limit` requests in any interval of `windowMs` is never refused
+ * here either (a fixed window is one such interval).
+ */
+export class FixedLimiter {
+  private counters = new Map<string, { until: number; left: number }[]>();
+  constructor(readonly windows: RateWindow[]) {}
+
+  /** As SlidingLimiter.take. */
+  take(key: string, now: number): { ok: boolean; limit: number; remaining: number; resetSec: number } {
+    let cs = this.counters.get(key);
+    if (!cs) this.counters.set(key, (cs = this.windows.map(() => ({ until: -Infinity, left: 0 }))));
+    let waitMs = 0;
+    let tight = { limit: this.windows[0]!.limit, remaining: Infinity };
+    this.windows.forEach((w, i) => {
+      const c = cs![i]!;
+      if (now >= c.until) Object.assign(c, { until: now + w.windowMs, left: w.limit });
+      c.left--;
+      if (c.left < 0) waitMs = Math.max(waitMs, c.until - now);
+      if (c.left < tight.remaining) tight = { limit: w.limit, remaining: Math.max(0, c.left) };
+    });
+    if (waitMs > 0) return { ok: false, limit: tight.limit, remaining: 0, resetSec: roundSec(waitMs) };
+    return { ok: true, limit: tight.limit, remaining: tight.remaining, resetSec: 0 };
+  }
+
+  clear(): void {
+    this.counters.clear();
+  }
+}
+
 /** Number of entries of an ascending log that are > t. */
 function countAfter(log: number[], t: number): number {
   let lo = 0, hi = log.length;

@@ -87,3 +87,30 @@ describe('CMDB windows', () => {
     expect(sim.counters().http429).toBe(1);
   });
 });
+
+describe("the gateway's fixed window (windowKind: 'fixed', bk-rate-limit's Redis counter)", () => {
+  it('starts at the first request, refuses past the limit until it expires (refused ones count), then starts again', async () => {
+    const clock = manualClock();
+    sim = await startSimulator({ clock: clock.now, windowKind: 'fixed', feishuWindows: [{ limit: 2, windowMs: 100 }] });
+    const token = await feishuToken(sim);
+    const q = async () => (await records(sim!, token, 'batch_query', { select: ['_id'], page_size: 1 })).status;
+    clock.advance(30); // the window starts with the first request, not on the clock's 100 ms
+    expect([await q(), await q()]).toEqual([200, 200]);
+    clock.advance(60);
+    const refused = await records(sim, token, 'batch_query', { select: ['_id'], page_size: 1 });
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers['x-ogw-ratelimit-reset'])).toBeCloseTo(0.04, 3); // started at 30, now 90
+    clock.advance(40); // 130: a new window, started by this request
+    expect([await q(), await q(), await q()]).toEqual([200, 200, 429]);
+  });
+
+  it('accepts what a sliding log accepts: 2 per 100 ms sent evenly', async () => {
+    const clock = manualClock();
+    sim = await startSimulator({ clock: clock.now, windowKind: 'fixed', feishuWindows: [{ limit: 2, windowMs: 100 }] });
+    const token = await feishuToken(sim);
+    for (let i = 0; i < 10; i++) {
+      expect((await records(sim, token, 'batch_query', { select: ['_id'], page_size: 1 })).status).toBe(200);
+      clock.advance(50);
+    }
+  });
+});

@@ -9,6 +9,7 @@ import { AUTO_MAX, InFlight, START, UNLIMITED } from '../../src/http/in-flight.j
 import { NotSentError, Throttle, type RateWindow } from '../../src/http/limiter.js';
 import { DEFAULT_RETRY_POLICY } from '../../src/http/retry.js';
 import { Sender, type Service } from '../../src/http/sender.js';
+import { FixedLimiter, SlidingLimiter, mulberry32 } from '../../src/sim/limiter.js';
 import { ManualClock } from '../support/manual-clock.js';
 
 const FEISHU: RateWindow[] = [
@@ -189,6 +190,74 @@ describe('requests in flight', () => {
     expect(r.sent.at(-1)!).toBeGreaterThan(2000);
     expect(serialised).toEqual([0, 0, 0, 0, 0, 0]);
   });
+});
+
+/**
+ * A server that counts a request in its windows when it *arrives* — after its way there (noise, and a connect when no
+ * connection was free) — with the simulator's sliding log or the gateway's fixed window (src/sim/limiter.ts), and
+ * answers after its latency, jitter and way back. Counts the requests its windows refused.
+ */
+function arrivalServer(clock: ManualClock, o: { kind: 'sliding' | 'fixed'; windows: RateWindow[]; latencyMs: number; jitterMs: number; noiseMs: number; connectMs: number; seed: number }) {
+  const random = mulberry32(o.seed);
+  const windows = o.kind === 'fixed' ? new FixedLimiter(o.windows) : new SlidingLimiter(o.windows);
+  const s = { sent: [] as number[], refused: 0 };
+  let open = 0;
+  let busy = 0;
+  const client = {
+    async send(): Promise<HttpResponse> {
+      s.sent.push(clock.now());
+      const connect = busy++ < open ? 0 : (open++, o.connectMs);
+      await clock.sleep(connect + random() * o.noiseMs);
+      if (!windows.take('app|batch_update', clock.now()).ok) s.refused++;
+      await clock.sleep(o.latencyMs + random() * o.jitterMs + random() * o.noiseMs);
+      busy--;
+      return { status: 200, url: 'http://x', sentBytes: 0, headers: {}, body: {}, text: '{}' };
+    },
+    close: async () => undefined,
+  } as unknown as HttpClient;
+  return { client, s };
+}
+
+/** `n` requests with default options against an arrivalServer; the benchmark's ratio to the fastest schedule. */
+async function sendCounted(n: number, o: Parameters<typeof arrivalServer>[1]) {
+  const clock = new ManualClock(0, { auto: true });
+  const server = arrivalServer(clock, o);
+  const inFlight = new InFlight(o.windows);
+  const throttle = new Throttle({ windowsFor: () => o.windows, clock, inFlight });
+  const sender = new Sender({ client: server.client, service: okService, throttle, policy: DEFAULT_RETRY_POLICY, clock });
+  const req = (): HttpRequest => ({ op: 'batch_update', method: 'POST', path: '/x', body: {} });
+  await Promise.all(Array.from({ length: n }, () => sender.send(req(), { idempotent: true })));
+  const rel = server.s.sent.map((t) => t - server.s.sent[0]!);
+  return { refused: server.s.refused, ratio: nextAllowed(fastest(n, o.windows), o.windows) / nextAllowed(rel, o.windows) };
+}
+
+describe('counted where the server counts: on arrival', () => {
+  // 150 ms latency plus up to 50 ms of jitter after arrival, up to 10 ms of noise each way, 2 ms to connect. 200
+  // requests reach 0.91 here, short of 0.95 (docs/performance.md, issue 16 §1, "this session"): not asserted.
+  it.each([
+    [2000, 'sliding'],
+    [2000, 'fixed'],
+  ] as const)('%i requests at 150 ms with jitter, default options: ≥ 0.95 of the fastest schedule, none refused (%s window)', async (n, kind) => {
+    const r = await sendCounted(n, { kind, windows: FEISHU, latencyMs: 150, jitterMs: 50, noiseMs: 10, connectMs: 2, seed: n });
+    expect(r.refused).toBe(0);
+    expect(r.ratio).toBeGreaterThanOrEqual(0.95);
+  });
+
+  // Each seed a different draw of the legs; the noise on the way there is what a turn counted too early would show.
+  it.each([
+    [0, 20],
+    [30, 30],
+    [150, 100],
+    [400, 250],
+  ])('at %i ms latency with %i ms jitter, none refused by a sliding or a fixed window (5 seeds each)', async (latencyMs, jitterMs) => {
+    for (const kind of ['sliding', 'fixed'] as const) {
+      for (let seed = 1; seed <= 5; seed++) {
+        const windows = seed % 2 ? FEISHU : [{ limit: 20, windowMs: 400 }];
+        const r = await sendCounted(120, { kind, windows, latencyMs, jitterMs, noiseMs: 20, connectMs: 30, seed });
+        expect({ kind, seed, refused: r.refused }).toEqual({ kind, seed, refused: 0 });
+      }
+    }
+  }, 60_000);
 });
 
 describe('retries keep their place without blocking', () => {

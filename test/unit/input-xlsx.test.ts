@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -321,6 +321,54 @@ describe('xlsx input: the shared-strings table is spooled to a temp file', () =>
       if (before === undefined) delete process.env.TMPDIR; // assigning undefined would set the text "undefined"
       else process.env.TMPDIR = before;
       await rm(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe('xlsx input: rows are pulled, the reader never runs ahead of them', () => {
+  /** The process's open sheet copies (the library's excelts-*): how far each is read, and its size. */
+  const sheetCopies = (): Array<{ read: number; size: number }> =>
+    readdirSync('/proc/self/fd').flatMap((fd) => {
+      try {
+        const path = readlinkSync(`/proc/self/fd/${fd}`);
+        if (!/\/excelts-[^/]+\/sheet\d+\.xml$/.test(path)) return [];
+        const read = Number(/^pos:\s+(\d+)/m.exec(readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))![1]);
+        return [{ read, size: statSync(path).size }];
+      } catch {
+        return []; // closed meanwhile
+      }
+    });
+
+  it.runIf(process.platform === 'linux')('after one batch is taken and time passes, the sheet is read only a chunk or two further', async () => {
+    // Sheet before shared strings (as Excel and a streaming writer save it): the library copies the sheet to a temp
+    // file, then parses it from there as the rows are asked for.
+    const file = t.dir + '/pulled.xlsx';
+    const { WorkbookWriter } = await import('@cj-tech-master/excelts');
+    const wb = new WorkbookWriter({ filename: file, useSharedStrings: true });
+    const ws = wb.addWorksheet('S');
+    ws.addRow(['bk_inst_name', 'bk_asset_id', 'remark']).commit();
+    for (let i = 0; i < 30_000; i++) ws.addRow([`交换机-${i}`, `SW-${String(i).padStart(7, '0')}`, `机房${i}号柜，第${i}台`]).commit();
+    await ws.commit();
+    await wb.commit();
+
+    const src = await openInput({ file });
+    const batches = src.batches()[Symbol.asyncIterator]();
+    try {
+      expect((await batches.next()).value).toHaveLength(512);
+      // Time for a reader that pushed rows without waiting to read on (it would be through megabytes by then).
+      for (let i = 0; i < 20; i++) await new Promise((r) => setTimeout(r, 10));
+      const [copy, ...more] = sheetCopies();
+      expect(more).toEqual([]);
+      expect(copy!.size).toBeGreaterThan(4_000_000);
+      // 512 rows are ~70 KB of the sheet; the copy is read 64 KB at a time, one chunk parsed and one waiting.
+      expect(copy!.read).toBeGreaterThan(0);
+      expect(copy!.read).toBeLessThan(2 ** 20);
+      // Taking more rows reads further: the position follows the rows taken.
+      for (let n = 0; n < 20; n++) await batches.next();
+      expect(sheetCopies()[0]!.read).toBeGreaterThan(copy!.read);
+    } finally {
+      await batches.return?.(undefined);
+      await src.close();
     }
   }, 120_000);
 });
