@@ -36,6 +36,11 @@ export interface InputRecord {
    * the --failed file; such a record is never sent.
    */
   error?: string;
+  /**
+   * JSON / NDJSON: the record's own text in the input (one line, no surrounding whitespace), when `values` is what
+   * it parses to. The report writes it as the row's `input` instead of serialising `values` again (report/writer.ts).
+   */
+  valuesJson?: string;
 }
 
 /** `unchanged`: already as the file says, nothing sent (sync); it counts as success. */
@@ -58,6 +63,8 @@ export interface RowOutcome {
   before?: Record<string, unknown>;
   /** The input record's own values, so the report keeps the source row. */
   values?: Record<string, unknown>;
+  /** `values` as JSON text, when known: the input's own text of the record (InputRecord.valuesJson). */
+  valuesJson?: string;
 }
 
 export interface StatusCounts {

@@ -18,6 +18,15 @@ export function toRecordValues(obj: object): Record<string, unknown> {
   return Object.setPrototypeOf(obj, null) as Record<string, unknown>;
 }
 
+/**
+ * A parsed object's own text, for the report (InputRecord.valuesJson): without the whitespace around it, and only
+ * when it is one line (a line break inside would break a line of an NDJSON report).
+ */
+export function recordText(text: string): string | undefined {
+  const t = text.charCodeAt(0) === 0x7b && text.charCodeAt(text.length - 1) === 0x7d ? text : text.trim();
+  return t.indexOf('\n') === -1 && t.indexOf('\r') === -1 ? t : undefined;
+}
+
 /** "a number", "an array", "null"... for messages. */
 export function describe(v: unknown): string {
   if (v === null) return 'null';
@@ -93,7 +102,7 @@ export async function* jsonBatches(chunks: AsyncIterable<TextChunk>, display: st
     if (v === null || typeof v !== 'object' || Array.isArray(v)) {
       return { row, line: elemLine, values: Object.create(null), error: `row ${row}: expected an object, got ${describe(v)}` };
     }
-    return { row, line: elemLine, values: toRecordValues(v) };
+    return { row, line: elemLine, values: toRecordValues(v), valuesJson: recordText(text) };
   };
 
   let out: InputRecord[] = [];

@@ -1,7 +1,7 @@
 /** NDJSON reader: one JSON object per line; blank lines are skipped and do not count as rows. */
 import type { InputRecord } from '../core/types.js';
 import { chunkToString, type TextChunk } from './decode.js';
-import { describe, toRecordValues } from './json.js';
+import { describe, recordText, toRecordValues } from './json.js';
 
 function parseLine(text: string, row: number, line: number): InputRecord {
   let v: unknown;
@@ -13,7 +13,7 @@ function parseLine(text: string, row: number, line: number): InputRecord {
   if (v === null || typeof v !== 'object' || Array.isArray(v)) {
     return { row, line, values: Object.create(null), error: `line ${line}: expected an object, got ${describe(v)}` };
   }
-  return { row, line, values: toRecordValues(v) };
+  return { row, line, values: toRecordValues(v), valuesJson: recordText(text) };
 }
 
 /**

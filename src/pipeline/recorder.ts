@@ -33,6 +33,8 @@ export interface RecorderOptions {
   inputColumns: string[];
   /** The report's `target` column: the model the run writes to (Session.target). */
   target?: string;
+  /** Default true: the finished report is flushed to the disk; false for a dry run's plan (ReportWriterOptions). */
+  durable?: boolean;
   /** The `row` of the first input record: 1 (the default), or the sheet row where a workbook's data starts. */
   firstRow?: number;
   failed?: FailedRowsWriterOptions;
@@ -76,7 +78,7 @@ export class Recorder {
     // rows it sent meanwhile are known as such (the resuming in-flight log).
     const inPlace = !!o.reportPath && !!o.priorPath && o.reportPath !== '-' && resolve(o.reportPath) === resolve(o.priorPath);
     const writePath = inPlace ? resumingPath(o.reportPath!) : o.reportPath;
-    const writer = writePath ? await ReportWriter.open({ path: writePath, format: o.format, inputColumns: o.inputColumns, target: o.target, firstRow: o.firstRow ?? 1 }) : undefined;
+    const writer = writePath ? await ReportWriter.open({ path: writePath, format: o.format, inputColumns: o.inputColumns, target: o.target, firstRow: o.firstRow ?? 1, durable: o.durable }) : undefined;
     const failed = o.failed ? await FailedRowsWriter.open(o.failed) : undefined;
     // No in-flight log for a report on stdout: nothing could --resume from it (and "-.inflight" would litter the folder).
     const inflight = o.inflight && writePath && writePath !== '-' ? InflightLog.open(inflightPath(writePath)) : undefined;

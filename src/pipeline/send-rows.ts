@@ -3,7 +3,7 @@
  * here (invalid, dry run, stopped), or batched (batcher) and sent (send-batch).
  */
 import { AuthError, EXIT, UnreachableError, type CliError } from '../core/errors.js';
-import type { RowOutcome } from '../core/types.js';
+import type { InputRecord, RowOutcome } from '../core/types.js';
 import type { InputSource } from '../input/index.js';
 import type { Session } from '../operations/types.js';
 import { joinErrors } from '../schema/rows.js';
@@ -52,6 +52,7 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
     priorPath: x.priorPath,
     inputColumns: x.plan.columns,
     target: session.target,
+    durable: !o.dryRun,
     firstRow: source.firstRow,
     failed: o.failedPath ? { path: o.failedPath, format: source.format, columns: failedColumns(source, x.plan.columns), delimiter: source.delimiter, encoding: source.encoding, bom: source.bom, sheet: source.sheet?.name } : undefined,
     inflight: x.send && op.unclear === 'reconcile',
@@ -82,7 +83,10 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
     recorder.record(held, heldHow);
     held = [];
   };
+  // The record being taken: its own JSON text goes with an outcome that reports its values (report/writer.ts).
+  let taking: InputRecord | undefined;
   const settle = (out: RowOutcome, how: Settled) => {
+    if (taking?.valuesJson !== undefined && out.values === taking.values) out.valuesJson = taking.valuesJson;
     if (how !== heldHow) recordHeld();
     heldHow = how;
     held.push(out);
@@ -93,7 +97,7 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
     if (r.errors.length) settle(outcome(r, 'invalid', { error: joinErrors(r.errors) }), 'settled');
     else if (r.settled) settle(outcome(r, r.settled.status, { id: r.settled.id, error_code: r.settled.error_code, error: r.settled.error }), 'settled');
     else if (setupError) settle(notSent(r, { error_code: stopCode(setupError), error: `not sent: ${setupError.message.split('\n')[0]}` }), 'stopped');
-    else if (o.dryRun) settle(notSent(r, { detail: [r.detail, 'dry run'].filter(Boolean).join('; ') }), 'settled');
+    else if (o.dryRun) settle(notSent(r, { detail: r.detail ? `${r.detail}; dry run` : 'dry run' }), 'settled');
     else if (!x.send) settle(notSent(r, { error: 'not sent: the file has invalid rows' }), 'stopped');
     else if (recorder.stopping) settle(notSent(r, { error: recorder.stopReason() }), 'stopped');
     else {
@@ -111,6 +115,7 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
     const rows = x.rows ? x.rows(resolve) : checkedRows(source, session, { skip: (rec) => x.resume.skip(rec), resolve });
     for await (const chunk of rows) {
       for (const { rec, checked } of chunk) {
+        taking = rec;
         if (!checked) {
           settle(x.resume.carry(rec), 'carried');
           continue;

@@ -13,8 +13,9 @@ import * as path from 'node:path';
 import type { ReportFormat, RowOutcome } from '../core/types.js';
 import { ROW_STATUSES } from '../core/types.js';
 import { UsageError } from '../core/errors.js';
+import { ByteSink } from './byte-sink.js';
 import { csvCell, csvLine } from './csv.js';
-import { fingerprintText } from './fingerprint.js';
+import { fingerprint, fingerprintText } from './fingerprint.js';
 
 /**
  * The report's own columns, in order. `action` and `before` are filled by the commands that change existing
@@ -47,6 +48,12 @@ export interface ReportWriterOptions {
   stdout?: NodeJS.WritableStream;
   /** The report's `target` column on every row: the model the run wrote to (Session.target); none: empty. */
   target?: string;
+  /**
+   * Default true: finish() flushes the file to the disk (fsync) before it returns. False for a dry run's plan: it
+   * records nothing that happened, a crash loses nothing a second dry run would not give back, and the flush of a
+   * million rows' plan took ~0.5 s (docs/decisions.md, "A dry run's plan is not flushed to the disk").
+   */
+  durable?: boolean;
 }
 
 /** Names of the CSV report's columns: the report's own, then the input's (prefixed `input.` on a clash). */
@@ -79,6 +86,43 @@ function outcomeHead(o: RowOutcome): string {
   return s;
 }
 
+// The pieces of outcomeHead() that recur on every line, as bytes (putHead()).
+const utf8 = (text: string): Uint8Array => Buffer.from(text, 'utf8');
+const ROW_KEY = utf8('{"row":');
+const STATUS_BYTES = new Map(ROW_STATUSES.map((s) => [s, utf8(`,"status":"${s}"`)]));
+const FINGERPRINT_KEY = utf8(',"fingerprint":"');
+const QUOTE = utf8('"');
+const INPUT_KEY = utf8(',"input":');
+const LINE_END = { json: utf8('}'), ndjson: utf8('}\n') };
+
+/**
+ * outcomeHead(o), written straight into the report's bytes: the same bytes (test/unit/report-writer.test.ts), without
+ * making the string. The row number and the fingerprint are written as digits; the `detail` a run repeats on every
+ * row ("dry run") is encoded once (`same`).
+ */
+function putHead(sink: ByteSink, o: RowOutcome, same: { detail?: string; bytes?: Uint8Array }): void {
+  sink.putBytes(ROW_KEY);
+  sink.putUint(o.row);
+  sink.putBytes(STATUS_BYTES.get(o.status)!);
+  if (o.id !== undefined && o.id !== null) sink.put(`,"id":${jsonValue(o.id)}`);
+  if (o.error_code !== undefined && o.error_code !== null) sink.put(`,"error_code":${jsonValue(o.error_code)}`);
+  if (o.error !== undefined && o.error !== null) sink.put(`,"error":${JSON.stringify(o.error)}`);
+  if (o.detail !== undefined && o.detail !== null) {
+    if (o.detail === same.detail) {
+      sink.putBytes((same.bytes ??= utf8(`,"detail":${JSON.stringify(o.detail)}`)));
+    } else {
+      same.detail = o.detail;
+      same.bytes = undefined;
+      sink.put(`,"detail":${JSON.stringify(o.detail)}`);
+    }
+  }
+  if (o.action !== undefined) sink.put(`,"action":${JSON.stringify(o.action)}`);
+  if (o.before !== undefined) sink.put(`,"before":${JSON.stringify(o.before)}`);
+  sink.putBytes(FINGERPRINT_KEY);
+  sink.putHex32(fingerprint(o.values));
+  sink.putBytes(QUOTE);
+}
+
 function jsonValue(v: unknown): string {
   return typeof v === 'number' && Number.isFinite(v) ? String(v) : JSON.stringify(v);
 }
@@ -95,11 +139,16 @@ export class ReportWriter {
   private readonly opts: ReportWriterOptions;
   private readonly fd: number | null;
   private readonly stream: NodeJS.WritableStream | null;
+  /** The report's bytes not written yet: the lazy rows (see add()), or the rows of the add() under way. */
+  private readonly sink: ByteSink;
   private journalFd: number | null;
   private readonly journalPath: string | null;
   private readonly inputColumns: string[];
   /** `,"target":"bk_switch"` for a JSON / NDJSON line, or nothing. */
   private readonly targetJson: string;
+  private readonly targetBytes: Uint8Array;
+  /** The last `detail` written, and its bytes once it came twice in a row (putHead()). */
+  private readonly same: { detail?: string; bytes?: Uint8Array } = {};
   /**
    * The reorder buffer: held rows as runs of consecutive rows, each rendered into one string keyed by its first
    * row. A batch that finishes early is usually one run, so the buffer holds a few strings, not thousands of
@@ -111,17 +160,17 @@ export class ReportWriter {
   private next: number;
   private count = 0;
   private closed = false;
-  /** In-order text of rows added with `lazy`, not written yet (see add()). */
-  private pending = '';
 
   private constructor(opts: ReportWriterOptions, fd: number | null, journalFd: number | null, journalPath: string | null) {
     this.opts = opts;
     this.fd = fd;
     this.stream = fd === null ? (opts.stdout ?? process.stdout) : null;
+    this.sink = new ByteSink(fd, this.stream);
     this.journalFd = journalFd;
     this.journalPath = journalPath;
     this.inputColumns = [...opts.inputColumns];
     this.targetJson = opts.target === undefined ? '' : `,"target":${JSON.stringify(opts.target)}`;
+    this.targetBytes = utf8(this.targetJson);
     this.next = opts.firstRow ?? 1;
   }
 
@@ -170,31 +219,27 @@ export class ReportWriter {
     if (this.closed) throw new Error('report writer: add() after finish/close');
     if (outcomes.length === 0) return;
     this.check(outcomes);
-    const json = this.opts.format !== 'csv';
-    const parts: string[] = [];
     let waiting: { row: number; text: string; o: RowOutcome }[] | null = null;
     for (const o of outcomes) {
-      const text = json ? this.renderJson(o, outcomeHead(o)) : this.renderCsv(o);
       if (o.row === this.next) {
-        parts.push(text);
+        this.put(o);
         this.next++;
         this.count++;
-        if (this.runs.size > 0) this.drain(parts);
+        if (this.runs.size > 0) this.drain();
       } else {
-        (waiting ??= []).push({ row: o.row, text, o });
+        (waiting ??= []).push({ row: o.row, text: this.render(o), o });
       }
     }
     if (waiting) {
       this.hold(waiting);
-      this.drain(parts); // a row of this same add() may have been the one they waited for
+      this.drain(); // a row of this same add() may have been the one they waited for
     }
     // One write per file. A row written to the report is on disk now; a row still held goes to the journal.
     if (lazy) {
-      if (parts.length > 0) this.pending += parts.join('');
-      if (this.pending.length >= LAZY_FLUSH) this.out('');
+      if (this.sink.size >= LAZY_FLUSH) this.sink.flush();
       return;
     }
-    if (parts.length > 0 || this.pending !== '') this.out(parts.join(''));
+    this.sink.flush();
     if (this.journalFd !== null && waiting) {
       let j = '';
       for (const w of waiting) if (w.row >= this.next) j += journalLine(w.o) + '\n';
@@ -220,11 +265,11 @@ export class ReportWriter {
     }
   }
 
-  /** Moves the runs that are now next in line from the buffer to `parts`. */
-  private drain(parts: string[]): void {
+  /** Moves the runs that are now next in line from the buffer to the report. */
+  private drain(): void {
     for (let run = this.runs.get(this.next); run; run = this.runs.get(this.next)) {
       this.runs.delete(this.next);
-      parts.push(run.text);
+      this.sink.put(run.text);
       for (let r = this.next; r <= run.end; r++) this.heldRows.delete(r);
       this.count += run.end - this.next + 1;
       this.next = run.end + 1;
@@ -267,22 +312,56 @@ export class ReportWriter {
     return cells.join(',') + '\n';
   }
 
-  /** NDJSON: the object and a newline. JSON: "[" then one object per line, a separator before all but the first. */
-  private renderJson(o: RowOutcome, head: string): string {
-    const line = head + this.targetJson + (o.values !== undefined ? `,"input":${JSON.stringify(o.values)}}` : '}');
-    if (this.opts.format === 'ndjson') return line + '\n';
-    return (o.row === (this.opts.firstRow ?? 1) ? '\n' : ',\n') + line;
+  /**
+   * A JSON / NDJSON line in its pieces: what goes before it (JSON: "\n" before the first object, ",\n" before the
+   * others; NDJSON: nothing), the outcome without its input, the input's JSON text (none: no `input` key), and its
+   * end. The input's text is the record's own when the reader kept it (RowOutcome.valuesJson), so a row read from
+   * JSON is not serialised again: the same object, as the input wrote it.
+   */
+  private jsonBefore(o: RowOutcome): string {
+    if (this.opts.format === 'ndjson') return '';
+    return o.row === (this.opts.firstRow ?? 1) ? '\n' : ',\n';
+  }
+
+  private jsonEnd(): string {
+    return this.opts.format === 'ndjson' ? '}\n' : '}';
+  }
+
+  private static inputJson(o: RowOutcome): string | undefined {
+    if (o.values === undefined) return undefined;
+    return o.valuesJson ?? JSON.stringify(o.values);
+  }
+
+  /** A row's text, for the reorder buffer. */
+  private render(o: RowOutcome): string {
+    if (this.opts.format === 'csv') return this.renderCsv(o);
+    const input = ReportWriter.inputJson(o);
+    return this.jsonBefore(o) + outcomeHead(o) + this.targetJson + (input === undefined ? '' : `,"input":${input}`) + this.jsonEnd();
+  }
+
+  /** A row next in line, straight into the report's bytes (the same text as render(), not made into one string). */
+  private put(o: RowOutcome): void {
+    const sink = this.sink;
+    if (this.opts.format === 'csv') {
+      sink.put(this.renderCsv(o));
+      return;
+    }
+    const format = this.opts.format;
+    if (format === 'json') sink.put(this.jsonBefore(o));
+    putHead(sink, o, this.same);
+    sink.putBytes(this.targetBytes);
+    const input = ReportWriter.inputJson(o);
+    if (input !== undefined) {
+      sink.putBytes(INPUT_KEY);
+      sink.put(input);
+    }
+    sink.putBytes(format === 'ndjson' ? LINE_END.ndjson : LINE_END.json);
   }
 
   /** Writes the lazy rows not yet written, then `text`. */
   private out(text: string): void {
-    if (this.pending !== '') {
-      text = this.pending + text;
-      this.pending = '';
-    }
-    if (text === '') return;
-    if (this.fd !== null) fs.writeSync(this.fd, text);
-    else this.stream!.write(text);
+    if (text !== '') this.sink.put(text);
+    this.sink.flush();
   }
 
   /**
@@ -333,7 +412,7 @@ export class ReportWriter {
     this.closed = true;
     this.out(this.opts.format === 'json' ? '\n]\n' : ''); // with the lazy rows not written yet
     if (this.fd !== null) {
-      if (complete) fs.fsyncSync(this.fd);
+      if (complete && (this.opts.durable ?? true)) fs.fsyncSync(this.fd);
       fs.closeSync(this.fd);
     } else {
       // Wait until the stream has taken everything; stdout is the caller's, never ended here.

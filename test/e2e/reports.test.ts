@@ -8,6 +8,7 @@ import { existsSync, readdirSync, readFileSync, readlinkSync, writeFileSync } fr
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import type { Simulator } from '../../src/sim/index.js';
+import { fingerprintText } from '../../src/report/fingerprint.js';
 import { cmdbEnv, csv, expectRowsOnce, feishuEnv, readReport, runCli, tempDir, withSim } from './helpers.js';
 
 let sim: Simulator;
@@ -189,6 +190,53 @@ describe('--resume and --retry-failed check what they are given', () => {
     const retry = await runCli(['create-inst', mine, '--obj', 'bk_switch', '--retry-failed', report, ...FAST], { env: cmdbEnv(sim, 'esb') });
     expect(retry.code).toBe(2);
     expect(readFileSync(report, 'utf8')).toBe(before);
+  });
+
+  it("NDJSON rows with odd spacing, escapes and CRLF: plan and report keep each row's own text; --retry-failed reads that report and one written before (input re-serialised) alike", async () => {
+    // Rows 1, 2 and 4 are valid; row 3's port_count is not a number. Each line is JSON no serialiser would write.
+    const lines = (port3: string) => [
+      '{"bk_inst_name" : "odd-1",   "bk_asset_id":"ODD-1"}  ',
+      '{"bk_inst_name":"odd-\\u0032","bk_asset_id":"ODD-2","port_count":24.0}\r',
+      `{ "bk_inst_name":"odd-3", "bk_asset_id":"ODD-3", "port_count":${port3} }`,
+      '\t{"bk_asset_id":"ODD-4","bk_inst_name":"odd-4\\/x"}',
+    ];
+    const input = tmp.file('odd.ndjson', lines('"forty"').join('\n') + '\n');
+    const parsed = lines('"forty"').map((l) => JSON.parse(l) as Record<string, unknown>);
+    const args = ['create-inst', input, '--obj', 'bk_switch', ...FAST];
+
+    const dry = await runCli([...args, '--dry-run', '--report', join(tmp.dir, 'odd.report.ndjson')], { env: cmdbEnv(sim, 'esb') });
+    expect(dry.code, dry.stderr).toBe(2);
+    const planText = readFileSync(join(tmp.dir, 'odd.plan.ndjson'), 'utf8');
+    const plan = readReport(join(tmp.dir, 'odd.plan.ndjson'));
+    expect(plan.map((r) => r.input)).toEqual(parsed);
+    expect(plan.map((r) => r.fingerprint)).toEqual(parsed.map((v) => fingerprintText(v)));
+    // The row's own text, without the whitespace around it (and without the CR).
+    for (const l of lines('"forty"')) expect(planText).toContain(`,"input":${l.trim()}}\n`);
+
+    const report = join(tmp.dir, 'odd.report.ndjson');
+    const first = await runCli([...args, '--skip-invalid', '--report', report], { env: cmdbEnv(sim, 'esb') });
+    expect(first.code, first.stderr).toBe(3);
+    expect(readReport(report).map((r) => r.status)).toEqual(['ok', 'ok', 'invalid', 'ok']);
+    expect(readFileSync(report, 'utf8')).toContain(`,"input":${lines('"forty"')[2]}}\n`);
+    // The same report as a version that re-serialised every row's input would have written it.
+    const older = join(tmp.dir, 'odd-older.report.ndjson');
+    const reserialised = (text: string) =>
+      text.split('\n').map((l) => (l ? l.slice(0, l.indexOf(',"input":')) + `,"input":${JSON.stringify((JSON.parse(l) as { input: unknown }).input)}}` : l)).join('\n');
+    writeFileSync(older, reserialised(readFileSync(report, 'utf8')));
+    expect(readFileSync(older, 'utf8')).not.toBe(readFileSync(report, 'utf8'));
+
+    writeFileSync(input, lines('40').join('\n') + '\n');
+    for (const [i, earlier] of [older, report].entries()) {
+      // Each earlier report matches rows 1, 2 and 4 by content (their fingerprints): carried, not sent again.
+      const plan = join(tmp.dir, `retry-${i}.report.ndjson`);
+      const look = await runCli([...args, '--retry-failed', earlier, '--dry-run', '--report', plan], { env: cmdbEnv(sim, 'esb') });
+      expect(look.code, look.stderr).toBe(0);
+      expect(look.stderr).not.toContain('no row fingerprints');
+      expect(readReport(plan.replace('.report.', '.plan.')).map((r) => r.status)).toEqual(['ok', 'ok', 'unsent', 'ok']);
+    }
+    const retry = await runCli([...args, '--retry-failed', older, '--report', join(tmp.dir, 'retry.report.ndjson')], { env: cmdbEnv(sim, 'esb') });
+    expect(retry.code, retry.stderr).toBe(0);
+    for (const a of ['ODD-1', 'ODD-2', 'ODD-3', 'ODD-4']) expect(switchesWith(a), a).toHaveLength(1);
   });
 
   it('--retry-failed sends an invalid row fixed in the file since, as the file has it now', async () => {

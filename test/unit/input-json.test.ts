@@ -29,6 +29,13 @@ describe('JSON array input', () => {
     await src.close();
   });
 
+  it("keeps a one-line element's own text (valuesJson), not one that spans lines", async () => {
+    const file = await t.write('text.json', '[{"a":1}, {"a" :2 , "b":[1,{"c":"}"}]},\n{"a":\n3}, {"n":1.50e1}]');
+    const recs = await readAll({ file });
+    expect(recs.map((r) => r.valuesJson)).toEqual(['{"a":1}', '{"a" :2 , "b":[1,{"c":"}"}]}', undefined, '{"n":1.50e1}']);
+    for (const r of recs) if (r.valuesJson !== undefined) expect(JSON.parse(r.valuesJson)).toEqual({ ...r.values });
+  });
+
   it('reads an empty array', async () => {
     expect(await readAll({ file: await t.write('empty-array.json', ' [ ] ') })).toEqual([]);
   });
@@ -152,6 +159,13 @@ describe('NDJSON input', () => {
       [3, 5, { a: 3 }],
     ]);
     await src.close();
+  });
+
+  it("keeps each record's own text (valuesJson) for the report: one line, without the whitespace around it", async () => {
+    const file = await t.write('text.ndjson', '{"a":1}\n  {"a" : 2,\t"b":"\\u00e9\\/"}  \r\n{"a":3}\r\n[1]\n{"a":\n{"z":1}');
+    const recs = await readAll({ file });
+    expect(recs.map((r) => r.valuesJson)).toEqual(['{"a":1}', '{"a" : 2,\t"b":"\\u00e9\\/"}', '{"a":3}', undefined, undefined, '{"z":1}']);
+    for (const r of recs) if (r.valuesJson !== undefined) expect(JSON.parse(r.valuesJson)).toEqual({ ...r.values });
   });
 
   it('turns a bad line or a non-object into an error record naming the line', async () => {

@@ -72,6 +72,68 @@ describe('ReportWriter', () => {
     });
   }
 
+  // A row next in line is written as bytes, piece by piece (putHead); a row that waits is rendered into a string
+  // (outcomeHead). Both must give the same bytes for every kind of outcome.
+  const varied = (): RowOutcome[] => [
+    outcome(1),
+    outcome(2, { status: 'failed', id: undefined, error_code: 1199014, error: 'dup "A1" \\ é\n2nd line', detail: 'the server: …' }),
+    outcome(3, { status: 'unsent', id: undefined, detail: 'dry run' }),
+    outcome(4, { status: 'unsent', id: undefined, detail: 'dry run' }),
+    outcome(5, { status: 'unsent', id: undefined, detail: 'dry run' }),
+    outcome(6, { status: 'ok', id: 'i-6', action: 'update', before: { port_count: 24, tags: ['a'] }, detail: '交换机 😀' }),
+    outcome(7, { status: 'invalid', id: undefined, error: 'port_count: not an int', values: vals({ name: 'x', n: 1.5, t: true, z: null, o: { a: [1, '"'] }, u: undefined }) }),
+    outcome(8, { status: 'unchanged', error_code: 'e', values: undefined }),
+    outcome(9, { status: 'failed', id: null as unknown as undefined, error_code: null as unknown as undefined, error: null as unknown as undefined, detail: null as unknown as undefined }),
+    outcome(123456789012, { detail: 'dry run' }),
+  ];
+  for (const format of ['csv', 'json', 'ndjson'] as const) {
+    it(`writes a row next in line with the same bytes as a row that waited for an earlier one (${format})`, async () => {
+      const inOrder = path.join(dir, `in-order.${format}`);
+      const w1 = await ReportWriter.open({ path: inOrder, format, inputColumns: ['name', 'n'], target: 'bk_switch', firstRow: 1 });
+      const rows = varied();
+      rows[rows.length - 1]!.row = 11;
+      rows.splice(9, 0, outcome(10, { detail: 'dry run' }));
+      w1.add(rows, true);
+      await w1.finish();
+      const held = path.join(dir, `held.${format}`);
+      const w2 = await ReportWriter.open({ path: held, format, inputColumns: ['name', 'n'], target: 'bk_switch', firstRow: 1 });
+      for (let i = rows.length - 1; i >= 0; i--) w2.add([rows[i]!]); // every row but the first waits
+      await w2.finish();
+      expect(fs.readFileSync(inOrder, 'utf8')).toBe(fs.readFileSync(held, 'utf8'));
+      expect(readReport(inOrder, format)).toHaveLength(rows.length);
+    });
+  }
+
+  it('writes a row whose input text is kept (valuesJson) with the same bytes as re-serialising it, when the text is plain JSON', async () => {
+    const values = vals({ bk_inst_name: 'switch-1', port_count: 2, is_managed: true, tags: ['a', 'é'], o: { x: null } });
+    const text = JSON.stringify(values);
+    for (const format of ['json', 'ndjson'] as const) {
+      const files = await Promise.all(
+        [undefined, text].map(async (valuesJson, i) => {
+          const file = path.join(dir, `kept-${i}.${format}`);
+          const w = await ReportWriter.open({ path: file, format, inputColumns: [], target: 'bk_switch' });
+          w.add([outcome(1, { status: 'unsent', id: undefined, detail: 'dry run', values, valuesJson }), outcome(2, { values, valuesJson })], true);
+          await w.finish();
+          return fs.readFileSync(file, 'utf8');
+        }),
+      );
+      expect(files[1]).toBe(files[0]);
+    }
+  });
+
+  it('writes a piece larger than its buffer, and multi-byte text across buffer ends, whole', async () => {
+    const file = path.join(dir, 'big.ndjson');
+    const w = await ReportWriter.open({ path: file, format: 'ndjson', inputColumns: [] });
+    const big = vals({ name: '交'.repeat(300_000) });
+    const rows = Array.from({ length: 3000 }, (_, i) => outcome(i + 1, { values: vals({ name: `€😀-${i}`.repeat(i % 7) }) }));
+    rows[1500] = outcome(1501, { values: big });
+    w.add(rows, true);
+    await w.finish();
+    const back = readReport(file, 'ndjson');
+    expect(back.map((r) => (r.input as { name: string }).name)).toEqual(rows.map((o) => o.values!.name));
+    expect(back.map((r) => r.fingerprint)).toEqual(rows.map((o) => fingerprintText(o.values)));
+  });
+
   it('puts every added row on disk at once: in the report when in order, else in the journal; finish removes the journal', async () => {
     const file = path.join(dir, 'r.csv');
     const journal = `${file}.journal`;
