@@ -121,10 +121,11 @@ export function describePlan(op: Operation, session: Session, plan: Plan, batchS
   return lines;
 }
 
-/** "12 to create, 30 to update (45 fields), 958 unchanged, 2 conflicts, 1 invalid" — the plan of a sync, in words. */
+/** "12 to create, 30 to update (45 fields), 958 unchanged, 3 to delete, 2 conflicts, 1 invalid" — a sync's or a revert's plan in words. */
 export function actionTotals(plan: Plan): string {
   const n = (a: string) => plan.actions.get(a) ?? 0;
   const parts = [`${n('create')} to create`, `${n('update')} to update (${plan.changedFields} field${plan.changedFields === 1 ? '' : 's'})`, `${n('unchanged')} unchanged`];
+  if (n('delete')) parts.push(`${n('delete')} to delete`);
   if (n('conflict')) parts.push(`${n('conflict')} conflict${n('conflict') === 1 ? '' : 's'}`);
   if (n('invalid')) parts.push(`${n('invalid')} invalid`);
   return parts.join(', ');

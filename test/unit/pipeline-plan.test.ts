@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InputSource } from '../../src/input/index.js';
-import { emptyPlan, tallied } from '../../src/pipeline/plan.js';
+import { actionTotals, emptyPlan, tallied } from '../../src/pipeline/plan.js';
 import type { RowItem } from '../../src/pipeline/rows.js';
 
 const rec = (row: number, values: Record<string, unknown>): RowItem => ({
@@ -33,5 +33,21 @@ describe('tallied: the plan of JSON records', () => {
     const wide = (from: number) => Object.fromEntries(Array.from({ length: 600 }, (_, i) => [`k${from + i}`, i]));
     for await (const chunk of tallied(plan, chunks([rec(1, wide(0)), rec(2, wide(600)), rec(3, wide(1200))]), source)) void chunk;
     expect(plan.columns).toHaveLength(1200);
+  });
+});
+
+describe('actionTotals: the plan line in words', () => {
+  const plan = (actions: Record<string, number>, changedFields = 0) => ({
+    ...emptyPlan({ columns: [] } as unknown as InputSource),
+    actions: new Map(Object.entries(actions)),
+    changedFields,
+  });
+
+  it('names every action a row can have — a revert of creates deletes, and says so', () => {
+    expect(actionTotals(plan({ delete: 2, update: 1 }, 1))).toBe('0 to create, 1 to update (1 field), 0 unchanged, 2 to delete');
+  });
+
+  it("keeps sync's line as it was when nothing is deleted", () => {
+    expect(actionTotals(plan({ create: 2, update: 2, unchanged: 1, invalid: 3 }, 2))).toBe('2 to create, 2 to update (2 fields), 1 unchanged, 3 invalid');
   });
 });
