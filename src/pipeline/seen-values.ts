@@ -1,59 +1,82 @@
 /**
- * The first row of each distinct text, in fixed-size typed arrays instead of a Map of strings: a million values cost
- * ~24 MB that the garbage collector never walks, not ~100 MB of strings and map entries (docs/performance.md, case 1
- * with the model schema). A value is kept as a 64-bit fingerprint (two 32-bit multiplicative hashes with different seeds and multipliers), so
- * two different values are taken for the same one with a chance of about n² / 2⁶⁵ (3 in 100 million for a million
- * distinct values) — the price of not holding the strings (docs/decisions.md).
+ * The first row of each distinct text, in typed arrays instead of a Map of strings: a million values cost ~17 MB
+ * that the garbage collector never walks, not ~100 MB of strings and map entries (docs/performance.md, case 1 with
+ * the model schema). A value is kept as a 64-bit fingerprint (two 32-bit hashes with different seeds and
+ * multipliers), so two different values are taken for the same one with a chance of about n² / 2⁶⁵ (3 in 100 million
+ * for a million distinct values) — the price of not holding the strings (docs/decisions.md).
+ *
+ * The fingerprints are spread over SHARDS small open-addressing tables by their top bits, and each table grows on its
+ * own by half its size: a growth copies 1/256 of the values, never the whole set (a doubled single table peaked at
+ * 1.5–2× what it held while it copied, and its copies were the dry run's slowest step), and the tables stay 50–75 %
+ * full, so a million values take ~17 MB where a doubled table took 32 MB (48 MB while copying).
  */
+const SHARDS = 256;
+/** Slots of a new shard: 256 × 32 × 12 bytes = 96 KB for an empty set. */
+const FIRST_SLOTS = 32;
+/** A shard grows when it is fuller than this (linear probing stays short below it). */
+const MAX_LOAD = 0.75;
+/** Words of a slot: the fingerprint's two halves, then the row + 1 (0: the slot is free). */
+const W = 3;
+
 export class SeenValues {
-  private hi = new Uint32Array(1024);
-  private lo = new Uint32Array(1024);
-  /** Row number + 1 (0: the slot is free). */
-  private rows = new Float64Array(1024);
-  private size = 0;
+  private readonly shards: Uint32Array[] = Array.from({ length: SHARDS }, () => new Uint32Array(FIRST_SLOTS * W));
+  private readonly counts = new Uint32Array(SHARDS);
 
   /** The row that had `text` first; when none did, `row` is remembered for it and undefined returned. */
   firstOr(text: string, row: number): number | undefined {
-    const h = hash(text, 0x811c9dc5, 0x01000193); // FNV-1a
-    const l = hash(text, 0x9747b28c, 0x5bd1e995); // the same steps with MurmurHash2's multiplier
-    const slot = this.find(h, l);
-    if (this.rows[slot] !== 0) return this.rows[slot]! - 1;
-    this.hi[slot] = h;
-    this.lo[slot] = l;
-    this.rows[slot] = row + 1;
-    if (++this.size * 2 > this.rows.length) this.grow();
-    return undefined;
-  }
-
-  /** The slot holding this fingerprint, or the free slot where it goes (linear probing). */
-  private find(h: number, l: number): number {
-    const mask = this.rows.length - 1;
-    let i = h & mask;
-    while (this.rows[i] !== 0 && (this.hi[i] !== h || this.lo[i] !== l)) i = (i + 1) & mask;
-    return i;
-  }
-
-  private grow(): void {
-    const [hi, lo, rows] = [this.hi, this.lo, this.rows];
-    this.hi = new Uint32Array(hi.length * 2);
-    this.lo = new Uint32Array(hi.length * 2);
-    this.rows = new Float64Array(hi.length * 2);
-    for (let i = 0; i < rows.length; i++) {
-      if (rows[i] === 0) continue;
-      const slot = this.find(hi[i]!, lo[i]!);
-      this.hi[slot] = hi[i]!;
-      this.lo[slot] = lo[i]!;
-      this.rows[slot] = rows[i]!;
+    // Both halves in one pass over the text: FNV-1a's steps, and the same steps with MurmurHash2's multiplier and
+    // another seed; each then mixed (MurmurHash3's finaliser) so that every bit of the text moves the shard and slot.
+    let a = 0x811c9dc5;
+    let b = 0x9747b28c;
+    for (let i = 0; i < text.length; i++) {
+      const c = text.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x5bd1e995);
     }
+    const hi = mix(a);
+    const lo = mix(b ^ text.length);
+    const s = hi >>> 24; // SHARDS = 2⁸
+    const slots = this.shards[s]!;
+    const i = slotOf(slots, hi, lo);
+    if (slots[i + 2] !== 0) return slots[i + 2]! - 1;
+    slots[i] = hi;
+    slots[i + 1] = lo;
+    slots[i + 2] = row + 1;
+    if (++this.counts[s]! > (slots.length / W) * MAX_LOAD) this.shards[s] = grown(slots);
+    return undefined;
   }
 }
 
-/** FNV-1a's steps over the UTF-16 code units, from `seed`, multiplying by `prime`: an unsigned 32-bit hash. */
-function hash(text: string, seed: number, prime: number): number {
-  let h = seed >>> 0;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, prime) >>> 0;
+/** MurmurHash3's 32-bit finaliser: an unsigned 32-bit value whose every bit depends on every bit of `h`. */
+function mix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** The index of the slot holding this fingerprint, or of the free slot where it goes (linear probing). */
+function slotOf(slots: Uint32Array, hi: number, lo: number): number {
+  const n = slots.length / W;
+  // `lo` scaled to the slot count (exact in doubles: both factors are below 2³²·2²¹).
+  let i = Math.floor((lo * n) / 0x1_0000_0000) * W;
+  while (slots[i + 2] !== 0 && (slots[i] !== hi || slots[i + 1] !== lo)) {
+    i += W;
+    if (i === slots.length) i = 0;
   }
-  return h;
+  return i;
+}
+
+/** The shard's values in a table half as large again. */
+function grown(old: Uint32Array): Uint32Array {
+  const slots = new Uint32Array(Math.ceil((old.length / W) * 1.5) * W);
+  for (let j = 0; j < old.length; j += W) {
+    if (old[j + 2] === 0) continue;
+    const i = slotOf(slots, old[j]!, old[j + 1]!);
+    slots[i] = old[j]!;
+    slots[i + 1] = old[j + 1]!;
+    slots[i + 2] = old[j + 2]!;
+  }
+  return slots;
 }

@@ -15,6 +15,24 @@ describe('SeenValues (the dry run’s repeated-unique-value check)', () => {
     expect(map.size).toBeGreaterThan(200_000);
   });
 
+  it('finds a value seen before any number of its table\'s growths: each value repeated after all 400,000 were added', () => {
+    const seen = new SeenValues();
+    const n = 400_000; // ~1,560 values a shard: each shard grows from 32 slots about ten times
+    const misses: string[] = [];
+    for (let i = 0; i < n; i++) if (seen.firstOr(`v${i}`, i + 2) !== undefined) misses.push(`v${i} taken for a repeat`);
+    for (let i = 0; i < n; i++) {
+      const first = seen.firstOr(`v${i}`, n + i + 2);
+      if (first !== i + 2) misses.push(`v${i}: row ${first}, not ${i + 2}`);
+    }
+    expect(misses.slice(0, 5)).toEqual([]);
+  });
+
+  it('remembers row numbers beyond 2³¹', () => {
+    const seen = new SeenValues();
+    expect(seen.firstOr('x', 4_000_000_000)).toBeUndefined();
+    expect(seen.firstOr('x', 1)).toBe(4_000_000_000);
+  });
+
   it('tells apart texts that differ in one character or only in case', () => {
     const seen = new SeenValues();
     expect(seen.firstOr('a1', 1)).toBeUndefined();
