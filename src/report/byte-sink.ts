@@ -31,10 +31,18 @@ export class ByteSink {
     return this.used;
   }
 
-  /** Bytes made once (a key with its quotes, a status); short, so copied by hand: cheaper than a call into native code. */
+  /**
+   * Bytes made once (a key with its quotes, a status). A short piece is copied by hand, cheaper than a call into
+   * native code; a longer one (from 16 bytes: a line's whole middle) by set(), ~3× cheaper than the loop at 50 bytes.
+   */
   putBytes(bytes: Uint8Array): void {
     if (this.used + bytes.length > SIZE) this.flush();
     const buf = this.buf;
+    if (bytes.length >= 16) {
+      buf.set(bytes, this.used);
+      this.used += bytes.length;
+      return;
+    }
     let at = this.used;
     for (let i = 0; i < bytes.length; i++) buf[at++] = bytes[i]!;
     this.used = at;

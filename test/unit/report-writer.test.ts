@@ -84,19 +84,24 @@ describe('ReportWriter', () => {
     outcome(7, { status: 'invalid', id: undefined, error: 'port_count: not an int', values: vals({ name: 'x', n: 1.5, t: true, z: null, o: { a: [1, '"'] }, u: undefined }) }),
     outcome(8, { status: 'unchanged', error_code: 'e', values: undefined }),
     outcome(9, { status: 'failed', id: null as unknown as undefined, error_code: null as unknown as undefined, error: null as unknown as undefined, detail: null as unknown as undefined }),
+    // Rows with only a status and a detail: one stored middle per status, made again when the detail changes.
+    outcome(10, { status: 'unsent', id: undefined, detail: 'not sent: stopped' }),
+    outcome(11, { status: 'unsent', id: undefined }),
+    outcome(12, { status: 'invalid', id: undefined, detail: '' }),
+    outcome(13, { status: 'unsent', id: undefined, detail: 'dry run' }),
     outcome(123456789012, { detail: 'dry run' }),
   ];
-  for (const format of ['csv', 'json', 'ndjson'] as const) {
-    it(`writes a row next in line with the same bytes as a row that waited for an earlier one (${format})`, async () => {
-      const inOrder = path.join(dir, `in-order.${format}`);
-      const w1 = await ReportWriter.open({ path: inOrder, format, inputColumns: ['name', 'n'], target: 'bk_switch', firstRow: 1 });
+  for (const [format, target] of [['csv', 'bk_switch'], ['json', 'bk_switch'], ['ndjson', 'bk_switch'], ['ndjson', undefined]] as const) {
+    it(`writes a row next in line with the same bytes as a row that waited for an earlier one (${format}, target ${target})`, async () => {
+      const inOrder = path.join(dir, `in-order-${target}.${format}`);
+      const w1 = await ReportWriter.open({ path: inOrder, format, inputColumns: ['name', 'n'], target, firstRow: 1 });
       const rows = varied();
-      rows[rows.length - 1]!.row = 11;
-      rows.splice(9, 0, outcome(10, { detail: 'dry run' }));
+      rows[rows.length - 1]!.row = 15;
+      rows.splice(13, 0, outcome(14, { detail: 'dry run' }));
       w1.add(rows, true);
       await w1.finish();
-      const held = path.join(dir, `held.${format}`);
-      const w2 = await ReportWriter.open({ path: held, format, inputColumns: ['name', 'n'], target: 'bk_switch', firstRow: 1 });
+      const held = path.join(dir, `held-${target}.${format}`);
+      const w2 = await ReportWriter.open({ path: held, format, inputColumns: ['name', 'n'], target, firstRow: 1 });
       for (let i = rows.length - 1; i >= 0; i--) w2.add([rows[i]!]); // every row but the first waits
       await w2.finish();
       expect(fs.readFileSync(inOrder, 'utf8')).toBe(fs.readFileSync(held, 'utf8'));
