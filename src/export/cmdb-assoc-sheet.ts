@@ -15,9 +15,7 @@
  * One difference: CMDB's export leaves the operation (C) empty, and its importer refuses a row with an empty operation
  * (importer.go getAsstFromExcel). This file writes `add`, so it imports as it is.
  */
-import { WorkbookWriter } from '@cj-tech-master/excelts';
-import { UsageError } from '../core/errors.js';
-import { cmdbHeaderRows, safeSheetName, type CmdbColumn } from '../report/xlsx-writer.js';
+import { cmdbHeaderRows, openWorkbook, safeSheetName, type CmdbColumn } from '../report/xlsx-writer.js';
 
 export const ASSOCIATION_SHEET = 'association';
 
@@ -46,12 +44,7 @@ export interface AssociationBookWriter {
 
 /** Opens the workbook: writes the model's empty sheet and the association sheet's two header rows. */
 export async function openAssociationBook(path: string, model: string, fields: readonly CmdbColumn[]): Promise<AssociationBookWriter> {
-  let wb: WorkbookWriter;
-  try {
-    wb = new WorkbookWriter({ filename: path, useSharedStrings: false, useStyles: false });
-  } catch (e) {
-    throw new UsageError(`cannot write ${path}: ${(e as Error).message}`);
-  }
+  const wb = openWorkbook(path);
   const template = wb.addWorksheet(safeSheetName(model));
   for (const row of cmdbHeaderRows(fields)) template.addRow(row as unknown[]).commit();
   await template.commit();

@@ -37,6 +37,10 @@ export const revert: Operation = {
     const read = instanceReader(ctx, obj, attrs);
     const planned = new Map<string, Set<number>>([['update', new Set()], ['delete', new Set()], ['create', new Set()], ['conflict', new Set()], ['refused', new Set()]]);
     const count = (what: string, row: number) => planned.get(what)!.add(row);
+    const totals = () => {
+      const n = (k: string) => planned.get(k)!.size;
+      return `${n('update')} to put back, ${n('delete')} to delete, ${n('create')} to create again, ${n('conflict')} conflict(s) left untouched${refusedText(n('refused'))}`;
+    };
 
     const session: Session = {
       target: obj,
@@ -51,7 +55,7 @@ export const revert: Operation = {
         const hostRefusal = obj === 'host' && undo !== 'update' ? notForHosts(x) : undefined;
         if (hostRefusal) {
           count('refused', rec.row);
-          return { ...row, action: undo, settled: { status: 'failed', id: x.id, error_code: 'not_supported', error: hostRefusal } };
+          return { ...row, settled: { status: 'failed', id: x.id, error_code: 'not_supported', error: hostRefusal } }; // no action: nothing is done
         }
         if (undo !== 'create' && x.id === undefined) return { ...row, errors: [{ field: 'id', message: `an ok ${x.action} row without the instance id: nothing to undo it by` }] };
         if (undo !== 'delete' && !x.before) return { ...row, errors: [{ field: 'before', message: `an ok ${x.action} row without before-values: nothing to put back` }] };
@@ -94,7 +98,7 @@ export const revert: Operation = {
       },
       async confirm() {
         const n = (k: string) => planned.get(k)!.size;
-        ctx.info(`revert: ${n('update')} to put back, ${n('delete')} to delete, ${n('create')} to create again, ${n('conflict')} conflict(s) left untouched${refusedText(n('refused'))}`);
+        ctx.info(`revert: ${totals()}`);
         if (n('delete') === 0 || ctx.options.yes) return;
         if (!ctx.ask) throw new UsageError(`reverting deletes ${n('delete')} ${obj} instance(s) and needs --yes when the input is not a terminal: nothing sent`, 'look at the plan with --dry-run, then run again with --yes');
         if (!(await ctx.ask(`Delete ${n('delete')} ${obj} instance(s) the run created (and put back ${n('update')}, create ${n('create')} again)? [y/N] `))) throw new UsageError('not confirmed: nothing sent');
@@ -123,10 +127,7 @@ export const revert: Operation = {
           return inst && Object.keys(datas).every((f) => sameValue(inst[f], datas[f])) ? { state: 'applied', id: r.payload.inst_id as number } : { state: 'not-applied' };
         });
       },
-      describe: () => {
-        const n = (k: string) => planned.get(k)!.size;
-        return [`model ${obj}: ${n('update')} to put back, ${n('delete')} to delete, ${n('create')} to create again, ${n('conflict')} conflict(s) left untouched${refusedText(n('refused'))}`];
-      },
+      describe: () => [`model ${obj}: ${totals()}`],
     };
     return session;
   },

@@ -91,53 +91,34 @@ const utf8 = (text: string): Uint8Array => Buffer.from(text, 'utf8');
 const ROW_KEY = utf8('{"row":');
 const STATUS_BYTES = new Map(ROW_STATUSES.map((s) => [s, utf8(`,"status":"${s}"`)]));
 const FINGERPRINT_KEY = utf8(',"fingerprint":"');
+const QUOTE = utf8('"');
 const LINE_END = { json: utf8('}'), ndjson: utf8('}\n') };
 
-/** What putHead() keeps from the row before: the bytes of a `detail` repeated on every row, and a whole middle. */
-interface HeadMemo {
-  detail?: string;
-  bytes?: Uint8Array;
-  /** `,"status":"…","detail":"…","fingerprint":"` of a row with only a status and a detail, by status. */
-  middle: Map<string, { detail: string | undefined; bytes: Uint8Array }>;
-}
+/** `,"status":"…","detail":"…","fingerprint":"` of a plain row (isPlain()), by status, with the detail it holds. */
+type Middles = Map<string, { detail: string | undefined; bytes: Uint8Array }>;
 
 /**
- * outcomeHead(o), written straight into the report's bytes: the same bytes (test/unit/report-writer.test.ts), without
- * making the string. The row number and the fingerprint are written as digits; the `detail` a run repeats on every
- * row ("dry run") is encoded once (`same`). A row with only a status and a detail (a dry run's, an invalid row's
- * when its error is absent) writes everything between its row number and its fingerprint as one stored piece.
+ * outcomeHead(o), written into the report's bytes: the same bytes (test/unit/report-writer.test.ts). A plain row (a
+ * dry run's: only a status and a detail, the same on every row) is written without making its string: the row
+ * number and the fingerprint as digits, everything between them as one stored piece. Any other row is rare on the
+ * hot path (it was sent, or is invalid) and is written as outcomeHead()'s string.
  */
-function putHead(sink: ByteSink, o: RowOutcome, same: HeadMemo): void {
-  sink.putBytes(ROW_KEY);
-  sink.putUint(o.row);
-  if (isPlain(o)) {
-    let m = same.middle.get(o.status);
-    if (!m || m.detail !== o.detail) {
-      const detail = o.detail === undefined || o.detail === null ? '' : `,"detail":${JSON.stringify(o.detail)}`;
-      m = { detail: o.detail, bytes: Buffer.concat([STATUS_BYTES.get(o.status)!, utf8(detail), FINGERPRINT_KEY]) };
-      same.middle.set(o.status, m);
-    }
-    sink.putBytes(m.bytes);
-    sink.putHex32(fingerprint(o.values));
+function putHead(sink: ByteSink, o: RowOutcome, middles: Middles): void {
+  if (!isPlain(o)) {
+    sink.put(outcomeHead(o));
     return;
   }
-  sink.putBytes(STATUS_BYTES.get(o.status)!);
-  if (o.id !== undefined && o.id !== null) sink.put(`,"id":${jsonValue(o.id)}`);
-  if (o.error_code !== undefined && o.error_code !== null) sink.put(`,"error_code":${jsonValue(o.error_code)}`);
-  if (o.error !== undefined && o.error !== null) sink.put(`,"error":${JSON.stringify(o.error)}`);
-  if (o.detail !== undefined && o.detail !== null) {
-    if (o.detail === same.detail) {
-      sink.putBytes((same.bytes ??= utf8(`,"detail":${JSON.stringify(o.detail)}`)));
-    } else {
-      same.detail = o.detail;
-      same.bytes = undefined;
-      sink.put(`,"detail":${JSON.stringify(o.detail)}`);
-    }
+  sink.putBytes(ROW_KEY);
+  sink.putUint(o.row);
+  let m = middles.get(o.status);
+  if (!m || m.detail !== o.detail) {
+    const detail = o.detail === undefined || o.detail === null ? '' : `,"detail":${JSON.stringify(o.detail)}`;
+    m = { detail: o.detail, bytes: Buffer.concat([STATUS_BYTES.get(o.status)!, utf8(detail), FINGERPRINT_KEY]) };
+    middles.set(o.status, m);
   }
-  if (o.action !== undefined) sink.put(`,"action":${JSON.stringify(o.action)}`);
-  if (o.before !== undefined) sink.put(`,"before":${JSON.stringify(o.before)}`);
-  sink.putBytes(FINGERPRINT_KEY);
+  sink.putBytes(m.bytes);
   sink.putHex32(fingerprint(o.values));
+  sink.putBytes(QUOTE);
 }
 
 /** No id, error_code, error, action or before: the head is the row number, status, detail and fingerprint. */
@@ -168,11 +149,11 @@ export class ReportWriter {
   private readonly inputColumns: string[];
   /** `,"target":"bk_switch"` for a JSON / NDJSON line, or nothing. */
   private readonly targetJson: string;
-  /** The fingerprint's closing quote and the target column; and the same followed by the input's key. */
+  /** The target column; and the same followed by the input's key. */
   private readonly targetBytes: Uint8Array;
   private readonly targetInputBytes: Uint8Array;
-  /** The last `detail` written, and its bytes once it came twice in a row (putHead()). */
-  private readonly same: HeadMemo = { middle: new Map() };
+  /** The stored middles of plain rows (putHead()). */
+  private readonly middles: Middles = new Map();
   /**
    * The reorder buffer: held rows as runs of consecutive rows, each rendered into one string keyed by its first
    * row. A batch that finishes early is usually one run, so the buffer holds a few strings, not thousands of
@@ -194,8 +175,8 @@ export class ReportWriter {
     this.journalPath = journalPath;
     this.inputColumns = [...opts.inputColumns];
     this.targetJson = opts.target === undefined ? '' : `,"target":${JSON.stringify(opts.target)}`;
-    this.targetBytes = utf8(`"${this.targetJson}`);
-    this.targetInputBytes = utf8(`"${this.targetJson},"input":`);
+    this.targetBytes = utf8(this.targetJson);
+    this.targetInputBytes = utf8(`${this.targetJson},"input":`);
     this.next = opts.firstRow ?? 1;
   }
 
@@ -373,7 +354,7 @@ export class ReportWriter {
     }
     const format = this.opts.format;
     if (format === 'json') sink.put(this.jsonBefore(o));
-    putHead(sink, o, this.same);
+    putHead(sink, o, this.middles);
     const input = ReportWriter.inputJson(o);
     if (input !== undefined) {
       sink.putBytes(this.targetInputBytes);

@@ -42,13 +42,17 @@ const CMDB_TYPE_NAMES: Record<string, string> = {
 const REQUIRED_SUFFIX = '(必填)'; // resources/language/default/web.json web_excel_header_required
 const ID_COLUMN: CmdbColumn = { id: 'bk_inst_id', name: '实例ID', type: 'int' };
 
-async function openSheet(path: string, sheet: string): Promise<SheetWriter> {
-  let wb: WorkbookWriter;
+/** A streaming workbook at `path` (inline strings, no styles), or a usage error naming the path. */
+export function openWorkbook(path: string): WorkbookWriter {
   try {
-    wb = new WorkbookWriter({ filename: path, useSharedStrings: false, useStyles: false });
+    return new WorkbookWriter({ filename: path, useSharedStrings: false, useStyles: false });
   } catch (e) {
     throw new UsageError(`cannot write ${path}: ${(e as Error).message}`);
   }
+}
+
+async function openSheet(path: string, sheet: string): Promise<SheetWriter> {
+  const wb = openWorkbook(path);
   const ws = wb.addWorksheet(safeSheetName(sheet));
   let done = false;
   return {

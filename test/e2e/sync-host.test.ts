@@ -120,6 +120,7 @@ describe('revert of a host sync', () => {
     expect(rows[3]!.id).toBe(created[0]);
     expect(rows[3]!.error).toContain(`host ${created[0]}, created by the run, is not deleted: cmdb-bulk does not delete hosts (1199084). Next: delete it in CMDB (Hosts → Resource Pool) if it should go`);
     expect(r.stderr).toContain('revert: 2 to put back, 0 to delete, 0 to create again, 0 conflict(s) left untouched, 2 host(s) left as they are (revert does not delete or create hosts)');
+    expect(r.stderr).toMatch(/plan: 0 to create, 2 to update \(\d+ fields?\), 0 unchanged\n/); // the refused hosts are no deletes
   });
 });
 
