@@ -1,11 +1,13 @@
 /**
  * The transport: one undici dispatcher per server (keep-alive Pool, or EnvHttpProxyAgent behind a proxy),
  * JSON in, JSON out, errors sorted into "certainly never reached the server" vs "may have been applied".
- * No retries, no rate limiting here: see sender.ts and limiter.ts. undici is imported at the first request, not
- * with this module: the pipeline needs this module's errors, and a dry run without the model sends nothing.
+ * No retries, no rate limiting here: see sender.ts and limiter.ts. undici's parts are loaded at the first request
+ * (undici-parts.ts), not with this module: the pipeline needs this module's errors, and a dry run without the model
+ * sends nothing.
  */
 import type { Dispatcher } from 'undici';
 import { abortError } from './clock.js';
+import { undiciParts } from './undici-parts.js';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -148,8 +150,8 @@ function proxyConfigured(url: URL): boolean {
 }
 
 /** A keep-alive Pool for the origin, or EnvHttpProxyAgent when a proxy applies. */
-async function openDispatcher(base: URL, connections: number, tls: object): Promise<Dispatcher> {
-  const { EnvHttpProxyAgent, Pool } = await import('undici');
+function openDispatcher(base: URL, connections: number, tls: object): Dispatcher {
+  const { EnvHttpProxyAgent, Pool } = undiciParts();
   return proxyConfigured(base) ? new EnvHttpProxyAgent({ connections, connect: tls, requestTls: tls }) : new Pool(base.origin, { connections, connect: tls });
 }
 
@@ -163,8 +165,8 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     ...(opts.insecure ? { rejectUnauthorized: false } : {}),
   };
   const owned = !opts.dispatcher;
-  let opened: Promise<Dispatcher> | undefined;
-  const dispatcher = () => (opened ??= opts.dispatcher ? Promise.resolve(opts.dispatcher) : openDispatcher(base, opts.connections ?? 8, tls));
+  let opened: Dispatcher | undefined;
+  const dispatcher = () => (opened ??= opts.dispatcher ?? openDispatcher(base, opts.connections ?? 8, tls));
   const userAgent = opts.userAgent ?? 'cmdb-bulk';
   const secrets = () => (typeof opts.secrets === 'function' ? opts.secrets() : (opts.secrets ?? []));
   const trace = opts.trace;
@@ -177,7 +179,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     async send(req: HttpRequest, sendOpts?: { signal?: AbortSignal }): Promise<HttpResponse> {
       const callerSignal = sendOpts?.signal;
       if (callerSignal?.aborted) throw abortError(callerSignal);
-      const d = await dispatcher();
+      const d = dispatcher();
       const path = basePath + (req.path.startsWith('/') ? req.path : `/${req.path}`);
       const headers: Record<string, string> = { 'user-agent': userAgent, accept: 'application/json' };
       for (const [k, v] of Object.entries(req.headers ?? {})) headers[k.toLowerCase()] = v;
@@ -199,7 +201,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       const onCallerAbort = () => ac.abort();
       callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
       try {
-        const res = await d.request({
+        const res = await undiciParts().request(d, {
           origin,
           path,
           method: req.method,
@@ -236,7 +238,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       }
     },
     async close() {
-      if (owned && opened) await (await opened).close();
+      if (owned && opened) await opened.close();
     },
   };
 }

@@ -67,6 +67,8 @@ interface Loaded {
   code: number | null;
   packages: string[];
   own: string[];
+  /** Files of packages, as node_modules/<name>/<path>. */
+  packageFiles: string[];
 }
 
 const TRACE = pathToFileURL(join(ROOT, 'test/support/module-trace.mjs')).href;
@@ -84,13 +86,15 @@ function traced(args: string[], o: { env?: Record<string, string>; tty?: boolean
   const urls = existsSync(trace) ? readFileSync(trace, 'utf8').split('\n').filter((l) => l.startsWith('file:')) : [];
   const packages = new Set<string>();
   const own = new Set<string>();
+  const packageFiles = new Set<string>();
   for (const u of urls) {
     const path = decodeURIComponent(u.slice('file://'.length));
     const pkg = /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(path);
     if (pkg) packages.add(pkg[1]!);
+    if (pkg) packageFiles.add(path.slice(path.lastIndexOf('/node_modules/') + 1));
     else if (path.startsWith(ROOT + '/dist/')) own.add(path.slice(ROOT.length + 1));
   }
-  return { code: r.status, packages: [...packages].sort(), own: [...own].sort() };
+  return { code: r.status, packages: [...packages].sort(), own: [...own].sort(), packageFiles: [...packageFiles].sort() };
 }
 
 const HEAVY = ['undici', 'zod', 'csv-parse', 'cli-progress', '@cj-tech-master/excelts'];
@@ -113,6 +117,14 @@ describe('a small job loads only what it uses (issue 16 §3)', () => {
     expect(r.code).toBe(0);
     expect(r.packages).toEqual(['commander', 'undici', 'zod']);
     expect(r.own).toEqual(expect.arrayContaining(['dist/sim/index.js', 'dist/cli/connect.js', 'dist/http/cmdb.js']));
+  });
+
+  it("a run that talks to a server loads undici's Pool and request API, not the whole package (src/http/undici-parts.ts)", () => {
+    const r = traced(['create-inst', one(), '--obj', 'bk_switch', '--sandbox', '--no-progress', '--report', fresh()]);
+    expect(r.code).toBe(0);
+    const undici = r.packageFiles.filter((f) => f.startsWith('node_modules/undici/'));
+    expect(undici).toEqual(expect.arrayContaining(['node_modules/undici/lib/dispatcher/pool.js', 'node_modules/undici/lib/api/api-request.js']));
+    expect(undici.filter((f) => f === 'node_modules/undici/index.js' || /\/lib\/(web|mock|cache)\//.test(f))).toEqual([]);
   });
 
   it('csv-parse loads when an earlier report is read (--resume)', () => {
