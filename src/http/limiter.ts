@@ -19,8 +19,10 @@
  *    outlier (a retry, a timeout) widens the spread for the rest of the run, and the first bound takes over.
  * The first window turn is not sampled: it opens the connections, so even its fastest request took a connect longer
  * to arrive than a later one on an open connection (sampled, their spread let a turn arrive too early: 429s at 0 ms
- * latency in test/e2e/rate-latency.test.ts). Requests up to G in flight hold the turn: one slow to arrive is never
- * overtaken by the count.
+ * latency in test/e2e/rate-latency.test.ts; every request of the next turn refused in test/unit/http-in-flight.test.ts
+ * › "the first window turn waits for its answers"). So the first turn costs the server's time after it counted a
+ * request: at 150 ms most of what separates a 200-request run from the fastest schedule (docs/decisions.md). Requests
+ * up to G in flight hold the turn: one slow to arrive is never overtaken by the count.
  */
 import { UsageError } from '../core/errors.js';
 import { abortError, realClock, type Clock } from './clock.js';
