@@ -22,19 +22,28 @@ export class SeenValues {
   private readonly shards: Uint32Array[] = Array.from({ length: SHARDS }, () => new Uint32Array(FIRST_SLOTS * W));
   private readonly counts = new Uint32Array(SHARDS);
 
-  /** The row that had `text` first; when none did, `row` is remembered for it and undefined returned. */
-  firstOr(text: string, row: number): number | undefined {
-    // Both halves in one pass over the text: FNV-1a's steps, and the same steps with MurmurHash2's multiplier and
-    // another seed; each then mixed (MurmurHash3's finaliser) so that every bit of the text moves the shard and slot.
-    let a = 0x811c9dc5;
-    let b = 0x9747b28c;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x5bd1e995);
+  /** Fingerprints of a chunk's texts, reused from chunk to chunk. */
+  private his = new Uint32Array(512);
+  private los = new Uint32Array(512);
+
+  /**
+   * For each text of a chunk, in order, into `out`: the row that had it first, or undefined when none did (the row is
+   * then remembered for it). An empty text is undefined and not remembered. All the fingerprints first, then all the
+   * look-ups: a loop of look-ups alone lets the processor wait for several of the tables' cache lines at once.
+   */
+  firstsOf(texts: readonly string[], rows: readonly { row: number }[], out: (number | undefined)[]): void {
+    const n = texts.length;
+    if (this.his.length < n) {
+      this.his = new Uint32Array(n);
+      this.los = new Uint32Array(n);
     }
-    const hi = mix(a);
-    const lo = mix(b ^ text.length);
+    const { his, los } = this;
+    for (let i = 0; i < n; i++) fingerprintInto(his, los, i, texts[i]!);
+    out.length = n;
+    for (let i = 0; i < n; i++) out[i] = texts[i] === '' ? undefined : this.firstOrHashed(his[i]!, los[i]!, rows[i]!.row);
+  }
+
+  private firstOrHashed(hi: number, lo: number, row: number): number | undefined {
     const s = hi >>> 24; // SHARDS = 2⁸
     const slots = this.shards[s]!;
     const i = slotOf(slots, hi, lo);
@@ -45,6 +54,23 @@ export class SeenValues {
     if (++this.counts[s]! > (slots.length / W) * MAX_LOAD) this.shards[s] = grown(slots);
     return undefined;
   }
+}
+
+/**
+ * The text's fingerprint into his[i] and los[i]. Both halves in one pass over the text: FNV-1a's steps, and the same
+ * steps with MurmurHash2's multiplier and another seed; each then mixed (MurmurHash3's finaliser) so that every bit of
+ * the text moves the shard and slot.
+ */
+function fingerprintInto(his: Uint32Array, los: Uint32Array, i: number, text: string): void {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let j = 0; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  his[i] = mix(a);
+  los[i] = mix(b ^ text.length);
 }
 
 /** MurmurHash3's 32-bit finaliser: an unsigned 32-bit value whose every bit depends on every bit of `h`. */
