@@ -8,8 +8,10 @@
  * are larger than the processor's caches, so nearly every look-up waits for memory, and a loop doing nothing but
  * look-ups lets the processor wait for several at once (docs/performance.md, issue 16 "the unique check").
  */
+import type { InputFormat } from '../core/types.js';
 import type { CheckedRow, Session } from '../operations/types.js';
 import { cellText } from '../report/csv.js';
+import { statSync } from 'node:fs';
 import { SeenValues } from './seen-values.js';
 
 export interface UniqueChecked extends Session {
@@ -17,20 +19,24 @@ export interface UniqueChecked extends Session {
   reset(): void;
 }
 
-/** The session, its checkTogether() also refusing a row whose unique value an earlier row has. */
-export function checkUniqueInFile(session: Session): UniqueChecked {
+/**
+ * The session, its checkTogether() also refusing a row whose unique value an earlier row has. `expectRows`: about how
+ * many rows the input has, judged from its first chunk (rowsInFile()), to size the set of values once.
+ */
+export function checkUniqueInFile(session: Session, expectRows?: (first: CheckedRow[]) => number): UniqueChecked {
   const key = session.uniqueKey;
-  let seen = new SeenValues();
+  let seen: SeenValues | undefined;
   const texts: string[] = [];
   const firsts: (number | undefined)[] = [];
   return {
     ...session,
     reset: () => {
-      seen = new SeenValues();
+      seen = undefined;
     },
     checkTogether(rows: CheckedRow[]): void {
       session.checkTogether?.(rows);
       if (key === undefined) return;
+      seen ??= new SeenValues(expectRows?.(rows) ?? 0);
       texts.length = 0;
       for (const r of rows) {
         const v = r.payload[key];
@@ -45,4 +51,27 @@ export function checkUniqueInFile(session: Session): UniqueChecked {
       }
     },
   };
+}
+
+/**
+ * About how many rows a file of `path` holds, from the bytes its first rows take: the file's size over their mean
+ * (each value's UTF-8 bytes and a separator; JSON formats also their keys and quotes). A compressed workbook counts
+ * too few, which only means the set grows as it fills; 0 when the file cannot be read or the rows are empty.
+ */
+export function rowsInFile(path: string, format: InputFormat, first: CheckedRow[]): number {
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch {
+    return 0;
+  }
+  const json = format === 'json' || format === 'ndjson';
+  let bytes = 0;
+  for (const r of first) {
+    for (const k in r.values) {
+      bytes += Buffer.byteLength(cellText(r.values[k])) + 1;
+      if (json) bytes += Buffer.byteLength(k) + 5;
+    }
+  }
+  return bytes === 0 ? 0 : Math.round((size * first.length) / bytes);
 }

@@ -1,5 +1,10 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { CheckedRow } from '../../src/operations/types.js';
 import { SeenValues } from '../../src/pipeline/seen-values.js';
+import { rowsInFile } from '../../src/pipeline/unique-check.js';
 
 /** One text at a time: the row that had `text` first (undefined: none, and `row` is remembered for it). */
 function firstOr(seen: SeenValues, text: string, row: number): number | undefined {
@@ -50,9 +55,9 @@ describe('SeenValues (the dry run’s repeated-unique-value check)', () => {
     expect(firstOr(seen, '', 6)).toBeUndefined(); // an empty value is no value: never a repeat
   });
 
-  it('answers a chunk in order, repeats inside the chunk included, like one value at a time (chunks of 1 to 700)', () => {
+  it.each([0, 1_700, 50_000_000])('answers a chunk in order, repeats inside the chunk included, like one value at a time (chunks of 1 to 700; sized for %i values)', (expected) => {
     const map = new Map<string, number>();
-    const seen = new SeenValues();
+    const seen = new SeenValues(expected);
     const out: (number | undefined)[] = [];
     let row = 1;
     const wrong: string[] = [];
@@ -71,4 +76,30 @@ describe('SeenValues (the dry run’s repeated-unique-value check)', () => {
     expect(wrong.slice(0, 5)).toEqual([]);
     expect([...map.values()].length).toBeGreaterThan(1000);
   });
+});
+
+describe('rowsInFile (the size the set of values is made for)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rows-in-file-'));
+  const values = (i: number) => ({ bk_inst_name: `switch-${i}`, bk_asset_id: `SW-${i}`, port_count: i % 48, note: i % 3 ? '' : '机房 A' });
+  const checked = (n: number): CheckedRow[] => Array.from({ length: n }, (_, i) => ({ row: i + 1, values: values(i + 1), payload: {}, group: '', errors: [] }));
+
+  it('judges a CSV and an NDJSON file of 2,000 rows from their first 100 within a fifth', () => {
+    const csv = join(dir, 'a.csv');
+    writeFileSync(csv, 'bk_inst_name,bk_asset_id,port_count,note\n' + checked(2000).map((r) => Object.values(r.values).join(',') + '\n').join(''));
+    const ndjson = join(dir, 'a.ndjson');
+    writeFileSync(ndjson, checked(2000).map((r) => JSON.stringify(r.values) + '\n').join(''));
+    for (const [path, format] of [[csv, 'csv'], [ndjson, 'ndjson']] as const) {
+      const n = rowsInFile(path, format, checked(100));
+      expect(n, format).toBeGreaterThan(1600);
+      expect(n, format).toBeLessThan(2400);
+    }
+  });
+
+  it('is 0 when the file cannot be read or the rows hold nothing', () => {
+    expect(rowsInFile(join(dir, 'missing.csv'), 'csv', checked(10))).toBe(0);
+    const empty = join(dir, 'e.csv');
+    writeFileSync(empty, 'a\n\n');
+    expect(rowsInFile(empty, 'csv', [{ row: 1, values: {}, payload: {}, group: '', errors: [] }])).toBe(0);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
 });
