@@ -5,7 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
-import type { z } from 'zod';
+import type { z } from '../http/zod.js';
 import { UsageError } from '../core/errors.js';
 
 /** The keys a profile may hold; secrets come inline or (recommended) as the name of an environment variable. */
@@ -23,7 +23,7 @@ function buildSchema(zod: typeof z) {
     }
   };
   const cmdb = zod
-    .strictObject({
+    .object({
       url: text.optional(),
       gateway: zod.enum(['esb', 'apigw']).optional(),
       app_code: text.optional(),
@@ -33,20 +33,24 @@ function buildSchema(zod: typeof z) {
       token: text.optional(),
       token_env: envName.optional(),
     })
+    .strict()
     .superRefine(oneOf(['app_secret', 'token']));
   const feishu = zod
-    .strictObject({
+    .object({
       url: text.optional(),
       app_id: text.optional(),
       app_secret: text.optional(),
       app_secret_env: envName.optional(),
     })
+    .strict()
     .superRefine(oneOf(['app_secret']));
-  const profile = zod.strictObject({ cmdb: cmdb.optional(), feishu: feishu.optional() });
-  return zod.strictObject({
-    default_profile: text.optional(),
-    profiles: zod.record(zod.string(), profile).default({}),
-  });
+  const profile = zod.object({ cmdb: cmdb.optional(), feishu: feishu.optional() }).strict();
+  return zod
+    .object({
+      default_profile: text.optional(),
+      profiles: zod.record(zod.string(), profile).default({}),
+    })
+    .strict();
 }
 
 export type ConfigFile = z.infer<ReturnType<typeof buildSchema>>;
@@ -102,7 +106,7 @@ export async function readConfigFile(o: LoadOptions): Promise<{ path: string; fi
     throw new UsageError(`cannot read config file ${file} (from ${where.from}): ${why}`);
   }
   const data = parseJson(text.replace(/^\uFEFF/, ''), file);
-  const { z: zod } = await import('zod'); // loaded only when there is a file: most CI runs use the environment
+  const { z: zod } = await import('../http/zod.js'); // loaded only when there is a file: most CI runs use the environment
   const parsed = buildSchema(zod).safeParse(data);
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `  ${i.path.length ? i.path.join('.') : '(top level)'}: ${i.message}`);

@@ -2,7 +2,7 @@
  * Answers are read once, where they enter: each endpoint's data has a zod schema (http/cmdb.ts, http/feishu.ts),
  * checked once per request, never per row. An answer that does not fit its schema is one error, made here.
  */
-import type { z } from 'zod';
+import type { z } from './zod.js';
 import { CliError, EXIT } from '../core/errors.js';
 import { AmbiguousWriteError } from './sender.js';
 

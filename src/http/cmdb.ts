@@ -6,7 +6,7 @@
  * CmdbApi builds requests, normalises the envelope and reads each operation's data with its schema, once per
  * request. Business errors (result:false) are returned, not thrown: the operation reads them.
  */
-import { z } from 'zod';
+import { looseObject, z } from './zod.js';
 import { AuthError, CliError, EXIT } from '../core/errors.js';
 import { readAnswer } from './answer.js';
 import { maskSecrets, type HttpMethod, type HttpRequest, type HttpResponse } from './client.js';
@@ -87,7 +87,7 @@ const CREATE_MAPS = z.object({
   error_msg: z.record(z.string(), z.string()).nullish().transform((m) => m ?? {}),
 });
 
-const ATTRIBUTE = z.looseObject({
+const ATTRIBUTE = looseObject({
   id: z.number().optional(),
   bk_property_id: z.string(),
   bk_property_name: z.string().optional(),
@@ -99,27 +99,27 @@ const ATTRIBUTE = z.looseObject({
   option: z.unknown().optional(),
 });
 
-const OBJECT_ASSOCIATION = z.looseObject({ bk_obj_asst_id: z.string(), bk_obj_id: z.string(), bk_asst_obj_id: z.string(), mapping: z.string().optional() });
-const INSTANCE_ASSOCIATION = z.looseObject({ id: z.number(), bk_inst_id: z.number(), bk_asst_inst_id: z.number() });
+const OBJECT_ASSOCIATION = looseObject({ bk_obj_asst_id: z.string(), bk_obj_id: z.string(), bk_asst_obj_id: z.string(), mapping: z.string().optional() });
+const INSTANCE_ASSOCIATION = looseObject({ id: z.number(), bk_inst_id: z.number(), bk_asst_inst_id: z.number() });
 /** A page of instances, hosts or processes: `info` may be null when nothing matched. */
 const page = <T extends z.ZodType>(item: T) => z.object({ count: z.number().optional(), info: z.array(item).nullish().transform((l) => l ?? []) });
 const RECORD = z.record(z.string(), z.unknown());
 /** A unique rule: its keys name attributes by their numeric id (bk-cmdb src/common/metadata/unique.go ObjectUnique). */
-const UNIQUE_RULE = z.looseObject({ keys: z.array(z.looseObject({ key_kind: z.string(), key_id: z.number() })).nullish().transform((k) => k ?? []) });
+const UNIQUE_RULE = looseObject({ keys: z.array(looseObject({ key_kind: z.string(), key_id: z.number() })).nullish().transform((k) => k ?? []) });
 /**
  * add_host_to_resource_pool: per host, its index in host_info and its new id, or the error text (bk-cmdb
  * src/common/metadata/hostserver.go AddHostToResourcePoolResult; both lists `omitempty`). An error entry may carry an
  * id: the host was created and a later step (its audit log) failed.
  */
-const HOST_ADDED = z.looseObject({ index: z.number(), bk_host_id: z.number().optional(), error_message: z.string().optional() });
+const HOST_ADDED = looseObject({ index: z.number(), bk_host_id: z.number().optional(), error_message: z.string().optional() });
 const HOSTS_ADDED = z.object({
   success: z.array(HOST_ADDED).nullish().transform((l) => l ?? []),
   error: z.array(HOST_ADDED).nullish().transform((l) => l ?? []),
 });
-const PROCESS_DETAIL = z.looseObject({ process: RECORD.nullish(), process_template: z.looseObject({ id: z.number().optional() }).nullish() });
-const PROC_TEMPLATE = z.looseObject({
+const PROCESS_DETAIL = looseObject({ process: RECORD.nullish(), process_template: looseObject({ id: z.number().optional() }).nullish() });
+const PROC_TEMPLATE = looseObject({
   bk_process_name: z.string().optional(),
-  property: z.record(z.string(), z.looseObject({ as_default_value: z.boolean().optional() }).nullable()).nullish(),
+  property: z.record(z.string(), looseObject({ as_default_value: z.boolean().optional() }).nullable()).nullish(),
 });
 
 /**
@@ -189,7 +189,7 @@ function isObject(v: unknown): v is Record<string, any> {
  * A BlueKing envelope: `result`, or a numeric `code` (ESB, gateway) or `bk_error_code` (apiserver refusals that
  * pass the gateway unchanged), api-notes §5. Anything else did not come from CMDB or its front doors.
  */
-const ENVELOPE = z.looseObject({ result: z.unknown().optional(), code: z.unknown().optional(), bk_error_code: z.unknown().optional() })
+const ENVELOPE = looseObject({ result: z.unknown().optional(), code: z.unknown().optional(), bk_error_code: z.unknown().optional() })
   .refine((b) => typeof b.result === 'boolean' || num(b.code) !== undefined || num(b.bk_error_code) !== undefined);
 
 export function isCmdbEnvelope(body: unknown): boolean {

@@ -3,7 +3,7 @@
  * the services that authorize and sort answers, and the records API. The token request goes through a Sender
  * like every other request: the same throttle (and 429 pause), retry decision, abort signal and clock.
  */
-import { z } from 'zod';
+import { looseObject, z } from './zod.js';
 import { AuthError, CliError, EXIT } from '../core/errors.js';
 import { readAnswer } from './answer.js';
 import { realClock, type Clock } from './clock.js';
@@ -46,14 +46,14 @@ function code(v: unknown): number | undefined {
 }
 
 /** A Feishu envelope has a numeric `code` (the token answer too, with its fields at the top level). */
-const ENVELOPE = z.looseObject({ code: z.unknown().optional() }).refine((b) => code(b.code) !== undefined);
+const ENVELOPE = looseObject({ code: z.unknown().optional() }).refine((b) => code(b.code) !== undefined);
 
 export function isFeishuEnvelope(body: unknown): boolean {
   return ENVELOPE.safeParse(body).success;
 }
 
 /** {code:0, tenant_access_token, expire} at the top level, no `data` (api-notes §3). */
-const TOKEN_ANSWER = z.looseObject({ tenant_access_token: z.string().min(1), expire: z.number().optional() });
+const TOKEN_ANSWER = looseObject({ tenant_access_token: z.string().min(1), expire: z.number().optional() });
 
 const FEISHU_SETTINGS = 'FEISHU_URL (--url; default https://open.feishu.cn)';
 const FEISHU_CREDENTIALS = 'FEISHU_APP_ID / FEISHU_APP_SECRET';
@@ -279,11 +279,11 @@ export const FEISHU_RECORD_METHODS: Record<FeishuRecordsOp, HttpMethod> = {
 };
 
 /** One record's outcome in a batch answer, in the order sent (api-notes §3). */
-const ITEM = z.looseObject({
+const ITEM = looseObject({
   success: z.boolean().optional(),
   id: z.union([z.string(), z.number()]).optional(),
   errors: z
-    .array(z.looseObject({ code: z.union([z.string(), z.number()]).optional(), message: z.string().optional(), sub_code: z.string().optional(), fields: z.array(z.string()).nullish() }))
+    .array(looseObject({ code: z.union([z.string(), z.number()]).optional(), message: z.string().optional(), sub_code: z.string().optional(), fields: z.array(z.string()).nullish() }))
     .nullish(),
 });
 const ITEMS = z.object({ items: z.array(ITEM) });
@@ -296,7 +296,7 @@ const QUERY_ITEMS = z.preprocess((v, ctx) => {
   try {
     return JSON.parse(v) as unknown;
   } catch {
-    ctx.issues.push({ code: 'custom', message: 'a string that is not JSON', input: v });
+    ctx.addIssue({ code: 'custom', message: 'a string that is not JSON' });
     return z.NEVER;
   }
 }, z.array(z.record(z.string(), z.unknown())));

@@ -96,6 +96,11 @@ export interface Session {
   checkColumns(columns: string[]): FieldError[];
   /** Checks one record that was read well (the pipeline reports records it could not read); sync and fast, it runs for every row in both passes. */
   check(rec: InputRecord): CheckedRow;
+  /**
+   * Optional checks that look at a chunk of checked rows together, in input order, before `resolve` (a dry run's
+   * unique values repeated in the file); may add errors to rows.
+   */
+  checkTogether?(rows: CheckedRow[]): void;
   /** Optional look-ups for a chunk of checked rows (key → id resolution); may add errors to rows. */
   resolve?(rows: CheckedRow[]): Promise<void>;
   /** Sends one batch (rows without errors, one group) and reads the answer. Transport problems throw. */

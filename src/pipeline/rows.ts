@@ -44,10 +44,10 @@ export async function* checkedRows(source: InputSource, session: Session, o: Row
   let chunk: RowItem[] = [];
   const resolved = async () => {
     // Every row, invalid ones too, so that each report row lists all its problems (answers are cached by the session).
-    if (session.resolve && o.resolve()) {
-      const rows = chunk.flatMap((x) => (x.checked ? [x.checked] : []));
-      if (rows.length) await session.resolve(rows);
-    }
+    const rows: CheckedRow[] = [];
+    for (const x of chunk) if (x.checked) rows.push(x.checked);
+    session.checkTogether?.(rows);
+    if (session.resolve && o.resolve() && rows.length) await session.resolve(rows);
     const out = chunk;
     chunk = [];
     return out;

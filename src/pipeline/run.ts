@@ -29,7 +29,7 @@ import { Resume } from './resume.js';
 import { checkedRows, headerProblems } from './rows.js';
 import type { SendStats } from './send-batch.js';
 import { sendRows } from './send-rows.js';
-import { checkUniqueInFile } from './unique-check.js';
+import { checkUniqueInFile, rowsInFile } from './unique-check.js';
 import { summarize } from './summarize.js';
 
 export interface Connection {
@@ -140,7 +140,7 @@ export async function runOperation(o: RunOptions): Promise<RunResult> {
     }
 
     // A dry run also finds rows of the file that repeat a unique value (the server would refuse the second).
-    const unique = o.dryRun && !setupError ? checkUniqueInFile(session) : undefined;
+    const unique = o.dryRun && !setupError ? checkUniqueInFile(session, (first) => rowsInFile(source.path, source.format, first)) : undefined;
     if (unique) session = unique;
 
     const placeTheReport = () =>

@@ -18,23 +18,64 @@ const MAX_LOAD = 0.75;
 /** Words of a slot: the fingerprint's two halves, then the row + 1 (0: the slot is free). */
 const W = 3;
 
+/** A presized set starts this full for the values expected: a quarter more can come before a shard grows. */
+const PRESIZE_LOAD = 0.6;
+/** Values a set is presized for at most (~36 MB): an estimate is a guess; past this, the shards grow as they fill. */
+const PRESIZE_MAX = 2_000_000;
+
 export class SeenValues {
-  private readonly shards: Uint32Array[] = Array.from({ length: SHARDS }, () => new Uint32Array(FIRST_SLOTS * W));
+  private readonly shards: Uint32Array[];
   private readonly counts = new Uint32Array(SHARDS);
 
-  /** The row that had `text` first; when none did, `row` is remembered for it and undefined returned. */
-  firstOr(text: string, row: number): number | undefined {
-    // Both halves in one pass over the text: FNV-1a's steps, and the same steps with MurmurHash2's multiplier and
-    // another seed; each then mixed (MurmurHash3's finaliser) so that every bit of the text moves the shard and slot.
-    let a = 0x811c9dc5;
-    let b = 0x9747b28c;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      a = Math.imul(a ^ c, 0x01000193);
-      b = Math.imul(b ^ c, 0x5bd1e995);
+  /**
+   * `expected`: about how many values will come (0: unknown). A set sized for them makes no copies as it fills: the
+   * growth of shards from 32 slots was about half of the check's time at a million values, partly the collector's
+   * work for ~3,000 new arrays (docs/performance.md, issue 16 "the unique check").
+   */
+  constructor(expected = 0) {
+    const slots = Math.max(FIRST_SLOTS, Math.ceil(Math.min(expected, PRESIZE_MAX) / SHARDS / PRESIZE_LOAD));
+    this.shards = Array.from({ length: SHARDS }, () => new Uint32Array(slots * W));
+  }
+
+  /** Fingerprints of a chunk's texts, reused from chunk to chunk. */
+  private his = new Uint32Array(512);
+  private los = new Uint32Array(512);
+
+  /**
+   * For each text of a chunk, in order, into `out`: the row that had it first, or undefined when none did (the row is
+   * then remembered for it). An empty text is undefined and not remembered. All the fingerprints first, then all the
+   * look-ups: a loop of look-ups alone lets the processor wait for several of the tables' cache lines at once.
+   */
+  firstsOf(texts: readonly string[], rows: readonly { row: number }[], out: (number | undefined)[]): void {
+    const n = texts.length;
+    if (this.his.length < n) {
+      this.his = new Uint32Array(n);
+      this.los = new Uint32Array(n);
     }
-    const hi = mix(a);
-    const lo = mix(b ^ text.length);
+    const { his, los } = this;
+    for (let i = 0; i < n; i++) fingerprintInto(his, los, i, texts[i]!);
+    this.touch(his, los, n);
+    out.length = n;
+    for (let i = 0; i < n; i++) out[i] = texts[i] === '' ? undefined : this.firstOrHashed(his[i]!, los[i]!, rows[i]!.row);
+  }
+
+  /**
+   * Reads the first slot of each fingerprint's place, and nothing else: the reads do not depend on each other, so the
+   * processor has many of them under way at once, and the look-ups after it find the slots in its cache.
+   */
+  private touch(his: Uint32Array, los: Uint32Array, n: number): void {
+    let sum = 0;
+    for (let i = 0; i < n; i++) {
+      const slots = this.shards[his[i]! >>> 24]!;
+      sum += slots[homeOf(slots, los[i]!) + 2]!;
+    }
+    this.touched = sum;
+  }
+
+  /** Where touch() puts what it read, so that the reads are not optimised away. */
+  private touched = 0;
+
+  private firstOrHashed(hi: number, lo: number, row: number): number | undefined {
     const s = hi >>> 24; // SHARDS = 2⁸
     const slots = this.shards[s]!;
     const i = slotOf(slots, hi, lo);
@@ -47,6 +88,23 @@ export class SeenValues {
   }
 }
 
+/**
+ * The text's fingerprint into his[i] and los[i]. Both halves in one pass over the text: FNV-1a's steps, and the same
+ * steps with MurmurHash2's multiplier and another seed; each then mixed (MurmurHash3's finaliser) so that every bit of
+ * the text moves the shard and slot.
+ */
+function fingerprintInto(his: Uint32Array, los: Uint32Array, i: number, text: string): void {
+  let a = 0x811c9dc5;
+  let b = 0x9747b28c;
+  for (let j = 0; j < text.length; j++) {
+    const c = text.charCodeAt(j);
+    a = Math.imul(a ^ c, 0x01000193);
+    b = Math.imul(b ^ c, 0x5bd1e995);
+  }
+  his[i] = mix(a);
+  los[i] = mix(b ^ text.length);
+}
+
 /** MurmurHash3's 32-bit finaliser: an unsigned 32-bit value whose every bit depends on every bit of `h`. */
 function mix(h: number): number {
   h ^= h >>> 16;
@@ -56,11 +114,14 @@ function mix(h: number): number {
   return (h ^ (h >>> 16)) >>> 0;
 }
 
+/** The first slot a fingerprint may be in: `lo` scaled to the slot count (exact in doubles: both factors are below 2³²·2²¹). */
+function homeOf(slots: Uint32Array, lo: number): number {
+  return Math.floor((lo * (slots.length / W)) / 0x1_0000_0000) * W;
+}
+
 /** The index of the slot holding this fingerprint, or of the free slot where it goes (linear probing). */
 function slotOf(slots: Uint32Array, hi: number, lo: number): number {
-  const n = slots.length / W;
-  // `lo` scaled to the slot count (exact in doubles: both factors are below 2³²·2²¹).
-  let i = Math.floor((lo * n) / 0x1_0000_0000) * W;
+  let i = homeOf(slots, lo);
   while (slots[i + 2] !== 0 && (slots[i] !== hi || slots[i + 1] !== lo)) {
     i += W;
     if (i === slots.length) i = 0;

@@ -89,6 +89,10 @@ describe('ReportWriter', () => {
     outcome(11, { status: 'unsent', id: undefined }),
     outcome(12, { status: 'invalid', id: undefined, detail: '' }),
     outcome(13, { status: 'unsent', id: undefined, detail: 'dry run' }),
+    // Input cells a CSV line quotes or neutralises, a number, an absent one, and a detail that needs quoting.
+    outcome(14, { status: 'unsent', id: undefined, detail: 'dry run', values: vals({ name: '=HYPERLINK("x")', n: 'a,b' }) }),
+    outcome(15, { status: 'unsent', id: undefined, detail: 'dry run', values: vals({ name: '交换机 "1"\n2', n: 24 }) }),
+    outcome(16, { status: 'unsent', id: undefined, detail: 'a, "b"', values: vals({ n: -5 }) }),
     outcome(123456789012, { detail: 'dry run' }),
   ];
   for (const [format, target] of [['csv', 'bk_switch'], ['json', 'bk_switch'], ['ndjson', 'bk_switch'], ['ndjson', undefined]] as const) {
@@ -96,8 +100,8 @@ describe('ReportWriter', () => {
       const inOrder = path.join(dir, `in-order-${target}.${format}`);
       const w1 = await ReportWriter.open({ path: inOrder, format, inputColumns: ['name', 'n'], target, firstRow: 1 });
       const rows = varied();
-      rows[rows.length - 1]!.row = 15;
-      rows.splice(13, 0, outcome(14, { detail: 'dry run' }));
+      rows[rows.length - 1]!.row = 18;
+      rows.splice(16, 0, outcome(17, { detail: 'dry run' }));
       w1.add(rows, true);
       await w1.finish();
       const held = path.join(dir, `held-${target}.${format}`);
