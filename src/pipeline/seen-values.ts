@@ -20,7 +20,7 @@ const W = 3;
 
 /** A presized set starts this full for the values expected: a quarter more can come before a shard grows. */
 const PRESIZE_LOAD = 0.6;
-/** Values a set is presized for at most (~36 MB): an estimate is a guess; past this, the shards grow as they fill. */
+/** Values a set is presized for at most (~40 MB): an estimate is a guess; past this, the shards grow as they fill. */
 const PRESIZE_MAX = 2_000_000;
 
 export class SeenValues {

@@ -4,14 +4,15 @@
  * plan says so now. Rows are checked in input order, so both passes find the same rows (`reset()` between them).
  * Memory: a fingerprint per distinct value (src/pipeline/seen-values.ts, ~24 bytes), for a dry run only.
  *
- * A chunk of rows is looked up together (Session.checkTogether), not each row as it is checked: the set's tables
- * are larger than the processor's caches, so nearly every look-up waits for memory, and a loop doing nothing but
- * look-ups lets the processor wait for several at once (docs/performance.md, issue 16 "the unique check").
+ * A chunk of rows is looked up together (Session.checkTogether), not each row as it is checked, and the set is made
+ * for about as many values as the file has rows (rowsInFile): its tables are larger than the processor's caches,
+ * and a loop that only reads lets several of those reads wait at once (docs/decisions.md, "The repeated-value check
+ * keeps fingerprints, not strings").
  */
+import { statSync } from 'node:fs';
 import type { InputFormat } from '../core/types.js';
 import type { CheckedRow, Session } from '../operations/types.js';
 import { cellText } from '../report/csv.js';
-import { statSync } from 'node:fs';
 import { SeenValues } from './seen-values.js';
 
 export interface UniqueChecked extends Session {
