@@ -695,7 +695,10 @@ async function case5() {
       const dir = XLSX_FILES ?? tmp;
       mkdirSync(dir, { recursive: true });
       const files = { csv: join(dir, `x-${n}.csv`), cmdb: join(dir, `x-${n}-cmdb.xlsx`), excel: join(dir, `x-${n}-excel.xlsx`) };
-      const dry = (file) => ['create-inst', file, '--obj', 'bk_switch', '--dry-run', '--no-progress', '--quiet', '--json', '--report', join(tmp, 'x.report.csv')];
+      // A report path of its own for every run: a dry run writes a plan next to its report, and a plan left by the run
+      // before would be read first (a cost of that run's leftovers, not of reading the input).
+      let runNo = 0;
+      const dry = (file) => ['create-inst', file, '--obj', 'bk_switch', '--dry-run', '--no-progress', '--quiet', '--json', '--report', join(tmp, `x-${n}-${runNo++}.report.csv`)];
       const all = {
         csv: () => cli(dry(files.csv), { env: cmdbEnv(sim) }),
         xlsx_cmdb: () => cli(dry(files.cmdb), { env: cmdbEnv(sim) }),
