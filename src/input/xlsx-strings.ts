@@ -1,21 +1,23 @@
 /**
  * A workbook's shared-strings table, spooled to a temp file so that reading a sheet does not hold it in memory.
  *
- * Excel stores every distinct text of a workbook once, in xl/sharedStrings.xml, and a cell holds its index. The
- * workbook library keeps the table as one JavaScript array, so an Excel-saved sheet of a million rows with 3 million
- * distinct texts held ~150 MB of strings (and V8 grew the heap to 1.5 GB around them; docs/performance.md, case 5).
+ * Excel stores every distinct text of a workbook once, in xl/sharedStrings.xml, and a cell holds its index. Held as
+ * one JavaScript array, an Excel-saved sheet of a million rows with 3 million distinct texts took ~150 MB of strings
+ * (and V8 grew the heap to 1.5 GB around them; docs/performance.md, case 5).
  * Here the texts go to a file, UTF-8 one after another, and where each one starts to a second file (4 bytes a
  * string: 12 MB for 3 million texts, which memory held before); memory keeps a few recently read 16 KB blocks of
  * each file (1 MB of texts, 256 KB of starts). Excel numbers the texts in the order they first appear, so a sheet
  * read from the top reads the file mostly forward, and the texts repeated on every row (enum names) sit in the
  * first blocks, which stay cached.
  *
- * Every text is added before the first is read (the library parses the table before any sheet that uses it).
- * `view()` is what the library's worksheet parser indexes (`sharedStrings[i]`).
+ * The table is read whole (`readSharedStrings`) before any sheet: the zip's directory lets it be read first even
+ * when Excel stored it after the sheets. The temp folder is removed when the workbook is closed, or at the latest
+ * when the process exits (`removeSoon`).
  */
-import { closeSync, mkdtempSync, openSync, readSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readSync, rm, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type XmlHandler, XmlScanner, unescapeExcel } from './xlsx-xml.js';
 
 /**
  * Read in blocks of 16 KB, the last 64 read kept (1 MB; of the starts, the last 16: 256 KB); written a megabyte at a
@@ -70,19 +72,6 @@ export class SpooledStrings {
     const start = this.starts.uint32(i * 4);
     const end = i + 1 < this.count ? this.starts.uint32((i + 1) * 4) : this.texts.length;
     return this.texts.text(start, end);
-  }
-
-  /** An array-like the library indexes: `view()[i]` is text i. */
-  view(): unknown[] {
-    return new Proxy([] as unknown[], {
-      get: (target, p) => {
-        if (typeof p === 'string') {
-          const i = Number(p);
-          if (Number.isInteger(i)) return this.get(i);
-        }
-        return Reflect.get(target, p);
-      },
-    });
   }
 
   /** Closes the files (idempotent); the folder is the caller's to remove. */
@@ -195,9 +184,56 @@ class BlockFile {
   }
 }
 
-/** The plain text of a shared string as the library gives it (rich text: its runs' text joined). */
-export function sharedText(v: unknown): string {
-  if (typeof v === 'string') return v;
-  const runs = (v as { richText?: Array<{ text?: string | null }> } | null)?.richText;
-  return Array.isArray(runs) ? runs.map((r) => r.text ?? '').join('') : '';
+/**
+ * Fills `table` from xl/sharedStrings.xml in pieces: each `<si>` is one text, a plain `<t>` or rich-text runs
+ * `<r><t>` joined; phonetic runs (`<rPh>`, the reading of Japanese text) are not part of it.
+ */
+export async function readSharedStrings(pieces: AsyncIterable<Buffer>, table: SpooledStrings): Promise<void> {
+  const handler = new StringItems(table);
+  const scanner = new XmlScanner(handler);
+  const decoder = new TextDecoder('utf-8');
+  for await (const piece of pieces) scanner.push(decoder.decode(piece, { stream: true }));
+  scanner.push(decoder.decode());
+  scanner.end();
+  table.finish();
+}
+
+class StringItems implements XmlHandler {
+  wantText = false;
+  private item = '';
+  private phonetic = false;
+
+  constructor(private readonly table: SpooledStrings) {}
+
+  open(name: string, _a: unknown, selfClosing: boolean): void {
+    if (name === 'si') this.item = '';
+    else if (name === 't') this.wantText = !selfClosing && !this.phonetic;
+    else if (name === 'rPh') this.phonetic = !selfClosing;
+  }
+
+  close(name: string): void {
+    if (name === 't') this.wantText = false;
+    else if (name === 'rPh') this.phonetic = false;
+    else if (name === 'si') this.table.add(unescapeExcel(this.item));
+  }
+
+  text(t: string): void {
+    this.item += t;
+  }
+}
+
+/** Temp folders to remove; whatever is left when the process exits is removed then (the CLI exits with process.exit). */
+const pending = new Set<string>();
+let exitHook = false;
+
+/** Removes `dir` on the next turn of the event loop, or at exit if the process ends first. */
+export function removeSoon(dir: string): void {
+  pending.add(dir);
+  if (!exitHook) {
+    exitHook = true;
+    process.once('exit', () => {
+      for (const d of pending) rmSync(d, { recursive: true, force: true });
+    });
+  }
+  setImmediate(() => rm(dir, { recursive: true, force: true }, () => pending.delete(dir)));
 }

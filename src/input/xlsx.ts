@@ -1,7 +1,8 @@
 /**
- * .xlsx reader, streaming: the workbook library's WorkbookReader gives one row at a time (a sheet stored before its
- * shared strings is parked in a temp file by the library, not in memory; xlsx-reader.ts works around two of its
- * bugs). This module is imported only when a workbook is read, so that --help and CSV runs never load the library.
+ * .xlsx reader, streaming, the tool's own: the zip's directory (zip.ts), the workbook's sheets, date system and date
+ * styles (xlsx-book.ts), the shared strings spooled to a temp file (xlsx-strings.ts), and the sheet's XML scanned a
+ * piece at a time into rows (xlsx-sheet.ts). No workbook library is loaded to read (it is only for writing
+ * workbooks: export, --failed); docs/decisions.md says why.
  *
  * Two layouts: CMDB's own (column A labels, field ids in row 3, data from row 7: xlsx-cmdb.ts) and a plain sheet
  * (the first non-empty row is the header, as in a CSV). A record's `row` is its row number in the sheet, so the
@@ -13,7 +14,10 @@ import type { InputRecord, TypeHint } from '../core/types.js';
 import { parseHeader } from './csv.js';
 import { CellProblem, cellText, isBlankRow } from './xlsx-cells.js';
 import { ASSOCIATION_COLUMNS, ASSOCIATION_FIRST_ROW, cmdbCellText, cmdbLayout, isAssociationSheet, typeOfName } from './xlsx-cmdb.js';
-import { utf8SafeReader } from './xlsx-reader.js';
+import { type Book, readBook } from './xlsx-book.js';
+import { type SheetRow, sheetRows } from './xlsx-sheet.js';
+import { SpooledStrings, readSharedStrings, removeSoon } from './xlsx-strings.js';
+import { ZipFile, notAWorkbook } from './zip.js';
 
 export interface XlsxOptions {
   path: string; // the file read
@@ -49,20 +53,15 @@ interface SheetShape {
   firstRow: number;
 }
 
-interface SheetRow {
-  number: number;
-  values: unknown[];
-}
-
-const READ_OPTIONS = { sharedStrings: 'cache', hyperlinks: 'ignore', styles: 'cache', worksheets: 'emit', entries: 'ignore' } as const;
 const HEAD_ROWS = 7;
 const BATCH = 512;
 
 export async function openXlsx(o: XlsxOptions): Promise<XlsxInput> {
-  const picked = await pickSheet(o);
-  const { name, head } = picked;
-  const where = `${o.display} sheet "${name}"`;
+  const wb = await openWorkbook(o.path, o.display);
   try {
+    const name = pickSheet(wb.book, o);
+    const where = `${o.display} sheet "${name}"`;
+    const head = nonEmpty(await headRows(wb.rows(name)), o.display, name);
     const shape = sheetShape(head, where);
     let hints: Record<string, TypeHint> = Object.create(null);
     if (shape.layout === 'plain') {
@@ -79,34 +78,65 @@ export async function openXlsx(o: XlsxOptions): Promise<XlsxInput> {
       columns: shape.columns,
       hints,
       firstRow: shape.firstRow,
-      // The first read goes on from where opening stopped (one read of the workbook fewer); later ones start anew.
-      batches: () => records(picked.takeRows() ?? sheetRows(o, name), shape, o.display),
-      close: picked.close,
+      // Every read starts at the top of the sheet (opening read only its first rows).
+      batches: () => records(wb.rows(name), shape, o.display),
+      close: wb.close,
     };
   } catch (e) {
-    await picked.close();
+    await wb.close();
     throw e;
   }
 }
 
-type LibRow = { number: number; values: unknown };
-type LibSheet = AsyncIterable<LibRow> & { name: string };
+/** An open workbook: its zip, what xl/workbook.xml and styles say, its shared strings; a sheet's rows on request. */
+interface OpenWorkbook {
+  book: Book;
+  /** The sheet's rows in order, as many as the consumer takes (the sheet is read as they are taken). */
+  rows(sheet: string): AsyncGenerator<SheetRow[]>;
+  /** Closes the file and removes the shared strings' temp files (idempotent). */
+  close(): Promise<void>;
+}
 
-/** The rows of one sheet, in order (the library's rows: `values[c]` is column c's value, 1 = A). */
-async function* sheetRows(o: XlsxOptions, sheet: string): AsyncGenerator<LibRow> {
-  for await (const ws of reader(o)) {
-    if (ws.name !== sheet) continue;
-    yield* ws;
-    return;
+async function openWorkbook(path: string, display: string): Promise<OpenWorkbook> {
+  let zip: ZipFile;
+  try {
+    zip = await ZipFile.open(path, display);
+  } catch (e) {
+    throw unreadable(e, display);
+  }
+  let strings: SpooledStrings | null = null;
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    if (strings) {
+      strings.close();
+      removeSoon(strings.dir);
+    }
+    await zip.close();
+  };
+  try {
+    const book = await readBook(zip, display);
+    if (book.sharedStrings) {
+      strings = new SpooledStrings();
+      await readSharedStrings(zip.read(book.sharedStrings), strings);
+    }
+    const table = strings;
+    const cx = { sharedString: (i: number) => table?.get(i), dateStyles: book.dateStyles, date1904: book.date1904 };
+    const rows = (sheet: string) => {
+      const ref = book.sheets.find((s) => s.name === sheet)!;
+      const entry = zip.entry(ref.part);
+      if (!entry) throw notAWorkbook(display, `sheet "${sheet}" has no part ${ref.part} in the file`);
+      return guard(sheetRows(zip.read(entry), cx), display);
+    };
+    return { book, rows, close };
+  } catch (e) {
+    await close();
+    throw unreadable(e, display);
   }
 }
 
-function reader(o: XlsxOptions): AsyncIterable<LibSheet> {
-  const r = utf8SafeReader(o.path, READ_OPTIONS);
-  return guard(r as unknown as AsyncIterable<LibSheet>, o.display);
-}
-
-/** A file that is not a workbook fails inside the library: say so in words. */
+/** A file that turns out not to be a workbook (or a damaged one) fails deep in the reading: say so in words. */
 async function* guard<T>(it: AsyncIterable<T>, display: string): AsyncGenerator<T> {
   try {
     yield* it;
@@ -117,107 +147,38 @@ async function* guard<T>(it: AsyncIterable<T>, display: string): AsyncGenerator<
 
 function unreadable(e: unknown, display: string): unknown {
   if (e instanceof UsageError || !(e instanceof Error)) return e;
-  return new UsageError(
-    `${display} is not a readable .xlsx workbook (${e.message})`,
-    'save it from Excel as "Excel Workbook (*.xlsx)" (.xls, .et and .numbers files are not read)',
-  );
-}
-
-/** The sheet chosen at open, its first rows, and the open reader positioned after them (until taken or closed). */
-interface Picked {
-  name: string;
-  head: SheetRow[];
-  /** The sheet's rows from the start (head first), read on from the open reader; null once taken (or never open). */
-  takeRows(): AsyncIterable<LibRow> | null;
-  close(): Promise<void>;
+  return notAWorkbook(display, e.message);
 }
 
 /**
- * The sheet to read and its first rows: --sheet; else the `prefer`red sheet, else the sheet named after --obj, else
- * the first. The workbook is read sheet by sheet in file order, so the first rows of the sheets that may be the one
- * are kept until a better one shows up (the one named first in that order is read on at once).
+ * The sheet to read: --sheet; else the `prefer`red sheet, else the sheet named after --obj, else the first tab (as
+ * Excel shows them, which is not always the order of the sheets' parts in the file).
  */
-async function pickSheet(o: XlsxOptions): Promise<Picked> {
-  const names: string[] = [];
-  const order = o.sheet !== undefined ? [o.sheet] : [o.prefer, o.obj].filter((n): n is string => n !== undefined);
-  // The best candidate seen so far (its rank in `order`; the first sheet ranks last) and its first rows.
-  let best: { name: string; head: SheetRow[]; rank: number } | undefined;
-  const sheets = reader(o)[Symbol.asyncIterator]();
-  const closeReader = async () => {
-    await sheets.return?.();
-  };
-  try {
-    for (let s = await sheets.next(); !s.done; s = await sheets.next()) {
-      const ws = s.value;
-      names.push(ws.name);
-      const found = order.indexOf(ws.name);
-      const rank = found < 0 ? order.length : found;
-      // Without --sheet, a preference or --obj the first sheet is the one: no need to look further.
-      if (rank === 0) {
-        const rows = ws[Symbol.asyncIterator]();
-        const head = await headRows(rows);
-        nonEmpty(head, o.display, ws.name);
-        return keepOpen(ws.name, head, rows, closeReader);
-      }
-      if (best && best.rank <= rank) continue;
-      if (rank === order.length && o.sheet !== undefined) continue; // --sheet: nothing else will do
-      const rows = ws[Symbol.asyncIterator]();
-      const head = await headRows(rows);
-      await rows.return?.();
-      best = { name: ws.name, head, rank };
-    }
-  } catch (e) {
-    await closeReader();
-    throw e;
-  }
+function pickSheet(book: Book, o: XlsxOptions): string {
+  const names = book.sheets.map((s) => s.name);
   if (o.sheet !== undefined) {
+    if (names.includes(o.sheet)) return o.sheet;
     throw new UsageError(`${o.display} has no sheet named "${o.sheet}"`, `its sheets: ${names.map((n) => `"${n}"`).join(', ')}; pick one with --sheet <name>`);
   }
-  if (!best) throw new UsageError(`${o.display} has no sheets`);
-  return { name: best.name, head: nonEmpty(best.head, o.display, best.name), takeRows: () => null, close: async () => {} };
+  for (const n of [o.prefer, o.obj]) if (n !== undefined && names.includes(n)) return n;
+  if (names.length === 0) throw new UsageError(`${o.display} has no sheets`);
+  return names[0]!;
 }
 
-/**
- * The sheet picked, with its reader left open for the first read. Once taken (or closed) nothing here refers to
- * the reader any more: it holds the workbook's whole shared-strings table, which must not outlive its read.
- */
-function keepOpen(name: string, head: SheetRow[], rows: AsyncIterator<LibRow>, closeReader: () => Promise<void>): Picked {
-  let open: { rows: AsyncIterator<LibRow>; close: () => Promise<void> } | null = { rows, close: closeReader };
-  return {
-    name,
-    head,
-    takeRows() {
-      if (!open) return null;
-      const { rows: r, close } = open;
-      open = null;
-      return resumed(head, r, close);
-    },
-    async close() {
-      const o = open;
-      open = null;
-      await o?.close();
-    },
-  };
-}
-
-async function headRows(rows: AsyncIterator<LibRow>): Promise<SheetRow[]> {
+/** The sheet's first rows (as many as the layouts need to be told apart); the read stops there. */
+async function headRows(rows: AsyncGenerator<SheetRow[]>): Promise<SheetRow[]> {
   const head: SheetRow[] = [];
-  while (head.length < HEAD_ROWS) {
-    const r = await rows.next();
-    if (r.done) break;
-    head.push({ number: r.value.number, values: r.value.values as unknown[] });
+  try {
+    for await (const batch of rows) {
+      for (const r of batch) {
+        head.push(r);
+        if (head.length >= HEAD_ROWS) return head;
+      }
+    }
+  } finally {
+    await rows.return(undefined);
   }
   return head;
-}
-
-/** The head rows again, then the rest of the open sheet; the reader is closed at the end (or when stopped early). */
-async function* resumed(head: SheetRow[], rows: AsyncIterator<LibRow>, close: () => Promise<void>): AsyncGenerator<LibRow> {
-  try {
-    yield* head;
-    for (let r = await rows.next(); !r.done; r = await rows.next()) yield r.value;
-  } finally {
-    await close();
-  }
 }
 
 function nonEmpty(head: SheetRow[], display: string, sheet: string): SheetRow[] {
@@ -272,20 +233,21 @@ function sheetShape(head: SheetRow[], where: string): SheetShape {
 }
 
 /** The data records, a batch at a time. Empty rows between data rows are reported; trailing ones are not rows. */
-async function* records(rows: AsyncIterable<LibRow>, shape: SheetShape, display: string): AsyncGenerator<InputRecord[]> {
+async function* records(rows: AsyncIterable<SheetRow[]>, shape: SheetShape, display: string): AsyncGenerator<InputRecord[]> {
   let out: InputRecord[] = [];
   let next = shape.firstRow; // the sheet row the next record should have
   try {
-    for await (const row of rows) {
-      const r: SheetRow = { number: row.number, values: row.values as unknown[] };
-      // Column A of CMDB's layout holds labels ("实例数据" on the first data row in some versions), never data.
-      if (r.number < shape.firstRow || isBlankRow(r.values, shape.layout === 'plain' ? 1 : 2)) continue;
-      for (; next < r.number; next++) out.push(emptyRow(next, shape));
-      next = r.number + 1;
-      out.push(toRecord(r, shape));
-      if (out.length >= BATCH) {
-        yield out;
-        out = [];
+    for await (const batch of rows) {
+      for (const r of batch) {
+        // Column A of CMDB's layout holds labels ("实例数据" on the first data row in some versions), never data.
+        if (r.number < shape.firstRow || isBlankRow(r.values, shape.layout === 'plain' ? 1 : 2)) continue;
+        for (; next < r.number; next++) out.push(emptyRow(next, shape));
+        next = r.number + 1;
+        out.push(toRecord(r, shape));
+        if (out.length >= BATCH) {
+          yield out;
+          out = [];
+        }
       }
     }
   } catch (e) {
@@ -332,10 +294,9 @@ function toRecord(r: SheetRow, shape: SheetShape): InputRecord {
 /** A refused cell as the user sees it, for the report and the --failed file. */
 function shownText(v: unknown): string {
   if (typeof v !== 'object' || v === null) return String(v);
-  const o = v as { error?: string; formula?: string; sharedFormula?: string };
+  const o = v as { error?: string; formula?: string; result?: unknown };
   if (o.error !== undefined) return o.error;
-  if (o.formula !== undefined) return `=${o.formula}`;
-  if (o.sharedFormula !== undefined) return `=${o.sharedFormula}`;
+  if (o.formula !== undefined) return o.formula !== '' ? `=${o.formula}` : shownText(o.result ?? ''); // a shared formula has no text of its own
   return '';
 }
 

@@ -1,0 +1,176 @@
+/**
+ * What a workbook says about its sheets before any is read: their names in tab order (the order Excel shows) and
+ * the part holding each (xl/workbook.xml and its relationships), the date system (1900 or 1904), which cell styles
+ * are dates (xl/styles.xml), and where the shared strings are. These parts are small: each is read whole.
+ */
+import type { ZipEntry, ZipFile } from './zip.js';
+import { notAWorkbook } from './zip.js';
+import { type Attributes, XmlScanner } from './xlsx-xml.js';
+
+export interface SheetRef {
+  name: string;
+  /** The zip entry of the sheet's XML, e.g. xl/worksheets/sheet1.xml. */
+  part: string;
+}
+
+export interface Book {
+  sheets: SheetRef[];
+  date1904: boolean;
+  /** By cell style index (`<c s="3">`): whether its number format shows a date or a time. */
+  dateStyles: boolean[];
+  /** The shared strings part, if the workbook has one. */
+  sharedStrings: ZipEntry | undefined;
+}
+
+const WORKBOOK = 'xl/workbook.xml';
+
+export async function readBook(zip: ZipFile, display: string): Promise<Book> {
+  const wbEntry = zip.entry(WORKBOOK) ?? [...zip.entries.values()].find((e) => /(^|\/)workbook\.xml$/.test(e.name));
+  if (!wbEntry) throw notAWorkbook(display, 'it is a zip archive without xl/workbook.xml: not a workbook');
+  const wbPart = wbEntry.name;
+  const dir = wbPart.slice(0, wbPart.lastIndexOf('/') + 1);
+  const relsPart = `${dir}_rels/${wbPart.slice(dir.length)}.rels`;
+  const wb = workbookOf(await wholeText(zip, wbEntry));
+  const relsEntry = zip.entry(relsPart);
+  const rels = relsEntry ? relationshipsOf(await wholeText(zip, relsEntry), dir) : new Map<string, Relationship>();
+  const sheets: SheetRef[] = [];
+  for (const s of wb.sheets) {
+    const part = rels.get(s.rid)?.target ?? `${dir}worksheets/sheet${sheets.length + 1}.xml`;
+    // Chart sheets and macro sheets are tabs too, but hold no cells: only worksheets are sheets to read.
+    if (rels.get(s.rid) && !/\/worksheet$/.test(rels.get(s.rid)!.type)) continue;
+    sheets.push({ name: s.name, part });
+  }
+  const stylesRel = [...rels.values()].find((r) => /\/styles$/.test(r.type));
+  const stylesEntry = zip.entry(stylesRel?.target ?? `${dir}styles.xml`);
+  const stringsRel = [...rels.values()].find((r) => /\/sharedStrings$/.test(r.type));
+  return {
+    sheets,
+    date1904: wb.date1904,
+    dateStyles: stylesEntry ? dateStylesOf(await wholeText(zip, stylesEntry)) : [],
+    sharedStrings: zip.entry(stringsRel?.target ?? `${dir}sharedStrings.xml`),
+  };
+}
+
+/** A small part as text (decoded across chunks). */
+async function wholeText(zip: ZipFile, entry: ZipEntry): Promise<string> {
+  const decoder = new TextDecoder('utf-8');
+  let text = '';
+  for await (const chunk of zip.read(entry)) text += decoder.decode(chunk, { stream: true });
+  return text + decoder.decode();
+}
+
+/** Runs the scanner over a whole text, calling `open` for each start tag. */
+function eachTag(text: string, open: (name: string, attrs: Attributes) => void): void {
+  const scanner = new XmlScanner({ open, close() {}, text() {}, wantText: false });
+  scanner.push(text);
+  scanner.end();
+}
+
+function workbookOf(xml: string): { sheets: Array<{ name: string; rid: string }>; date1904: boolean } {
+  const sheets: Array<{ name: string; rid: string }> = [];
+  let date1904 = false;
+  eachTag(xml, (name, a) => {
+    if (name === 'sheet') sheets.push({ name: a.get('name') ?? `Sheet${sheets.length + 1}`, rid: a.get('r:id') ?? relId(a) ?? '' });
+    else if (name === 'workbookPr') date1904 = isTrue(a.get('date1904'));
+  });
+  return { sheets, date1904 };
+}
+
+/** The relationship id under whatever prefix the relationships namespace got (`r:id` is usual). */
+function relId(a: Attributes): string | undefined {
+  for (const p of ['r', 'rel', 'ns1', 'x']) {
+    const v = a.get(`${p}:id`);
+    if (v !== undefined) return v;
+  }
+  return undefined;
+}
+
+function isTrue(v: string | undefined): boolean {
+  return v === '1' || v === 'true';
+}
+
+interface Relationship {
+  type: string;
+  target: string;
+}
+
+/** Relationship id → its type and the zip entry it targets (relative to the workbook's folder, or absolute). */
+function relationshipsOf(xml: string, dir: string): Map<string, Relationship> {
+  const rels = new Map<string, Relationship>();
+  eachTag(xml, (name, a) => {
+    if (name !== 'Relationship') return;
+    const id = a.get('Id');
+    const target = a.get('Target');
+    if (id === undefined || target === undefined || a.get('TargetMode') === 'External') return;
+    rels.set(id, { type: a.get('Type') ?? '', target: resolvePart(dir, target) });
+  });
+  return rels;
+}
+
+/** A relationship's target as a zip entry name: `/xl/worksheets/sheet1.xml` is absolute, `worksheets/sheet1.xml` relative. */
+export function resolvePart(dir: string, target: string): string {
+  const parts = (target.startsWith('/') ? target.slice(1) : dir + target).split('/');
+  const out: string[] = [];
+  for (const p of parts) {
+    if (p === '..') out.pop();
+    else if (p !== '.' && p !== '') out.push(p);
+  }
+  return out.join('/');
+}
+
+/** Built-in number formats that show dates or times (ECMA-376 18.8.30; 27-36 and 50-58 in CJK locales). */
+function isBuiltinDate(id: number): boolean {
+  return (id >= 14 && id <= 22) || (id >= 27 && id <= 36) || (id >= 45 && id <= 47) || (id >= 50 && id <= 58);
+}
+
+/** Whether style i (cellXfs' i-th xf) is a date, from styles.xml's numFmts and cellXfs. */
+function dateStylesOf(xml: string): boolean[] {
+  const custom = new Map<number, string>();
+  const styles: boolean[] = [];
+  let inCellXfs = false;
+  const scanner = new XmlScanner({
+    open(name, a, selfClosing) {
+      if (name === 'numFmt') custom.set(Number(a.get('numFmtId')), a.get('formatCode') ?? '');
+      else if (name === 'cellXfs' && !selfClosing) inCellXfs = true;
+      else if (name === 'xf' && inCellXfs) {
+        const id = Number(a.get('numFmtId') ?? 0);
+        const code = custom.get(id);
+        styles.push(code !== undefined ? isDateFormat(code) : isBuiltinDate(id));
+      }
+    },
+    close(name) {
+      if (name === 'cellXfs') inCellXfs = false;
+    },
+    text() {},
+    wantText: false,
+  });
+  scanner.push(xml);
+  scanner.end();
+  return styles;
+}
+
+/**
+ * Whether a custom number format shows a date or a time: a y, m, d, h or s outside quoted text, backslash escapes,
+ * `_x` / `*x` spacing and `[...]` sections (colours, locales, conditions); `[h]`, `[mm]`, `[ss]` (elapsed time) count.
+ */
+export function isDateFormat(code: string): boolean {
+  let s = code;
+  if (/\[(h+|m+|s+)\]/i.test(s)) return true;
+  s = s.replace(/"[^"]*"/g, '').replace(/\\./g, '').replace(/[_*]./g, '').replace(/\[[^\]]*\]/g, '');
+  return /[ymdhs]/i.test(s);
+}
+
+/** Milliseconds between 1899-12-30 (serial 0 of the 1900 system, as the serials from March 1900 on count) and 1970-01-01. */
+const EPOCH_1900 = 25569;
+/** The 1904 system's serial 0 is 1904-01-01, 1462 days later. */
+const OFFSET_1904 = 1462;
+const DAY_MS = 86_400_000;
+
+/**
+ * A date cell's serial number → the Date (UTC) Excel shows. Excel's 1900 system counts 1900-02-29, which did not
+ * exist: serials before 61 (1900-03-01) are one day further on than the count from 1899-12-30 says.
+ */
+export function serialDate(serial: number, date1904: boolean): Date {
+  const days = date1904 ? serial + OFFSET_1904 : serial < 61 ? serial + 1 : serial;
+  return new Date(Math.round((days - EPOCH_1900) * DAY_MS));
+}
