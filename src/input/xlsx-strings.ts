@@ -88,6 +88,8 @@ class BlockFile {
   private pendingLength = 0;
   private written = 0; // bytes in the file
   private readonly blocks = new Map<number, Buffer>();
+  private lastBlock = -1;
+  private last: Buffer | null = null;
 
   constructor(path: string, private readonly sizes: SpoolSizes) {
     this.pending = Buffer.allocUnsafe(sizes.writeBuffer);
@@ -137,6 +139,7 @@ class BlockFile {
     const fd = this.fd;
     this.fd = null;
     this.blocks.clear();
+    this.last = null;
     if (fd !== null) closeSync(fd);
   }
 
@@ -153,6 +156,15 @@ class BlockFile {
   }
 
   private block(n: number): Buffer {
+    // A sheet's texts are mostly next to each other: most reads are of the block read last.
+    if (n === this.lastBlock && this.last) return this.last;
+    const b = this.cachedBlock(n);
+    this.lastBlock = n;
+    this.last = b;
+    return b;
+  }
+
+  private cachedBlock(n: number): Buffer {
     const hit = this.blocks.get(n);
     if (hit) {
       // Most recently used last: the first key is the one to drop.

@@ -135,8 +135,9 @@ export class XmlScanner {
 function localName(s: string, from: number, to: number): string {
   let end = to;
   while (end > from && isBlank(s.charCodeAt(end - 1))) end--;
-  const colon = s.lastIndexOf(':', end - 1);
-  return s.slice(colon >= from ? colon + 1 : from, end);
+  let start = from;
+  for (let i = from; i < end; i++) if (s.charCodeAt(i) === 58 /* : */) start = i + 1;
+  return s.slice(start, end);
 }
 
 function isBlank(c: number): boolean {
