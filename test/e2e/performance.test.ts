@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Simulator } from '../../src/sim/index.js';
+import { sheetXml, workbookZip } from '../support/zip.js';
 import { BIN, cleanEnv, cmdbEnv, readReport, ROOT, runCli, tempDir, withSim } from './helpers.js';
 
 let t: ReturnType<typeof tempDir>;
@@ -138,6 +139,16 @@ describe('a small job loads only what it uses (issue 16 §3)', () => {
     const r = traced(['create-inst', input, '--obj', 'bk_switch', '--sandbox', '--no-progress', '--resume', report]);
     expect(r.code).toBe(0);
     expect(r.packages).toContain('csv-parse');
+  });
+
+  it('a 1-row .xlsx dry run reads the workbook with the tool\'s own reader: no package beyond commander (the workbook library only writes)', () => {
+    const xml = (cells: string[], row: number) => `<row r="${row}">${cells.map((v, i) => `<c r="${String.fromCharCode(65 + i)}${row}" t="inlineStr"><is><t>${v}</t></is></c>`).join('')}</row>`;
+    const file = join(t.dir, 'small.xlsx');
+    writeFileSync(file, workbookZip({ sheets: [{ name: 'bk_switch', xml: sheetXml(xml(['bk_inst_name', 'bk_asset_id'], 1) + xml(['sw', 'SMALL-X'], 2)) }] }));
+    const r = traced(['create-inst', file, '--obj', 'bk_switch', '--dry-run', '--no-schema', '--report', fresh()]);
+    expect(r.code).toBe(0);
+    expect(r.packages).toEqual(['commander']);
+    expect(r.own).toEqual(expect.arrayContaining(['dist/input/xlsx.js', 'dist/input/zip.js', 'dist/input/xlsx-sheet.js']));
   });
 
   it.skipIf(!HAVE_SCRIPT)('cli-progress loads when a bar is drawn (a terminal), not with --no-progress there', () => {

@@ -192,7 +192,7 @@ describe('display-name headers in update-inst', () => {
   });
 });
 
-describe('the workbook library is loaded only for workbooks', () => {
+describe('the workbook library is loaded only to write workbooks', () => {
   const trace = join(tmp.dir, 'modules.txt');
   const traced = async (args: string[], input?: Buffer) => {
     rmSync(trace, { force: true });
@@ -200,7 +200,7 @@ describe('the workbook library is loaded only for workbooks', () => {
     return { r, modules: existsSync(trace) ? readFileSync(trace, 'utf8') : '' };
   };
 
-  it('not for --help or a CSV run; yes for an .xlsx', async () => {
+  it('not for --help, a CSV run or reading an .xlsx (the tool\'s own reader); yes for an .xlsx --failed file', async () => {
     const help = await traced(['create-inst', '--help']);
     expect(help.r.code).toBe(0);
     expect(help.modules).not.toMatch(/excelts/); // answered from the build's record: only the bin (fast-start.test.ts)
@@ -213,7 +213,17 @@ describe('the workbook library is loaded only for workbooks', () => {
     await writeCmdbWorkbook(file, { sheet: 'bk_switch', columns: TEMPLATE.slice(0, 2), rows: [['x', 'TR-2']] });
     const book = await traced(['create-inst', file, '--obj', 'bk_switch', '--dry-run', '--report', join(tmp.dir, 'one-x.report.csv')]);
     expect(book.r.code).toBe(0);
-    expect(book.modules).toMatch(/excelts/);
+    expect(book.modules).toMatch(/dist\/input\/xlsx\.js/);
+    expect(book.modules).toMatch(/dist\/input\/zip\.js/);
+    expect(book.modules).not.toMatch(/excelts/);
+    // Writing the rows that failed as a workbook is what loads it.
+    const failed = join(tmp.dir, 'one-x.failed.xlsx');
+    const bad = join(tmp.dir, 'bad.xlsx');
+    await writeCmdbWorkbook(bad, { sheet: 'bk_switch', columns: TEMPLATE.slice(0, 2), rows: [['x', 1798680000000000]] });
+    const writing = await traced(['create-inst', bad, '--obj', 'bk_switch', '--dry-run', '--skip-invalid', '--failed', failed, '--report', join(tmp.dir, 'bad.report.csv')]);
+    expect(writing.r.stderr).toMatch(/invalid/);
+    expect(existsSync(failed)).toBe(true);
+    expect(writing.modules).toMatch(/excelts/);
   });
 });
 
