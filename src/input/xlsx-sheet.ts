@@ -24,6 +24,9 @@ export interface CellContext {
   date1904: boolean;
 }
 
+/** What a cell's start tag says: its reference (B7), its type, its style. */
+const CELL_ATTRIBUTES = ['r', 't', 's'] as const;
+
 const enum Into {
   Nothing,
   Value,
@@ -47,6 +50,7 @@ export class SheetRows implements XmlHandler {
   private into = Into.Nothing;
   private inInline = false;
   private inPhonetic = false;
+  private readonly cellAttrs: Array<string | undefined> = [undefined, undefined, undefined];
 
   constructor(private readonly cx: CellContext) {}
 
@@ -133,11 +137,12 @@ export class SheetRows implements XmlHandler {
   }
 
   private startCell(a: Attributes): void {
-    const ref = a.get('r');
+    const at = this.cellAttrs;
+    a.read(CELL_ATTRIBUTES, at);
+    const ref = at[0];
     this.column = ref !== undefined ? columnOf(ref) : this.column + 1;
-    this.type = a.get('t') ?? 'n';
-    const s = a.get('s');
-    this.style = s !== undefined ? Number(s) : 0;
+    this.type = at[1] ?? 'n';
+    this.style = at[2] !== undefined ? Number(at[2]) : 0;
     this.value = undefined;
     this.formula = undefined;
     this.inline = '';

@@ -33,6 +33,18 @@ export class Attributes {
 
   /** The value of attribute `name` (without a prefix; `r:id` is asked for as `r:id`), entities decoded. */
   get(name: string): string | undefined {
+    const one = [name];
+    const out: Array<string | undefined> = [undefined];
+    this.read(one, out);
+    return out[0];
+  }
+
+  /**
+   * The values of several attributes in one pass over the tag (a sheet's every cell asks for r, t and s):
+   * `out[i]` is the value of `names[i]`, undefined when the tag has none.
+   */
+  read(names: readonly string[], out: Array<string | undefined>): void {
+    out.fill(undefined);
     const s = this.tag;
     let i = this.from;
     const n = s.length;
@@ -46,13 +58,18 @@ export class Attributes {
       i++; // '='
       while (i < n && isBlank(s.charCodeAt(i))) i++;
       const quote = s.charCodeAt(i);
-      if (quote !== 34 && quote !== 39) return undefined; // not well-formed: no more attributes
+      if (quote !== 34 && quote !== 39) return; // not well-formed: no more attributes
       const end = s.indexOf(quote === 34 ? '"' : "'", i + 1);
-      if (end < 0) return undefined;
-      if (nameEnd - nameStart === name.length && s.startsWith(name, nameStart)) return decodeEntities(s.slice(i + 1, end));
+      if (end < 0) return;
+      for (let k = 0; k < names.length; k++) {
+        const name = names[k]!;
+        if (nameEnd - nameStart === name.length && s.startsWith(name, nameStart)) {
+          out[k] = decodeEntities(s.slice(i + 1, end));
+          break;
+        }
+      }
       i = end + 1;
     }
-    return undefined;
   }
 }
 
