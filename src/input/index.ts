@@ -66,6 +66,8 @@ export interface InputSource {
 const CSV_DELIMITERS = [',', ';', '\t', '|'];
 /** A zip archive (every .xlsx is one) starts with these bytes. */
 const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
+/** An OLE compound document (an old .xls, or an encrypted .xlsx) starts with these. */
+const OLE_MAGIC = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
 
 /** Whether the records' values are text to coerce by the field types (CSV, .xlsx) rather than typed JSON values. */
 export function cellsAreText(source: Pick<InputSource, 'format'>): boolean {
@@ -196,7 +198,8 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
       }
     }
     const isZip = head.subarray(0, 4).equals(ZIP_MAGIC);
-    if (!format && isZip) format = 'xlsx';
+    // An OLE document on standard input is a password-protected workbook or an .xls: the xlsx reader says which.
+    if (!format && (isZip || head.subarray(0, 8).equals(OLE_MAGIC))) format = 'xlsx';
     if (format !== 'xlsx' && isZip) {
       throw new UsageError(`${display} is an Excel workbook (.xlsx), not ${format}`, `name it .xlsx or pass --format xlsx`);
     }

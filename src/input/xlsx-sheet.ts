@@ -26,6 +26,8 @@ export interface CellContext {
 
 /** What a cell's start tag says: its reference (B7), its type, its style. */
 const CELL_ATTRIBUTES = ['r', 't', 's'] as const;
+/** A row's number (missing: the row after the one before). */
+const ROW_ATTRIBUTES = ['r'] as const;
 
 const enum Into {
   Nothing,
@@ -51,6 +53,7 @@ export class SheetRows implements XmlHandler {
   private inInline = false;
   private inPhonetic = false;
   private readonly cellAttrs: Array<string | undefined> = [undefined, undefined, undefined];
+  private readonly rowAttrs: Array<string | undefined> = [undefined];
 
   constructor(private readonly cx: CellContext) {}
 
@@ -125,7 +128,8 @@ export class SheetRows implements XmlHandler {
   }
 
   private startRow(a: Attributes): void {
-    const r = a.get('r');
+    a.read(ROW_ATTRIBUTES, this.rowAttrs);
+    const r = this.rowAttrs[0];
     this.lastRow = r !== undefined ? Number(r) : this.lastRow + 1;
     this.row = { number: this.lastRow, values: [] };
     this.column = 0;

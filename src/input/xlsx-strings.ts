@@ -173,15 +173,21 @@ class BlockFile {
       return hit;
     }
     const size = this.sizes.block;
-    const b = this.readRange(n * size, Math.min((n + 1) * size, this.written));
-    if (this.blocks.size >= this.sizes.cachedBlocks) this.blocks.delete(this.blocks.keys().next().value!);
+    // The block dropped lends its memory to the one read (texts are copied out as strings, nothing else holds it).
+    let spare: Buffer | undefined;
+    if (this.blocks.size >= this.sizes.cachedBlocks) {
+      const oldest = this.blocks.keys().next().value!;
+      spare = this.blocks.get(oldest);
+      this.blocks.delete(oldest);
+    }
+    const b = this.readRange(n * size, Math.min((n + 1) * size, this.written), spare);
     this.blocks.set(n, b);
     return b;
   }
 
-  private readRange(start: number, end: number): Buffer {
+  private readRange(start: number, end: number, into?: Buffer): Buffer {
     const fd = this.openFd();
-    const b = Buffer.allocUnsafe(end - start);
+    const b = into && into.length >= end - start ? into.subarray(0, end - start) : Buffer.allocUnsafe(end - start);
     for (let off = 0; off < b.length; ) {
       const n = readSync(fd, b, off, b.length - off, start + off);
       if (n === 0) throw new Error('the shared-strings temp file ended early');
