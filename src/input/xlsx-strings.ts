@@ -87,7 +87,8 @@ class BlockFile {
   private pending: Buffer;
   private pendingLength = 0;
   private written = 0; // bytes in the file
-  private readonly blocks = new Map<number, Buffer>();
+  private readonly blocks = new Map<number, { data: Buffer; used: number }>();
+  private tick = 0;
   private lastBlock = -1;
   private last: Buffer | null = null;
 
@@ -165,24 +166,31 @@ class BlockFile {
   }
 
   private cachedBlock(n: number): Buffer {
+    // Least recently used is dropped: a hit only stamps its block (reordering a Map on every hit cost more than the
+    // reads), a miss looks for the oldest stamp among the few blocks kept.
     const hit = this.blocks.get(n);
     if (hit) {
-      // Most recently used last: the first key is the one to drop.
-      this.blocks.delete(n);
-      this.blocks.set(n, hit);
-      return hit;
+      hit.used = ++this.tick;
+      return hit.data;
     }
     const size = this.sizes.block;
     // The block dropped lends its memory to the one read (texts are copied out as strings, nothing else holds it).
     let spare: Buffer | undefined;
     if (this.blocks.size >= this.sizes.cachedBlocks) {
-      const oldest = this.blocks.keys().next().value!;
-      spare = this.blocks.get(oldest);
+      let oldest = -1;
+      let stamp = Infinity;
+      for (const [k, b] of this.blocks) {
+        if (b.used < stamp) {
+          stamp = b.used;
+          oldest = k;
+        }
+      }
+      spare = this.blocks.get(oldest)!.data;
       this.blocks.delete(oldest);
     }
-    const b = this.readRange(n * size, Math.min((n + 1) * size, this.written), spare);
-    this.blocks.set(n, b);
-    return b;
+    const data = this.readRange(n * size, Math.min((n + 1) * size, this.written), spare);
+    this.blocks.set(n, { data, used: ++this.tick });
+    return data;
   }
 
   private readRange(start: number, end: number, into?: Buffer): Buffer {

@@ -24,11 +24,13 @@ export interface XmlHandler {
 export class Attributes {
   private tag = '';
   private from = 0;
+  private to = 0;
 
-  /** @internal the scanner points this at each tag */
-  set(tag: string, from: number): void {
-    this.tag = tag;
+  /** @internal the scanner points this at each tag's attributes: `text[from, to)` (no copy of them is made) */
+  set(text: string, from: number, to: number): void {
+    this.tag = text;
     this.from = from;
+    this.to = to;
   }
 
   /** The value of attribute `name` (without a prefix; `r:id` is asked for as `r:id`), entities decoded. */
@@ -47,7 +49,7 @@ export class Attributes {
     out.fill(undefined);
     const s = this.tag;
     let i = this.from;
-    const n = s.length;
+    const n = this.to;
     while (i < n) {
       // Attribute name: up to '=' (skipping blanks).
       while (i < n && isBlank(s.charCodeAt(i))) i++;
@@ -60,7 +62,7 @@ export class Attributes {
       const quote = s.charCodeAt(i);
       if (quote !== 34 && quote !== 39) return; // not well-formed: no more attributes
       const end = s.indexOf(quote === 34 ? '"' : "'", i + 1);
-      if (end < 0) return;
+      if (end < 0 || end >= n) return;
       for (let k = 0; k < names.length; k++) {
         const name = names[k]!;
         if (nameEnd - nameStart === name.length && s.startsWith(name, nameStart)) {
@@ -122,7 +124,7 @@ export class XmlScanner {
         const tagEnd = selfClosing ? gt - 1 : gt;
         let nameEnd = i + 1;
         while (nameEnd < tagEnd && !isBlank(s.charCodeAt(nameEnd))) nameEnd++;
-        this.attrs.set(s.slice(nameEnd, tagEnd), 0);
+        this.attrs.set(s, nameEnd, tagEnd);
         h.open(localName(s, i + 1, nameEnd), this.attrs, selfClosing);
       }
       i = gt + 1;
