@@ -240,8 +240,9 @@ describe('xlsx input: text across the reader\'s chunks', () => {
 });
 
 describe('xlsx input: temp copies', () => {
-  it('leaves no temp copies of a sheet behind, even when reading stops early', async () => {
-    // The library parks a sheet stored before the shared strings (as Excel saves) in $TMPDIR/excelts-*.
+  it('leaves no temp files behind, even when reading stops early', async () => {
+    // The shared strings of an Excel-saved workbook are spooled to $TMPDIR/cmdb-bulk-strings-* (no sheet is copied:
+    // the zip's directory lets the strings be read first).
     const dir = await mkdtemp(join(tmpdir(), 'xlsx-tmp-'));
     const before = process.env.TMPDIR;
     process.env.TMPDIR = dir;
