@@ -41,6 +41,11 @@ export interface InputRecord {
    * it parses to. The report writes it as the row's `input` instead of serialising `values` again (report/writer.ts).
    */
   valuesJson?: string;
+  /**
+   * CSV: the record's cells as the report's CSV writes them (comma-joined, none quoted or neutralised), when they
+   * need no quoting and start no formula; the report writes it as the row's input cells (report/writer.ts).
+   */
+  valuesCsv?: string;
 }
 
 /** `unchanged`: already as the file says, nothing sent (sync); it counts as success. */
@@ -65,6 +70,8 @@ export interface RowOutcome {
   values?: Record<string, unknown>;
   /** `values` as JSON text, when known: the input's own text of the record (InputRecord.valuesJson). */
   valuesJson?: string;
+  /** `values` as the report's CSV cells, when known (InputRecord.valuesCsv). */
+  valuesCsv?: string;
 }
 
 export interface StatusCounts {

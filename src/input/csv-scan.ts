@@ -24,8 +24,12 @@ export class CsvSyntaxError extends Error {
   }
 }
 
-/** The cells of one record; `newlines`: line breaks inside its quoted cells (absent when none). */
-export type CsvCells = string[] & { newlines?: number };
+/**
+ * The cells of one record; `newlines`: line breaks inside its quoted cells (absent when none); `text`: the record's
+ * own text without its line end, when no cell was quoted (so it is the cells joined by the delimiter) and the
+ * scanner was asked to keep it.
+ */
+export type CsvCells = string[] & { newlines?: number; text?: string };
 
 const QUOTE = 34;
 const LF = 10;
@@ -35,7 +39,8 @@ export class CsvScanner {
   private rest = '';
   private readonly d: number;
 
-  constructor(delimiter: string) {
+  /** `keepText`: give each record without a quoted cell its own text (CsvCells.text: a slice, no copy). */
+  constructor(delimiter: string, private readonly keepText = false) {
     this.d = delimiter.charCodeAt(0);
   }
 
@@ -56,10 +61,12 @@ export class CsvScanner {
   private scan(s: string, final: boolean, out: CsvCells[]): void {
     const n = s.length;
     const d = this.d;
+    const keep = this.keepText;
     let pos = 0;
     records: while (pos < n) {
       const start = pos;
       const cells: CsvCells = [];
+      let quoted = false;
       let i = pos;
       for (;;) {
         if (i < n && s.charCodeAt(i) === QUOTE) {
@@ -81,6 +88,7 @@ export class CsvScanner {
             break;
           }
           cells.push(value === '' ? s.slice(seg, q) : value + s.slice(seg, q));
+          quoted = true;
           const lf = s.indexOf('\n', i + 1);
           if (lf !== -1 && lf < q) cells.newlines = (cells.newlines ?? 0) + newlines(s, i + 1, q);
           i = q + 1;
@@ -121,6 +129,7 @@ export class CsvScanner {
         if (j === n) {
           if (!final) break records;
           cells.push(s.slice(i, n));
+          if (keep && !quoted) cells.text = s.slice(start, n);
           out.push(cells);
           pos = n;
           continue records;
@@ -137,12 +146,14 @@ export class CsvScanner {
           i = j + 1;
           if (i === n && final) {
             cells.push('');
+            if (keep && !quoted) cells.text = s.slice(start, n);
             out.push(cells);
             pos = n;
             continue records;
           }
           continue;
         }
+        if (keep && !quoted) cells.text = s.slice(start, j);
         if (c === CR) {
           if (j + 1 === n && !final) break records;
           out.push(cells);

@@ -20,7 +20,7 @@ export interface CsvHeader {
  * are skipped by the callers, so that line numbers can be counted.
  */
 async function* parser(chunks: AsyncIterable<TextChunk>, delimiter: string): AsyncGenerator<CsvCells[]> {
-  const scanner = new CsvScanner(delimiter);
+  const scanner = new CsvScanner(delimiter, delimiter === ',');
   let out: CsvCells[] = [];
   let error: unknown;
   // A syntax error comes after the records before it: hand those on first, so the caller's line count is right.
@@ -55,6 +55,13 @@ function isEmptyRow(cells: string[]): boolean {
   for (let i = 0; i < cells.length; i++) if (cells[i] !== '' && cells[i]!.trim() !== '') return false;
   return true;
 }
+
+/**
+ * A cell starting with a formula's first character (= + - @ tab): the report neutralises it (report/csv.ts
+ * csvCell), so a record's own text is the report's input cells only without one. (A record the scanner gives its
+ * text, with `,` as the delimiter, has no quoted cell: no cell holds a comma, quote or line break to quote.)
+ */
+const FORMULA_CELL = /(?:^|,)[=+\-@\t]/;
 
 /** Counts what a read skipped; the reader sets it when a read of the whole file ends. */
 export interface CsvTally {
@@ -186,7 +193,8 @@ export async function* csvBatches(
           continue;
         }
         for (let i = 0; i < width; i++) values[columns[i]!] = cells[i];
-        out.push({ row, line, values });
+        const text = cells.text;
+        out.push(text !== undefined && !FORMULA_CELL.test(text) ? { row, line, values, valuesCsv: text } : { row, line, values });
       }
       if (out.length > 0) yield out;
     }

@@ -83,10 +83,13 @@ export async function sendRows(x: Pass2): Promise<{ recorder: Recorder; stats: S
     recorder.record(held, heldHow);
     held = [];
   };
-  // The record being taken: its own JSON text goes with an outcome that reports its values (report/writer.ts).
+  // The record being taken: its own text goes with an outcome that reports its values (report/writer.ts).
   let taking: InputRecord | undefined;
   const settle = (out: RowOutcome, how: Settled) => {
-    if (taking?.valuesJson !== undefined && out.values === taking.values) out.valuesJson = taking.valuesJson;
+    if (taking !== undefined && out.values === taking.values) {
+      if (taking.valuesJson !== undefined) out.valuesJson = taking.valuesJson;
+      if (taking.valuesCsv !== undefined) out.valuesCsv = taking.valuesCsv;
+    }
     if (how !== heldHow) recordHeld();
     heldHow = how;
     held.push(out);

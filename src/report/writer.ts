@@ -92,6 +92,8 @@ const ROW_KEY = utf8('{"row":');
 const STATUS_BYTES = new Map(ROW_STATUSES.map((s) => [s, utf8(`,"status":"${s}"`)]));
 const FINGERPRINT_KEY = utf8(',"fingerprint":"');
 const QUOTE = utf8('"');
+const COMMA = utf8(',');
+const NEWLINE = utf8('\n');
 const LINE_END = { json: utf8('}'), ndjson: utf8('}\n') };
 
 /** `,"status":"…","detail":"…","fingerprint":"` of a plain row (isPlain()), by status, with the detail it holds. */
@@ -139,7 +141,14 @@ function putCsvPlain(sink: ByteSink, o: RowOutcome, middles: CsvMiddles, targetC
   sink.putBytes(m.bytes);
   sink.putHex32(fingerprint(o.values));
   sink.putBytes(targetCell);
-  // The input's cells as one piece: one call into the encoder a line, not one a cell.
+  // The input's cells as one piece: one call into the encoder a line, not one a cell; the reader's own text of them
+  // when it kept it (InputRecord.valuesCsv: the same cells in the same order, none to quote or neutralise).
+  if (o.valuesCsv !== undefined) {
+    sink.putBytes(COMMA);
+    sink.put(o.valuesCsv);
+    sink.putBytes(NEWLINE);
+    return;
+  }
   const v = o.values;
   let cells = '';
   for (let i = 0; i < cols.length; i++) cells += v ? `,${csvCell(v[cols[i]!], true)}` : ',';

@@ -54,6 +54,30 @@ describe('CsvScanner', () => {
     }
   });
 
+  it("keeps a record's own text when asked, only for records without a quoted cell, however the text is cut", () => {
+    const texts = (pieces: string[]) => {
+      const s = new CsvScanner(',', true);
+      const out: CsvCells[] = [];
+      for (const p of pieces) s.push(p, out);
+      s.end(out);
+      return out.map((c) => c.text);
+    };
+    for (const text of CASES) {
+      const whole = new CsvScanner(',', true);
+      const records: CsvCells[] = [];
+      whole.push(text, records);
+      whole.end(records);
+      // The cells joined, for a record without a quote (one with a quoted cell has none: the last expectation below).
+      records.forEach((cells, i) => cells.text === undefined || expect(cells.text, `${JSON.stringify(text)} record ${i}`).toBe(cells.join(',')));
+      if (!text.includes('"')) expect(records.every((c) => c.text !== undefined), JSON.stringify(text)).toBe(true);
+      const want = records.map((c) => c.text);
+      for (let cut = 0; cut <= text.length; cut++) expect(texts([text.slice(0, cut), text.slice(cut)]), `${JSON.stringify(text)} cut at ${cut}`).toEqual(want);
+      expect(texts([...text]), `${JSON.stringify(text)} by characters`).toEqual(want);
+    }
+    expect(texts(['a,b\r\n"a",b\nx,\n"q"\r\n,\n'])).toEqual(['a,b', undefined, 'x,', undefined, ',']);
+    expect(scanRaw(['a,b\n']).map((c) => c.text)).toEqual([undefined]); // not asked
+  });
+
   it('uses the delimiter it is given (tab, semicolon)', () => {
     expect(scan(['a\tb,c\t"d\te"\n'], '\t')).toEqual(reference('a\tb,c\t"d\te"\n', '\t'));
     expect(scan(['a;1,5\n'], ';')).toEqual([['a', '1,5']]);

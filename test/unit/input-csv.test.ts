@@ -39,6 +39,18 @@ describe('CSV input', () => {
     expect(recs.map((r) => r.row)).toEqual([1, 2, 3]);
   });
 
+  it("keeps a record's own text (valuesCsv) when it is the report's input cells: no quoted cell, no formula start, the delimiter ','", async () => {
+    const file = await t.write('own.csv', 'a,b,c\r\nsw1,48,\r\n"q",1,2\n=1+1,2,3\nx,-5,y\n@a,b,c\nx,\tb,c\n交换机,,\nlast,1,2');
+    const recs = await readAll({ file });
+    expect(recs.map((r) => r.valuesCsv)).toEqual(['sw1,48,', undefined, undefined, undefined, undefined, undefined, '交换机,,', 'last,1,2']);
+    for (const r of recs) if (r.valuesCsv !== undefined) expect(r.valuesCsv.split(',')).toEqual(Object.values(r.values));
+    const semi = await readAll({ file: await t.write('semi.csv', 'a;b\nx,y;z\n'), delimiter: ';' });
+    expect(semi[0]!.valuesCsv).toBeUndefined(); // its cells joined by ',' would be three cells in the report
+    const ragged = await readAll({ file: await t.write('ragged.csv', 'a,b\n1,2,3\n') });
+    expect(ragged[0]).toMatchObject({ error: expect.any(String) });
+    expect(ragged[0]!.valuesCsv).toBeUndefined();
+  });
+
   it('strips a UTF-8 BOM from the first column name', async () => {
     const file = await t.write('bom.csv', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('name,v\n交换机,1\n')]));
     const src = await openInput({ file });

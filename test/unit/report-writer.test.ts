@@ -130,6 +130,22 @@ describe('ReportWriter', () => {
     }
   });
 
+  it("writes a CSV row whose input cells are kept (valuesCsv) with the same bytes as encoding each cell", async () => {
+    const values = vals({ bk_inst_name: 'switch-1', port_count: '2', remark: '交换机', empty: '' });
+    const text = 'switch-1,2,交换机,';
+    const files = await Promise.all(
+      [undefined, text].map(async (valuesCsv, i) => {
+        const file = path.join(dir, `kept-${i}.csv`);
+        const w = await ReportWriter.open({ path: file, format: 'csv', inputColumns: Object.keys(values), target: 'bk_switch' });
+        w.add([outcome(1, { status: 'unsent', id: undefined, detail: 'dry run', values, valuesCsv }), outcome(2, { values, valuesCsv })], true);
+        await w.finish();
+        return fs.readFileSync(file, 'utf8');
+      }),
+    );
+    expect(files[1]).toBe(files[0]);
+    expect(files[1]).toContain(',switch-1,2,交换机,\n');
+  });
+
   it('writes a piece larger than its buffer, and multi-byte text across buffer ends, whole', async () => {
     const file = path.join(dir, 'big.ndjson');
     const w = await ReportWriter.open({ path: file, format: 'ndjson', inputColumns: [] });
