@@ -38,7 +38,7 @@ export interface XlsxInput {
   /** Sheet row of the first data row. */
   firstRow: number;
   batches(): AsyncIterable<InputRecord[]>;
-  /** Closes the reader opening left open, if no read took it over. */
+  /** Closes the workbook's file and removes its shared-strings spool (idempotent). */
   close(): Promise<void>;
 }
 
@@ -117,19 +117,23 @@ async function openWorkbook(path: string, display: string): Promise<OpenWorkbook
   };
   try {
     const book = await readBook(zip, display);
-    if (book.sharedStrings) {
-      strings = new SpooledStrings();
-      await readSharedStrings(zip.read(book.sharedStrings), strings);
-    }
-    const table = strings;
-    const cx = { sharedString: (i: number) => table?.get(i), dateStyles: book.dateStyles, date1904: book.date1904 };
-    const rows = (sheet: string) => {
+    // The shared strings are spooled when a sheet is first read: a --sheet naming no sheet is told at once.
+    let spooled: Promise<void> | null = null;
+    const spool = () =>
+      (spooled ??= (async () => {
+        if (!book.sharedStrings) return;
+        strings = new SpooledStrings();
+        await readSharedStrings(zip.read(book.sharedStrings), strings);
+      })());
+    const cx = { sharedString: (i: number) => strings?.get(i), dateStyles: book.dateStyles, date1904: book.date1904 };
+    async function* rows(sheet: string): AsyncGenerator<SheetRow[]> {
       const ref = book.sheets.find((s) => s.name === sheet)!;
       const entry = zip.entry(ref.part);
       if (!entry) throw notAWorkbook(display, `sheet "${sheet}" has no part ${ref.part} in the file`);
-      return guard(sheetRows(zip.read(entry), cx), display);
-    };
-    return { book, rows, close };
+      await spool();
+      yield* sheetRows(zip.read(entry), cx);
+    }
+    return { book, rows: (sheet) => guard(rows(sheet), display), close };
   } catch (e) {
     await close();
     throw unreadable(e, display);
