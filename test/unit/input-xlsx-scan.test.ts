@@ -9,7 +9,7 @@ import { openInput } from '../../src/input/index.js';
 import { isDateFormat, serialDate } from '../../src/input/xlsx-book.js';
 import { type CellContext, type SheetRow, sheetRows } from '../../src/input/xlsx-sheet.js';
 import { SpooledStrings, readSharedStrings } from '../../src/input/xlsx-strings.js';
-import { ZipFile } from '../../src/input/zip.js';
+import { ZipFile, zipReads } from '../../src/input/zip.js';
 import { sheetXml, workbookZip, zip } from '../support/zip.js';
 import { readAll, tempDir, usageError } from './input-helpers.js';
 
@@ -230,6 +230,22 @@ describe('hand-written workbooks through openInput', () => {
     expect(src.sheet).toEqual({ name: 'shown first', layout: 'plain' });
     await src.close();
     expect((await readAll({ file })).map((r) => ({ ...r.values }))).toEqual([{ name: 'mine' }]);
+  });
+
+  it('a --sheet naming no sheet is told before the shared strings are read', async () => {
+    const texts = Array.from({ length: 20_000 }, (_, i) => `<si><t>text-${i}-${'x'.repeat(i % 50)}</t></si>`).join('');
+    const file = await t.write('many-texts.xlsx', workbookZip(
+      { sheets: [{ name: 'S', xml: sheetXml('<row r="1"><c r="A1" t="s"><v>0</v></c></row>') }], sharedStrings: `<sst>${texts}</sst>` },
+      { method: 0 }, // stored: the part's size in the file is its size
+    ));
+    const before = zipReads.bytes;
+    const e = await usageError(openInput({ file, sheet: 'T' }));
+    expect(e.message).toBe(`${file} has no sheet named "T"`);
+    expect(zipReads.bytes - before).toBeLessThan(texts.length / 4);
+    // Reading the sheet does read them.
+    const after = zipReads.bytes;
+    expect((await readAll({ file })).length).toBe(0); // a header row only
+    expect(zipReads.bytes - after).toBeGreaterThan(texts.length);
   });
 
   it('shared strings stored after the sheet, absolute part paths, styles and the 1904 system', async () => {
