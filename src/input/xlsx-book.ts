@@ -168,9 +168,10 @@ const DAY_MS = 86_400_000;
 
 /**
  * A date cell's serial number → the Date (UTC) Excel shows. Excel's 1900 system counts 1900-02-29, which did not
- * exist: serials before 61 (1900-03-01) are one day further on than the count from 1899-12-30 says.
+ * exist: serials from 1 (1900-01-01) to 60 are one day further on than the count from 1899-12-30 says. A time of
+ * day alone (a serial under 1, Excel's "1900-01-00") stays on 1899-12-30, as the workbook library read it.
  */
 export function serialDate(serial: number, date1904: boolean): Date {
-  const days = date1904 ? serial + OFFSET_1904 : serial < 61 ? serial + 1 : serial;
+  const days = date1904 ? serial + OFFSET_1904 : serial >= 1 && serial < 61 ? serial + 1 : serial;
   return new Date(Math.round((days - EPOCH_1900) * DAY_MS));
 }

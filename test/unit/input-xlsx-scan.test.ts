@@ -118,6 +118,7 @@ describe('number formats and date serials', () => {
     expect(serialDate(45413, false)).toEqual(utc(2024, 5, 1));
     expect(serialDate(45413.25, false)).toEqual(utc(2024, 5, 1, 6));
     expect(serialDate(1, false)).toEqual(utc(1900, 1, 1));
+    expect(serialDate(0.5, false)).toEqual(utc(1899, 12, 30, 12)); // a time alone: the day the library gave it
     expect(serialDate(59, false)).toEqual(utc(1900, 2, 28));
     expect(serialDate(61, false)).toEqual(utc(1900, 3, 1));
     expect(serialDate(0, true)).toEqual(utc(1904, 1, 1));
