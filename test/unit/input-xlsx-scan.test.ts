@@ -182,6 +182,14 @@ describe('zip archives', () => {
     }
   });
 
+  it('refuses a part whose deflated data is damaged, naming the part', async () => {
+    const name = 'xl/workbook.xml';
+    const bytes = zip([{ name, data: '<workbook><sheets/></workbook>' }]);
+    bytes.fill(0xff, 30 + name.length + 8, 30 + name.length + 12); // the data's first bytes: an invalid block type
+    const file = await t.write('damaged.xlsx', bytes);
+    expect((await usageError(openInput({ file }))).message).toMatch(/damaged\.xlsx is not a readable \.xlsx workbook \(its part xl\/workbook\.xml is damaged: /);
+  });
+
   /** An OLE compound document (MS-CFB) with one directory sector holding these stream names. */
   const ole = (names: string[]) => {
     const b = Buffer.alloc(512 * 3, 0);
