@@ -11,6 +11,8 @@ export interface SheetRef {
   name: string;
   /** The zip entry of the sheet's XML, e.g. xl/worksheets/sheet1.xml. */
   part: string;
+  /** A hidden tab (`state="hidden"` or `"veryHidden"`): Excel does not show it. */
+  hidden: boolean;
 }
 
 export interface Book {
@@ -35,10 +37,10 @@ export async function readBook(zip: ZipFile, display: string): Promise<Book> {
   const rels = relsEntry ? relationshipsOf(await wholeText(zip, relsEntry), dir) : new Map<string, Relationship>();
   const sheets: SheetRef[] = [];
   for (const s of wb.sheets) {
-    const part = rels.get(s.rid)?.target ?? `${dir}worksheets/sheet${sheets.length + 1}.xml`;
-    // Chart sheets and macro sheets are tabs too, but hold no cells: only worksheets are sheets to read.
-    if (rels.get(s.rid) && !/\/worksheet$/.test(rels.get(s.rid)!.type)) continue;
-    sheets.push({ name: s.name, part });
+    const rel = rels.get(s.rid);
+    // Chart, dialog and macro sheets are tabs too, but hold no cells: only worksheets are sheets to read.
+    if (rel && !/\/worksheet$/.test(rel.type)) continue;
+    sheets.push({ name: s.name, part: rel?.target ?? `${dir}worksheets/sheet${sheets.length + 1}.xml`, hidden: s.hidden });
   }
   const stylesRel = [...rels.values()].find((r) => /\/styles$/.test(r.type));
   const stylesEntry = zip.entry(stylesRel?.target ?? `${dir}styles.xml`);
@@ -66,11 +68,14 @@ function eachTag(text: string, open: (name: string, attrs: Attributes) => void):
   scanner.end();
 }
 
-function workbookOf(xml: string): { sheets: Array<{ name: string; rid: string }>; date1904: boolean } {
-  const sheets: Array<{ name: string; rid: string }> = [];
+function workbookOf(xml: string): { sheets: Array<{ name: string; rid: string; hidden: boolean }>; date1904: boolean } {
+  const sheets: Array<{ name: string; rid: string; hidden: boolean }> = [];
   let date1904 = false;
   eachTag(xml, (name, a) => {
-    if (name === 'sheet') sheets.push({ name: a.get('name') ?? `Sheet${sheets.length + 1}`, rid: a.get('r:id') ?? relId(a) ?? '' });
+    if (name === 'sheet') {
+      const state = a.get('state');
+      sheets.push({ name: a.get('name') ?? `Sheet${sheets.length + 1}`, rid: a.get('r:id') ?? relId(a) ?? '', hidden: state === 'hidden' || state === 'veryHidden' });
+    }
     else if (name === 'workbookPr') date1904 = isTrue(a.get('date1904'));
   });
   return { sheets, date1904 };

@@ -155,8 +155,9 @@ function unreadable(e: unknown, display: string): unknown {
 }
 
 /**
- * The sheet to read: --sheet; else the `prefer`red sheet, else the sheet named after --obj, else the first tab (as
- * Excel shows them, which is not always the order of the sheets' parts in the file).
+ * The sheet to read: --sheet; else the `prefer`red sheet, else the sheet named after --obj, else the first tab Excel
+ * shows (the order of xl/workbook.xml, which is not always the order of the sheets' parts in the file; hidden tabs
+ * are not shown, though --sheet can name one).
  */
 function pickSheet(book: Book, o: XlsxOptions): string {
   const names = book.sheets.map((s) => s.name);
@@ -166,7 +167,7 @@ function pickSheet(book: Book, o: XlsxOptions): string {
   }
   for (const n of [o.prefer, o.obj]) if (n !== undefined && names.includes(n)) return n;
   if (names.length === 0) throw new UsageError(`${o.display} has no sheets`);
-  return names[0]!;
+  return (book.sheets.find((s) => !s.hidden) ?? book.sheets[0]!).name;
 }
 
 /** The sheet's first rows (as many as the layouts need to be told apart); the read stops there. */

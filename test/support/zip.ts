@@ -124,7 +124,7 @@ function zip64Extra(size: number, compressed: number, offset: number): Buffer {
 
 /** The parts of a minimal workbook: sheets in tab order (name → sheet XML), a shared-strings part, styles. */
 export interface BookSpec {
-  sheets: Array<{ name: string; xml: string; part?: string }>;
+  sheets: Array<{ name: string; xml: string; part?: string; state?: 'hidden' | 'veryHidden' }>;
   sharedStrings?: string;
   styles?: string;
   date1904?: boolean;
@@ -140,7 +140,7 @@ export function workbookZip(spec: BookSpec, o: ZipOptions & { method?: number } 
   const sheetParts = spec.sheets.map((s, i) => s.part ?? `worksheets/sheet${i + 1}.xml`);
   const target = (p: string) => (spec.absoluteTargets ? `/xl/${p}` : p);
   const workbook = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook ${ns}>${spec.date1904 ? '<workbookPr date1904="1"/>' : ''}<sheets>${spec.sheets
-    .map((s, i) => `<sheet name="${s.name.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}" sheetId="${i + 1}" r:id="rId${i + 1}"/>`)
+    .map((s, i) => `<sheet name="${s.name.replace(/&/g, '&amp;').replace(/"/g, '&quot;')}" sheetId="${i + 1}"${s.state ? ` state="${s.state}"` : ''} r:id="rId${i + 1}"/>`)
     .join('')}</sheets></workbook>`;
   const rels = `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">${sheetParts
     .map((p, i) => `<Relationship Id="rId${i + 1}" Type="${rel}/worksheet" Target="${target(p)}"/>`)

@@ -241,6 +241,15 @@ describe('hand-written workbooks through openInput', () => {
     expect((await readAll({ file })).map((r) => ({ ...r.values }))).toEqual([{ name: 'mine' }]);
   });
 
+  it('a hidden tab is not the first tab, but --sheet can name it', async () => {
+    const one = (v: string) => sheetXml(`<row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>${v}</t></is></c></row>`);
+    const file = await t.write('hidden.xlsx', workbookZip({
+      sheets: [{ name: 'lists', xml: one('hidden'), state: 'hidden' }, { name: 'macros', xml: one('very'), state: 'veryHidden' }, { name: 'data', xml: one('shown') }],
+    }));
+    expect((await readAll({ file })).map((r) => r.values.name)).toEqual(['shown']);
+    expect((await readAll({ file, sheet: 'lists' })).map((r) => r.values.name)).toEqual(['hidden']);
+  });
+
   it('a --sheet naming no sheet is told before the shared strings are read', async () => {
     const texts = Array.from({ length: 20_000 }, (_, i) => `<si><t>text-${i}-${'x'.repeat(i % 50)}</t></si>`).join('');
     const file = await t.write('many-texts.xlsx', workbookZip(
