@@ -12,17 +12,26 @@
  * sooner than `windowMs + margin` after the earlier of:
  *  - the latest finish among the requests up to G: each of them arrived before its answer came back, so this bound
  *    holds whatever the network does (the rule of earlier versions: one round trip lost per window turn);
- *  - G's send time plus the spread of the round trips seen so far (slowest minus fastest, over the whole run, times
- *    SPREAD_FACTOR; known once `MIN_ROUND_TRIPS` have been sampled). If a request arrived d after it was sent, the
- *    spread of the round trips bounds how much later than the fastest one it can arrive, so the later request still
- *    arrives `windowMs` after every one up to G. With a steady round trip this costs nothing per window turn; an
- *    outlier (a retry, a timeout) widens the spread for the rest of the run, and the first bound takes over.
- * The first window turn is not sampled: it opens the connections, so even its fastest request took a connect longer
- * to arrive than a later one on an open connection (sampled, their spread let a turn arrive too early: 429s at 0 ms
- * latency in test/e2e/rate-latency.test.ts; every request of the next turn refused in test/unit/http-in-flight.test.ts
- * › "the first window turn waits for its answers"). So the first turn costs the server's time after it counted a
- * request: at 150 ms most of what separates a 200-request run from the fastest schedule (docs/decisions.md). Requests
- * up to G in flight hold the turn: one slow to arrive is never overtaken by the count.
+ *  - G's *wire time* plus the spread of the round trips seen so far (slowest minus fastest, wire time to finish, over
+ *    the whole run, times SPREAD_FACTOR; known once `MIN_ROUND_TRIPS` and a window turn's worth have been sampled).
+ * A request's wire time is when the transport wrote its headers to an open connection (`Release.wire`, called by
+ * `HttpClient.send`'s onWire: after any connect, TLS handshake, proxy tunnel or wait in the pool's queue). Why it
+ * holds: G arrived at wire(G) + there(G); the next request N is granted at ≥ wire(G) + 1.5 × spread + windowMs +
+ * margin, is on the wire no sooner, and arrives at ≥ that + there(N). So N counts `windowMs` after G at the server
+ * unless there(G) − there(N) > 1.5 × spread + margin: G's way there longer than N's by more than the spread of whole
+ * round trips, which contain the way there. It is a measured bound, not a proof: it does not see the legs of one
+ * round trip varying in opposite directions, nor a way there longer by the same amount for every request of a turn
+ * (the spread stays small while every leg is shifted).
+ * That shift is why a transport that gives no wire time (a test's fake client) falls back to the grant time and the
+ * first window turn is then neither sampled nor counted from its grants, only from its answers: its requests open the
+ * connections, so from the grant each of them took a connect longer to arrive than a later request on an open
+ * connection, while their round trips were alike (sampled, 429s at 0 ms latency in test/e2e/rate-latency.test.ts;
+ * every request of the next turn refused in test/unit/http-in-flight.test.ts › "the first window turn…"). Counted
+ * from its answers, the first turn costs the server's whole time after it counted a request (150 ms at 150 ms).
+ * From the wire, the connect is not part of the way there, so the first turn is sampled and counted like the others
+ * (docs/decisions.md, "Rate limiting"; docs/performance.md, "§1, fourth pass"). Either way the answer-based bound
+ * stays the other term, so no turn counts later than by the answers. Requests up to G in flight hold the turn: one
+ * slow to arrive is never overtaken by the count.
  */
 import { UsageError } from '../core/errors.js';
 import { abortError, realClock, type Clock } from './clock.js';
@@ -89,28 +98,30 @@ interface Grant {
   finished: number;
   settled?: number;
   tracked: boolean;
-  /** Its round trip is part of the spread (not in the first window turn). */
-  sampled?: boolean;
+  /** When its request went on the wire (headers written to an open connection), if the transport said so. */
+  wire?: number;
+  /** In the first window turn: its grant time includes opening a connection (see the top of this file). */
+  first?: boolean;
 }
 
 /**
- * Round trips sampled (and at least one window turn's worth, after the first turn) before a grant may count from its
- * send time. Two turns' worth cost a round trip in each of the first three turns: at 150 ms, a 200-request run at
- * 50/s reached only 0.93 of the fastest schedule with every other loss removed (test/unit/http-in-flight.test.ts).
+ * Round trips sampled (and at least one window turn's worth) before a grant may count from its wire (or grant) time.
+ * Two turns' worth cost a round trip in each of the first three turns: at 150 ms, a 200-request run at 50/s reached
+ * only 0.93 of the fastest schedule with every other loss removed (test/unit/http-in-flight.test.ts).
  */
 export const MIN_ROUND_TRIPS = 16;
 
 /**
  * The spread of round trips is scaled by this before use. A request's round trip is its way there (what the rule is
  * about) plus the server's time and the way back, which vary too and can hide part of the first. With the bare spread
- * (8 samples, the first turn sampled), 1 run in 10 had 429s at 0 ms latency and a load of 15 on 2 cores; with 1.5×,
- * 16 samples after the first turn, none in 8 such runs (docs/decisions.md, "Rate limiting").
+ * (8 samples, the first turn sampled from its grants), 1 run in 10 had 429s at 0 ms latency and a load of 15 on 2
+ * cores; with 1.5×, 16 samples after the first turn, none in 8 such runs (docs/decisions.md, "Rate limiting").
  */
 const SPREAD_FACTOR = 1.5;
 
 /**
- * What the limiter learnt from the tracked requests that finished: the spread of their round trips (grant to finish;
- * over the whole run, so it only grows) and, per grant, the latest finish of the grants up to it.
+ * What the limiter learnt from the tracked requests that finished: the spread of their round trips (wire time, else
+ * grant, to finish; over the whole run, so it only grows) and, per grant, the latest finish of the grants up to it.
  */
 class Flights {
   private n = 0;
@@ -121,19 +132,26 @@ class Flights {
   /** Grants not settled yet, in grant order: the oldest is in flight. */
   private readonly unsettled: Grant[] = [];
 
-  /** Grants before `firstSampled` (the first window turn) are not sampled. */
-  constructor(private readonly firstSampled: number) {}
+  /** `turn`: the grants of the first window turn (the smallest limit). */
+  constructor(private readonly turn: number) {}
 
   start(g: Grant): void {
-    g.sampled = this.granted++ >= this.firstSampled;
+    g.first = this.granted++ < this.turn;
     if (!g.tracked) g.finished = g.sent;
     this.unsettled.push(g);
     this.settle();
   }
 
+  /** What G's round trip and its count are timed from: its wire time; without one its grant, except in the first
+   *  window turn, where the grant includes a connect (then nothing: it is not sampled and counts from its answers). */
+  private from(g: Grant): number | undefined {
+    return g.wire ?? (g.first ? undefined : g.sent);
+  }
+
   end(g: Grant): void {
-    if (g.sampled) {
-      const ms = g.finished - g.sent;
+    const from = this.from(g);
+    if (from !== undefined) {
+      const ms = g.finished - from;
       this.n++;
       this.min = Math.min(this.min, ms);
       this.max = Math.max(this.max, ms);
@@ -155,8 +173,9 @@ class Flights {
   countsFrom(g: Grant): number {
     if (!g.tracked) return g.sent;
     if (g.settled === undefined) return Infinity;
-    const spread = this.n < Math.max(MIN_ROUND_TRIPS, this.firstSampled) ? Infinity : (this.max - this.min) * SPREAD_FACTOR;
-    return Math.min(g.settled, g.sent + spread);
+    const from = this.from(g);
+    if (from === undefined || this.n < Math.max(MIN_ROUND_TRIPS, this.turn)) return g.settled;
+    return Math.min(g.settled, from + (this.max - this.min) * SPREAD_FACTOR);
   }
 }
 
@@ -171,8 +190,13 @@ export class NotSentError extends Error {
   }
 }
 
-/** Calls when the request a tracked grant was for has finished (answer or failure); idempotent. */
-export type Release = (opts?: { keepPlace?: boolean }) => void;
+/** Call when the request a tracked grant was for has finished (answer or failure); idempotent. */
+export interface Release {
+  (opts?: { keepPlace?: boolean }): void;
+  /** Call when the request went on the wire: its headers written to an open connection (the last call before it
+   *  finished counts). Its round trip and its count are timed from then (see the top of this file). */
+  wire(): void;
+}
 
 /** Options of an acquire: `tracked` (see RateLimiter.acquire); `place` among the requests in flight: `take` one
  *  (the default), `carried` — the caller holds one already (a retry, kept through its backoff: sender.ts), or `none`
@@ -349,12 +373,19 @@ export class RateLimiter {
         if (w.tracked && w.place === 'take') this.inFlight?.start();
         for (const log of this.logs) log.record(grant);
         const holds = w.place !== 'none';
-        w.resolve(w.tracked ? (o) => this.finish(grant, holds && !o?.keepPlace) : () => {});
+        const release = w.tracked ? (o?: { keepPlace?: boolean }) => this.finish(grant, holds && !o?.keepPlace) : () => {};
+        w.resolve(Object.assign(release, { wire: () => this.wire(grant) }));
       }
     } finally {
       this.pumping = false;
       this.pumpSleep = undefined;
     }
+  }
+
+  /** The request of a tracked grant went on the wire (again, if it was started anew on another connection; an
+   *  untracked grant counts from its grant anyway). */
+  private wire(grant: Grant): void {
+    if (grant.tracked && grant.finished === Infinity) grant.wire = this.clock.now();
   }
 
   /** The request of a tracked grant finished; `freePlace`: its place in flight is free (not kept for a retry, and it
