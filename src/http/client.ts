@@ -134,17 +134,9 @@ export interface HttpClientOptions {
   userAgent?: string;
 }
 
-export interface SendOptions {
-  /** Aborts the request even while it is on the wire (rejects with an AbortError, not a TransportError). */
-  signal?: AbortSignal;
-  /** Called when the request goes on the wire: its headers written to an open connection, after any connect, TLS
-   *  handshake, proxy tunnel or wait in the pool's queue (the rate limiter times it from then: limiter.ts). Not
-   *  called for a request that never got a connection, nor by a dispatcher that cannot be composed. */
-  onWire?: () => void;
-}
-
 export interface HttpClient {
-  send(req: HttpRequest, opts?: SendOptions): Promise<HttpResponse>;
+  /** `signal` aborts the request even while it is on the wire (rejects with an AbortError, not a TransportError). */
+  send(req: HttpRequest, opts?: { signal?: AbortSignal }): Promise<HttpResponse>;
   close(): Promise<void>;
 }
 
@@ -184,7 +176,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
   };
 
   return {
-    async send(req: HttpRequest, sendOpts?: SendOptions): Promise<HttpResponse> {
+    async send(req: HttpRequest, sendOpts?: { signal?: AbortSignal }): Promise<HttpResponse> {
       const callerSignal = sendOpts?.signal;
       if (callerSignal?.aborted) throw abortError(callerSignal);
       const d = dispatcher();
@@ -209,8 +201,7 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
       const onCallerAbort = () => ac.abort();
       callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
       try {
-        const onWire = sendOpts?.onWire;
-        const res = await undiciParts().request(onWire ? wireTimed(d, onWire) : d, {
+        const res = await undiciParts().request(d, {
           origin,
           path,
           method: req.method,
@@ -251,48 +242,6 @@ export function createHttpClient(opts: HttpClientOptions): HttpClient {
     },
   };
 }
-
-/**
- * `d` with `onWire` called when undici starts the request on a connection: it calls a handler's onRequestStart from
- * the connection's write of the request (client-h1 `writeH1`, just before the headers go to the socket), so after the
- * connect and any wait in a Pool's queue; behind EnvHttpProxyAgent, on the tunnel's connection to the origin;
- * MockAgent calls it when it takes the request. An interceptor (`compose`, undici's public API) sees every handler
- * whatever the dispatcher. A dispatcher without `compose` (not an undici Dispatcher) gives no wire time.
- */
-function wireTimed(d: Dispatcher, onWire: () => void): Dispatcher {
-  if (typeof d.compose !== 'function') return d;
-  return d.compose((dispatch) => (opts, handler) => dispatch(opts, new WireHandler(handler, onWire)));
-}
-
-/** Forwards every callback of undici's handler API (v7: what an interceptor is given); each start calls onWire
- *  (undici may start a request again on another connection when a pipelined one failed: the last start is the one). */
-class WireHandler implements Dispatcher.DispatchHandler {
-  constructor(
-    private readonly inner: Dispatcher.DispatchHandler,
-    private readonly onWire: () => void,
-  ) {}
-  onRequestStart(controller: Dispatcher.DispatchController, context: unknown): void {
-    this.onWire();
-    this.inner.onRequestStart?.(controller, context);
-  }
-  onRequestUpgrade(...a: Args<'onRequestUpgrade'>): void {
-    this.inner.onRequestUpgrade?.(...a);
-  }
-  onResponseStart(...a: Args<'onResponseStart'>): void {
-    this.inner.onResponseStart?.(...a);
-  }
-  onResponseData(...a: Args<'onResponseData'>): void {
-    this.inner.onResponseData?.(...a);
-  }
-  onResponseEnd(...a: Args<'onResponseEnd'>): void {
-    this.inner.onResponseEnd?.(...a);
-  }
-  onResponseError(...a: Args<'onResponseError'>): void {
-    this.inner.onResponseError?.(...a);
-  }
-}
-
-type Args<K extends keyof Dispatcher.DispatchHandler> = Parameters<NonNullable<Dispatcher.DispatchHandler[K]>>;
 
 function flatHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
   const out: Record<string, string> = {};

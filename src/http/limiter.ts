@@ -6,41 +6,23 @@
  * the next request may go only when the `limit`-th most recent grant is at least `windowMs + margin` old.
  * Then no interval of length windowMs, however aligned, ever holds more than `limit` of our requests.
  *
- * EXPERIMENT (branch rate-wire-experiment, not on main): the first window turn counted from its wire times. Measured
- * not faster on this machine (docs/performance.md, "§1, fourth pass"); kept for a steadier server.
- *
  * Send time is not arrival time: requests released together reach the server spread out (client and server
  * serialise them), so two requests `windowMs` apart when sent can arrive closer than that. The request `limit` grants
  * after a *tracked* grant G may go only once G and every request granted before it have finished, and then no
  * sooner than `windowMs + margin` after the earlier of:
  *  - the latest finish among the requests up to G: each of them arrived before its answer came back, so this bound
  *    holds whatever the network does (the rule of earlier versions: one round trip lost per window turn);
- *  - G's send time plus the spread of the round trips seen so far (slowest minus fastest, times SPREAD_FACTOR). If a
- *    request arrived d after it was sent, the spread of the round trips bounds how much later than the fastest one it
- *    can arrive, so the later request still arrives `windowMs` after every one up to G. With a steady round trip this
- *    costs nothing per window turn; an outlier (a retry, a timeout) widens the spread, and the first bound takes over.
- * "Send time" and "spread" differ by turn:
- *  - after the first window turn: the grant time, and the spread of those grants' round trips (grant to finish, over
- *    the whole run, so it only grows; known once `MIN_ROUND_TRIPS` and a turn's worth have been sampled);
- *  - in the first window turn: the *wire time* — when the transport wrote the request's headers to an open
- *    connection (`Release.wire`, from `HttpClient.send`'s onWire: after any connect, TLS handshake, proxy tunnel or
- *    wait in the pool's queue) — and the spread of the first turn's own round trips from their wire times. Its
- *    requests open the connections, so from the *grant* each of them took a connect longer to arrive than a later
- *    request on an open connection while their round trips were alike: sampled from their grants, a turn arrived too
- *    early (429s at 0 ms latency in test/e2e/rate-latency.test.ts; every request of the next turn refused in
- *    test/unit/http-in-flight.test.ts › "the first window turn…"). From the wire the connect is not part of the way
- *    there. The first turn keeps a spread of its own: it goes in bursts (the places in flight grow from START) over a
- *    cold client and server, so its round trips spread far wider than the run's (130–410 ms against 45–140 ms at
- *    150 ms on this machine); in the run's spread they made every later turn count from its answers. Without a wire
- *    time (a transport that gives none), a first-turn grant is not sampled and counts from its answers only.
- * Why the wire rule holds: G arrived at wire(G) + there(G); the next request N is granted at ≥ wire(G) + 1.5 × spread
- * + windowMs + margin, is on the wire no sooner, and arrives at ≥ that + there(N). So N counts `windowMs` after G at
- * the server unless there(G) − there(N) > 1.5 × spread + margin: G's way there longer than N's by more than the
- * spread of whole round trips, which contain the way there. A measured bound, not a proof: it does not see the legs
- * of one round trip varying in opposite directions, nor a way there longer by the same amount for every request of a
- * turn (the spread stays small while every leg is shifted — what the connect was for grant times). The answer-based
- * bound stays the other term, so no turn counts later than by its answers. Requests up to G in flight hold the turn:
- * one slow to arrive is never overtaken by the count.
+ *  - G's send time plus the spread of the round trips seen so far (slowest minus fastest, over the whole run, times
+ *    SPREAD_FACTOR; known once `MIN_ROUND_TRIPS` have been sampled). If a request arrived d after it was sent, the
+ *    spread of the round trips bounds how much later than the fastest one it can arrive, so the later request still
+ *    arrives `windowMs` after every one up to G. With a steady round trip this costs nothing per window turn; an
+ *    outlier (a retry, a timeout) widens the spread for the rest of the run, and the first bound takes over.
+ * The first window turn is not sampled: it opens the connections, so even its fastest request took a connect longer
+ * to arrive than a later one on an open connection (sampled, their spread let a turn arrive too early: 429s at 0 ms
+ * latency in test/e2e/rate-latency.test.ts; every request of the next turn refused in test/unit/http-in-flight.test.ts
+ * › "the first window turn waits for its answers"). So the first turn costs the server's time after it counted a
+ * request: at 150 ms most of what separates a 200-request run from the fastest schedule (docs/decisions.md). Requests
+ * up to G in flight hold the turn: one slow to arrive is never overtaken by the count.
  */
 import { UsageError } from '../core/errors.js';
 import { abortError, realClock, type Clock } from './clock.js';
@@ -107,73 +89,55 @@ interface Grant {
   finished: number;
   settled?: number;
   tracked: boolean;
-  /** When its request went on the wire (headers written to an open connection), if the transport said so; used in
-   *  the first window turn only. */
-  wire?: number;
-  /** In the first window turn: its grant time includes opening a connection (see the top of this file). */
-  first?: boolean;
+  /** Its round trip is part of the spread (not in the first window turn). */
+  sampled?: boolean;
 }
 
 /**
- * Round trips sampled before a grant may count from its send time: after the first turn this many and a turn's worth;
- * in the first turn (from its wire times) this many, or the whole turn when it is smaller. Two turns' worth cost a round trip in each of the first three turns: at 150 ms, a 200-request run at 50/s reached
- * only 0.93 of the fastest schedule with every other loss removed (test/unit/http-in-flight.test.ts).
+ * Round trips sampled (and at least one window turn's worth, after the first turn) before a grant may count from its
+ * send time. Two turns' worth cost a round trip in each of the first three turns: at 150 ms, a 200-request run at
+ * 50/s reached only 0.93 of the fastest schedule with every other loss removed (test/unit/http-in-flight.test.ts).
  */
 export const MIN_ROUND_TRIPS = 16;
 
 /**
  * The spread of round trips is scaled by this before use. A request's round trip is its way there (what the rule is
  * about) plus the server's time and the way back, which vary too and can hide part of the first. With the bare spread
- * (8 samples, the first turn sampled from its grants), 1 run in 10 had 429s at 0 ms latency and a load of 15 on 2
- * cores; with 1.5×, 16 samples after the first turn, none in 8 such runs (docs/decisions.md, "Rate limiting").
+ * (8 samples, the first turn sampled), 1 run in 10 had 429s at 0 ms latency and a load of 15 on 2 cores; with 1.5×,
+ * 16 samples after the first turn, none in 8 such runs (docs/decisions.md, "Rate limiting").
  */
 const SPREAD_FACTOR = 1.5;
 
-/** Slowest minus fastest of the round trips sampled. */
-class Spread {
-  n = 0;
-  private min = Infinity;
-  private max = -Infinity;
-  add(ms: number): void {
-    this.n++;
-    this.min = Math.min(this.min, ms);
-    this.max = Math.max(this.max, ms);
-  }
-  /** × SPREAD_FACTOR, once `need` round trips were sampled; Infinity before. */
-  scaled(need: number): number {
-    return this.n < need ? Infinity : (this.max - this.min) * SPREAD_FACTOR;
-  }
-}
-
 /**
- * What the limiter learnt from the tracked requests that finished: the spread of their round trips (over the whole
- * run, so it only grows) and, per grant, the latest finish of the grants up to it. Two spreads: the first window
- * turn's, from wire time to finish, counts only that turn's grants (its requests went in bursts, as the places in
- * flight grew from START, over connections being opened: their spread is theirs, not the run's); the later grants',
- * from grant to finish, counts the later grants, as in earlier versions.
+ * What the limiter learnt from the tracked requests that finished: the spread of their round trips (grant to finish;
+ * over the whole run, so it only grows) and, per grant, the latest finish of the grants up to it.
  */
 class Flights {
-  private readonly firstTurn = new Spread();
-  private readonly later = new Spread();
+  private n = 0;
+  private min = Infinity;
+  private max = -Infinity;
   private granted = 0;
   private settledMax = -Infinity;
   /** Grants not settled yet, in grant order: the oldest is in flight. */
   private readonly unsettled: Grant[] = [];
 
-  /** `turn`: the grants of the first window turn (the smallest limit). */
-  constructor(private readonly turn: number) {}
+  /** Grants before `firstSampled` (the first window turn) are not sampled. */
+  constructor(private readonly firstSampled: number) {}
 
   start(g: Grant): void {
-    g.first = this.granted++ < this.turn;
+    g.sampled = this.granted++ >= this.firstSampled;
     if (!g.tracked) g.finished = g.sent;
     this.unsettled.push(g);
     this.settle();
   }
 
   end(g: Grant): void {
-    // A first-turn grant without a wire time is not sampled: its grant time includes a connect.
-    if (!g.first) this.later.add(g.finished - g.sent);
-    else if (g.wire !== undefined) this.firstTurn.add(g.finished - g.wire);
+    if (g.sampled) {
+      const ms = g.finished - g.sent;
+      this.n++;
+      this.min = Math.min(this.min, ms);
+      this.max = Math.max(this.max, ms);
+    }
     this.settle();
   }
 
@@ -191,9 +155,8 @@ class Flights {
   countsFrom(g: Grant): number {
     if (!g.tracked) return g.sent;
     if (g.settled === undefined) return Infinity;
-    if (!g.first) return Math.min(g.settled, g.sent + this.later.scaled(Math.max(MIN_ROUND_TRIPS, this.turn)));
-    if (g.wire === undefined) return g.settled;
-    return Math.min(g.settled, g.wire + this.firstTurn.scaled(Math.min(MIN_ROUND_TRIPS, this.turn)));
+    const spread = this.n < Math.max(MIN_ROUND_TRIPS, this.firstSampled) ? Infinity : (this.max - this.min) * SPREAD_FACTOR;
+    return Math.min(g.settled, g.sent + spread);
   }
 }
 
@@ -208,13 +171,8 @@ export class NotSentError extends Error {
   }
 }
 
-/** Call when the request a tracked grant was for has finished (answer or failure); idempotent. */
-export interface Release {
-  (opts?: { keepPlace?: boolean }): void;
-  /** Call when the request went on the wire: its headers written to an open connection (the last call before it
-   *  finished counts). Its round trip and its count are timed from then (see the top of this file). */
-  wire(): void;
-}
+/** Calls when the request a tracked grant was for has finished (answer or failure); idempotent. */
+export type Release = (opts?: { keepPlace?: boolean }) => void;
 
 /** Options of an acquire: `tracked` (see RateLimiter.acquire); `place` among the requests in flight: `take` one
  *  (the default), `carried` — the caller holds one already (a retry, kept through its backoff: sender.ts), or `none`
@@ -391,19 +349,12 @@ export class RateLimiter {
         if (w.tracked && w.place === 'take') this.inFlight?.start();
         for (const log of this.logs) log.record(grant);
         const holds = w.place !== 'none';
-        const release = w.tracked ? (o?: { keepPlace?: boolean }) => this.finish(grant, holds && !o?.keepPlace) : () => {};
-        w.resolve(Object.assign(release, { wire: () => this.wire(grant) }));
+        w.resolve(w.tracked ? (o) => this.finish(grant, holds && !o?.keepPlace) : () => {});
       }
     } finally {
       this.pumping = false;
       this.pumpSleep = undefined;
     }
-  }
-
-  /** The request of a tracked grant went on the wire (again, if it was started anew on another connection; an
-   *  untracked grant counts from its grant anyway). */
-  private wire(grant: Grant): void {
-    if (grant.tracked && grant.finished === Infinity) grant.wire = this.clock.now();
   }
 
   /** The request of a tracked grant finished; `freePlace`: its place in flight is free (not kept for a retry, and it

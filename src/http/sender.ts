@@ -212,7 +212,7 @@ export class Sender {
 
       let res: HttpResponse;
       try {
-        res = await this.client.send(authed, { signal, onWire: release.wire });
+        res = await this.client.send(authed, { signal });
       } catch (err) {
         const tls = err instanceof TransportError && (err.certificate || err.tls);
         if (tls) this.throttle.cancelWaiting();
