@@ -72,8 +72,18 @@ async function openSheet(path: string, sheet: string): Promise<SheetWriter> {
 /** A value as a cell: numbers, booleans and text as they are; objects and arrays as JSON text. */
 function cellValue(v: unknown): unknown {
   if (v === undefined || v === null) return null;
-  if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') return v;
-  return JSON.stringify(v);
+  if (typeof v === 'string') return escapeText(v);
+  if (typeof v === 'number' || typeof v === 'boolean') return v;
+  return escapeText(JSON.stringify(v));
+}
+
+/**
+ * Excel reads `_xHHHH_` in a cell's text as the character HHHH (how it stores control characters), and so does this
+ * tool's reader (input/xlsx-xml.ts); the library writes text as it is. So a text that holds such a sequence gets
+ * Excel's own escape, `_x005F_` for its `_`, and reads back as written, in Excel and here.
+ */
+function escapeText(s: string): string {
+  return s.indexOf('_x') === -1 ? s : s.replace(/_(?=x[0-9A-Fa-f]{4}_)/g, '_x005F_');
 }
 
 /** Excel refuses sheet names over 31 characters or with : \ / ? * [ ]. */

@@ -74,6 +74,20 @@ describe('xlsx writer', () => {
     expect((await readAll({ file })).map((r) => ({ ...r.values }))).toEqual([{ a: 'x', b: '3', c: 'true', d: '{"k":1}' }]);
   });
 
+  it("keeps a text that looks like Excel's _xHHHH_ escape as written (plain sheet and CMDB layout)", async () => {
+    const texts = ['a_x0041_b', '_x005F_', 'x_x00e9_', 'plain_x41_'];
+    const plain = t.dir + '/escape.xlsx';
+    const w = await openPlainSheet(plain, 'bk_switch', ['a']);
+    for (const s of texts) w.addRow([s]);
+    await w.finish();
+    expect((await readAll({ file: plain })).map((r) => r.values.a)).toEqual(texts);
+    const cmdb = t.dir + '/escape-cmdb.xlsx';
+    const c = await openCmdbSheet(cmdb, 'bk_switch', columns, true);
+    texts.forEach((s, i) => c.addInstance({ bk_inst_id: i + 1, bk_inst_name: s, remark: s }));
+    await c.finish();
+    expect((await readAll({ file: cmdb, obj: 'bk_switch' })).map((r) => [r.values.bk_inst_name, r.values.remark])).toEqual(texts.map((s) => [s, s]));
+  });
+
   it('--failed of an xlsx input is an xlsx with the input columns and _error last, and loads again', async () => {
     const file = t.dir + '/failed.xlsx';
     const vals = (o: Record<string, unknown>) => Object.assign(Object.create(null), o) as Record<string, unknown>;
