@@ -7,11 +7,12 @@
  * Entries are stored (method 0) or deflated (method 8), inflated by node:zlib a file chunk at a time, as the
  * consumer asks: a sheet is never whole in memory. Zip64 (archives or entries past 4 GB or 65,535 entries) is read.
  * Refused, with what to do: encrypted entries, other compression methods, a file that is not a zip at all or is cut
- * short, and output past an entry's declared size (a damaged entry or a zip bomb).
+ * short, output past an entry's declared size (a damaged entry or a zip bomb), and an entry whose bytes do not match
+ * its CRC-32 (checked when it has been read to its end).
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
-import { createInflateRaw } from 'node:zlib';
+import { crc32, createInflateRaw } from 'node:zlib';
 import { UsageError } from '../core/errors.js';
 
 export interface ZipEntry {
@@ -21,6 +22,7 @@ export interface ZipEntry {
   compressedSize: number;
   size: number; // uncompressed
   localHeader: number; // offset of the local file header
+  crc: number; // CRC-32 of the uncompressed bytes
 }
 
 /** Bytes read from zip files by this process: tests show entries are read as they are consumed, not ahead. */
@@ -85,10 +87,12 @@ export class ZipFile {
     const out = entry.method === 0 ? raw : inflated(raw);
     const cap = outputCap(entry.size);
     let total = 0;
+    let crc = 0;
     try {
       for await (const chunk of out) {
         total += chunk.length;
         if (total > cap) throw notAWorkbook(this.display, `its part ${entry.name} inflates past its declared ${entry.size} bytes: damaged, or a zip bomb`);
+        crc = crc32(chunk, crc);
         yield chunk;
       }
     } catch (e) {
@@ -96,6 +100,8 @@ export class ZipFile {
       throw notAWorkbook(this.display, `its part ${entry.name} is damaged: ${(e as Error).message}`);
     }
     if (total < entry.size) throw notAWorkbook(this.display, `its part ${entry.name} ends after ${total} of its ${entry.size} bytes: the file is damaged or cut short`);
+    // Checked when the part has been read whole: a run reads the sheet whole once (the check) before it sends a row.
+    if (crc >>> 0 !== entry.crc) throw notAWorkbook(this.display, `its part ${entry.name} is damaged: its checksum (CRC-32) does not match its bytes`);
   }
 
   async close(): Promise<void> {
@@ -224,6 +230,7 @@ async function centralDirectory(fh: FileHandle, fileSize: number, display: strin
       compressedSize: cd.readUInt32LE(at + 20),
       size: cd.readUInt32LE(at + 24),
       localHeader: cd.readUInt32LE(at + 42),
+      crc: cd.readUInt32LE(at + 16),
     };
     zip64Fields(entry, cd.subarray(at + 46 + nameLength, at + 46 + nameLength + extraLength));
     entries.set(name.replace(/\\/g, '/'), entry);

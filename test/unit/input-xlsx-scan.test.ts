@@ -190,6 +190,19 @@ describe('zip archives', () => {
     expect((await usageError(openInput({ file }))).message).toMatch(/damaged\.xlsx is not a readable \.xlsx workbook \(its part xl\/workbook\.xml is damaged: /);
   });
 
+  it('refuses a part whose bytes do not match its checksum, once it is read to its end', async () => {
+    const bytes = zip([{ name: 'stored.txt', data: 'plain text', method: 0 }]);
+    const at = bytes.indexOf('plain text');
+    bytes.write('PLAIN', at); // a flipped byte the stored data cannot show
+    const file = await t.write('crc.zip', bytes);
+    await expect(read(file, 'stored.txt')).rejects.toThrow(/crc\.zip is not a readable \.xlsx workbook \(its part stored\.txt is damaged: its checksum \(CRC-32\) does not match/);
+    const sheet = sheetXml('<row r="1"><c r="A1" t="inlineStr"><is><t>name</t></is></c></row><row r="2"><c r="A2" t="inlineStr"><is><t>abc</t></is></c></row>');
+    const wb = workbookZip({ sheets: [{ name: 'S', xml: sheet }] }, { method: 0 });
+    wb.write('xyz', wb.indexOf('<t>abc</t>') + 3);
+    const damaged = await t.write('crc.xlsx', wb);
+    expect((await usageError(readAll({ file: damaged }))).message).toMatch(/its part xl\/worksheets\/.* is damaged: its checksum/);
+  });
+
   /** An OLE compound document (MS-CFB) with one directory sector holding these stream names. */
   const ole = (names: string[]) => {
     const b = Buffer.alloc(512 * 3, 0);
