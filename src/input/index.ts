@@ -7,6 +7,7 @@ import { extname } from 'node:path';
 import { UsageError } from '../core/errors.js';
 import { formatOfPath, INPUT_FORMATS as FORMATS, KNOWN_EXTENSIONS } from '../core/formats.js';
 import type { InputFormat, InputRecord, TypeHint } from '../core/types.js';
+import { isWorkbookLike, isZip } from './file-kind.js';
 import { bomEncoding, chunkToString, resolveEncoding, textChunks, type TextChunk } from './decode.js';
 import { csvBatches, readCsvHeader, type CsvTally } from './csv.js';
 import { delimiterName, sniffDelimiter } from './csv-sniff.js';
@@ -64,10 +65,6 @@ export interface InputSource {
 }
 
 const CSV_DELIMITERS = [',', ';', '\t', '|'];
-/** A zip archive (every .xlsx is one) starts with these bytes. */
-const ZIP_MAGIC = Buffer.from([0x50, 0x4b, 0x03, 0x04]);
-/** An OLE compound document (an old .xls, or an encrypted .xlsx) starts with these. */
-const OLE_MAGIC = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
 
 /** Whether the records' values are text to coerce by the field types (CSV, .xlsx) rather than typed JSON values. */
 export function cellsAreText(source: Pick<InputSource, 'format'>): boolean {
@@ -95,7 +92,7 @@ export function detectFormat(file: string, head?: Buffer, delimiter?: string): I
   const byExt = formatOfPath(file);
   if (byExt) return byExt;
   if (!head) return null;
-  if (head.subarray(0, 4).equals(ZIP_MAGIC)) return 'xlsx';
+  if (isWorkbookLike(head)) return 'xlsx';
   const text = head.toString('utf8').replace(/^\uFEFF/, '').trimStart();
   if (text.startsWith('[')) return 'json';
   if (text.startsWith('{')) return isApiExport(text) ? 'json' : 'ndjson';
@@ -197,10 +194,10 @@ export async function openInput(opts: OpenInputOptions): Promise<InputSource> {
         );
       }
     }
-    const isZip = head.subarray(0, 4).equals(ZIP_MAGIC);
-    // An OLE document on standard input is a password-protected workbook or an .xls: the xlsx reader says which.
-    if (!format && (isZip || head.subarray(0, 8).equals(OLE_MAGIC))) format = 'xlsx';
-    if (format !== 'xlsx' && isZip) {
+    // Standard input: a workbook before any text decoding (an OLE document is a password-protected workbook or an
+    // .xls: the xlsx reader says which).
+    if (!format && isWorkbookLike(head)) format = 'xlsx';
+    if (format !== 'xlsx' && isZip(head)) {
       throw new UsageError(`${display} is an Excel workbook (.xlsx), not ${format}`, `name it .xlsx or pass --format xlsx`);
     }
     if (!format) {

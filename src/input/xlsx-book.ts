@@ -1,11 +1,11 @@
 /**
  * What a workbook says about its sheets before any is read: their names in tab order (the order Excel shows) and
  * the part holding each (xl/workbook.xml and its relationships), the date system (1900 or 1904), which cell styles
- * are dates (xl/styles.xml), and where the shared strings are. These parts are small: each is read whole.
+ * are dates (xl/styles.xml), and where the shared strings are. These parts are small: each is scanned to its end.
  */
 import type { ZipEntry, ZipFile } from './zip.js';
 import { notAWorkbook } from './zip.js';
-import { type Attributes, XmlScanner } from './xlsx-xml.js';
+import { type Attributes, type XmlHandler, scanPart } from './xlsx-xml.js';
 
 export interface SheetRef {
   name: string;
@@ -32,9 +32,9 @@ export async function readBook(zip: ZipFile, display: string): Promise<Book> {
   const wbPart = wbEntry.name;
   const dir = wbPart.slice(0, wbPart.lastIndexOf('/') + 1);
   const relsPart = `${dir}_rels/${wbPart.slice(dir.length)}.rels`;
-  const wb = workbookOf(await wholeText(zip, wbEntry));
+  const wb = await workbookOf(zip.read(wbEntry));
   const relsEntry = zip.entry(relsPart);
-  const rels = relsEntry ? relationshipsOf(await wholeText(zip, relsEntry), dir) : new Map<string, Relationship>();
+  const rels = relsEntry ? await relationshipsOf(zip.read(relsEntry), dir) : new Map<string, Relationship>();
   const sheets: SheetRef[] = [];
   for (const s of wb.sheets) {
     const rel = rels.get(s.rid);
@@ -48,36 +48,28 @@ export async function readBook(zip: ZipFile, display: string): Promise<Book> {
   return {
     sheets,
     date1904: wb.date1904,
-    dateStyles: stylesEntry ? dateStylesOf(await wholeText(zip, stylesEntry)) : [],
+    dateStyles: stylesEntry ? await dateStylesOf(zip.read(stylesEntry)) : [],
     sharedStrings: zip.entry(stringsRel?.target ?? `${dir}sharedStrings.xml`),
   };
 }
 
-/** A small part as text (decoded across chunks). */
-async function wholeText(zip: ZipFile, entry: ZipEntry): Promise<string> {
-  const decoder = new TextDecoder('utf-8');
-  let text = '';
-  for await (const chunk of zip.read(entry)) text += decoder.decode(chunk, { stream: true });
-  return text + decoder.decode();
+type Part = AsyncIterable<Buffer>;
+
+/** A handler that looks at tags only (the parts read here keep what they say in attributes). */
+function tags(open: XmlHandler['open'], close: XmlHandler['close'] = () => {}): XmlHandler {
+  return { open, close, text() {}, wantText: false };
 }
 
-/** Runs the scanner over a whole text, calling `open` for each start tag. */
-function eachTag(text: string, open: (name: string, attrs: Attributes) => void): void {
-  const scanner = new XmlScanner({ open, close() {}, text() {}, wantText: false });
-  scanner.push(text);
-  scanner.end();
-}
-
-function workbookOf(xml: string): { sheets: Array<{ name: string; rid: string; hidden: boolean }>; date1904: boolean } {
+async function workbookOf(part: Part): Promise<{ sheets: Array<{ name: string; rid: string; hidden: boolean }>; date1904: boolean }> {
   const sheets: Array<{ name: string; rid: string; hidden: boolean }> = [];
   let date1904 = false;
-  eachTag(xml, (name, a) => {
+  await scanPart(part, tags((name, a) => {
     if (name === 'sheet') {
       const state = a.get('state');
       sheets.push({ name: a.get('name') ?? `Sheet${sheets.length + 1}`, rid: a.get('r:id') ?? relId(a) ?? '', hidden: state === 'hidden' || state === 'veryHidden' });
     }
     else if (name === 'workbookPr') date1904 = isTrue(a.get('date1904'));
-  });
+  }));
   return { sheets, date1904 };
 }
 
@@ -100,15 +92,15 @@ interface Relationship {
 }
 
 /** Relationship id → its type and the zip entry it targets (relative to the workbook's folder, or absolute). */
-function relationshipsOf(xml: string, dir: string): Map<string, Relationship> {
+async function relationshipsOf(part: Part, dir: string): Promise<Map<string, Relationship>> {
   const rels = new Map<string, Relationship>();
-  eachTag(xml, (name, a) => {
+  await scanPart(part, tags((name, a) => {
     if (name !== 'Relationship') return;
     const id = a.get('Id');
     const target = a.get('Target');
     if (id === undefined || target === undefined || a.get('TargetMode') === 'External') return;
     rels.set(id, { type: a.get('Type') ?? '', target: resolvePart(dir, target) });
-  });
+  }));
   return rels;
 }
 
@@ -129,28 +121,22 @@ function isBuiltinDate(id: number): boolean {
 }
 
 /** Whether style i (cellXfs' i-th xf) is a date, from styles.xml's numFmts and cellXfs. */
-function dateStylesOf(xml: string): boolean[] {
+async function dateStylesOf(part: Part): Promise<boolean[]> {
   const custom = new Map<number, string>();
   const styles: boolean[] = [];
   let inCellXfs = false;
-  const scanner = new XmlScanner({
-    open(name, a, selfClosing) {
-      if (name === 'numFmt') custom.set(Number(a.get('numFmtId')), a.get('formatCode') ?? '');
-      else if (name === 'cellXfs' && !selfClosing) inCellXfs = true;
-      else if (name === 'xf' && inCellXfs) {
-        const id = Number(a.get('numFmtId') ?? 0);
-        const code = custom.get(id);
-        styles.push(code !== undefined ? isDateFormat(code) : isBuiltinDate(id));
-      }
-    },
-    close(name) {
-      if (name === 'cellXfs') inCellXfs = false;
-    },
-    text() {},
-    wantText: false,
-  });
-  scanner.push(xml);
-  scanner.end();
+  const open: XmlHandler['open'] = (name, a, selfClosing) => {
+    if (name === 'numFmt') custom.set(Number(a.get('numFmtId')), a.get('formatCode') ?? '');
+    else if (name === 'cellXfs' && !selfClosing) inCellXfs = true;
+    else if (name === 'xf' && inCellXfs) {
+      const id = Number(a.get('numFmtId') ?? 0);
+      const code = custom.get(id);
+      styles.push(code !== undefined ? isDateFormat(code) : isBuiltinDate(id));
+    }
+  };
+  await scanPart(part, tags(open, (name) => {
+    if (name === 'cellXfs') inCellXfs = false;
+  }));
   return styles;
 }
 

@@ -9,7 +9,7 @@
  * has no text of its own): its value is the saved result, none when `<v>` is missing.
  */
 import { serialDate } from './xlsx-book.js';
-import { type Attributes, type XmlHandler, XmlScanner, unescapeExcel } from './xlsx-xml.js';
+import { type Attributes, type XmlHandler, scanPieces, unescapeExcel } from './xlsx-xml.js';
 
 export interface SheetRow {
   number: number;
@@ -207,15 +207,10 @@ function isoDate(v: string): Date {
 /** The rows of a sheet, from its XML in pieces (bytes, decoded here across pieces), as each piece completes them. */
 export async function* sheetRows(pieces: AsyncIterable<Buffer>, cx: CellContext): AsyncGenerator<SheetRow[]> {
   const handler = new SheetRows(cx);
-  const scanner = new XmlScanner(handler);
-  const decoder = new TextDecoder('utf-8');
-  for await (const piece of pieces) {
-    scanner.push(decoder.decode(piece, { stream: true }));
+  for await (const _ of scanPieces(pieces, handler)) {
     const rows = handler.take();
     if (rows.length > 0) yield rows;
   }
-  scanner.push(decoder.decode());
-  scanner.end();
   const rows = handler.take();
   if (rows.length > 0) yield rows;
 }

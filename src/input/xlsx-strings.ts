@@ -17,7 +17,7 @@
 import { closeSync, mkdtempSync, openSync, readSync, rm, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type XmlHandler, XmlScanner, unescapeExcel } from './xlsx-xml.js';
+import { type XmlHandler, scanPart, unescapeExcel } from './xlsx-xml.js';
 
 /**
  * Read in blocks of 16 KB, the last 64 read kept (1 MB; of the starts, the last 16: 256 KB); written a megabyte at a
@@ -215,12 +215,7 @@ class BlockFile {
  * `<r><t>` joined; phonetic runs (`<rPh>`, the reading of Japanese text) are not part of it.
  */
 export async function readSharedStrings(pieces: AsyncIterable<Buffer>, table: SpooledStrings): Promise<void> {
-  const handler = new StringItems(table);
-  const scanner = new XmlScanner(handler);
-  const decoder = new TextDecoder('utf-8');
-  for await (const piece of pieces) scanner.push(decoder.decode(piece, { stream: true }));
-  scanner.push(decoder.decode());
-  scanner.end();
+  await scanPart(pieces, new StringItems(table));
   table.finish();
 }
 

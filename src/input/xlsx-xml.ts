@@ -150,6 +150,26 @@ export class XmlScanner {
   }
 }
 
+/**
+ * Scans a part's bytes as they come (UTF-8, a character cut between pieces decoded whole), yielding after each piece
+ * so the caller can take what the handler completed; the end is checked (a part cut inside a tag is an error).
+ */
+export async function* scanPieces(pieces: AsyncIterable<Buffer>, handler: XmlHandler): AsyncGenerator<void> {
+  const scanner = new XmlScanner(handler);
+  const decoder = new TextDecoder('utf-8');
+  for await (const piece of pieces) {
+    scanner.push(decoder.decode(piece, { stream: true }));
+    yield;
+  }
+  scanner.push(decoder.decode());
+  scanner.end();
+}
+
+/** Scans a whole part (see scanPieces). */
+export async function scanPart(pieces: AsyncIterable<Buffer>, handler: XmlHandler): Promise<void> {
+  for await (const _ of scanPieces(pieces, handler));
+}
+
 /** The tag name in s[from, to) without its namespace prefix. */
 function localName(s: string, from: number, to: number): string {
   let end = to;

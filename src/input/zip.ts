@@ -14,6 +14,7 @@ import { open, type FileHandle } from 'node:fs/promises';
 import { Readable, pipeline } from 'node:stream';
 import { crc32, createInflateRaw } from 'node:zlib';
 import { UsageError } from '../core/errors.js';
+import { OLE_MAGIC, isOleDocument } from './file-kind.js';
 
 export interface ZipEntry {
   name: string;
@@ -38,7 +39,6 @@ const LOCAL_SIG = 0x04034b50;
 const EOCD_SIZE = 22;
 /** The end record is followed by a comment of at most 65,535 bytes. */
 const EOCD_SEARCH = EOCD_SIZE + 0xffff;
-const OLE_MAGIC = Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1]);
 
 /** Output allowed past an entry's declared size before it is refused: none is normal, so this is wide. */
 function outputCap(declared: number): number {
@@ -147,8 +147,7 @@ async function readAt(fh: FileHandle, at: number, length: number): Promise<Buffe
 
 /** An OLE compound document (a password-protected workbook, or an old .xls) is not a zip: say which it is. */
 async function refuseOle(fh: FileHandle, display: string): Promise<void> {
-  const head = await readAt(fh, 0, OLE_MAGIC.length);
-  if (!head.equals(OLE_MAGIC)) return;
+  if (!isOleDocument(await readAt(fh, 0, OLE_MAGIC.length))) return;
   if (await isEncryptedPackage(fh)) {
     throw new UsageError(`${display} is a password-protected (encrypted) workbook, which cannot be read`, 'remove the password in Excel (File > Info > Protect Workbook) and save again');
   }

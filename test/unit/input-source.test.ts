@@ -100,6 +100,9 @@ describe('files and formats', () => {
     expect(detectFormat('-', Buffer.from('a\tb\n1\t2'))).toBe('csv');
     expect(detectFormat('-', Buffer.from('a;b\n1;2'), ',')).toBe(null);
     expect(detectFormat('-', Buffer.from('a b c'))).toBe(null);
+    // A zip (an .xlsx) and an OLE document (a password-protected workbook or an .xls: the xlsx reader says which).
+    expect(detectFormat('-', Buffer.from([0x50, 0x4b, 0x03, 0x04, 0x14, 0x00]))).toBe('xlsx');
+    expect(detectFormat('-', Buffer.from([0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1, 0x00]))).toBe('xlsx');
     const dat = await t.write('data.dat', 'a,b\n1,2\n');
     const err = await usageError(openInput({ file: dat }));
     expect(err.hint).toContain('.csv, .tsv, .txt, .json, .ndjson, .jsonl, .xlsx or .xlsm');
